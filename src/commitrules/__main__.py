@@ -1,0 +1,3 @@
+from commitrules.cli import run
+
+run()

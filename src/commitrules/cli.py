@@ -1,0 +1,278 @@
+"""The command line: a thin shell over the public API.
+
+Exit status: 0 no violations, 1 violations found (or failed pack tests), 2 usage errors,
+a pack that does not load, or any rejected input line.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+from .batch import CheckResult, Rejected, check_files
+from .errors import CommitRulesError
+from .pack import Pack, bundled_packs, load_pack
+from .violations import Violation
+
+__all__ = ["main", "run"]
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+
+
+class _Usage(click.UsageError):
+    exit_code = EXIT_USAGE
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        msg = f"--until {value!r} is not an RFC 3339 timestamp"
+        raise _Usage(msg) from None
+    if moment.tzinfo is None:
+        msg = f"--until {value!r} needs an offset (e.g. +08:00): a naive time is never assumed UTC"
+        raise _Usage(msg)
+    return moment
+
+
+def _load(pack: str | None, profile: str | None) -> Pack:
+    try:
+        return load_pack(pack, profile=profile)
+    except CommitRulesError as error:
+        click.echo(f"error: cannot load pack: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="commitrules")
+def cli() -> None:
+    """Check business events against a customer-commitment rule pack."""
+
+
+@cli.command()
+@click.argument("events", nargs=-1, required=True)
+@click.option(
+    "--pack", "pack_path", help="Pack directory or bundled pack id (default pack if omitted)."
+)
+@click.option("--profile", help="Jurisdiction profile of the pack (cn, hk, uk …).")
+@click.option(
+    "--until", help="Move event time to this RFC 3339 time at the end (deadlines due by then)."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--rejects", type=click.Path(dir_okay=False, writable=True), help="Write rejected lines here."
+)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when violations are found.")
+def check(
+    events: tuple[str, ...],
+    pack_path: str | None,
+    profile: str | None,
+    until: str | None,
+    output_format: str,
+    rejects: str | None,
+    lang: str,
+    exit_zero: bool,
+) -> None:
+    """Evaluate JSON Lines EVENTS (files, '-' for stdin, .gz read as gzip) in order."""
+    moment = _when(until)
+    pack = _load(pack_path, profile)
+    err = Console(stderr=True)
+    reject_file = Path(rejects).open("wb") if rejects else None  # noqa: SIM115 - closed below
+
+    def on_reject(item: Rejected) -> None:
+        click.echo(f"rejected {item}", err=True)
+        if reject_file is not None:
+            reject_file.write(item.raw + b"\n")
+
+    try:
+        result = _run_check(list(events), pack, moment, on_reject, err)
+    except OSError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    finally:
+        if reject_file is not None:
+            reject_file.close()
+    _print_violations(result.violations, output_format, lang)
+    stats = result.stats
+    click.echo(
+        f"{stats.processed} processed, {stats.duplicates} duplicate, {stats.rejected} rejected; "
+        f"{len(result.violations)} violations "
+        f"(pack {pack.id} {pack.version}, profile {pack.profile})",
+        err=True,
+    )
+    if result.rejected:
+        raise SystemExit(EXIT_USAGE)
+    if result.violations and not exit_zero:
+        raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _run_check(
+    paths: list[str],
+    pack: Pack,
+    until: dt.datetime | None,
+    on_reject: Any,
+    err: Console,
+) -> CheckResult:
+    sizes = [Path(p).stat().st_size for p in paths if p != "-" and not p.endswith(".gz")]
+    show = err.is_terminal and sum(sizes) > 2_000_000 and len(sizes) == len(paths)
+    if not show:
+        return check_files(paths, pack, until=until, on_reject=on_reject)
+    with Progress(
+        TextColumn("checking"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("check", total=sum(sizes))
+        return check_files(
+            paths,
+            pack,
+            until=until,
+            on_reject=on_reject,
+            on_line=lambda line: progress.advance(task, len(line.raw) + 1),
+        )
+
+
+def _print_violations(violations: Sequence[Violation], output_format: str, lang: str) -> None:
+    if output_format == "jsonl":
+        for violation in violations:
+            click.echo(json.dumps(violation.to_dict(), ensure_ascii=False))
+        return
+    if output_format == "json":
+        click.echo(json.dumps([v.to_dict() for v in violations], ensure_ascii=False, indent=2))
+        return
+    if output_format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            [
+                "id",
+                "kind",
+                "at",
+                "rule_id",
+                "clause_id",
+                "severity",
+                "role",
+                "route",
+                "subject",
+                "due_at",
+                "event_ids",
+                "message",
+            ]
+        )
+        for v in violations:
+            writer.writerow(
+                [
+                    v.id,
+                    v.kind,
+                    v.at.isoformat(),
+                    v.rule_id,
+                    v.clause_id,
+                    v.severity,
+                    v.role,
+                    " ".join(v.route),
+                    json.dumps(v.to_dict()["subject"], ensure_ascii=False),
+                    v.due_at.isoformat() if v.due_at else "",
+                    " ".join(v.event_ids),
+                    v.message.in_language(lang),
+                ]
+            )
+        click.echo(buffer.getvalue(), nl=False)
+        return
+    if not violations:
+        click.echo("No violations.")
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("at", "clause", "rule", "severity", "route", "message"):
+        table.add_column(column, overflow="fold")
+    for v in violations:
+        kind = "" if v.kind == "violation" else f"[{v.kind}] "
+        table.add_row(
+            v.at.strftime("%Y-%m-%d %H:%M"),
+            v.clause_id,
+            v.rule_id,
+            v.severity,
+            " → ".join(v.route),
+            escape(kind + v.message.in_language(lang)),
+        )
+    Console(width=200 if not sys.stdout.isatty() else None).print(table)
+
+
+@cli.command()
+@click.argument("event_type", required=False)
+@click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
+def schema(event_type: str | None, pack_path: str | None) -> None:
+    """Print the JSON Schema of the events a pack accepts (or of one EVENT_TYPE)."""
+    pack = _load(pack_path, None)
+    if event_type is not None and event_type not in pack.catalog:
+        known = ", ".join(pack.catalog.names)
+        click.echo(f"error: unknown event type {event_type!r}; known: {known}", err=True)
+        raise SystemExit(EXIT_USAGE)
+    click.echo(json.dumps(pack.catalog.json_schema(event_type), ensure_ascii=False, indent=2))
+
+
+@cli.command()
+def packs() -> None:
+    """List the bundled packs with their versions, profiles and clause and rule counts."""
+    table = Table(header_style="bold")
+    for column in ("id", "version", "profiles", "clauses", "rules", "name"):
+        table.add_column(column)
+    for pack_id in bundled_packs():
+        pack = _load(pack_id, None)
+        table.add_row(
+            pack.id,
+            pack.version,
+            ", ".join(pack.profiles),
+            str(len(pack.clauses)),
+            str(len(pack.rules)),
+            pack.name.en,
+        )
+    Console().print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="commitrules",
+            standalone_mode=False,
+        )
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_USAGE
+    except click.ClickException as error:
+        error.show()
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def run() -> None:
+    """The console-script entry point."""
+    raise SystemExit(main())

@@ -1,0 +1,392 @@
+"""The engine: events in, routed violations out, in event time, deterministically.
+
+One event's path: :meth:`Engine.process` validates it (one compiled validator per type),
+drops a repeated id, rejects an event older than the watermark, prepares what could still
+fail (deadline due times on the working-day calendar) so that a rejected event changes
+nothing, then runs the single-event checks at once. Stateful rules (precedence, deadline,
+threshold, periodic) receive events in event-time order from a reorder buffer as the
+watermark passes them, with timers (due times, period ends) fired in between. Every
+finding is routed and returned as a :class:`~commitrules.Violation`; those released by one
+call come out ordered by (at, rule_id, id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import heapq
+import hmac
+import itertools
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import attrs
+
+from .errors import EventConflictError, LateEventError, Location
+from .eventtime import from_us, to_us
+from .pack._load import Pack, PackRuntime
+from .rules import Finding, RuleRuntime
+from .violations import Message, Violation, violation_id
+
+__all__ = ["Engine", "EngineStats", "EvidenceMode"]
+
+EvidenceMode = Literal["mask", "pseudonymize", "include"]
+MASK = "***"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+@attrs.define
+class EngineStats:
+    """Counts of what the engine was given."""
+
+    processed: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    violations: int = 0
+
+
+class _Services:
+    """What rules see while they run (the expression context is this object too)."""
+
+    __slots__ = (
+        "at_us",
+        "calendar",
+        "engine",
+        "params",
+        "prepared_values",
+        "tables",
+        "timeline",
+        "tz",
+    )
+
+    def __init__(self, engine: Engine, runtime: PackRuntime, pack: Pack) -> None:
+        self.engine = engine
+        self.tz = pack.tz
+        self.calendar = runtime.calendar
+        self.timeline = runtime.timeline
+        self.tables = runtime.tables
+        self.at_us = 0
+        self.params: Mapping[str, Any] = self.timeline.at(0)
+        self.prepared_values: dict[int, Any] = {}
+
+    def set_time(self, at_us: int) -> None:
+        self.at_us = at_us
+        self.params = self.timeline.at(at_us)
+
+    def lookup(self, table: str, key: object, column: str) -> object | None:
+        row = self.tables[table].row(key, self.at_us)
+        return None if row is None else row.get(column)
+
+    def exists(self, table: str, key: object) -> bool:
+        return self.tables[table].row(key, self.at_us) is not None
+
+    def table_rows(self, table: str, at_us: int) -> list[dict[str, Any]]:
+        return self.tables[table].rows_at(at_us)
+
+    def table_key(self, table: str) -> str:
+        return self.tables[table].table.key
+
+    def emit(self, finding: Finding) -> None:
+        self.engine._emit(finding)
+
+    def schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None:
+        self.engine._schedule(fire_us, rule, token)
+
+    def prepared(self, rule: RuleRuntime) -> Any:
+        return self.prepared_values.get(id(rule))
+
+    def finding_id(self, finding: Finding) -> str:
+        return _finding_id(finding)
+
+
+def _finding_id(finding: Finding) -> str:
+    return violation_id(
+        finding.rule.rule_id,
+        finding.kind,
+        finding.subject,
+        finding.event_ids,
+        finding.moment_us if finding.moment_us is not None else finding.due_us,
+    )
+
+
+class Engine:
+    """Evaluates business events against a pack and returns the violations that became final.
+
+    >>> import commitrules
+    >>> engine = commitrules.Engine(commitrules.load_pack())
+    >>> found = engine.process({
+    ...     "id": "m1", "type": "marketing_published", "at": "2026-07-01T09:00:00+08:00",
+    ...     "material_id": "M-1", "channel": "wechat", "approved": True,
+    ...     "text": "保本保收益, 稳赚不赔"})
+    >>> [(v.clause_id, v.role) for v in found]
+    [('C1.marketing', 'risk-compliance')]
+
+    An engine is not safe to share between threads; give each worker its own.
+    """
+
+    def __init__(
+        self,
+        pack: Pack,
+        *,
+        backend: str = "native",
+        evidence: EvidenceMode = "mask",
+        pseudonym_key: bytes | None = None,
+    ) -> None:
+        if backend != "native":
+            msg = f"unknown backend {backend!r}: this version runs the 'native' backend"
+            raise ValueError(msg)
+        if evidence == "pseudonymize" and not pseudonym_key:
+            msg = "evidence='pseudonymize' needs a secret pseudonym_key"
+            raise ValueError(msg)
+        self.pack = pack
+        self.evidence_mode: EvidenceMode = evidence
+        self._key = pseudonym_key or b""
+        runtime = pack.build()
+        self._runtime = runtime
+        self._rules = runtime.rules
+        self._router = runtime.router
+        self._services = _Services(self, runtime, pack)
+        self._catalog = pack.catalog
+        self._ref = pack.ref
+        self._tz = pack.tz
+        self._personal = pack.personal_fields
+        self._lateness = pack.allowed_lateness_us
+        self._horizon = pack.duplicate_horizon_us
+        self._accept: dict[str, list[Any]] = {}
+        self._release: dict[str, list[Any]] = {}
+        self._prepare: dict[str, list[tuple[RuleRuntime, Any]]] = {}
+        for rule in self._rules:
+            for event_type, handler in rule.on_accept.items():
+                self._accept.setdefault(event_type, []).append(handler)
+            for event_type, handler in rule.on_release.items():
+                self._release.setdefault(event_type, []).append(handler)
+            for event_type, function in rule.prepare.items():
+                self._prepare.setdefault(event_type, []).append((rule, function))
+        self._counting = [rule for rule in self._rules if rule.counts_findings]
+        self._periodic = [rule for rule in self._rules if rule.kind.startswith("periodic")]
+        self._rule_index = {id(rule): index for index, rule in enumerate(self._rules)}
+        # State.
+        self._seen: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._seen_order: deque[tuple[int, str]] = deque()
+        self._latest_us: int | None = None
+        self._watermark_us: int | None = None
+        self._started = False
+        self._buffer: list[tuple[int, int, dict[str, Any], dict[int, Any]]] = []
+        self._timers: list[tuple[int, int, int, Any]] = []
+        self._sequence = itertools.count()
+        self._out: list[Violation] = []
+        self._last_sweep_us = 0
+        self.stats = EngineStats()
+
+    # -- the public contract ---------------------------------------------------------------
+    @property
+    def watermark(self) -> dt.datetime | None:
+        """The latest event time seen minus the allowed lateness (or where time was advanced)."""
+        return None if self._watermark_us is None else from_us(self._watermark_us, self._tz)
+
+    def process(self, event: Mapping[str, Any] | Any) -> list[Violation]:
+        """Judge one event (a dict or an event model); return the violations that became final.
+
+        Raises:
+            EventValidationError: a field is missing or wrong (the state is unchanged).
+            EventConflictError: the id was seen before with a different payload.
+            LateEventError: the event is older than the watermark.
+            CalendarError: a deadline falls in a year the working-day calendar does not know.
+        """
+        try:
+            checked = self._catalog.validate(event)
+            at_us = to_us(checked["at"])
+            event_id: str = checked["id"]
+            seen = self._seen.get(event_id)
+            if seen is not None:
+                if seen[1] == checked:
+                    self.stats.duplicates += 1
+                    return []
+                msg = "this id was seen before with a different payload"
+                raise EventConflictError(msg, Location(event_id=event_id))
+            if self._watermark_us is not None and at_us < self._watermark_us:
+                late_by = dt.timedelta(microseconds=self._watermark_us - at_us)
+                msg = (
+                    f"event time {checked['at'].isoformat()} is {late_by} before the watermark "
+                    f"{self.watermark.isoformat() if self.watermark else ''} (allowed lateness "
+                    f"{dt.timedelta(microseconds=self._lateness)}); it can no longer be judged"
+                )
+                raise LateEventError(msg, Location(event_id=event_id))
+            services = self._services
+            services.set_time(at_us)
+            prepared: dict[int, Any] = {}
+            for rule, function in self._prepare.get(checked["type"], ()):
+                prepared[id(rule)] = function(checked, at_us, services)
+        except Exception:
+            self.stats.rejected += 1
+            raise
+        # From here on the event is accepted: nothing below can reject it.
+        self._seen[event_id] = (at_us, checked)
+        self._seen_order.append((at_us, event_id))
+        self.stats.processed += 1
+        out = self._out = []
+        if not self._started:
+            self._start(at_us)
+        for handler in self._accept.get(checked["type"], ()):
+            handler(checked, at_us, services)
+        if checked["type"] in self._release:
+            heapq.heappush(self._buffer, (at_us, next(self._sequence), checked, prepared))
+        if self._latest_us is None or at_us > self._latest_us:
+            self._latest_us = at_us
+        horizon = self._latest_us - self._lateness
+        if self._watermark_us is None or horizon > self._watermark_us:
+            self._watermark_us = horizon
+        self._advance(self._watermark_us)
+        self._forget()
+        return self._finish(out)
+
+    def process_many(self, events: Iterable[Mapping[str, Any] | Any]) -> list[Violation]:
+        """Process events in order; the violations of all of them, in the order released."""
+        found: list[Violation] = []
+        for event in events:
+            found.extend(self.process(event))
+        return found
+
+    def advance_to(self, when: dt.datetime) -> list[Violation]:
+        """Move event time forward; return what became final (deadlines due, periods closed).
+
+        Time only moves forward: a moment before the watermark changes nothing.
+        """
+        if when.tzinfo is None or when.utcoffset() is None:
+            msg = "advance_to needs an aware datetime (with an offset)"
+            raise ValueError(msg)
+        when_us = to_us(when)
+        out = self._out = []
+        if self._watermark_us is not None and when_us <= self._watermark_us:
+            return []
+        self._watermark_us = when_us
+        if self._started:
+            self._advance(when_us)
+        self._forget()
+        return self._finish(out)
+
+    # -- inside ------------------------------------------------------------------------------
+    def _start(self, first_us: int) -> None:
+        self._started = True
+        services = self._services
+        for rule in self._periodic:
+            services.set_time(first_us)
+            rule.start(first_us, services)
+        services.set_time(first_us)
+
+    def _advance(self, watermark_us: int) -> None:
+        buffer = self._buffer
+        services = self._services
+        release = self._release
+        while buffer and buffer[0][0] <= watermark_us:
+            at_us, _, event, prepared = heapq.heappop(buffer)
+            self._fire_timers(at_us)
+            services.set_time(at_us)
+            services.prepared_values = prepared
+            for handler in release[event["type"]]:
+                handler(event, at_us, services)
+            services.prepared_values = {}
+        self._fire_timers(watermark_us)
+
+    def _fire_timers(self, until_us: int) -> None:
+        timers = self._timers
+        services = self._services
+        rules = self._rules
+        while timers and timers[0][0] <= until_us:
+            fire_us, _, index, token = heapq.heappop(timers)
+            services.set_time(fire_us)
+            rules[index].on_timer(token, fire_us, services)
+
+    def _schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None:
+        heapq.heappush(
+            self._timers, (fire_us, next(self._sequence), self._rule_index[id(rule)], token)
+        )
+
+    def _forget(self) -> None:
+        """Evict what can no longer matter, so memory stays bounded on an endless stream."""
+        watermark = self._watermark_us
+        if watermark is None:
+            return
+        cutoff = watermark - self._horizon
+        order = self._seen_order
+        seen = self._seen
+        while order and order[0][0] < cutoff:
+            _, event_id = order.popleft()
+            entry = seen.get(event_id)
+            if entry is not None and entry[0] < cutoff:
+                del seen[event_id]
+        if watermark - self._last_sweep_us > 86_400_000_000:
+            self._last_sweep_us = watermark
+            self._router.forget_before(watermark)
+
+    def _emit(self, finding: Finding) -> None:
+        rule = finding.rule
+        severity = finding.severity or rule.severity
+        zh, en = finding.message or rule.message
+        evidence = {key: self._protect(key, value) for key, value in finding.evidence.items()}
+        values: dict[str, Any] = {**finding.context, **finding.scope, **finding.subject}
+        values = {key: self._protect(key, value) for key, value in values.items()}
+        values.update(evidence)
+        values["rule_id"] = rule.rule_id
+        values["clause_id"] = rule.clause_id
+        if finding.due_us is not None:
+            values["due_at"] = _local_text(from_us(finding.due_us, self._tz))
+        values["at"] = _local_text(finding.at.astimezone(self._tz))
+        violation = Violation(
+            id=_finding_id(finding),
+            rule_id=rule.rule_id,
+            clause_id=rule.clause_id,
+            severity=severity,
+            role=rule.role,
+            route=self._router.route(finding),
+            event_ids=finding.event_ids,
+            subject=finding.subject,
+            at=finding.at,
+            due_at=from_us(finding.due_us, self._tz) if finding.due_us is not None else None,
+            message=Message(zh=_render(zh, values), en=_render(en, values)),
+            evidence=evidence,
+            pack=self._ref,
+            kind=finding.kind,
+            refers_to=finding.refers_to,
+            scope=finding.scope,
+        )
+        self._out.append(violation)
+        self.stats.violations += 1
+        for counting in self._counting:
+            counting.on_finding(finding, self._services)
+
+    def _protect(self, key: str, value: Any) -> Any:
+        name = key.rsplit(".", 1)[-1]
+        if value is None or name not in self._personal or self.evidence_mode == "include":
+            return value
+        if self.evidence_mode == "mask":
+            return MASK
+        digest = hmac.new(self._key, str(value).encode(), hashlib.sha256).hexdigest()
+        return "anon-" + digest[:16]
+
+    def _finish(self, out: list[Violation]) -> list[Violation]:
+        self._out = []
+        if len(out) > 1:
+            out.sort(key=lambda v: (to_us(v.at), v.rule_id, v.id))
+        return out
+
+
+def _local_text(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _render(template: str, values: Mapping[str, Any]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0)
+        value = values[name]
+        if isinstance(value, dt.datetime):
+            return _local_text(value)
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return "-" if value is None else str(value)
+
+    return _PLACEHOLDER.sub(replace, template)

@@ -1,0 +1,175 @@
+"""Every error commitrules raises, in one hierarchy.
+
+::
+
+    CommitRulesError
+    ├── PackError                  a pack cannot be loaded (static problem)
+    │   ├── PackSyntaxError        YAML that cannot be read (or is refused: aliases, size)
+    │   ├── PackValidationError    one or more problems found while validating a pack
+    │   └── ExpressionError        a condition that does not parse or type-check
+    ├── EventError                 an event that cannot be accepted
+    │   ├── EventValidationError   a field is missing, has the wrong type or value
+    │   ├── EventConflictError     an id seen before arrives with a different payload
+    │   └── LateEventError         older than the watermark
+    ├── CalendarError              a date the working-day calendar does not know
+    ├── SnapshotError              a snapshot that cannot be restored
+    └── CaseError                  a pack test case that cannot be read
+
+Every error carries *where* (a :class:`Location`: file, line, column, key, rule id,
+expression offset, event id, field path) and *why* (``reason``), and renders both in its
+message. A pack with several problems reports them all at once
+(:attr:`PackValidationError.problems`). A breach of a rule is never an exception: it is
+a :class:`~commitrules.Violation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+__all__ = [
+    "CalendarError",
+    "CaseError",
+    "CommitRulesError",
+    "EventConflictError",
+    "EventError",
+    "EventValidationError",
+    "ExpressionError",
+    "LateEventError",
+    "Location",
+    "PackError",
+    "PackSyntaxError",
+    "PackValidationError",
+    "Problem",
+    "SnapshotError",
+]
+
+
+@attrs.frozen
+class Location:
+    """Where a problem is: any combination of the fields may be known.
+
+    >>> str(Location(file="rules/c1.yaml", line=12, column=5, key="rules[0].when"))
+    'rules/c1.yaml:12:5: rules[0].when'
+    """
+
+    file: str | None = None
+    line: int | None = None  # 1-based
+    column: int | None = None  # 1-based
+    key: str | None = None  # dotted path of the offending key in the file or event
+    rule_id: str | None = None
+    offset: int | None = None  # 0-based offset in an expression
+    event_id: str | None = None
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            parts.append(where)
+        if self.key:
+            parts.append(self.key)
+        if self.rule_id is not None:
+            parts.append(f"rule {self.rule_id}")
+        if self.offset is not None:
+            parts.append(f"at offset {self.offset}")
+        if self.event_id is not None:
+            parts.append(f"event {self.event_id}")
+        return ": ".join(parts)
+
+
+@attrs.frozen
+class Problem:
+    """One problem found in a pack, an event or a case: where it is and why it is wrong."""
+
+    location: Location
+    reason: str
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        return f"{where}: {self.reason}" if where else self.reason
+
+
+class CommitRulesError(Exception):
+    """Base of every error raised by commitrules."""
+
+    def __init__(self, reason: str, location: Location | None = None) -> None:
+        self.reason = reason
+        self.location = location if location is not None else Location()
+        super().__init__(str(Problem(self.location, reason)))
+
+
+class PackError(CommitRulesError):
+    """A pack cannot be loaded."""
+
+
+class PackSyntaxError(PackError):
+    """A pack file is not YAML we accept (syntax, duplicate key, alias, size)."""
+
+
+class PackValidationError(PackError):
+    """A pack has one or more problems; :attr:`problems` lists them all."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        first = self.problems[0] if self.problems else Problem(Location(), "invalid pack")
+        CommitRulesError.__init__(self, first.reason, first.location)
+        count = len(self.problems)
+        lines = [f"{count} problem{'s' if count != 1 else ''} in the pack:"]
+        lines.extend(f"  {problem}" for problem in self.problems)
+        self.args = ("\n".join(lines),)
+
+
+class ExpressionError(PackError):
+    """A condition expression does not parse, uses something not allowed, or mistypes."""
+
+    def __init__(
+        self, reason: str, *, expression: str, offset: int, location: Location | None = None
+    ) -> None:
+        self.expression = expression
+        self.offset = offset
+        base = location if location is not None else Location()
+        located = attrs.evolve(base, offset=offset)
+        super().__init__(reason, located)
+        pointer = " " * offset + "^"
+        self.args = (f"{self.args[0]}\n    {expression}\n    {pointer}",)
+
+
+class EventError(CommitRulesError):
+    """An event cannot be accepted; the engine's state is unchanged."""
+
+
+class EventValidationError(EventError):
+    """An event failed validation; :attr:`problems` names each field and reason."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        first = self.problems[0] if self.problems else Problem(Location(), "invalid event")
+        super().__init__(first.reason, first.location)
+        if len(self.problems) > 1:
+            rest = "; ".join(str(p) for p in self.problems[1:])
+            self.args = (f"{self.args[0]}; {rest}",)
+
+
+class EventConflictError(EventError):
+    """An event id that was seen before arrives with a different payload."""
+
+
+class LateEventError(EventError):
+    """An event is older than the watermark and can no longer be judged correctly."""
+
+
+class CalendarError(CommitRulesError):
+    """A working-day calculation reaches a year the calendar does not know."""
+
+
+class SnapshotError(CommitRulesError):
+    """A snapshot cannot be read or does not fit the pack it is restored into."""
+
+
+class CaseError(CommitRulesError):
+    """A pack test case cannot be read."""

@@ -1,0 +1,566 @@
+"""Business events: the input commitrules judges.
+
+Every event has an ``id`` (unique string), a ``type`` (the discriminator) and ``at``, an
+RFC 3339 timestamp *with* an offset (a naive timestamp is an error, never assumed UTC).
+The built-in types below are pydantic models, so bank teams get types, validation and a
+JSON Schema (:func:`event_json_schema`). A pack may declare its own types; they validate
+exactly like these.
+
+>>> sale = Sale.model_validate({
+...     "id": "e1", "type": "sale", "at": "2026-07-01T10:00:00+08:00",
+...     "customer_id": "C1", "product_id": "P1", "product_risk": 3, "amount": "50000",
+...     "currency": "CNY", "staff_id": "S1", "branch_id": "B1", "channel": "branch",
+...     "recorded": True})
+>>> sale.amount
+Decimal('50000')
+
+The engine does not build these models on its hot path: it validates each event into a
+plain dict with one compiled validator per type (:class:`EventCatalog`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal, NotRequired
+
+import attrs
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from typing_extensions import TypedDict
+
+from .errors import EventValidationError, Location, Problem
+
+__all__ = [
+    "BUILTIN_EVENT_TYPES",
+    "AnnualReportPublished",
+    "ComplaintAcknowledged",
+    "ComplaintExtended",
+    "ComplaintReceived",
+    "ComplaintResolved",
+    "ComplianceCheckCompleted",
+    "DataAccess",
+    "Event",
+    "EventCatalog",
+    "EventType",
+    "ImplementationReviewed",
+    "IncidentContained",
+    "IncidentReported",
+    "MarketingPublished",
+    "ProductDisclosed",
+    "RiskEvent",
+    "Sale",
+    "SecurityIncident",
+    "ServiceCompleted",
+    "ServiceRequested",
+    "ServiceStatusNotified",
+    "StaffAppraised",
+    "SuitabilityAssessed",
+    "SurveyResponse",
+    "TrainingCompleted",
+    "event_json_schema",
+]
+
+
+def _reject_numbers(value: object) -> object:
+    # pydantic's lax mode reads a number as a Unix time in UTC: that is a silent guess
+    # about the zone, which the contract forbids.
+    if isinstance(value, bool | int | float | Decimal):
+        msg = "a timestamp must be an RFC 3339 string with an offset, not a number"
+        raise ValueError(msg)
+    return value
+
+
+EventTime = Annotated[AwareDatetime, BeforeValidator(_reject_numbers)]
+"""An aware timestamp: RFC 3339 text with an offset, or an aware ``datetime``."""
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+RiskLevel = Annotated[int, Field(ge=1, le=5)]
+Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Section = Literal["product", "risk", "fees"]
+DataClass = Literal["public", "internal", "confidential", "sensitive"]
+FreeText = Annotated[str, Field(max_length=20_000)]
+
+
+class Event(BaseModel):
+    """Fields every event has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    id: NonEmpty
+    type: str
+    at: EventTime
+
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields holding personal data: masked in evidence unless asked otherwise."""
+
+
+class SuitabilityAssessed(Event):
+    """A customer's risk tolerance was assessed (valid for a period the pack sets)."""
+
+    type: Literal["suitability_assessed"] = "suitability_assessed"
+    customer_id: NonEmpty
+    risk_level: RiskLevel
+    staff_id: NonEmpty | None = None
+    branch_id: NonEmpty | None = None
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
+
+
+class ProductDisclosed(Event):
+    """Product information was disclosed to a customer on a template."""
+
+    type: Literal["product_disclosed"] = "product_disclosed"
+    customer_id: NonEmpty
+    product_id: NonEmpty
+    sections: list[Section]
+    template_id: NonEmpty
+    template_version: NonEmpty
+    risk_level_stated: RiskLevel | None = None
+    staff_id: NonEmpty | None = None
+    branch_id: NonEmpty | None = None
+    channel: NonEmpty | None = None
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
+
+
+class Sale(Event):
+    """A product was sold to a customer."""
+
+    type: Literal["sale"] = "sale"
+    customer_id: NonEmpty
+    product_id: NonEmpty
+    product_risk: RiskLevel
+    amount: Money
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    staff_id: NonEmpty
+    branch_id: NonEmpty
+    channel: NonEmpty
+    recorded: bool
+    customer_age: Annotated[int, Field(ge=0, le=150)] | None = None
+    product_category: NonEmpty | None = None
+    professional_investor: bool = False
+    extra_care: bool = False
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id", "customer_age"})
+
+
+class MarketingPublished(Event):
+    """Marketing material was published."""
+
+    type: Literal["marketing_published"] = "marketing_published"
+    material_id: NonEmpty
+    product_id: NonEmpty | None = None
+    channel: NonEmpty
+    text: FreeText
+    approved: bool
+    approved_by: NonEmpty | None = None
+    branch_id: NonEmpty | None = None
+    staff_id: NonEmpty | None = None
+
+
+class ComplaintReceived(Event):
+    """A customer complaint was received."""
+
+    type: Literal["complaint_received"] = "complaint_received"
+    case_id: NonEmpty
+    customer_id: NonEmpty
+    channel: NonEmpty
+    category: NonEmpty
+    branch_id: NonEmpty
+    assignee: NonEmpty | None = None
+    complexity: Literal["simple", "complex"] | None = None
+    staff_id: NonEmpty | None = None
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
+
+
+class ComplaintAcknowledged(Event):
+    """The complainant was told the complaint was received."""
+
+    type: Literal["complaint_acknowledged"] = "complaint_acknowledged"
+    case_id: NonEmpty
+
+
+class ComplaintExtended(Event):
+    """The decision deadline of a complaint was extended."""
+
+    type: Literal["complaint_extended"] = "complaint_extended"
+    case_id: NonEmpty
+    reason: FreeText
+    approved_by: NonEmpty | None = None
+    complainant_notified: bool = True
+
+
+class ComplaintResolved(Event):
+    """A decision on a complaint was made and notified."""
+
+    type: Literal["complaint_resolved"] = "complaint_resolved"
+    case_id: NonEmpty
+    outcome: NonEmpty
+
+
+class DataAccess(Event):
+    """Staff accessed customer data."""
+
+    type: Literal["data_access"] = "data_access"
+    staff_id: NonEmpty
+    staff_role: NonEmpty
+    customer_id: NonEmpty
+    purpose: Annotated[str, Field(max_length=500)] | None = None
+    data_class: DataClass
+    export: bool = False
+    encrypted: bool = False
+    branch_id: NonEmpty | None = None
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
+
+
+class SurveyResponse(Event):
+    """A customer answered a satisfaction (or education) survey."""
+
+    type: Literal["survey_response"] = "survey_response"
+    survey: NonEmpty
+    customer_id: NonEmpty
+    satisfied: bool
+    score: Annotated[int, Field(ge=0, le=100)] | None = None
+    improved: bool | None = None
+    branch_id: NonEmpty | None = None
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
+
+
+class ServiceRequested(Event):
+    """A customer asked for a service (account opening, loan, transfer …)."""
+
+    type: Literal["service_requested"] = "service_requested"
+    request_id: NonEmpty
+    customer_id: NonEmpty
+    service: NonEmpty
+    branch_id: NonEmpty
+    channel: NonEmpty
+    staff_id: NonEmpty | None = None
+    materials_told: bool = False
+    expected_completion: EventTime | None = None
+    key_customer: bool = False
+    account_manager_id: NonEmpty | None = None
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
+
+
+class ServiceStatusNotified(Event):
+    """The customer was told the status of a service request."""
+
+    type: Literal["service_status_notified"] = "service_status_notified"
+    request_id: NonEmpty
+    status: NonEmpty
+
+
+class ServiceCompleted(Event):
+    """A service request was completed."""
+
+    type: Literal["service_completed"] = "service_completed"
+    request_id: NonEmpty
+    outcome: NonEmpty = "completed"
+
+
+class SecurityIncident(Event):
+    """An information-security incident (leak, loss, intrusion …) was detected."""
+
+    type: Literal["security_incident"] = "security_incident"
+    incident_id: NonEmpty
+    kind: NonEmpty
+    severity: Literal["minor", "relatively_major", "major", "critical"]
+    customers_affected: Annotated[int, Field(ge=0)] = 0
+    branch_id: NonEmpty | None = None
+
+
+class IncidentReported(Event):
+    """An incident was reported to the authority (and the affected customers)."""
+
+    type: Literal["incident_reported"] = "incident_reported"
+    incident_id: NonEmpty
+    authority: NonEmpty | None = None
+
+
+class IncidentContained(Event):
+    """The emergency response contained an incident."""
+
+    type: Literal["incident_contained"] = "incident_contained"
+    incident_id: NonEmpty
+
+
+class RiskEvent(Event):
+    """A risk event (operational, conduct, fraud …) occurred."""
+
+    type: Literal["risk_event"] = "risk_event"
+    risk_event_id: NonEmpty
+    category: NonEmpty
+    branch_id: NonEmpty
+    staff_id: NonEmpty | None = None
+    severity: Literal["low", "medium", "high", "critical"] = "medium"
+
+
+class TrainingCompleted(Event):
+    """A staff member completed a training course."""
+
+    type: Literal["training_completed"] = "training_completed"
+    staff_id: NonEmpty
+    course: NonEmpty
+    hours: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
+class ComplianceCheckCompleted(Event):
+    """The internal review department completed a compliance check of a branch."""
+
+    type: Literal["compliance_check_completed"] = "compliance_check_completed"
+    check_id: NonEmpty
+    branch_id: NonEmpty
+    findings: Annotated[int, Field(ge=0)] = 0
+
+
+class StaffAppraised(Event):
+    """A staff performance appraisal was recorded."""
+
+    type: Literal["staff_appraised"] = "staff_appraised"
+    staff_id: NonEmpty
+    includes_satisfaction: bool
+    includes_complaint_timeliness: bool
+    target_achievement: Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+
+
+class ImplementationReviewed(Event):
+    """The half-yearly check of how the commitment's measures are implemented."""
+
+    type: Literal["implementation_reviewed"] = "implementation_reviewed"
+    review_id: NonEmpty
+    scope: NonEmpty = "all"
+
+
+class AnnualReportPublished(Event):
+    """The annual report on how the commitments were kept was published."""
+
+    type: Literal["annual_report_published"] = "annual_report_published"
+    report_id: NonEmpty
+    year: Annotated[int, Field(ge=2000, le=2200)]
+
+
+BUILTIN_EVENT_TYPES: tuple[type[Event], ...] = (
+    SuitabilityAssessed,
+    ProductDisclosed,
+    Sale,
+    MarketingPublished,
+    ComplaintReceived,
+    ComplaintAcknowledged,
+    ComplaintExtended,
+    ComplaintResolved,
+    DataAccess,
+    SurveyResponse,
+    ServiceRequested,
+    ServiceStatusNotified,
+    ServiceCompleted,
+    SecurityIncident,
+    IncidentReported,
+    IncidentContained,
+    RiskEvent,
+    TrainingCompleted,
+    ComplianceCheckCompleted,
+    StaffAppraised,
+    ImplementationReviewed,
+    AnnualReportPublished,
+)
+
+
+def _type_name(model: type[Event]) -> str:
+    default = model.model_fields["type"].default
+    assert isinstance(default, str)
+    return default
+
+
+_KIND_OF: dict[object, str] = {
+    str: "str",
+    int: "int",
+    Decimal: "decimal",
+    bool: "bool",
+    dt.datetime: "datetime",
+}
+
+
+def _field_kind(annotation: Any) -> tuple[str, bool]:
+    """Map a pydantic annotation to the expression language's (kind, optional)."""
+    from types import UnionType  # noqa: PLC0415
+    from typing import Union, get_args, get_origin  # noqa: PLC0415 - only at load time
+
+    optional = False
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        optional = len(args) != len(get_args(annotation))
+        annotation = args[0] if len(args) == 1 else Any
+        origin = get_origin(annotation)
+    if origin is Annotated:
+        annotation = get_args(annotation)[0]
+        origin = get_origin(annotation)
+    if origin is Literal:
+        values = get_args(annotation)
+        return ("str" if all(isinstance(v, str) for v in values) else "any"), optional
+    if origin is list:
+        return "list", optional
+    if annotation is AwareDatetime or annotation is dt.datetime:
+        return "datetime", optional
+    return _KIND_OF.get(annotation, "any"), optional
+
+
+@attrs.frozen
+class EventType:
+    """One event type as the engine uses it: a model for users, a fast validator inside."""
+
+    name: str
+    model: type[Event]
+    fields: Mapping[str, tuple[str, bool]]  # field -> (expression kind, optional)
+    personal_fields: frozenset[str]
+    defaults: Mapping[str, object]
+    adapter: TypeAdapter[Any] = attrs.field(repr=False, eq=False)
+    builtin: bool = True
+
+    @classmethod
+    def from_model(cls, model: type[Event], *, builtin: bool = True) -> EventType:
+        """Describe a pydantic event model and build its compiled dict validator."""
+        annotations: dict[str, Any] = {}
+        defaults: dict[str, object] = {}
+        fields: dict[str, tuple[str, bool]] = {}
+        for name, info in model.model_fields.items():
+            annotation: Any = info.annotation
+            if info.metadata:
+                annotation = Annotated[(annotation, *info.metadata)]
+            if info.is_required():
+                annotations[name] = annotation
+            else:
+                annotations[name] = NotRequired[annotation]
+                defaults[name] = info.get_default(call_default_factory=True)
+            kind, optional = _field_kind(info.annotation)
+            fields[name] = (kind, optional or (not info.is_required() and info.default is None))
+        typed: Any = TypedDict(f"{model.__name__}Dict", annotations)  # type: ignore[misc]
+        typed.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+        return cls(
+            name=_type_name(model),
+            model=model,
+            fields=fields,
+            personal_fields=frozenset(model.personal_fields),
+            defaults=defaults,
+            adapter=TypeAdapter(typed),
+            builtin=builtin,
+        )
+
+    def validate(self, raw: Mapping[str, object]) -> dict[str, Any]:
+        """Validate a mapping into a plain dict with every declared field present."""
+        try:
+            checked: dict[str, Any] = self.adapter.validate_python(raw)
+        except ValidationError as error:
+            raise _event_error(error, raw) from None
+        if self.defaults:
+            return {**self.defaults, **checked}
+        return checked
+
+
+def _event_error(error: ValidationError, raw: object) -> EventValidationError:
+    event_id = raw.get("id") if isinstance(raw, Mapping) else None
+    problems = []
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in item["loc"])
+        problems.append(
+            Problem(
+                Location(
+                    key=path or None, event_id=event_id if isinstance(event_id, str) else None
+                ),
+                item["msg"],
+            )
+        )
+    return EventValidationError(problems)
+
+
+class EventCatalog:
+    """The event types a pack accepts: the built-ins plus the pack's own."""
+
+    def __init__(self, types: Iterable[EventType]) -> None:
+        self._types: dict[str, EventType] = {}
+        for event_type in types:
+            self._types[event_type.name] = event_type
+
+    @classmethod
+    def builtin(cls) -> EventCatalog:
+        """The catalog of built-in event types only."""
+        return cls(_BUILTIN_TYPES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def __getitem__(self, name: str) -> EventType:
+        return self._types[name]
+
+    def __iter__(self) -> Any:
+        return iter(self._types.values())
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names of every accepted type, sorted."""
+        return tuple(sorted(self._types))
+
+    def validate(self, raw: object) -> dict[str, Any]:
+        """Validate one event (a mapping or an event model) into a plain dict.
+
+        Raises:
+            EventValidationError: naming the field and the reason.
+        """
+        if isinstance(raw, BaseModel):
+            raw = raw.model_dump()
+        if not isinstance(raw, Mapping):
+            problem = Problem(Location(), f"an event must be an object, not {type(raw).__name__}")
+            raise EventValidationError([problem])
+        name = raw.get("type")
+        event_type = self._types.get(name) if isinstance(name, str) else None
+        if event_type is None:
+            event_id = raw.get("id")
+            where = Location(key="type", event_id=event_id if isinstance(event_id, str) else None)
+            if not isinstance(name, str):
+                reason = "missing or non-text 'type'"
+            else:
+                import difflib  # noqa: PLC0415 - only on the error path
+
+                close = difflib.get_close_matches(name, self._types, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                reason = f"unknown event type {name!r}{hint}"
+            raise EventValidationError([Problem(where, reason)])
+        return event_type.validate(raw)
+
+    def json_schema(self, name: str | None = None) -> dict[str, Any]:
+        """JSON Schema of one type, or of the union of all types (discriminated by ``type``)."""
+        if name is not None:
+            return self._types[name].model.model_json_schema()
+        models = tuple(t.model for t in self._types.values())
+        union: Any = Annotated[
+            models[0] if len(models) == 1 else _union(models), Field(discriminator="type")
+        ]
+        return TypeAdapter(union).json_schema()
+
+
+def _union(models: tuple[type[Event], ...]) -> Any:
+    from typing import Union  # noqa: PLC0415
+
+    return Union[models]  # noqa: UP007 - built dynamically
+
+
+_BUILTIN_TYPES = tuple(EventType.from_model(m) for m in BUILTIN_EVENT_TYPES)
+
+
+def event_json_schema(name: str | None = None) -> dict[str, Any]:
+    """JSON Schema of a built-in event type, or of all of them.
+
+    >>> event_json_schema("sale")["properties"]["product_risk"]["maximum"]
+    5
+    """
+    return EventCatalog.builtin().json_schema(name)

@@ -1,0 +1,674 @@
+"""Loading a pack: read its files, resolve ``extends``, apply a profile, compile every rule.
+
+Loading is the compile step: every problem (YAML, schema, unknown names, expressions,
+types) is found here and reported together, each with file, line and key. Loading never
+executes code from the pack, never imports, and reads only the files of the pack and of
+the pack it extends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import attrs
+from pydantic import Field, create_model
+
+from ..errors import CalendarError, Location, PackError, PackValidationError, Problem
+from ..events import BUILTIN_EVENT_TYPES, Event, EventCatalog, EventTime, EventType
+from ..eventtime import CalendarSpec, WorkingDayCalendar, to_us
+from ..expr import TableInfo
+from ..routing import EscalationSpec, Router, RoutingSpec
+from ..rules import CompileContext, RuleRuntime, RuleSpecBase, compile_rule
+from ..violations import Message, PackRef
+from ._read import Placed, RawPack, read_pack_directory
+from ._values import Parameter, ParameterTimeline, Table, TableIndex, coerce
+from .models import CalendarModel, ParameterModel, ProfileFile, TableModel
+
+__all__ = ["DEFAULT_PACK", "Clause", "Pack", "Role", "bundled_packs", "load_pack"]
+
+DEFAULT_PACK = "customer-commitments"
+MAX_EXTENDS_DEPTH = 8
+
+
+def _bundled_root() -> Path:
+    installed = resources.files("commitrules").joinpath("_rulesets")
+    if installed.is_dir():
+        return Path(str(installed))
+    # A source checkout (editable install): the repository's rulesets/ folder.
+    return Path(__file__).resolve().parents[3] / "rulesets"
+
+
+def bundled_packs() -> dict[str, Path]:
+    """The packs shipped with commitrules: id (folder name) -> directory."""
+    root = _bundled_root()
+    if not root.is_dir():
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / "pack.yaml").is_file()}
+
+
+@attrs.frozen
+class Clause:
+    """A clause of the commitment."""
+
+    id: str
+    title: Message
+    text: Message
+    section: str | None = None
+    automatable: bool = True
+    reason: Message | None = None
+
+
+@attrs.frozen
+class Role:
+    """A role that violations are routed to."""
+
+    id: str
+    name: Message
+    description: Message | None = None
+
+
+def _message(value: Any) -> Message:
+    return Message(zh=value.zh, en=value.en)
+
+
+@attrs.frozen(eq=False)
+class Pack:
+    """A loaded, validated and compiled rule pack (immutable).
+
+    Create one with :func:`load_pack`; hand it to :class:`~commitrules.Engine`.
+    """
+
+    id: str
+    version: str
+    name: Message
+    description: Message | None
+    profile: str
+    profiles: tuple[str, ...]
+    timezone: str
+    clauses: tuple[Clause, ...]
+    roles: tuple[Role, ...]
+    parameters: Mapping[str, Parameter]
+    tables: Mapping[str, Table]
+    rules: tuple[RuleSpecBase, ...]
+    disabled: tuple[tuple[str, str], ...]
+    routing: RoutingSpec
+    catalog: EventCatalog
+    allowed_lateness_us: int
+    duplicate_horizon_us: int
+    personal_fields: frozenset[str]
+    scope_fields: tuple[str, ...]
+    calendar_spec: CalendarSpec | None
+    digest: str
+    path: Path
+    extends: tuple[str, ...]
+    _compiler: _Compiler = attrs.field(repr=False, alias="compiler")
+
+    @property
+    def ref(self) -> PackRef:
+        """Which pack decides: id, version, profile and content hash."""
+        return PackRef(id=self.id, version=self.version, profile=self.profile, digest=self.digest)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The pack's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def clause(self, clause_id: str) -> Clause | None:
+        """A clause by id."""
+        return next((c for c in self.clauses if c.id == clause_id), None)
+
+    def rule(self, rule_id: str) -> RuleSpecBase | None:
+        """A rule's spec by id."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def rule_location(self, rule_id: str) -> Location | None:
+        """Where a rule is written."""
+        return self._compiler.locations.get(rule_id)
+
+    def build(self) -> PackRuntime:
+        """Fresh running rules and lookups for one engine (rules hold state)."""
+        return self._compiler.build()
+
+    def rule_fingerprints(self) -> dict[str, str]:
+        """A hash per rule of its spec and the parameter values it can read."""
+        return dict(self._compiler.fingerprints)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Pack {self.id} {self.version} profile={self.profile} "
+            f"rules={len(self.rules)} clauses={len(self.clauses)}>"
+        )
+
+
+@attrs.frozen
+class PackRuntime:
+    """What an engine runs: compiled rules plus the time-aware lookups they read."""
+
+    rules: tuple[RuleRuntime, ...]
+    timeline: ParameterTimeline
+    tables: Mapping[str, TableIndex]
+    calendar: WorkingDayCalendar | None
+    router: Router
+
+
+class _Compiler:
+    """Compiles the placed specs; used once at load (to find problems) and per engine."""
+
+    def __init__(
+        self,
+        *,
+        rules: list[Placed[RuleSpecBase]],
+        catalog: EventCatalog,
+        parameters: Mapping[str, Parameter],
+        tables: Mapping[str, Table],
+        tz: ZoneInfo,
+        calendar: WorkingDayCalendar | None,
+        roles: frozenset[str],
+        scope_fields: tuple[str, ...],
+        routing: RoutingSpec,
+    ) -> None:
+        self.placed = rules
+        self.catalog = catalog
+        self.parameters = parameters
+        self.tables = tables
+        self.tz = tz
+        self.calendar = calendar
+        self.roles = roles
+        self.scope_fields = scope_fields
+        self.routing = routing
+        self.locations = {p.value.id: p.locate(()) for p in rules}
+        self.timeline = ParameterTimeline(parameters, self.date_us)
+        self.fingerprints: dict[str, str] = {}
+
+    def date_us(self, day: dt.date) -> int:
+        return to_us(dt.datetime.combine(day, dt.time(), tzinfo=self.tz))
+
+    def build(self, problems: list[Problem] | None = None) -> PackRuntime:
+        collect: list[Problem] = [] if problems is None else problems
+        params = {name: p.field_type for name, p in self.parameters.items()}
+        constants = {name: p.values[0][1] for name, p in self.parameters.items() if p.constant}
+        table_info: dict[str, TableInfo] = {name: t.info for name, t in self.tables.items()}
+        runtimes: list[RuleRuntime] = []
+        for placed in self.placed:
+            ctx = CompileContext(
+                catalog=self.catalog,
+                params=params,
+                constant_params=constants,
+                param_values=lambda name: [],
+                tables=table_info,
+                tz=self.tz,
+                calendar=self.calendar,
+                roles=self.roles,
+                scope_fields=self.scope_fields,
+                locate=lambda keys, p=placed: p.locate(keys),  # type: ignore[misc]
+            )
+            ctx.check_role(("role",), placed.value.role)
+            runtime = compile_rule(placed.value, ctx)
+            collect.extend(ctx.problems)
+            runtime.fingerprint = self._fingerprint(placed.value)
+            self.fingerprints[runtime.rule_id] = runtime.fingerprint
+            runtimes.append(runtime)
+        return PackRuntime(
+            rules=tuple(runtimes),
+            timeline=self.timeline,
+            tables={name: TableIndex(t, self.date_us) for name, t in self.tables.items()},
+            calendar=self.calendar,
+            router=Router(self.routing),
+        )
+
+    def _fingerprint(self, spec: RuleSpecBase) -> str:
+        text = spec.model_dump_json()
+        used = sorted(name for name in self.parameters if name in text)
+        values = {name: str(self.parameters[name].values) for name in used}
+        tables = sorted(name for name in self.tables if name in text)
+        payload = json.dumps(
+            [text, values, [str(self.tables[t].rows) for t in tables], self.tz.key], sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+# -- reading with extends ----------------------------------------------------------------
+
+
+def _resolve(reference: str | Path | None, base: Path | None) -> Path:
+    if reference is None:
+        packs = bundled_packs()
+        if DEFAULT_PACK not in packs:
+            raise PackError(f"the bundled pack {DEFAULT_PACK!r} is not installed", Location())
+        return packs[DEFAULT_PACK]
+    packs = bundled_packs()
+    text = str(reference)
+    if isinstance(reference, str) and text in packs and not Path(text).exists():
+        return packs[text]
+    path = Path(text)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    if not path.is_dir():
+        known = ", ".join(sorted(packs)) or "none"
+        raise PackError(
+            f"no pack directory {text!r} (bundled packs: {known})", Location(file=str(path))
+        )
+    return path
+
+
+def _read_chain(root: Path) -> list[RawPack]:
+    chain: list[RawPack] = []
+    seen: set[Path] = set()
+    current: Path | None = root
+    while current is not None:
+        resolved = current.resolve()
+        if resolved in seen:
+            raise PackError("packs extend each other in a loop", Location(file=str(current)))
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            raise PackError(
+                f"more than {MAX_EXTENDS_DEPTH} levels of 'extends'", Location(file=str(current))
+            )
+        seen.add(resolved)
+        raw = read_pack_directory(current)
+        chain.append(raw)
+        meta = raw.meta.value if raw.meta is not None else None
+        current = _resolve(meta.extends, current.parent) if meta and meta.extends else None
+    chain.reverse()  # the root ancestor first
+    return chain
+
+
+def load_pack(path: str | Path | None = None, *, profile: str | None = None) -> Pack:
+    """Load, validate and compile a pack.
+
+    Args:
+        path: a pack directory, or the id of a bundled pack; ``None`` is the default
+            pack (``customer-commitments``).
+        profile: a jurisdiction profile of the pack (``cn``, ``hk``, ``uk`` …); ``None``
+            is the pack's default profile.
+
+    Raises:
+        PackValidationError: listing every problem with its file, line and key.
+        PackSyntaxError / PackError: a file that cannot be read at all.
+
+    >>> pack = load_pack()
+    >>> pack.id, pack.profile
+    ('customer-commitments', 'cn')
+    """
+    root = _resolve(path, None)
+    chain = _read_chain(root)
+    problems: list[Problem] = []
+    for raw in chain:
+        problems.extend(raw.problems)
+    if any(raw.meta is None for raw in chain):
+        raise PackValidationError(problems or [Problem(Location(file="pack.yaml"), "unreadable")])
+    builder = _Merge(chain, problems)
+    pack = builder.finish(profile)
+    if problems:
+        raise PackValidationError(problems)
+    return pack
+
+
+class _Merge:
+    """Merges a chain of packs (ancestor first) and a profile into one :class:`Pack`."""
+
+    def __init__(self, chain: list[RawPack], problems: list[Problem]) -> None:
+        self.chain = chain
+        self.problems = problems
+        self.top = chain[-1]
+
+    def _problem(self, where: Location, reason: str) -> None:
+        self.problems.append(Problem(where, reason))
+
+    def finish(self, profile_id: str | None) -> Pack:
+        top_meta = self.top.meta
+        assert top_meta is not None
+        meta = top_meta.value
+        # Settings: the nearest pack that sets a key wins.
+        settings: dict[str, Any] = {}
+        for raw in self.chain:
+            assert raw.meta is not None
+            for key in raw.meta.value.model_fields_set:
+                settings[key] = getattr(raw.meta.value, key)
+        clauses = self._merge_list([c for raw in self.chain for c in raw.clauses], "clause")
+        roles = self._merge_list([r for raw in self.chain for r in raw.roles], "role")
+        parameters: dict[str, Placed[ParameterModel]] = {}
+        profiles: dict[str, Placed[ProfileFile]] = {}
+        tables: dict[str, Placed[TableModel]] = {}
+        event_types: dict[str, Any] = {}
+        escalations: dict[str, Placed[EscalationSpec]] = {}
+        rules: dict[str, Placed[RuleSpecBase]] = {}
+        for raw in self.chain:
+            parameters.update(raw.parameters)
+            profiles.update(raw.profiles)
+            tables.update(raw.tables)
+            for name, placed_type in raw.event_types.items():
+                if name in event_types or name in _BUILTIN_NAMES:
+                    self._problem(placed_type.locate(()), f"event type {name!r} is already defined")
+                    continue
+                event_types[name] = placed_type
+            for escalation in raw.escalations:
+                escalations[str(escalation.value.id)] = escalation
+            for placed in raw.rules:
+                if placed.value.id in rules:
+                    first = rules[placed.value.id].locate(())
+                    self._problem(
+                        placed.locate(("id",)),
+                        f"rule {placed.value.id!r} is already defined in "
+                        f"{first.file}:{first.line}; disable it (pack.yaml 'disable') "
+                        "and add a rule with a new id",
+                    )
+                    continue
+                rules[placed.value.id] = placed
+        disabled: list[tuple[str, str]] = []
+        for raw in self.chain:
+            assert raw.meta is not None
+            for index, item in enumerate(raw.meta.value.disable):
+                if item.rule not in rules:
+                    self._problem(
+                        raw.meta.locate(("disable", index, "rule")),
+                        f"no rule {item.rule!r} to disable",
+                    )
+                    continue
+                del rules[item.rule]
+                disabled.append((item.rule, item.reason))
+        # The profile.
+        default_profile = settings.get("default_profile", "default")
+        chosen = profile_id or default_profile
+        timezone: str = settings.get("timezone", "UTC")
+        calendar_model: CalendarModel | None = settings.get("calendar")
+        profile = profiles.get(chosen)
+        if profile is None and not (chosen == "default" and not profiles):
+            known = ", ".join(sorted(profiles)) or "none"
+            raise PackError(
+                f"no profile {chosen!r} in pack {meta.id!r} (profiles: {known})", Location()
+            )
+        overrides: dict[str, Any] = {}
+        if profile is not None:
+            if profile.value.timezone is not None:
+                timezone = profile.value.timezone
+            if profile.value.calendar is not None:
+                calendar_model = profile.value.calendar
+            for name, override in profile.value.parameters.items():
+                if name not in parameters:
+                    self._problem(
+                        profile.locate(("parameters", name)),
+                        f"profile overrides unknown parameter {name!r}",
+                    )
+                    continue
+                overrides[name] = (override, profile)
+        tz = ZoneInfo(timezone)
+        compiled_parameters = self._parameters(parameters, overrides)
+        compiled_tables = self._tables(tables)
+        catalog = self._catalog(event_types)
+        calendar_spec, calendar = self._calendar(calendar_model, profile or self.top.meta)
+        role_ids = frozenset(r.value.id for r in roles)
+        routing = RoutingSpec(escalations=[e.value for e in escalations.values()])
+        for escalation in escalations.values():
+            for index, role in enumerate(escalation.value.to):
+                if role not in role_ids:
+                    self._problem(escalation.locate(("to", index)), f"unknown role {role!r}")
+        clause_ids = {c.value.id for c in clauses}
+        for placed_rule in rules.values():
+            clause = placed_rule.value.clause
+            if clause not in clause_ids:
+                self._problem(placed_rule.locate(("clause",)), f"unknown clause {clause!r}")
+        personal = set(settings.get("personal_fields", []))
+        for event_type in catalog:
+            personal |= event_type.personal_fields
+        compiler = _Compiler(
+            rules=list(rules.values()),
+            catalog=catalog,
+            parameters=compiled_parameters,
+            tables=compiled_tables,
+            tz=tz,
+            calendar=calendar,
+            roles=role_ids,
+            scope_fields=tuple(settings.get("scope_fields", ["branch_id", "staff_id"])),
+            routing=routing,
+        )
+        compiler.build(self.problems)
+        digest = hashlib.sha256()
+        for raw in self.chain:
+            digest.update(raw.digest().encode())
+        digest.update(chosen.encode())
+        lateness = settings.get("allowed_lateness")
+        horizon = settings.get("duplicate_horizon")
+        return Pack(
+            id=meta.id,
+            version=meta.version,
+            name=_message(meta.name),
+            description=_message(meta.description) if meta.description else None,
+            profile=chosen,
+            profiles=tuple(sorted(profiles)),
+            timezone=timezone,
+            clauses=tuple(
+                Clause(
+                    id=c.value.id,
+                    title=_message(c.value.title),
+                    text=_message(c.value.text),
+                    section=c.value.section,
+                    automatable=c.value.automatable,
+                    reason=_message(c.value.reason) if c.value.reason else None,
+                )
+                for c in clauses
+            ),
+            roles=tuple(
+                Role(
+                    id=r.value.id,
+                    name=_message(r.value.name),
+                    description=_message(r.value.description) if r.value.description else None,
+                )
+                for r in roles
+            ),
+            parameters=compiled_parameters,
+            tables=compiled_tables,
+            rules=tuple(p.value for p in rules.values()),
+            disabled=tuple(disabled),
+            routing=routing,
+            catalog=catalog,
+            allowed_lateness_us=lateness.to_us() if lateness is not None else 0,
+            duplicate_horizon_us=horizon.to_us() if horizon is not None else 30 * 86_400_000_000,
+            personal_fields=frozenset(personal),
+            scope_fields=compiler.scope_fields,
+            calendar_spec=calendar_spec,
+            digest=digest.hexdigest(),
+            path=self.top.root,
+            extends=tuple(raw.meta.value.id for raw in self.chain[:-1] if raw.meta is not None),
+            compiler=compiler,
+        )
+
+    def _merge_list(self, items: list[Placed[Any]], what: str) -> list[Placed[Any]]:
+        out: dict[str, Placed[Any]] = {}
+        for placed in items:
+            key = placed.value.id
+            if key in out:
+                first = out[key].locate(())
+                self._problem(
+                    placed.locate(("id",)),
+                    f"{what} {key!r} is already defined in {first.file}:{first.line}",
+                )
+                continue
+            out[key] = placed
+        return list(out.values())
+
+    def _parameters(
+        self, parameters: dict[str, Placed[ParameterModel]], overrides: dict[str, Any]
+    ) -> dict[str, Parameter]:
+        out: dict[str, Parameter] = {}
+        for name, placed in parameters.items():
+            model = placed.value
+            source = model.source
+            raw_values: list[tuple[dt.date | None, Any, Placed[Any], tuple[str | int, ...]]]
+            origin: Placed[Any] = placed
+            base: tuple[str | int, ...] = ()
+            value_holder: Any = model
+            if name in overrides:
+                override, profile = overrides[name]
+                value_holder = override
+                origin = profile
+                base = ("parameters", name)
+                source = override.source or source
+            if value_holder.values is not None:
+                raw_values = [
+                    (v.from_, v.value, origin, (*base, "values", i, "value"))
+                    for i, v in enumerate(value_holder.values)
+                ]
+            else:
+                raw_values = [(None, value_holder.value, origin, (*base, "value"))]
+            values: list[tuple[dt.date | None, Any]] = []
+            for start, value, where, keys in raw_values:
+                try:
+                    values.append((start, coerce(value, model.type)))
+                except ValueError as error:
+                    self._problem(where.locate(keys), f"parameter {name!r}: {error}")
+            description = model.description
+            text = (
+                description
+                if isinstance(description, str) or description is None
+                else description.en
+            )
+            out[name] = Parameter(
+                name=name,
+                type=model.type,
+                values=tuple(values),
+                unit=model.unit,
+                description=text,
+                source=source,
+                defined_in=placed.file.path,
+            )
+        return out
+
+    def _tables(self, tables: dict[str, Placed[TableModel]]) -> dict[str, Table]:
+        out: dict[str, Table] = {}
+        for name, placed in tables.items():
+            model = placed.value
+            rows: list[dict[str, Any]] = []
+            keys_seen: set[Any] = set()
+            for index, row in enumerate(model.rows):
+                clean: dict[str, Any] = {}
+                for column, value in row.items():
+                    where = placed.locate(("rows", index, column))
+                    if column in ("valid_from", "valid_to"):
+                        try:
+                            clean[column] = coerce(value, "date")
+                        except ValueError as error:
+                            self._problem(where, str(error))
+                        continue
+                    spec = model.columns.get(column)
+                    if spec is None:
+                        self._problem(
+                            where, f"unknown column {column!r} (declare it under 'columns')"
+                        )
+                        continue
+                    if value is None and spec.optional:
+                        clean[column] = None
+                        continue
+                    try:
+                        clean[column] = coerce(value, spec.type)
+                    except ValueError as error:
+                        self._problem(where, f"column {column!r}: {error}")
+                for column, spec in model.columns.items():
+                    if column not in row:
+                        if spec.optional:
+                            clean[column] = None
+                        else:
+                            self._problem(
+                                placed.locate(("rows", index)), f"missing column {column!r}"
+                            )
+                key = clean.get(model.key)
+                if key is not None and key in keys_seen and "valid_from" not in clean:
+                    self._problem(
+                        placed.locate(("rows", index, model.key)), f"duplicate key {key!r}"
+                    )
+                keys_seen.add(key)
+                rows.append(clean)
+            description = model.description
+            out[name] = Table(
+                id=model.id,
+                key=model.key,
+                columns={c: (s.type, s.optional) for c, s in model.columns.items()},
+                rows=tuple(rows),
+                description=description
+                if isinstance(description, str) or description is None
+                else description.en,
+                defined_in=placed.file.path,
+            )
+        return out
+
+    def _catalog(self, event_types: dict[str, Placed[Any]]) -> EventCatalog:
+        types = [EventType.from_model(m) for m in BUILTIN_EVENT_TYPES]
+        for name, placed in event_types.items():
+            try:
+                types.append(EventType.from_model(_event_model(name, placed.value), builtin=False))
+            except (TypeError, ValueError) as error:
+                self._problem(placed.locate(()), f"event type {name!r}: {error}")
+        return EventCatalog(types)
+
+    def _calendar(
+        self, model: CalendarModel | None, where: Placed[Any] | None
+    ) -> tuple[CalendarSpec | None, WorkingDayCalendar | None]:
+        if model is None:
+            return None, None
+        spec = CalendarSpec(
+            country=model.country,
+            subdivision=model.subdivision,
+            extra_days_off=frozenset(model.extra_days_off),
+            extra_working_days=frozenset(model.extra_working_days),
+            known_through=model.known_through,
+            known_from=model.known_from,
+            holiday_categories=frozenset(model.holiday_categories),
+        )
+        try:
+            return spec, WorkingDayCalendar(spec)
+        except (CalendarError, ValueError, TypeError, KeyError, NotImplementedError) as error:
+            location = where.locate(("calendar",)) if where is not None else Location()
+            self._problem(location, f"calendar: {error}")
+            return spec, None
+
+
+_BUILTIN_NAMES = frozenset(m.model_fields["type"].default for m in BUILTIN_EVENT_TYPES)
+
+_FIELD_TYPES: dict[str, Any] = {
+    "str": str,
+    "int": int,
+    "decimal": Annotated[Decimal, Field(allow_inf_nan=False)],
+    "bool": bool,
+    "datetime": EventTime,
+    "list": list[str],
+}
+
+
+def _event_model(name: str, model: Any) -> type[Event]:
+    fields: dict[str, Any] = {"type": (Literal[name], name)}
+    personal: set[str] = set()
+    for field_name, spec in model.fields.items():
+        if field_name in ("id", "type", "at"):
+            msg = f"field {field_name!r} is common to every event and cannot be redeclared"
+            raise ValueError(msg)
+        annotation: Any = _FIELD_TYPES[spec.type]
+        constraints: dict[str, Any] = {}
+        if spec.enum is not None:
+            annotation = Literal[tuple(spec.enum)]
+        if spec.min is not None:
+            constraints["ge"] = spec.min
+        if spec.max is not None:
+            constraints["le"] = spec.max
+        if spec.max_length is not None:
+            constraints["max_length"] = spec.max_length
+        elif spec.type == "str" and spec.enum is None:
+            constraints["max_length"] = 20_000
+        if constraints:
+            annotation = Annotated[annotation, Field(**constraints)]
+        if spec.required:
+            fields[field_name] = (annotation, ...)
+        else:
+            fields[field_name] = (annotation | None, spec.default)
+        if spec.personal:
+            personal.add(field_name)
+    class_name = "".join(part.title() for part in name.split("_"))
+    created: type[Event] = create_model(class_name, __base__=Event, **fields)
+    created.personal_fields = frozenset(personal)
+    return created

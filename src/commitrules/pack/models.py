@@ -1,0 +1,282 @@
+"""The pydantic models of pack files: the pack format, validated at load time.
+
+A pack is a directory::
+
+    pack.yaml          id, version, names, time zone, calendar, lateness, profiles …
+    clauses.yaml       the clause catalogue (zh and en), automatable or not and why
+    roles.yaml         the roles that violations are routed to
+    parameters.yaml    every deadline, window, threshold and target, with its source
+    profiles/*.yaml    jurisdiction profiles overriding parameters (cn, hk, uk …)
+    tables/*.yaml      reference tables (products, templates, staff …) with effective dates
+    events.yaml        the pack's own event types (optional)
+    rules/*.yaml       the rules, each with an explicit ``kind``
+    routing.yaml       escalations
+    tests/*.yaml       test cases (see :mod:`commitrules.testing`)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from ..rules import RuleSpec
+from ..rules._base import Bilingual, Name, Spec
+
+__all__ = [
+    "CalendarModel",
+    "ClauseFile",
+    "ClauseModel",
+    "DisableModel",
+    "EventTypeModel",
+    "EventTypesFile",
+    "FieldModel",
+    "LatenessModel",
+    "PackMeta",
+    "ParameterModel",
+    "ParametersFile",
+    "ProfileFile",
+    "RoleModel",
+    "RolesFile",
+    "RulesFile",
+    "SourceModel",
+    "TableModel",
+]
+
+PackId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+ClauseId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+RoleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
+ValueType = Literal["int", "decimal", "str", "bool", "list", "date"]
+
+
+class CalendarModel(Spec):
+    """The working-day calendar: a country's public holidays plus the bank's own days."""
+
+    country: str | None = None
+    subdivision: str | None = None
+    known_through: int | None = Field(default=None, ge=2000, le=2200)
+    known_from: int = Field(default=2000, ge=1950, le=2200)
+    extra_days_off: list[dt.date] = Field(default_factory=list)
+    extra_working_days: list[dt.date] = Field(default_factory=list)
+    holiday_categories: list[str] = Field(default_factory=lambda: ["public"])
+
+
+class LatenessModel(Spec):
+    """A plain duration in minutes, hours or (24-hour) days."""
+
+    count: int = Field(ge=0, le=1_000_000)
+    unit: Literal["minutes", "hours", "days"]
+
+    def to_us(self) -> int:
+        """The duration in microseconds."""
+        seconds = {"minutes": 60, "hours": 3600, "days": 86400}[self.unit]
+        return self.count * seconds * 1_000_000
+
+
+class DisableModel(Spec):
+    """A rule of the extended pack switched off, with the reason (required)."""
+
+    rule: str
+    reason: Annotated[str, Field(min_length=3)]
+
+
+class PackMeta(Spec):
+    """``pack.yaml``."""
+
+    id: PackId
+    version: Annotated[str, Field(pattern=r"^\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")]
+    name: Bilingual
+    description: Bilingual | None = None
+    extends: str | None = None
+    timezone: str = "UTC"
+    calendar: CalendarModel | None = None
+    allowed_lateness: LatenessModel = Field(
+        default_factory=lambda: LatenessModel(count=0, unit="minutes")
+    )
+    duplicate_horizon: LatenessModel = Field(
+        default_factory=lambda: LatenessModel(count=30, unit="days")
+    )
+    personal_fields: list[Name] = Field(default_factory=list)
+    scope_fields: list[Name] = Field(default_factory=lambda: ["branch_id", "staff_id"])
+    default_profile: str = "default"
+    disable: list[DisableModel] = Field(default_factory=list)
+    source: Bilingual | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')"
+            raise ValueError(msg) from None
+        return value
+
+
+class ClauseModel(Spec):
+    """One clause of the commitment."""
+
+    id: ClauseId
+    section: str | None = None
+    title: Bilingual
+    text: Bilingual
+    automatable: bool = True
+    reason: Bilingual | None = None
+
+    @model_validator(mode="after")
+    def _reason_when_not_automatable(self) -> ClauseModel:
+        if not self.automatable and self.reason is None:
+            msg = "a clause marked not automatable needs a 'reason'"
+            raise ValueError(msg)
+        return self
+
+
+class ClauseFile(Spec):
+    """``clauses.yaml``."""
+
+    clauses: list[ClauseModel]
+
+
+class RoleModel(Spec):
+    """A role that violations are routed to."""
+
+    id: RoleId
+    name: Bilingual
+    description: Bilingual | None = None
+
+
+class RolesFile(Spec):
+    """``roles.yaml``."""
+
+    roles: list[RoleModel]
+
+
+class SourceModel(Spec):
+    """Where a figure comes from, and whether it was checked against the official text."""
+
+    kind: Literal["regulation", "institution_commitment", "internal_policy", "industry_practice"]
+    citation: Annotated[str, Field(min_length=3)]
+    checked: bool = False
+    url: str | None = None
+    note: str | None = None
+
+
+class DatedValue(Spec):
+    """A value in force from a date (local midnight in the pack's zone)."""
+
+    from_: dt.date = Field(alias="from")
+    value: Any
+
+
+class ParameterModel(Spec):
+    """A named parameter: a value (or dated values), its unit, and its source."""
+
+    type: ValueType
+    value: Any = None
+    values: list[DatedValue] | None = None
+    unit: str | None = None
+    description: Bilingual | str | None = None
+    source: SourceModel | None = None
+
+    @model_validator(mode="after")
+    def _value_or_values(self) -> ParameterModel:
+        if (self.value is None) == (self.values is None):
+            msg = "a parameter has exactly one of 'value' or 'values' (a list of {from, value})"
+            raise ValueError(msg)
+        if self.values is not None:
+            dates = [v.from_ for v in self.values]
+            if not dates or dates != sorted(dates) or len(set(dates)) != len(dates):
+                msg = "'values' must be listed by increasing 'from' date, each date once"
+                raise ValueError(msg)
+        return self
+
+
+class ParametersFile(Spec):
+    """``parameters.yaml``."""
+
+    parameters: dict[Name, ParameterModel]
+
+
+class ParameterOverride(Spec):
+    """A profile's (or an extending pack's) new value for a parameter."""
+
+    value: Any = None
+    values: list[DatedValue] | None = None
+    source: SourceModel | None = None
+
+    @model_validator(mode="after")
+    def _value_or_values(self) -> ParameterOverride:
+        if (self.value is None) == (self.values is None):
+            msg = "an override has exactly one of 'value' or 'values'"
+            raise ValueError(msg)
+        return self
+
+
+class ProfileFile(Spec):
+    """``profiles/<id>.yaml``: a jurisdiction's differences."""
+
+    id: PackId
+    name: Bilingual
+    timezone: str | None = None
+    calendar: CalendarModel | None = None
+    parameters: dict[Name, ParameterOverride] = Field(default_factory=dict)
+
+
+class ColumnModel(Spec):
+    """A column of a reference table."""
+
+    type: ValueType
+    optional: bool = False
+
+
+class TableModel(Spec):
+    """``tables/<id>.yaml``: a reference table; rows may carry valid_from/valid_to dates."""
+
+    id: Name
+    description: Bilingual | str | None = None
+    key: Name
+    columns: dict[Name, ColumnModel]
+    rows: list[dict[str, Any]]
+
+    @model_validator(mode="after")
+    def _key_is_a_column(self) -> TableModel:
+        if self.key not in self.columns:
+            msg = f"the key column {self.key!r} is not among the columns"
+            raise ValueError(msg)
+        return self
+
+
+class FieldModel(Spec):
+    """A field of a pack-declared event type."""
+
+    type: Literal["str", "int", "decimal", "bool", "datetime", "list"]
+    required: bool = True
+    default: Any = None
+    enum: list[str] | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    max_length: int | None = Field(default=None, ge=1, le=100_000)
+    personal: bool = False
+    description: str | None = None
+
+
+class EventTypeModel(Spec):
+    """A pack-declared event type."""
+
+    description: Bilingual | str | None = None
+    fields: dict[Name, FieldModel]
+
+
+class EventTypesFile(Spec):
+    """``events.yaml``."""
+
+    event_types: dict[Name, EventTypeModel]
+
+
+class RulesFile(Spec):
+    """``rules/*.yaml``."""
+
+    rules: list[RuleSpec]

@@ -1,0 +1,419 @@
+"""What every rule kind shares: spec pieces, the compile context and the runtime protocol.
+
+A rule kind is one module with three things: a pydantic ``Spec`` (the YAML form, with a
+``kind`` literal), a ``compile(spec, ctx) -> Runtime`` function, and the ``Runtime`` class
+that reacts to events and to time. The registry in :mod:`commitrules.rules` lists them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+
+import attrs
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..errors import ExpressionError, Location, Problem
+from ..eventtime import Duration, WorkingDayCalendar, add_duration, to_us
+from ..expr import CompiledExpression, FieldType, Scope, TableInfo, compile_expression
+from ..violations import FindingKind, Severity
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from ..events import EventCatalog
+
+__all__ = [
+    "Bilingual",
+    "CompileContext",
+    "CountRef",
+    "DurationSpec",
+    "EventFilterSpec",
+    "FieldRef",
+    "Finding",
+    "Name",
+    "ParamRef",
+    "RuleId",
+    "RuleRuntime",
+    "RuleSpecBase",
+    "RuntimeServices",
+    "Spec",
+    "message_names",
+]
+
+RuleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")]
+Name = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]{0,63}$")]
+
+
+class Spec(BaseModel):
+    """Base of every YAML-facing model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bilingual(Spec):
+    """A text in Chinese (``zh``) and English (``en``)."""
+
+    zh: Annotated[str, Field(min_length=1, max_length=4000)]
+    en: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class ParamRef(Spec):
+    """A value taken from a named parameter."""
+
+    param: Name
+
+
+class FieldRef(Spec):
+    """A value taken from a field of the triggering event."""
+
+    field: Name
+
+
+CountRef = Annotated[int, Field(ge=0, le=100_000)] | ParamRef | FieldRef
+"""A count: a literal, ``{param: name}`` or ``{field: name}``."""
+
+DurationUnit = Literal["minutes", "hours", "calendar_days", "working_days", "weeks", "months"]
+
+
+class DurationSpec(Spec):
+    """``{count: 15, unit: calendar_days, end_of_day: true}``; count may be a reference."""
+
+    count: CountRef
+    unit: DurationUnit
+    end_of_day: bool = False
+
+
+class EventFilterSpec(Spec):
+    """Events of one type, optionally filtered, optionally matched on key fields."""
+
+    event: Name
+    where: Annotated[str, Field(max_length=2000)] | None = None
+    match: list[Name] = Field(default_factory=list)
+
+
+class RuleSpecBase(Spec):
+    """Fields every rule has, whatever its kind."""
+
+    id: RuleId
+    clause: Annotated[str, Field(min_length=1, max_length=64)]
+    role: Annotated[str, Field(min_length=1, max_length=64)]
+    severity: Severity = "medium"
+    message: Bilingual
+    title: Bilingual | None = None
+    description: str | None = None
+    key: list[Name] = Field(default_factory=list)
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> RuleSpecBase:
+        if (
+            self.effective_from is not None
+            and self.effective_to is not None
+            and self.effective_to <= self.effective_from
+        ):
+            msg = "effective_to must be after effective_from"
+            raise ValueError(msg)
+        return self
+
+
+@attrs.frozen
+class Finding:
+    """A raw finding of one rule, before routing turns it into a Violation."""
+
+    rule: RuleRuntime
+    at_us: int
+    at: dt.datetime
+    event_ids: tuple[str, ...]
+    subject: Mapping[str, Any]
+    evidence: Mapping[str, Any]
+    scope: Mapping[str, Any]
+    kind: FindingKind = "violation"
+    due_us: int | None = None
+    moment_us: int | None = None  # the window/due/period the finding concerns (for its id)
+    refers_to: str | None = None
+    extra_roles: tuple[str, ...] = ()
+    message: tuple[str, str] | None = None  # (zh, en) templates overriding the rule's
+    severity: Severity | None = None
+    context: Mapping[str, Any] = attrs.field(factory=dict)  # event fields a message may name
+
+
+class RuntimeServices(Protocol):
+    """What the engine offers a rule while it runs."""
+
+    tz: ZoneInfo
+    calendar: WorkingDayCalendar | None
+
+    @property
+    def params(self) -> Mapping[str, Any]: ...
+
+    def set_time(self, at_us: int) -> None: ...
+
+    def lookup(self, table: str, key: object, column: str) -> object | None: ...
+
+    def exists(self, table: str, key: object) -> bool: ...
+
+    def table_rows(self, table: str, at_us: int) -> list[dict[str, Any]]: ...
+
+    def table_key(self, table: str) -> str: ...
+
+    def emit(self, finding: Finding) -> None: ...
+
+    def schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None: ...
+
+    def prepared(self, rule: RuleRuntime) -> Any: ...
+
+    def finding_id(self, finding: Finding) -> str: ...
+
+
+Handler = Callable[[dict[str, Any], int, RuntimeServices], None]
+
+
+class RuleRuntime:
+    """Base of the compiled, running form of a rule (one object per rule per engine).
+
+    Subclasses fill :attr:`on_accept` (run when an event is accepted: single-event
+    checks, final at once), :attr:`on_release` (run in event-time order once the
+    watermark passes the event: everything stateful), and override :meth:`on_timer`,
+    :meth:`on_finding` and the state methods as they need.
+    """
+
+    kind: str = ""
+    stateful: bool = False
+    counts_findings: bool = False
+
+    def __init__(self, spec: RuleSpecBase, ctx: CompileContext) -> None:
+        self.spec = spec
+        self.rule_id = spec.id
+        self.clause_id = spec.clause
+        self.role = spec.role
+        self.severity: Severity = spec.severity
+        self.message = (spec.message.zh, spec.message.en)
+        self.key_fields: tuple[str, ...] = tuple(spec.key)
+        self.from_us = ctx.date_us(spec.effective_from) if spec.effective_from else None
+        self.to_us = ctx.date_us(spec.effective_to) if spec.effective_to else None
+        self.on_accept: dict[str, Handler] = {}
+        self.on_release: dict[str, Handler] = {}
+        self.prepare: dict[str, Callable[[dict[str, Any], int, RuntimeServices], Any]] = {}
+        self.scope_fields: tuple[str, ...] = ctx.scope_fields
+        self.fingerprint: str = ""
+
+    def in_force(self, at_us: int) -> bool:
+        """Whether the rule applies at this instant (its effective dates)."""
+        if self.from_us is not None and at_us < self.from_us:
+            return False
+        return not (self.to_us is not None and at_us >= self.to_us)
+
+    def subject_of(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """The rule's key values in an event."""
+        return {name: event.get(name) for name in self.key_fields}
+
+    def scope_of(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Scope values (branch, staff …) present in an event, to find the people."""
+        return {name: event[name] for name in self.scope_fields if event.get(name) is not None}
+
+    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
+        """Time reached a point this rule scheduled."""
+
+    def on_finding(self, finding: Finding, services: RuntimeServices) -> None:
+        """Another rule's finding, for rules that count findings (thresholds)."""
+
+    def state(self) -> Any:
+        """The rule's state as JSON-ready data (for snapshots)."""
+        return None
+
+    def restore(self, state: Any) -> None:
+        """Load state produced by :meth:`state`."""
+
+    def start(self, first_us: int, services: RuntimeServices) -> None:
+        """The engine saw its first event (periodic rules schedule their first close)."""
+
+
+class CompileContext:
+    """Everything a rule kind needs to compile: names it may use and where it was written."""
+
+    def __init__(
+        self,
+        *,
+        catalog: EventCatalog,
+        params: Mapping[str, FieldType],
+        constant_params: Mapping[str, object],
+        param_values: Callable[[str], Sequence[tuple[int, object]]],
+        tables: Mapping[str, TableInfo],
+        tz: ZoneInfo,
+        calendar: WorkingDayCalendar | None,
+        roles: frozenset[str],
+        scope_fields: tuple[str, ...],
+        locate: Callable[[tuple[str | int, ...]], Location],
+    ) -> None:
+        self.catalog = catalog
+        self.params = params
+        self.constant_params = constant_params
+        self.param_values = param_values
+        self.tables = tables
+        self.tz = tz
+        self.calendar = calendar
+        self.roles = roles
+        self.scope_fields = scope_fields
+        self.locate = locate
+        self.problems: list[Problem] = []
+
+    # -- errors ------------------------------------------------------------------------
+    def problem(self, path: tuple[str | int, ...], reason: str) -> None:
+        """Record a problem at a key of the rule (all are reported together)."""
+        self.problems.append(Problem(self.locate(path), reason))
+
+    def unknown(self, what: str, name: str, known: Sequence[str]) -> str:
+        """A reason for an unknown name, with a suggestion when one is close."""
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown {what} {name!r}{hint}"
+
+    # -- names -------------------------------------------------------------------------
+    def event_fields(self, event_type: str) -> dict[str, FieldType] | None:
+        """The expression types of an event type's fields, or None if the type is unknown."""
+        if event_type not in self.catalog:
+            return None
+        return {
+            name: FieldType(kind, optional)  # type: ignore[arg-type]
+            for name, (kind, optional) in self.catalog[event_type].fields.items()
+        }
+
+    def check_event_type(self, path: tuple[str | int, ...], name: str) -> bool:
+        """Whether an event type exists; records a problem when it does not."""
+        if name in self.catalog:
+            return True
+        self.problem(path, self.unknown("event type", name, self.catalog.names))
+        return False
+
+    def check_fields(
+        self, path: tuple[str | int, ...], event_type: str, names: Sequence[str]
+    ) -> bool:
+        """Whether every name is a field of the event type; records problems."""
+        fields = self.event_fields(event_type)
+        if fields is None:
+            return False
+        ok = True
+        for index, name in enumerate(names):
+            if name not in fields:
+                self.problem(
+                    (*path, index), self.unknown(f"field of {event_type}", name, list(fields))
+                )
+                ok = False
+        return ok
+
+    def expression(
+        self,
+        path: tuple[str | int, ...],
+        text: str,
+        event_type: str,
+        *,
+        prior_type: str | None = None,
+        fields: Mapping[str, FieldType] | None = None,
+    ) -> CompiledExpression | None:
+        """Compile a condition over an event type (and a prior event type); None on error."""
+        own = fields if fields is not None else self.event_fields(event_type)
+        if own is None:
+            return None
+        prior = self.event_fields(prior_type) if prior_type is not None else None
+        if prior is not None:
+            # A prior event may be absent entirely: every prior field may be None.
+            prior = {name: FieldType(t.kind, True) for name, t in prior.items()}
+        scope = Scope(
+            fields=own,
+            prior_fields=prior,
+            params=self.params,
+            constant_params=self.constant_params,
+            tables=self.tables,
+        )
+        try:
+            return compile_expression(text, scope, location=self.locate(path))
+        except ExpressionError as error:
+            self.problems.append(Problem(error.location, _expression_reason(error)))
+            return None
+
+    # -- values ------------------------------------------------------------------------
+    def date_us(self, day: dt.date) -> int:
+        """Local midnight of a date in the pack's zone, as µs."""
+        if isinstance(day, dt.datetime):
+            moment = day if day.tzinfo is not None else day.replace(tzinfo=self.tz)
+        else:
+            moment = dt.datetime.combine(day, dt.time(), tzinfo=self.tz)
+        return to_us(moment)
+
+    def count_getter(
+        self, path: tuple[str | int, ...], count: Any, event_type: str
+    ) -> Callable[[Mapping[str, Any], Mapping[str, Any]], int] | None:
+        """A function (event, params in force) -> count, for a literal or a reference."""
+        if isinstance(count, int):
+            value = count
+            return lambda _event, _params: value
+        if isinstance(count, ParamRef):
+            name = count.param
+            if name not in self.params:
+                self.problem((*path, "param"), self.unknown("parameter", name, list(self.params)))
+                return None
+            if self.params[name].kind != "int":
+                self.problem((*path, "param"), f"parameter {name!r} must be a whole number")
+                return None
+            return lambda _event, params: int(params[name])
+        assert isinstance(count, FieldRef)
+        fields = self.event_fields(event_type) or {}
+        name = count.field
+        if name not in fields:
+            self.problem(
+                (*path, "field"), self.unknown(f"field of {event_type}", name, list(fields))
+            )
+            return None
+        if fields[name].kind != "int":
+            self.problem((*path, "field"), f"field {name!r} must be a whole number")
+            return None
+        return lambda event, _params: int(event[name])
+
+    def duration_function(
+        self, path: tuple[str | int, ...], spec: DurationSpec, event_type: str
+    ) -> Callable[[int, Mapping[str, Any], Mapping[str, Any]], int] | None:
+        """A function (start µs, event, params) -> inclusive due µs."""
+        getter = self.count_getter((*path, "count"), spec.count, event_type)
+        if getter is None:
+            return None
+        if spec.unit == "working_days" and self.calendar is None:
+            self.problem((*path, "unit"), "working days need a calendar in pack.yaml")
+            return None
+        unit = spec.unit
+        end_of_day = spec.end_of_day
+        tz = self.tz
+        calendar = self.calendar
+
+        def due(start_us: int, event: Mapping[str, Any], params: Mapping[str, Any]) -> int:
+            duration = Duration(getter(event, params), unit, end_of_day)
+            return add_duration(start_us, duration, tz=tz, calendar=calendar)
+
+        return due
+
+    def check_role(self, path: tuple[str | int, ...], role: str) -> None:
+        """Record a problem when a role id is not in the role catalogue."""
+        if role not in self.roles:
+            self.problem(path, self.unknown("role", role, sorted(self.roles)))
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+def message_names(*messages: Bilingual | None) -> set[str]:
+    """Names used as ``{placeholders}`` in message templates."""
+    names: set[str] = set()
+    for message in messages:
+        if message is not None:
+            names.update(_PLACEHOLDER.findall(message.zh))
+            names.update(_PLACEHOLDER.findall(message.en))
+    return names
+
+
+def _expression_reason(error: ExpressionError) -> str:
+    return f"{error.reason}\n    {error.expression}\n    {' ' * error.offset}^"

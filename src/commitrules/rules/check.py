@@ -1,0 +1,135 @@
+"""``kind: check`` — an obligation or a prohibition on one event.
+
+.. code-block:: yaml
+
+    - id: C1.recording
+      kind: check
+      clause: C1
+      on: sale
+      when: "product_risk >= params.recording_min_risk"   # optional applicability
+      require: "recorded"                                  # obligation, or
+      # forbid: "..."                                      # prohibition
+      role: risk-compliance
+      severity: high
+      key: [customer_id, product_id]
+      message: {zh: "…", en: "Sale of {product_id} was not recorded"}
+
+A check is final at once: it is evaluated when the event is accepted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from ..expr import CompiledExpression
+from ._base import CompileContext, Finding, RuleRuntime, RuleSpecBase, RuntimeServices
+
+__all__ = ["CheckRule", "CheckSpec", "compile_rule"]
+
+
+class CheckSpec(RuleSpecBase):
+    """The YAML form of a check rule."""
+
+    kind: Literal["check"]
+    on: str | list[str]
+    when: str | None = Field(default=None, max_length=2000)
+    require: str | None = Field(default=None, max_length=2000)
+    forbid: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_of_require_forbid(self) -> CheckSpec:
+        if (self.require is None) == (self.forbid is None):
+            msg = (
+                "a check needs exactly one of 'require' (an obligation) or 'forbid' (a prohibition)"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def event_types(self) -> list[str]:
+        """The event types the check applies to."""
+        return [self.on] if isinstance(self.on, str) else list(self.on)
+
+
+class CheckRule(RuleRuntime):
+    """A compiled check."""
+
+    kind = "check"
+
+    def __init__(self, spec: CheckSpec, ctx: CompileContext) -> None:
+        super().__init__(spec, ctx)
+        self.spec: CheckSpec = spec
+        self._conditions: dict[str, tuple[CompiledExpression | None, CompiledExpression, bool]] = {}
+        on_path: tuple[str | int, ...] = ("on",)
+        for index, event_type in enumerate(spec.event_types):
+            path = on_path if isinstance(spec.on, str) else (*on_path, index)
+            if not ctx.check_event_type(path, event_type):
+                continue
+            ctx.check_fields(("key",), event_type, spec.key)
+            when = ctx.expression(("when",), spec.when, event_type) if spec.when else None
+            body_key = "require" if spec.require is not None else "forbid"
+            body_text = spec.require if spec.require is not None else spec.forbid
+            assert body_text is not None
+            body = ctx.expression((body_key,), body_text, event_type)
+            if body is None:
+                continue
+            self._conditions[event_type] = (when, body, spec.require is not None)
+            self.on_accept[event_type] = self._make_handler(when, body, spec.require is not None)
+
+    def _make_handler(
+        self, when: CompiledExpression | None, body: CompiledExpression, obligation: bool
+    ) -> Any:
+        when_fn = when.function if when is not None else None
+        body_fn = body.function
+        fields = tuple(dict.fromkeys((*(when.fields if when else ()), *body.fields)))
+        params = tuple(dict.fromkeys((*(when.params if when else ()), *body.params)))
+        in_force = self.in_force
+        limited = self.from_us is not None or self.to_us is not None
+
+        def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+            if limited and not in_force(at_us):
+                return
+            if when_fn is not None and not when_fn(event, None, services):
+                return
+            held = bool(body_fn(event, None, services))
+            if held is obligation:
+                return
+            evidence = {name: event.get(name) for name in fields}
+            param_values = services.params
+            for name in params:
+                evidence[f"params.{name}"] = param_values.get(name)
+            services.emit(
+                Finding(
+                    rule=self,
+                    at_us=at_us,
+                    at=event["at"],
+                    event_ids=(event["id"],),
+                    subject=self.subject_of(event),
+                    evidence=evidence,
+                    scope=self.scope_of(event),
+                    context=event,
+                )
+            )
+
+        return handle
+
+    def explain(self, event: dict[str, Any], services: RuntimeServices) -> dict[str, Any] | None:
+        """Whether the check applied to the event, whether it held, and the values it read."""
+        conditions = self._conditions.get(event["type"])
+        if conditions is None:
+            return None
+        when, body, obligation = conditions
+        applies = when is None or bool(when.function(event, None, services))
+        values = {name: event.get(name) for name in (*(when.fields if when else ()), *body.fields)}
+        result: dict[str, Any] = {"applies": applies, "values": values}
+        if applies:
+            held = bool(body.function(event, None, services))
+            result["held"] = held is obligation
+        return result
+
+
+def compile_rule(spec: CheckSpec, ctx: CompileContext) -> CheckRule:
+    """Compile a check spec."""
+    return CheckRule(spec, ctx)

@@ -1,0 +1,378 @@
+"""``kind: deadline`` — an event must be followed by a matching event within a duration.
+
+.. code-block:: yaml
+
+    - id: C5.complaint.resolve
+      kind: deadline
+      clause: C5
+      on: complaint_received
+      when: "complexity != 'complex'"
+      key: [case_id]
+      within: {count: {param: complaint_decision_days}, unit: calendar_days, end_of_day: true}
+      until: {event: complaint_resolved, match: [case_id]}
+      extend:                                   # optional: approved extensions
+        - {event: complaint_extended, match: [case_id], where: "is_set(approved_by)",
+           to: {count: {param: complaint_decision_days_max}, unit: calendar_days, end_of_day: true}}
+      cancel: [{event: complaint_withdrawn, match: [case_id]}]   # optional
+      escalate:                                 # optional: still open long after the due time
+        - {after: {count: 15, unit: calendar_days}, to: [rights-protection-dept]}
+      role: rights-specialist
+      message: {zh: "…", en: "Complaint {case_id} not resolved by {due_at}"}
+
+The due time is inclusive: a follow-up at exactly the due time is in time. One missed
+deadline is one violation, reported when the watermark passes the due time; a follow-up
+that arrives later does not create a second one. An extension's ``to`` counts from the
+triggering event and only ever moves the due time later. Each ``escalate`` step that is
+reached while the matter is still open emits a new record (kind ``escalation``) that
+refers to the violation's id; nothing already emitted changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..eventtime import from_us
+from ..expr import CompiledExpression
+from ._base import (
+    CompileContext,
+    DurationSpec,
+    EventFilterSpec,
+    FieldRef,
+    Finding,
+    Name,
+    RuleRuntime,
+    RuleSpecBase,
+    RuntimeServices,
+    Spec,
+    message_names,
+)
+
+__all__ = ["DeadlineRule", "DeadlineSpec", "compile_rule"]
+
+
+class ExtendSpec(EventFilterSpec):
+    """An event that moves the due time to ``to`` (counted from the triggering event)."""
+
+    to: DurationSpec
+
+
+class EscalateSpec(Spec):
+    """An escalation step: still open ``after`` this long past the due time."""
+
+    after: DurationSpec
+    to: list[str] = Field(min_length=1)
+    severity: Literal["low", "medium", "high", "critical"] | None = None
+
+
+class DeadlineSpec(RuleSpecBase):
+    """The YAML form of a deadline rule."""
+
+    kind: Literal["deadline"]
+    on: Name
+    when: str | None = Field(default=None, max_length=2000)
+    within: DurationSpec
+    until: EventFilterSpec | list[EventFilterSpec]
+    extend: list[ExtendSpec] = Field(default_factory=list)
+    cancel: list[EventFilterSpec] = Field(default_factory=list)
+    escalate: list[EscalateSpec] = Field(default_factory=list)
+
+
+DueFunction = Callable[[int, Mapping[str, Any], Mapping[str, Any]], int]
+
+
+class _Pending:
+    """One open deadline (mutable, private to the rule)."""
+
+    __slots__ = (
+        "context",
+        "due_us",
+        "event_id",
+        "evidence",
+        "scope",
+        "start_us",
+        "step",
+        "subject",
+        "violation",
+    )
+
+    def __init__(
+        self,
+        *,
+        start_us: int,
+        due_us: int,
+        event_id: str,
+        subject: dict[str, Any],
+        scope: dict[str, Any],
+        evidence: dict[str, Any],
+        context: dict[str, Any],
+    ) -> None:
+        self.context = context
+        self.start_us = start_us
+        self.due_us = due_us
+        self.event_id = event_id
+        self.subject = subject
+        self.scope = scope
+        self.evidence = evidence
+        self.step = 0  # escalation steps already emitted
+        self.violation: str | None = None  # id of the violation once missed
+
+    def to_json(self) -> list[Any]:
+        return [
+            self.start_us,
+            self.due_us,
+            self.event_id,
+            self.subject,
+            self.scope,
+            self.evidence,
+            self.step,
+            self.violation,
+            self.context,
+        ]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> _Pending:
+        start, due, event_id, subject, scope, evidence, step, violation, context = data
+        pending = cls(
+            start_us=int(start),
+            due_us=int(due),
+            event_id=str(event_id),
+            subject=dict(subject),
+            scope=dict(scope),
+            evidence=dict(evidence),
+            context=dict(context),
+        )
+        pending.step = int(step)
+        pending.violation = violation
+        return pending
+
+
+class DeadlineRule(RuleRuntime):
+    """A compiled deadline rule; state: the open deadlines per key."""
+
+    kind = "deadline"
+    stateful = True
+
+    def __init__(self, spec: DeadlineSpec, ctx: CompileContext) -> None:
+        super().__init__(spec, ctx)
+        self.spec: DeadlineSpec = spec
+        self._pending: dict[tuple[Any, ...], _Pending] = {}
+        self._when: CompiledExpression | None = None
+        if not ctx.check_event_type(("on",), spec.on):
+            return
+        if not self.key_fields:
+            ctx.problem(("key",), "a deadline needs 'key': the fields that identify the matter")
+            return
+        ctx.check_fields(("key",), spec.on, self.key_fields)
+        if spec.when:
+            self._when = ctx.expression(("when",), spec.when, spec.on)
+        self._due = ctx.duration_function(("within",), spec.within, spec.on)
+        fields = ctx.event_fields(spec.on) or {}
+        self._context_fields = tuple(sorted(n for n in message_names(spec.message) if n in fields))
+        self.prepare[spec.on] = self._prepare
+        self.on_release[spec.on] = self._on_trigger
+        untils = spec.until if isinstance(spec.until, list) else [spec.until]
+        for index, follow in enumerate(untils):
+            path: tuple[str | int, ...] = (
+                ("until",) if not isinstance(spec.until, list) else ("until", index)
+            )
+            handler = self._follow_up(ctx, path, follow, self._fulfil)
+            if handler is not None:
+                self._add(follow.event, handler)
+        for index, cancel in enumerate(spec.cancel):
+            handler = self._follow_up(ctx, ("cancel", index), cancel, self._cancel)
+            if handler is not None:
+                self._add(cancel.event, handler)
+        self._extensions: list[DueFunction | None] = []
+        for index, extension in enumerate(spec.extend):
+            extend_due = ctx.duration_function(("extend", index, "to"), extension.to, spec.on)
+            self._extensions.append(extend_due)
+            if extend_due is None:
+                continue
+            handler = self._follow_up(
+                ctx, ("extend", index), extension, self._make_extend(extend_due)
+            )
+            if handler is not None:
+                self._add(extension.event, handler)
+        self._escalations: list[tuple[DueFunction | None, tuple[str, ...], Any]] = []
+        for index, step in enumerate(spec.escalate):
+            for role_index, role in enumerate(step.to):
+                ctx.check_role(("escalate", index, "to", role_index), role)
+            if isinstance(step.after.count, FieldRef):
+                ctx.problem(
+                    ("escalate", index, "after", "count"),
+                    "an escalation delay must be a number or a parameter",
+                )
+                continue
+            after = ctx.duration_function(("escalate", index, "after"), step.after, spec.on)
+            self._escalations.append((after, tuple(step.to), step.severity))
+
+    def _add(self, event_type: str, handler: Any) -> None:
+        existing = self.on_release.get(event_type)
+        if existing is None:
+            self.on_release[event_type] = handler
+            return
+
+        def both(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+            existing(event, at_us, services)
+            handler(event, at_us, services)
+
+        self.on_release[event_type] = both
+
+    def _follow_up(
+        self,
+        ctx: CompileContext,
+        path: tuple[str | int, ...],
+        follow: EventFilterSpec,
+        action: Callable[[tuple[Any, ...], dict[str, Any], int, RuntimeServices], None],
+    ) -> Any:
+        if not ctx.check_event_type((*path, "event"), follow.event):
+            return None
+        match = tuple(follow.match) if follow.match else self.key_fields
+        if len(match) != len(self.key_fields):
+            ctx.problem((*path, "match"), "'match' must name as many fields as the rule's 'key'")
+            return None
+        if not ctx.check_fields((*path, "match"), follow.event, match):
+            return None
+        where = (
+            ctx.expression((*path, "where"), follow.where, follow.event) if follow.where else None
+        )
+        pending = self._pending
+
+        def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+            key = tuple(event.get(name) for name in match)
+            if key not in pending:
+                return
+            if where is not None and not where.function(event, None, services):
+                return
+            action(key, event, at_us, services)
+
+        return handle
+
+    # -- reactions ---------------------------------------------------------------------
+    def _prepare(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> Any:
+        # Computed when the event is accepted, so a calendar gap rejects the event whole.
+        if self._due is None:
+            return None
+        return self._due(at_us, event, services.params)
+
+    def _on_trigger(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+        if not self.in_force(at_us):
+            return
+        if self._when is not None and not self._when.function(event, None, services):
+            return
+        key = tuple(event.get(name) for name in self.key_fields)
+        if key in self._pending or any(value is None for value in key):
+            return
+        prepared = services.prepared(self)
+        due_us = prepared if isinstance(prepared, int) else self._prepare(event, at_us, services)
+        if due_us is None:
+            return
+        pending = _Pending(
+            start_us=at_us,
+            due_us=due_us,
+            event_id=event["id"],
+            subject=self.subject_of(event),
+            scope=self.scope_of(event),
+            evidence={"started_at": event["at"].isoformat()},
+            context={name: event.get(name) for name in self._context_fields},
+        )
+        self._pending[key] = pending
+        services.schedule(due_us + 1, self, [list(key), due_us, 0])
+
+    def _fulfil(
+        self, key: tuple[Any, ...], event: dict[str, Any], at_us: int, services: RuntimeServices
+    ) -> None:
+        pending = self._pending[key]
+        if pending.violation is None and at_us > pending.due_us:
+            return  # cannot happen in order; kept for safety
+        del self._pending[key]
+
+    def _cancel(
+        self, key: tuple[Any, ...], event: dict[str, Any], at_us: int, services: RuntimeServices
+    ) -> None:
+        del self._pending[key]
+
+    def _make_extend(
+        self, extend_due: DueFunction
+    ) -> Callable[[tuple[Any, ...], dict[str, Any], int, RuntimeServices], None]:
+        def extend(
+            key: tuple[Any, ...], event: dict[str, Any], at_us: int, services: RuntimeServices
+        ) -> None:
+            pending = self._pending[key]
+            if pending.violation is not None:
+                return  # already missed: an extension after the fact does not undo it
+            new_due = extend_due(pending.start_us, event, services.params)
+            if new_due > pending.due_us:
+                pending.due_us = new_due
+                pending.evidence["extended_by"] = event["id"]
+                services.schedule(new_due + 1, self, [list(key), new_due, 0])
+
+        return extend
+
+    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
+        raw_key, due_us, step = token
+        key = tuple(raw_key)
+        pending = self._pending.get(key)
+        if pending is None or pending.due_us != due_us or pending.step != step:
+            return  # fulfilled, cancelled, extended or already escalated
+        tz = services.tz
+        due_at = from_us(due_us, tz)
+        if step == 0:
+            finding = Finding(
+                rule=self,
+                at_us=due_us,
+                at=due_at,
+                event_ids=(pending.event_id,),
+                subject=pending.subject,
+                evidence={**pending.evidence, "due_at": due_at.isoformat()},
+                scope=pending.scope,
+                due_us=due_us,
+                moment_us=due_us,
+                context=pending.context,
+            )
+            services.emit(finding)
+            pending.violation = services.finding_id(finding)
+        else:
+            after, roles, severity = self._escalations[step - 1]
+            services.emit(
+                Finding(
+                    rule=self,
+                    at_us=fire_us - 1,
+                    at=from_us(fire_us - 1, tz),
+                    event_ids=(pending.event_id,),
+                    subject=pending.subject,
+                    evidence={**pending.evidence, "due_at": due_at.isoformat(), "step": step},
+                    scope=pending.scope,
+                    kind="escalation",
+                    due_us=due_us,
+                    moment_us=fire_us - 1,
+                    refers_to=pending.violation,
+                    extra_roles=roles,
+                    severity=severity,
+                    context=pending.context,
+                    message=("升級:" + self.message[0], "Escalated: " + self.message[1]),
+                )
+            )
+        pending.step = step + 1
+        if step < len(self._escalations):
+            after = self._escalations[step][0]
+            if after is not None:
+                when = after(due_us, {}, services.params)
+                services.schedule(when + 1, self, [list(key), due_us, step + 1])
+                return
+        del self._pending[key]
+
+    # -- snapshots ---------------------------------------------------------------------
+    def state(self) -> Any:
+        return [[list(key), pending.to_json()] for key, pending in self._pending.items()]
+
+    def restore(self, state: Any) -> None:
+        self._pending = {tuple(key): _Pending.from_json(data) for key, data in state}
+
+
+def compile_rule(spec: DeadlineSpec, ctx: CompileContext) -> DeadlineRule:
+    """Compile a deadline spec."""
+    return DeadlineRule(spec, ctx)

@@ -1,0 +1,401 @@
+"""Periodic rules, judged when a calendar period closes in the pack's time zone.
+
+``kind: periodic_target`` — a rate over a period meets a target (KPI):
+
+.. code-block:: yaml
+
+    - id: M4.risk-event-rate
+      kind: periodic_target
+      clause: M4
+      period: month
+      numerator: {event: risk_event}
+      denominator: [{event: sale}, {event: service_requested}]
+      target: {op: "<", value: {param: risk_event_rate_max}}
+      min_sample: {param: risk_rate_min_sample}
+      role: risk-compliance
+      message: {zh: "…", en: "Risk-event rate {rate} in {period} is not below {target}"}
+
+The comparison is exact (95 of 100 meets ``>= 0.95``). A period whose denominator is below
+``min_sample`` is reported as ``insufficient_sample``, never silently passed.
+
+``kind: periodic_obligation`` — every member (of a reference table) shows a matching event
+each period:
+
+.. code-block:: yaml
+
+    - id: M4.training
+      kind: periodic_obligation
+      clause: M4.training
+      period: quarter
+      requires: {event: training_completed, where: "course == 'compliance'"}
+      members: {table: staff, where: "active"}     # omit for "at least one event per period"
+      member_field: staff_id                       # the event field naming the member
+      role: training
+      message: {zh: "…", en: "{staff_id} had no compliance training in {period}"}
+
+Members are the table's rows in force at the end of the period (and matching ``where``);
+members that sent nothing at all are found. Tracking starts with the period of the first
+event the engine sees.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+import attrs
+from pydantic import Field
+
+from ..eventtime import Period, from_us, next_period, period_of
+from ..expr import CompiledExpression, FieldType
+from ._base import (
+    CompileContext,
+    EventFilterSpec,
+    Finding,
+    Name,
+    ParamRef,
+    RuleRuntime,
+    RuleSpecBase,
+    RuntimeServices,
+    Spec,
+)
+from .threshold import compare
+
+__all__ = [
+    "PeriodicObligationRule",
+    "PeriodicObligationSpec",
+    "PeriodicTargetRule",
+    "PeriodicTargetSpec",
+    "compile_obligation",
+    "compile_target",
+]
+
+INSUFFICIENT = (
+    "{period}:樣本不足,未能判定(分母 {denominator},最少 {min_sample})— {rule_id}",
+    "{period}: too few observations to judge ({denominator} < {min_sample}) — {rule_id}",
+)
+
+PeriodName = Literal["day", "week", "month", "quarter", "half_year", "year"]
+
+
+class TargetSpec(Spec):
+    """``{op: ">=", value: 0.95}``; value may be ``{param: name}``."""
+
+    op: Literal[">=", ">", "<=", "<"]
+    value: Decimal | ParamRef
+
+
+class MembersSpec(Spec):
+    """The reference table whose rows must each show up, optionally filtered."""
+
+    table: Name
+    where: str | None = Field(default=None, max_length=2000)
+
+
+class _PeriodicBase(RuleSpecBase):
+    period: PeriodName
+    members: MembersSpec | None = None
+    member_field: Name | None = None
+
+
+class PeriodicTargetSpec(_PeriodicBase):
+    """The YAML form of a periodic target."""
+
+    kind: Literal["periodic_target"]
+    numerator: EventFilterSpec | list[EventFilterSpec]
+    denominator: EventFilterSpec | list[EventFilterSpec]
+    target: TargetSpec
+    min_sample: int | ParamRef = 1
+    group_by: list[Name] = Field(default_factory=list)
+
+
+class PeriodicObligationSpec(_PeriodicBase):
+    """The YAML form of a periodic obligation."""
+
+    kind: Literal["periodic_obligation"]
+    requires: EventFilterSpec | list[EventFilterSpec]
+
+
+class _PeriodicRule(RuleRuntime):
+    """Common machinery: the current period, its close timer, members."""
+
+    stateful = True
+
+    def __init__(self, spec: _PeriodicBase, ctx: CompileContext) -> None:
+        super().__init__(spec, ctx)
+        self.period_unit: PeriodName = spec.period
+        self._current: Period | None = None
+        self._members_where: CompiledExpression | None = None
+        self._members_table: str | None = None
+        self.member_field: str | None = spec.member_field
+        if spec.members is not None:
+            table = ctx.tables.get(spec.members.table)
+            if table is None:
+                ctx.problem(
+                    ("members", "table"), ctx.unknown("table", spec.members.table, list(ctx.tables))
+                )
+            else:
+                self._members_table = spec.members.table
+                columns: dict[str, FieldType] = dict(table.columns)
+                if spec.members.where:
+                    self._members_where = ctx.expression(
+                        ("members", "where"), spec.members.where, "", fields=columns
+                    )
+                if self.member_field is None:
+                    ctx.problem(
+                        ("member_field",),
+                        "members need 'member_field': the event field naming a member",
+                    )
+
+    def start(self, first_us: int, services: RuntimeServices) -> None:
+        if self._current is None:
+            self._current = period_of(first_us, self.period_unit, services.tz)
+            services.schedule(self._current.end_us, self, self._current.start_us)
+
+    def members(self, period: Period, services: RuntimeServices) -> list[Any]:
+        """Keys of the members in force at the end of the period."""
+        assert self._members_table is not None
+        rows = services.table_rows(self._members_table, period.end_us - 1)
+        where = self._members_where
+        key_column = services.table_key(self._members_table)
+        return [
+            row[key_column] for row in rows if where is None or where.function(row, None, services)
+        ]
+
+    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
+        period = self._current
+        if period is None or period.start_us != token:
+            return
+        services.set_time(period.end_us - 1)
+        if self.in_force(period.end_us - 1):
+            self.close(period, services)
+        self.reset()
+        self._current = next_period(period, services.tz)
+        services.schedule(self._current.end_us, self, self._current.start_us)
+
+    def close(self, period: Period, services: RuntimeServices) -> None:
+        """Judge the period that just ended."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget the counts of the period that just ended."""
+        raise NotImplementedError
+
+    def _filters(
+        self,
+        ctx: CompileContext,
+        path: tuple[str | int, ...],
+        value: EventFilterSpec | list[EventFilterSpec],
+    ) -> list[tuple[str, CompiledExpression | None]]:
+        items = value if isinstance(value, list) else [value]
+        out: list[tuple[str, CompiledExpression | None]] = []
+        for index, item in enumerate(items):
+            here = path if not isinstance(value, list) else (*path, index)
+            if not ctx.check_event_type((*here, "event"), item.event):
+                continue
+            where = ctx.expression((*here, "where"), item.where, item.event) if item.where else None
+            out.append((item.event, where))
+        return out
+
+    def _finding(
+        self,
+        period: Period,
+        services: RuntimeServices,
+        subject: dict[str, Any],
+        evidence: dict[str, Any],
+        *,
+        kind: Any = "violation",
+    ) -> Finding:
+        end = from_us(period.end_us, services.tz)
+        return Finding(
+            rule=self,
+            at_us=period.end_us,
+            at=end,
+            event_ids=(),
+            subject={**subject, "period": period.label},
+            evidence={"period": period.label, **evidence},
+            scope=dict(subject),
+            kind=kind,
+            moment_us=period.start_us,
+        )
+
+    def _period_state(self) -> Any:
+        return None if self._current is None else self._current.start_us
+
+    def _restore_period(self, start_us: Any, services_tz: Any) -> None:
+        self._current = (
+            None if start_us is None else period_of(int(start_us), self.period_unit, services_tz)
+        )
+
+
+class PeriodicTargetRule(_PeriodicRule):
+    """A compiled periodic target; state: numerator and denominator counts per group."""
+
+    kind = "periodic_target"
+
+    def __init__(self, spec: PeriodicTargetSpec, ctx: CompileContext) -> None:
+        super().__init__(spec, ctx)
+        self.spec: PeriodicTargetSpec = spec
+        self.group_by = tuple(spec.group_by)
+        if not self.key_fields:
+            self.key_fields = self.group_by
+        self._counts: dict[tuple[Any, ...], list[int]] = {}
+        self.tz = ctx.tz
+        for side, path, value in (
+            (0, ("numerator",), spec.numerator),
+            (1, ("denominator",), spec.denominator),
+        ):
+            for event_type, where in self._filters(ctx, path, value):
+                ctx.check_fields(("group_by",), event_type, self.group_by)
+                self._add_handler(event_type, where, side)
+        for param in (spec.target.value, spec.min_sample):
+            if isinstance(param, ParamRef) and param.param not in ctx.params:
+                ctx.problem(("target",), ctx.unknown("parameter", param.param, list(ctx.params)))
+
+    def _add_handler(self, event_type: str, where: CompiledExpression | None, side: int) -> None:
+        previous = self.on_release.get(event_type)
+        counts = self._counts
+        group_by = self.group_by
+
+        def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+            if previous is not None:
+                previous(event, at_us, services)
+            if where is not None and not where.function(event, None, services):
+                return
+            key = tuple(event.get(name) for name in group_by)
+            entry = counts.get(key)
+            if entry is None:
+                entry = counts[key] = [0, 0]
+            entry[side] += 1
+
+        self.on_release[event_type] = handle
+
+    def close(self, period: Period, services: RuntimeServices) -> None:
+        params = services.params
+        target = self.spec.target
+        goal = (
+            Decimal(params[target.value.param])
+            if isinstance(target.value, ParamRef)
+            else target.value
+        )
+        sample = self.spec.min_sample
+        min_sample = int(params[sample.param]) if isinstance(sample, ParamRef) else sample
+        groups = dict(self._counts)
+        if not self.group_by:
+            groups.setdefault((), [0, 0])
+        elif (
+            self._members_table is not None
+            and self.member_field is not None
+            and len(self.group_by) == 1
+        ):
+            for member in self.members(period, services):
+                groups.setdefault((member,), [0, 0])
+        for key in sorted(groups, key=repr):
+            numerator, denominator = groups[key]
+            subject = dict(zip(self.group_by, key, strict=True))
+            evidence: dict[str, Any] = {
+                "numerator": numerator,
+                "denominator": denominator,
+                "target": f"{target.op} {goal}",
+                "min_sample": min_sample,
+            }
+            if denominator < max(min_sample, 1):
+                evidence["rate"] = None
+                finding = self._finding(
+                    period, services, subject, evidence, kind="insufficient_sample"
+                )
+                services.emit(attrs.evolve(finding, message=INSUFFICIENT))
+                continue
+            rate = Fraction(numerator, denominator)
+            evidence["rate"] = f"{float(rate) * 100:.4g}%"
+            if not compare(rate, target.op, goal):
+                services.emit(self._finding(period, services, subject, evidence))
+
+    def reset(self) -> None:
+        self._counts.clear()
+
+    def state(self) -> Any:
+        return {
+            "period": self._period_state(),
+            "counts": [[list(key), value] for key, value in self._counts.items()],
+        }
+
+    def restore(self, state: Any) -> None:
+        self._restore_period(state["period"], self.tz)
+        self._counts.clear()
+        for key, value in state["counts"]:
+            self._counts[tuple(key)] = [int(value[0]), int(value[1])]
+
+
+class PeriodicObligationRule(_PeriodicRule):
+    """A compiled periodic obligation; state: the members seen this period."""
+
+    kind = "periodic_obligation"
+
+    def __init__(self, spec: PeriodicObligationSpec, ctx: CompileContext) -> None:
+        super().__init__(spec, ctx)
+        self.spec: PeriodicObligationSpec = spec
+        self.tz = ctx.tz
+        self._seen: set[Any] = set()
+        self._any = False
+        if self.member_field and not self.key_fields:
+            self.key_fields = (self.member_field,)
+        for event_type, where in self._filters(ctx, ("requires",), spec.requires):
+            if self.member_field is not None:
+                ctx.check_fields(("member_field",), event_type, [self.member_field])
+            self._add_handler(event_type, where)
+
+    def _add_handler(self, event_type: str, where: CompiledExpression | None) -> None:
+        previous = self.on_release.get(event_type)
+        member_field = self.member_field
+        seen = self._seen
+
+        def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+            if previous is not None:
+                previous(event, at_us, services)
+            if where is not None and not where.function(event, None, services):
+                return
+            self._any = True
+            if member_field is not None:
+                seen.add(event.get(member_field))
+
+        self.on_release[event_type] = handle
+
+    def close(self, period: Period, services: RuntimeServices) -> None:
+        if self._members_table is None or self.member_field is None:
+            if not self._any:
+                services.emit(self._finding(period, services, {}, {"events": 0}))
+            return
+        missing = [m for m in self.members(period, services) if m not in self._seen]
+        for member in sorted(missing, key=str):
+            services.emit(
+                self._finding(period, services, {self.member_field: member}, {"events": 0})
+            )
+
+    def reset(self) -> None:
+        self._seen.clear()
+        self._any = False
+
+    def state(self) -> Any:
+        return {
+            "period": self._period_state(),
+            "seen": sorted(self._seen, key=str),
+            "any": self._any,
+        }
+
+    def restore(self, state: Any) -> None:
+        self._restore_period(state["period"], self.tz)
+        self._seen.clear()
+        self._seen.update(state["seen"])
+        self._any = bool(state["any"])
+
+
+def compile_target(spec: PeriodicTargetSpec, ctx: CompileContext) -> PeriodicTargetRule:
+    """Compile a periodic target spec."""
+    return PeriodicTargetRule(spec, ctx)
+
+
+def compile_obligation(spec: PeriodicObligationSpec, ctx: CompileContext) -> PeriodicObligationRule:
+    """Compile a periodic obligation spec."""
+    return PeriodicObligationRule(spec, ctx)

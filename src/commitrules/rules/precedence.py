@@ -1,0 +1,193 @@
+"""``kind: precedence`` — an event requires an earlier matching event within a window.
+
+.. code-block:: yaml
+
+    - id: C3.suitability
+      kind: precedence
+      clause: C3.suitability
+      on: sale
+      when: "not professional_investor"
+      requires:
+        event: suitability_assessed
+        match: [customer_id]                  # same values in both events
+        where: "risk_level >= 1"              # optional filter on the earlier event alone
+        within: {count: 12, unit: months}     # how long the earlier event stays valid
+      condition: "product_risk <= prior.risk_level"   # optional, compares both events
+      role: risk-compliance
+      message: {zh: "…", en: "…"}
+      message_missing: {zh: "…", en: "…"}     # optional: when there is no valid earlier event
+
+The latest matching earlier event is the one that counts: an old assessment at a higher
+level does not hide a newer, lower one. An earlier event at the same instant counts if it
+arrived first. The finding is final when the watermark reaches the triggering event.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from ..eventtime import from_us
+from ..expr import CompiledExpression
+from ._base import (
+    Bilingual,
+    CompileContext,
+    DurationSpec,
+    Finding,
+    Name,
+    RuleRuntime,
+    RuleSpecBase,
+    RuntimeServices,
+    Spec,
+)
+
+__all__ = ["PrecedenceRule", "PrecedenceSpec", "compile_rule"]
+
+
+class PriorSpec(Spec):
+    """The earlier event a precedence rule requires."""
+
+    event: Name
+    match: list[Name] = Field(min_length=1)
+    where: str | None = Field(default=None, max_length=2000)
+    within: DurationSpec
+
+
+class PrecedenceSpec(RuleSpecBase):
+    """The YAML form of a precedence rule."""
+
+    kind: Literal["precedence"]
+    on: Name
+    when: str | None = Field(default=None, max_length=2000)
+    requires: PriorSpec
+    condition: str | None = Field(default=None, max_length=2000)
+    message_missing: Bilingual | None = None
+
+
+class PrecedenceRule(RuleRuntime):
+    """A compiled precedence rule; state: the latest matching earlier event per key."""
+
+    kind = "precedence"
+    stateful = True
+
+    def __init__(self, spec: PrecedenceSpec, ctx: CompileContext) -> None:
+        super().__init__(spec, ctx)
+        self.spec: PrecedenceSpec = spec
+        prior = spec.requires
+        self.match = tuple(prior.match)
+        if not self.key_fields:
+            self.key_fields = self.match
+        self._when: CompiledExpression | None = None
+        self._where: CompiledExpression | None = None
+        self._condition: CompiledExpression | None = None
+        self._priors: dict[tuple[Any, ...], tuple[int, int, str, dict[str, Any]]] = {}
+        ok = ctx.check_event_type(("on",), spec.on)
+        ok = ctx.check_event_type(("requires", "event"), prior.event) and ok
+        if not ok:
+            return
+        ctx.check_fields(("requires", "match"), spec.on, self.match)
+        ctx.check_fields(("requires", "match"), prior.event, self.match)
+        ctx.check_fields(("key",), spec.on, self.key_fields)
+        if spec.when:
+            self._when = ctx.expression(("when",), spec.when, spec.on)
+        if prior.where:
+            self._where = ctx.expression(("requires", "where"), prior.where, prior.event)
+        if spec.condition:
+            self._condition = ctx.expression(
+                ("condition",), spec.condition, spec.on, prior_type=prior.event
+            )
+        self._valid_until = ctx.duration_function(("requires", "within"), prior.within, prior.event)
+        keep = set(self._condition.prior_fields) if self._condition else set()
+        self._prior_fields = tuple(sorted(keep))
+        self.missing_message = (
+            (spec.message_missing.zh, spec.message_missing.en) if spec.message_missing else None
+        )
+        self.on_release[prior.event] = self._on_prior
+        # A trigger of the same type as the prior (rare) is judged before it is stored.
+        trigger = self._on_trigger
+        if prior.event == spec.on:
+            store = self._on_prior
+
+            def both(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+                trigger(event, at_us, services)
+                store(event, at_us, services)
+
+            self.on_release[spec.on] = both
+        else:
+            self.on_release[spec.on] = trigger
+
+    def _on_prior(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+        if self._where is not None and not self._where.function(event, None, services):
+            return
+        key = tuple(event[name] for name in self.match)
+        if any(value is None for value in key):
+            return
+        valid_until = (
+            self._valid_until(at_us, event, services.params) if self._valid_until else at_us
+        )
+        kept = {name: event.get(name) for name in self._prior_fields}
+        self._priors[key] = (at_us, valid_until, event["id"], kept)
+        services.schedule(valid_until + 1, self, key)
+
+    def _on_trigger(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+        if not self.in_force(at_us):
+            return
+        if self._when is not None and not self._when.function(event, None, services):
+            return
+        key = tuple(event.get(name) for name in self.match)
+        stored = self._priors.get(key)
+        evidence: dict[str, Any] = {name: event.get(name) for name in self.match}
+        if self._condition is not None:
+            for name in self._condition.fields:
+                evidence[name] = event.get(name)
+        message = None
+        event_ids: tuple[str, ...] = (event["id"],)
+        if stored is None or stored[1] < at_us:
+            evidence["prior"] = None
+            if stored is not None:
+                evidence["prior_expired_at"] = from_us(stored[1], services.tz)
+                evidence["prior_id"] = stored[2]
+            message = self.missing_message
+        else:
+            prior_at, _valid_until, prior_id, prior_values = stored
+            if self._condition is None or self._condition.function(event, prior_values, services):
+                return
+            evidence["prior_id"] = prior_id
+            evidence["prior_at"] = from_us(prior_at, services.tz)
+            for name, value in prior_values.items():
+                evidence[f"prior.{name}"] = value
+            event_ids = (event["id"], prior_id)
+        services.emit(
+            Finding(
+                rule=self,
+                at_us=at_us,
+                at=event["at"],
+                event_ids=event_ids,
+                subject=self.subject_of(event),
+                evidence=evidence,
+                scope=self.scope_of(event),
+                message=message,
+                context=event,
+            )
+        )
+
+    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
+        key = tuple(token)
+        stored = self._priors.get(key)
+        if stored is not None and stored[1] < fire_us:
+            del self._priors[key]
+
+    def state(self) -> Any:
+        return [[list(key), *value] for key, value in self._priors.items()]
+
+    def restore(self, state: Any) -> None:
+        self._priors = {
+            tuple(key): (int(at), int(until), str(pid), dict(values))
+            for key, at, until, pid, values in state
+        }
+
+
+def compile_rule(spec: PrecedenceSpec, ctx: CompileContext) -> PrecedenceRule:
+    """Compile a precedence spec."""
+    return PrecedenceRule(spec, ctx)

@@ -1,0 +1,170 @@
+"""Violations: what the engine returns when a commitment is not kept.
+
+A :class:`Violation` is an immutable value. Its ``id`` is deterministic: computed from the
+rule, the kind of finding, the subject, the triggering event ids and the window or due
+time only, never from the position in the stream or the wall clock, so a consumer can
+deduplicate on it when delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Literal
+
+import attrs
+
+__all__ = [
+    "FindingKind",
+    "Message",
+    "PackRef",
+    "Severity",
+    "Violation",
+    "violation_id",
+]
+
+Severity = Literal["low", "medium", "high", "critical"]
+FindingKind = Literal["violation", "escalation", "insufficient_sample"]
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+
+
+@attrs.frozen
+class Message:
+    """A text in Chinese and English."""
+
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return self.en
+
+    def in_language(self, lang: str) -> str:
+        """The text in ``zh`` or ``en``."""
+        return self.zh if lang == "zh" else self.en
+
+
+@attrs.frozen
+class PackRef:
+    """Which pack decided: id, version, the profile and a hash of its content as loaded."""
+
+    id: str
+    version: str
+    profile: str
+    digest: str
+
+    def to_dict(self) -> dict[str, str]:
+        """A JSON-ready mapping."""
+        return {
+            "id": self.id,
+            "version": self.version,
+            "profile": self.profile,
+            "digest": self.digest,
+        }
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(eq=True, hash=False)
+class Violation:
+    """A commitment that was not kept, routed to the role that must act.
+
+    ``route`` lists the role ids to notify, the responsible ``role`` first, then the
+    escalations known when it was emitted. ``kind`` is ``violation`` for a breach,
+    ``escalation`` for a later escalation of an earlier violation (``refers_to`` holds its
+    id), and ``insufficient_sample`` for a periodic target whose period had too few
+    observations to judge.
+    """
+
+    id: str
+    rule_id: str
+    clause_id: str
+    severity: Severity
+    role: str
+    route: tuple[str, ...]
+    event_ids: tuple[str, ...]
+    subject: Mapping[str, Any] = attrs.field(converter=_frozen_mapping)
+    at: dt.datetime
+    due_at: dt.datetime | None
+    message: Message
+    evidence: Mapping[str, Any] = attrs.field(converter=_frozen_mapping)
+    pack: PackRef
+    kind: FindingKind = "violation"
+    refers_to: str | None = None
+    scope: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping with every field (timestamps as RFC 3339 text)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "rule_id": self.rule_id,
+            "clause_id": self.clause_id,
+            "severity": self.severity,
+            "role": self.role,
+            "route": list(self.route),
+            "event_ids": list(self.event_ids),
+            "subject": {k: _jsonable(v) for k, v in self.subject.items()},
+            "scope": {k: _jsonable(v) for k, v in self.scope.items()},
+            "at": self.at.isoformat(),
+            "due_at": self.due_at.isoformat() if self.due_at is not None else None,
+            "message": {"zh": self.message.zh, "en": self.message.en},
+            "evidence": {k: _jsonable(v) for k, v in self.evidence.items()},
+            "pack": self.pack.to_dict(),
+            "refers_to": self.refers_to,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"Violation(rule_id={self.rule_id!r}, clause_id={self.clause_id!r}, "
+            f"kind={self.kind!r}, at={self.at.isoformat()!r}, role={self.role!r}, "
+            f"subject={dict(self.subject)!r}, id={self.id!r})"
+        )
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, tuple | list | frozenset | set):
+        items = sorted(value, key=str) if isinstance(value, frozenset | set) else value
+        return [_jsonable(v) for v in items]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def violation_id(
+    rule_id: str,
+    kind: str,
+    subject: Mapping[str, Any],
+    event_ids: tuple[str, ...],
+    moment_us: int | None,
+) -> str:
+    """The deterministic id of a finding.
+
+    >>> violation_id("C1.x", "violation", {"customer_id": "C1"}, ("e1",), None)
+    'v-193f3c3177148cf8e8980f3f'
+    """
+    payload = json.dumps(
+        [
+            rule_id,
+            kind,
+            sorted((k, _jsonable(v)) for k, v in subject.items()),
+            list(event_ids),
+            moment_us,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    return "v-" + hashlib.sha256(payload.encode()).hexdigest()[:24]

@@ -1,0 +1,45 @@
+"""Shared fixtures and the hypothesis profiles.
+
+The default profile keeps the suite fast on two cores; run the thorough one with
+``pytest --hypothesis-profile=thorough`` (or ``HYPOTHESIS_PROFILE=thorough``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import commitrules
+
+settings.register_profile(
+    "default",
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
+)
+settings.register_profile(
+    "thorough",
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+ROOT = Path(__file__).resolve().parent.parent
+MINI = ROOT / "tests" / "packs" / "mini"
+
+
+@pytest.fixture(scope="session")
+def mini_pack() -> commitrules.Pack:
+    """A small pack with one rule of every kind (tests/packs/mini)."""
+    return commitrules.load_pack(MINI)
+
+
+@pytest.fixture(scope="session")
+def default_pack() -> commitrules.Pack:
+    """The bundled default pack, cn profile."""
+    return commitrules.load_pack()
