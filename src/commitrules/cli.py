@@ -254,6 +254,76 @@ def packs() -> None:
     Console().print(table)
 
 
+@cli.command("test")
+@click.argument("packs", nargs=-1)
+@click.option("--coverage", "show_coverage", is_flag=True, help="Print clause and rule coverage.")
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    default=None,
+    help="Fail if the share of rules with a violating and a compliant case is lower.",
+)
+def test_command(packs: tuple[str, ...], show_coverage: bool, min_coverage: float | None) -> None:
+    """Run the test cases of PACKS (directories or bundled ids; the default pack if none)."""
+    from .testing import coverage, run_pack_tests  # noqa: PLC0415 - only this command needs it
+
+    failed = False
+    console = Console()
+    for pack_ref in packs or (None,):
+        try:
+            suite = run_pack_tests(pack_ref)
+        except CommitRulesError as error:
+            click.echo(f"error: {error}", err=True)
+            raise SystemExit(EXIT_USAGE) from None
+        for error in suite.errors:
+            click.echo(f"error: {error}", err=True)
+        for result in suite.results:
+            mark = "[green]ok[/]" if result.passed else "[red]FAIL[/]"
+            console.print(f"{mark}  {escape(result.where)}  {escape(result.name)}")
+        for result in suite.results:
+            if not result.passed:
+                click.echo(result.report())
+        passed = sum(r.passed for r in suite.results)
+        total = len(suite.results)
+        click.echo(f"{suite.pack.id}: {passed}/{total} cases passed")
+        failed = failed or not suite.passed
+        if show_coverage or min_coverage is not None:
+            report = coverage(suite)
+            _print_coverage(console, report)
+            if min_coverage is not None and report.rule_percent < min_coverage:
+                click.echo(
+                    f"rule coverage {report.rule_percent:.1f}% is below {min_coverage:.1f}%",
+                    err=True,
+                )
+                failed = True
+    if failed:
+        raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _print_coverage(console: Console, report: Any) -> None:
+    table = Table(title="rule coverage", header_style="bold")
+    for column in ("rule", "clause", "violating", "compliant", "fired"):
+        table.add_column(column)
+    for rule in report.rules:
+        table.add_row(
+            rule.rule_id,
+            rule.clause_id,
+            str(len(rule.violating_cases)) if rule.violating_cases else "[red]0[/]",
+            str(len(rule.compliant_cases)) if rule.compliant_cases else "[red]0[/]",
+            str(rule.fired),
+        )
+    console.print(table)
+    for clause_id, reason in report.clauses_not_automatable:
+        console.print(f"not automatable: {escape(clause_id)}: {escape(reason)}")
+    for clause_id in report.clauses_uncovered:
+        console.print(f"[red]no rule and no reason:[/] {escape(clause_id)}")
+    console.print(
+        f"clauses: {report.clause_percent:.1f}% accounted for; rules: "
+        f"{report.rule_percent:.1f}% with a violating and a compliant case; "
+        f"never fired: {len(report.never_fired)}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     try:

@@ -30,7 +30,7 @@ from ..rules import CompileContext, RuleRuntime, RuleSpecBase, compile_rule
 from ..violations import Message, PackRef
 from ._read import Placed, RawPack, read_pack_directory
 from ._values import Parameter, ParameterTimeline, Table, TableIndex, coerce
-from .models import CalendarModel, ParameterModel, ProfileFile, TableModel
+from .models import CalendarModel, ParameterModel, ParameterOverride, ProfileFile, TableModel
 
 __all__ = ["DEFAULT_PACK", "Clause", "Pack", "Role", "bundled_packs", "load_pack"]
 
@@ -280,7 +280,12 @@ def _read_chain(root: Path) -> list[RawPack]:
     return chain
 
 
-def load_pack(path: str | Path | None = None, *, profile: str | None = None) -> Pack:
+def load_pack(
+    path: str | Path | None = None,
+    *,
+    profile: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Pack:
     """Load, validate and compile a pack.
 
     Args:
@@ -288,6 +293,8 @@ def load_pack(path: str | Path | None = None, *, profile: str | None = None) -> 
             pack (``customer-commitments``).
         profile: a jurisdiction profile of the pack (``cn``, ``hk``, ``uk`` …); ``None``
             is the pack's default profile.
+        parameters: values that replace parameters for all time (what-if runs, test
+            cases); applied after the profile.
 
     Raises:
         PackValidationError: listing every problem with its file, line and key.
@@ -305,7 +312,7 @@ def load_pack(path: str | Path | None = None, *, profile: str | None = None) -> 
     if any(raw.meta is None for raw in chain):
         raise PackValidationError(problems or [Problem(Location(file="pack.yaml"), "unreadable")])
     builder = _Merge(chain, problems)
-    pack = builder.finish(profile)
+    pack = builder.finish(profile, dict(parameters or {}))
     if problems:
         raise PackValidationError(problems)
     return pack
@@ -322,7 +329,7 @@ class _Merge:
     def _problem(self, where: Location, reason: str) -> None:
         self.problems.append(Problem(where, reason))
 
-    def finish(self, profile_id: str | None) -> Pack:
+    def finish(self, profile_id: str | None, replaced: dict[str, Any]) -> Pack:
         top_meta = self.top.meta
         assert top_meta is not None
         meta = top_meta.value
@@ -399,6 +406,11 @@ class _Merge:
                     )
                     continue
                 overrides[name] = (override, profile)
+        for name, value in replaced.items():
+            if name not in parameters:
+                known = sorted(parameters)
+                raise PackError(_unknown_parameter(name, known), Location(key=f"parameters.{name}"))
+            overrides[name] = (ParameterOverride(value=value), None)
         tz = ZoneInfo(timezone)
         compiled_parameters = self._parameters(parameters, overrides)
         compiled_tables = self._tables(tables)
@@ -508,8 +520,9 @@ class _Merge:
             if name in overrides:
                 override, profile = overrides[name]
                 value_holder = override
-                origin = profile
-                base = ("parameters", name)
+                if profile is not None:
+                    origin = profile
+                    base = ("parameters", name)
                 source = override.source or source
             if value_holder.values is not None:
                 raw_values = [
@@ -627,6 +640,14 @@ class _Merge:
             location = where.locate(("calendar",)) if where is not None else Location()
             self._problem(location, f"calendar: {error}")
             return spec, None
+
+
+def _unknown_parameter(name: str, known: list[str]) -> str:
+    import difflib  # noqa: PLC0415 - only on the error path
+
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no parameter {name!r} to replace{hint}"
 
 
 _BUILTIN_NAMES = frozenset(m.model_fields["type"].default for m in BUILTIN_EVENT_TYPES)

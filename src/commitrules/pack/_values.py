@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
@@ -34,6 +35,8 @@ def coerce(value: Any, value_type: str) -> Any:
             raise ValueError(msg)
         return value
     if value_type == "decimal":
+        if isinstance(value, float) and math.isfinite(value):
+            return Decimal(repr(value))
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             msg = f"expected a number, got {value!r}"
             raise ValueError(msg)
