@@ -275,8 +275,8 @@ def test_command(packs: tuple[str, ...], show_coverage: bool, min_coverage: floa
         except CommitRulesError as error:
             click.echo(f"error: {error}", err=True)
             raise SystemExit(EXIT_USAGE) from None
-        for error in suite.errors:
-            click.echo(f"error: {error}", err=True)
+        for problem in suite.errors:
+            click.echo(f"error: {problem}", err=True)
         for result in suite.results:
             mark = "[green]ok[/]" if result.passed else "[red]FAIL[/]"
             console.print(f"{mark}  {escape(result.where)}  {escape(result.name)}")

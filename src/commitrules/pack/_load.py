@@ -408,8 +408,8 @@ class _Merge:
                 overrides[name] = (override, profile)
         for name, value in replaced.items():
             if name not in parameters:
-                known = sorted(parameters)
-                raise PackError(_unknown_parameter(name, known), Location(key=f"parameters.{name}"))
+                reason = _unknown_parameter(name, sorted(parameters))
+                raise PackError(reason, Location(key=f"parameters.{name}"))
             overrides[name] = (ParameterOverride(value=value), None)
         tz = ZoneInfo(timezone)
         compiled_parameters = self._parameters(parameters, overrides)

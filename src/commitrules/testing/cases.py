@@ -283,7 +283,6 @@ def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache)
     case = case_file.cases[index]
     line = case_file.lines[index]
     expected_rules = frozenset(e.rule for e in case.expect.violations)
-    base = {"file": case_file.shown, "line": line, "name": case.name}
     try:
         pack = cache.get(pack_path, case.profile, case.parameters)
         events = _events(case_file, case, index)
@@ -305,11 +304,19 @@ def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache)
             found.extend(engine.advance_to(case.until))
     except (CommitRulesError, ValidationError) as error:
         return CaseResult(
-            **base, passed=False, violations=(), error=str(error), expected_rules=expected_rules
+            file=case_file.shown,
+            line=line,
+            name=case.name,
+            passed=False,
+            violations=(),
+            error=str(error),
+            expected_rules=expected_rules,
         )
     missing, unexpected = compare(case.expect.violations, found, exact=case.match == "exact")
     return CaseResult(
-        **base,
+        file=case_file.shown,
+        line=line,
+        name=case.name,
         passed=not missing and not unexpected,
         violations=tuple(found),
         missing=tuple(missing),
