@@ -187,6 +187,8 @@ class _Compiler:
         self.locations = {p.value.id: p.locate(()) for p in rules}
         self.timeline = ParameterTimeline(parameters, self.date_us)
         self.fingerprints: dict[str, str] = {}
+        self.expressions: dict[Any, Any] = {}
+        self.field_types: dict[str, Any] = {}
 
     def date_us(self, day: dt.date) -> int:
         return to_us(dt.datetime.combine(day, dt.time(), tzinfo=self.tz))
@@ -209,12 +211,15 @@ class _Compiler:
                 roles=self.roles,
                 scope_fields=self.scope_fields,
                 locate=lambda keys, p=placed: p.locate(keys),  # type: ignore[misc]
+                cache=self.expressions,
+                field_cache=self.field_types,
             )
             ctx.check_role(("role",), placed.value.role)
             runtime = compile_rule(placed.value, ctx)
             collect.extend(ctx.problems)
-            runtime.fingerprint = self._fingerprint(placed.value)
-            self.fingerprints[runtime.rule_id] = runtime.fingerprint
+            if runtime.rule_id not in self.fingerprints:
+                self.fingerprints[runtime.rule_id] = self._fingerprint(placed.value)
+            runtime.fingerprint = self.fingerprints[runtime.rule_id]
             runtimes.append(runtime)
         return PackRuntime(
             rules=tuple(runtimes),
@@ -612,7 +617,7 @@ class _Merge:
         return out
 
     def _catalog(self, event_types: dict[str, Placed[Any]]) -> EventCatalog:
-        types = [EventType.from_model(m) for m in BUILTIN_EVENT_TYPES]
+        types = list(EventCatalog.builtin())
         for name, placed in event_types.items():
             try:
                 types.append(EventType.from_model(_event_model(name, placed.value), builtin=False))

@@ -303,7 +303,7 @@ class _Shifted(YamlFile):
     """A view of a rules file where rule ``[0]`` of a one-rule list is rule ``[index]``."""
 
     def __init__(self, file: YamlFile, index: int) -> None:
-        super().__init__(file.path, {"rules": [file.data["rules"][index]]}, None)
+        super().__init__(file.path, {"rules": [file.data["rules"][index]]}, {})
         self._file = file
         self._index = index
 

@@ -1,77 +1,81 @@
 """Reading pack YAML: safely, with line numbers, and refusing what a pack must not contain.
 
-A pack is data that anyone who can edit a file may have written. The reader:
+A pack is data that anyone who can edit a file may have written. The reader composes the
+YAML node tree (PyYAML's safe composer, in C when libyaml is present) and builds plain
+Python values itself. It:
 
-* never constructs arbitrary objects (round-trip loader, and every explicit tag refused);
-* refuses anchors and aliases (no alias bombs), duplicate keys, several documents in one
-  file, non-text keys, files over :data:`MAX_FILE_BYTES`, nesting deeper than
-  :data:`MAX_DEPTH` and more than :data:`MAX_NODES` nodes;
-* keeps the parsed node tree so that any key path can be turned into a file:line:column.
+* never constructs arbitrary objects (only the standard scalar, list and mapping tags;
+  any other tag, ``!!python/...`` included, is refused);
+* refuses anchors and aliases (no alias bombs), merge keys, duplicate keys, several
+  documents in one file, non-text keys, files over :data:`MAX_FILE_BYTES`, nesting deeper
+  than :data:`MAX_DEPTH` and more than :data:`MAX_NODES` nodes;
+* records the line and column of every key and list item, so that any key path can be
+  turned into a file:line:column.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
+import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
-    DocumentStartEvent,
-    NodeEvent,
-    ScalarEvent,
-)
+import yaml
 
 from ..errors import Location, PackSyntaxError
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "YamlFile", "read_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "YamlFile", "parse_yaml", "read_yaml"]
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 40
 MAX_NODES = 500_000
+MAX_SCALAR = 100_000
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """The safe loader with YAML 1.2 booleans: only true/false, so ``on:``, ``no``, ``NO``
+    (Norway) and ``off`` stay text instead of YAML 1.1's surprising booleans."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_DECIMAL = re.compile(r"^[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?$")
+
+Path_ = tuple[str | int, ...]
 
 
 class YamlFile:
-    """A parsed YAML file: plain Python data plus the node tree for locations."""
+    """A parsed YAML file: plain Python data plus the place of every key and item."""
 
-    def __init__(self, path: str, data: Any, tree: Any) -> None:
+    def __init__(self, path: str, data: Any, places: dict[Path_, tuple[int, int]]) -> None:
         self.path = path
         self.data = data
-        self._tree = tree
+        self._places = places
 
     def locate(self, keys: Sequence[str | int]) -> Location:
-        """The location of the deepest node on a key path that exists."""
-        node = self._tree
-        line: int | None = None
-        column: int | None = None
-        if hasattr(node, "lc"):
-            line, column = node.lc.line, node.lc.col
-        for key in keys:
-            try:
-                if isinstance(node, CommentedMap) and key in node:
-                    line, column = node.lc.key(key)
-                    node = node[key]
-                elif (
-                    isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node)
-                ):
-                    line, column = node.lc.item(key)
-                    node = node[key]
-                else:
-                    break
-            except (KeyError, IndexError, TypeError, AttributeError):
+        """The location of the deepest key on a path that exists (1-based line and column)."""
+        keys = tuple(keys)
+        place = self._places.get(())
+        for end in range(len(keys), 0, -1):
+            found = self._places.get(keys[:end])
+            if found is not None:
+                place = found
                 break
         return Location(
             file=self.path,
-            line=line + 1 if line is not None else None,
-            column=column + 1 if column is not None else None,
+            line=place[0] + 1 if place is not None else None,
+            column=place[1] + 1 if place is not None else None,
             key=format_path(keys) or None,
         )
 
@@ -87,88 +91,118 @@ def format_path(keys: Sequence[str | int]) -> str:
     return text
 
 
-def _where(path: str, mark: Any) -> Location:
-    if mark is None:
-        return Location(file=path)
-    return Location(file=path, line=mark.line + 1, column=mark.column + 1)
+class _Builder:
+    """Turns a composed node tree into plain values, refusing what packs must not hold."""
 
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.places: dict[Path_, tuple[int, int]] = {}
+        self.seen: set[int] = set()
+        self.count = 0
+        self.constructor = yaml.constructor.SafeConstructor()
 
-def _screen(path: str, text: str) -> None:
-    """Walk the event stream once, refusing what we never accept, before building anything."""
-    yaml = YAML(typ="rt", pure=True)
-    depth = 0
-    nodes = 0
-    documents = 0
-    try:
-        for event in yaml.parse(io.StringIO(text)):
-            if isinstance(event, DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    msg = "a pack file holds one YAML document; found a second '---'"
-                    raise PackSyntaxError(msg, _where(path, event.start_mark))
-            if isinstance(event, AliasEvent):
-                msg = "YAML aliases ('*name') are not allowed in packs: write the value out"
-                raise PackSyntaxError(msg, _where(path, event.start_mark))
-            if isinstance(event, NodeEvent):
-                nodes += 1
-                if event.anchor is not None:
-                    msg = "YAML anchors ('&name') are not allowed in packs"
-                    raise PackSyntaxError(msg, _where(path, event.start_mark))
-                tag = getattr(event, "tag", None)
-                if tag is not None:
-                    msg = f"explicit YAML tags ({tag}) are not allowed in packs"
-                    raise PackSyntaxError(msg, _where(path, event.start_mark))
-                if nodes > MAX_NODES:
-                    msg = f"too many YAML nodes (more than {MAX_NODES})"
-                    raise PackSyntaxError(msg, _where(path, event.start_mark))
-            if isinstance(event, CollectionStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    msg = f"YAML nested deeper than {MAX_DEPTH} levels"
-                    raise PackSyntaxError(msg, _where(path, event.start_mark))
-            elif isinstance(event, CollectionEndEvent):
-                depth -= 1
-            elif isinstance(event, ScalarEvent) and len(event.value) > 100_000:
-                msg = "a YAML value longer than 100,000 characters"
-                raise PackSyntaxError(msg, _where(path, event.start_mark))
-    except MarkedYAMLError as error:
-        raise PackSyntaxError(_yaml_reason(error), _where(path, error.problem_mark)) from None
-    except YAMLError as error:
-        raise PackSyntaxError(f"not valid YAML: {error}", Location(file=path)) from None
+    def fail(self, node: Any, reason: str) -> PackSyntaxError:
+        mark = node.start_mark
+        return PackSyntaxError(
+            reason, Location(file=self.path, line=mark.line + 1, column=mark.column + 1)
+        )
 
+    def build(self, node: Any, keys: Path_, depth: int) -> Any:
+        if id(node) in self.seen:
+            msg = "YAML aliases ('*name') are not allowed in packs: write the value out"
+            raise self.fail(node, msg)
+        self.seen.add(id(node))
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(node, f"too many YAML nodes (more than {MAX_NODES})")
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"YAML nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _TAG + "map":
+                raise self.fail(node, f"explicit YAML tags ({node.tag}) are not allowed in packs")
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == _TAG + "merge":
+                    raise self.fail(key_node, "YAML merge keys ('<<') are not allowed in packs")
+                key = self.build(key_node, keys, depth + 1)
+                if not isinstance(key, str):
+                    raise self.fail(key_node, f"keys must be text; found {key!r} (quote it)")
+                if key in out:
+                    raise self.fail(key_node, f"duplicate key {key!r}")
+                here = (*keys, key)
+                self.places[here] = (key_node.start_mark.line, key_node.start_mark.column)
+                out[key] = self.build(value_node, here, depth + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _TAG + "seq":
+                raise self.fail(node, f"explicit YAML tags ({node.tag}) are not allowed in packs")
+            items: list[Any] = []
+            for index, item in enumerate(node.value):
+                here = (*keys, index)
+                self.places[here] = (item.start_mark.line, item.start_mark.column)
+                items.append(self.build(item, here, depth + 1))
+            return items
+        return self.scalar(node)
 
-def _yaml_reason(error: MarkedYAMLError) -> str:
-    parts = [p for p in (error.context, error.problem) if p]
-    return "not valid YAML: " + ("; ".join(str(p) for p in parts) or "syntax error")
-
-
-def _plain(node: Any, path: str, keys: tuple[str | int, ...], tree: Any) -> Any:
-    """Convert ruamel nodes into plain Python values (Decimal for floats, text keys only)."""
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            if not isinstance(key, str):
-                where = YamlFile(path, None, tree).locate(keys)
-                msg = f"keys must be text; found {key!r} (quote it)"
-                raise PackSyntaxError(msg, where)
-            out[str(key)] = _plain(value, path, (*keys, key), tree)
-        return out
-    if isinstance(node, CommentedSeq | list):
-        return [_plain(value, path, (*keys, index), tree) for index, value in enumerate(node)]
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
+    def scalar(self, node: Any) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise self.fail(node, f"explicit YAML tags ({node.tag}) are not allowed in packs")
+        text: str = node.value
+        if len(text) > MAX_SCALAR:
+            raise self.fail(node, f"a YAML value longer than {MAX_SCALAR} characters")
+        if node.tag == _TAG + "str":
+            return text
+        if node.tag == _TAG + "float" and _DECIMAL.match(text):
+            try:
+                return Decimal(text.replace("_", ""))
+            except InvalidOperation:
+                raise self.fail(node, f"not a number: {text!r}") from None
         try:
-            return Decimal(str(node))
-        except InvalidOperation:  # pragma: no cover - ruamel floats always print
-            return Decimal(repr(float(node)))
-    if isinstance(node, dt.datetime):
-        return dt.datetime.fromisoformat(node.isoformat()) if node.tzinfo else node
-    if isinstance(node, dt.date):
-        return dt.date(node.year, node.month, node.day)
-    return str(node)
+            value = self.constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, OverflowError) as error:
+            raise self.fail(node, f"cannot read {text!r}: {error}") from None
+        if isinstance(value, float):
+            raise self.fail(node, f"not a finite number: {text!r}")
+        if (
+            isinstance(value, dt.datetime)
+            and value.tzinfo is None
+            and node.tag == _TAG + "timestamp"
+        ):
+            return value
+        return value
+
+
+def parse_yaml(text: str, *, display: str) -> YamlFile:
+    """Parse YAML text into a :class:`YamlFile`.
+
+    Raises:
+        PackSyntaxError: naming the file, line and reason.
+    """
+    try:
+        documents = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        reason = "; ".join(str(p) for p in (error.context, error.problem) if p) or "syntax error"
+        location = Location(file=display)
+        if mark is not None:
+            location = Location(file=display, line=mark.line + 1, column=mark.column + 1)
+        raise PackSyntaxError(f"not valid YAML: {reason}", location) from None
+    except yaml.YAMLError as error:
+        raise PackSyntaxError(f"not valid YAML: {error}", Location(file=display)) from None
+    except RecursionError:
+        raise PackSyntaxError("YAML nested too deeply", Location(file=display)) from None
+    if len(documents) > 1:
+        mark = documents[1].start_mark
+        raise PackSyntaxError(
+            "a pack file holds one YAML document; found a second '---'",
+            Location(file=display, line=mark.line + 1, column=mark.column + 1),
+        )
+    if not documents or documents[0] is None:
+        return YamlFile(display, None, {(): (0, 0)})
+    builder = _Builder(display)
+    data = builder.build(documents[0], (), 0)
+    builder.places[()] = (documents[0].start_mark.line, documents[0].start_mark.column)
+    return YamlFile(display, data, builder.places)
 
 
 def read_yaml(path: Path, *, display: str | None = None) -> YamlFile:
@@ -191,14 +225,4 @@ def read_yaml(path: Path, *, display: str | None = None) -> YamlFile:
         raise PackSyntaxError(f"not UTF-8 text: {error.reason}", Location(file=shown)) from None
     except OSError as error:
         raise PackSyntaxError(f"cannot read: {error.strerror}", Location(file=shown)) from None
-    _screen(shown, text)
-    yaml = YAML(typ="rt", pure=True)
-    yaml.allow_duplicate_keys = False
-    try:
-        tree = yaml.load(text)
-    except MarkedYAMLError as error:
-        raise PackSyntaxError(_yaml_reason(error), _where(shown, error.problem_mark)) from None
-    except YAMLError as error:
-        raise PackSyntaxError(f"not valid YAML: {error}", Location(file=shown)) from None
-    data = _plain(tree, shown, (), tree)
-    return YamlFile(shown, data, tree)
+    return parse_yaml(text, display=shown)

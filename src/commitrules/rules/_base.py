@@ -250,6 +250,8 @@ class CompileContext:
         roles: frozenset[str],
         scope_fields: tuple[str, ...],
         locate: Callable[[tuple[str | int, ...]], Location],
+        cache: dict[Any, CompiledExpression] | None = None,
+        field_cache: dict[str, dict[str, FieldType]] | None = None,
     ) -> None:
         self.catalog = catalog
         self.params = params
@@ -262,6 +264,11 @@ class CompileContext:
         self.scope_fields = scope_fields
         self.locate = locate
         self.problems: list[Problem] = []
+        # Compiled expressions are immutable: engines built from one pack share them.
+        self._cache: dict[Any, CompiledExpression] = cache if cache is not None else {}
+        self._fields: dict[str, dict[str, FieldType]] = (
+            field_cache if field_cache is not None else {}
+        )
 
     # -- errors ------------------------------------------------------------------------
     def problem(self, path: tuple[str | int, ...], reason: str) -> None:
@@ -279,10 +286,13 @@ class CompileContext:
         """The expression types of an event type's fields, or None if the type is unknown."""
         if event_type not in self.catalog:
             return None
-        return {
-            name: FieldType(kind, optional)  # type: ignore[arg-type]
-            for name, (kind, optional) in self.catalog[event_type].fields.items()
-        }
+        known = self._fields.get(event_type)
+        if known is None:
+            known = self._fields[event_type] = {
+                name: FieldType(kind, optional)  # type: ignore[arg-type]
+                for name, (kind, optional) in self.catalog[event_type].fields.items()
+            }
+        return known
 
     def check_event_type(self, path: tuple[str | int, ...], name: str) -> bool:
         """Whether an event type exists; records a problem when it does not."""
@@ -317,6 +327,10 @@ class CompileContext:
         fields: Mapping[str, FieldType] | None = None,
     ) -> CompiledExpression | None:
         """Compile a condition over an event type (and a prior event type); None on error."""
+        key = (text, event_type, prior_type, None if fields is None else tuple(sorted(fields)))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         own = fields if fields is not None else self.event_fields(event_type)
         if own is None:
             return None
@@ -332,10 +346,12 @@ class CompileContext:
             tables=self.tables,
         )
         try:
-            return compile_expression(text, scope, location=self.locate(path))
+            compiled = compile_expression(text, scope, location=self.locate(path))
         except ExpressionError as error:
             self.problems.append(Problem(error.location, _expression_reason(error)))
             return None
+        self._cache[key] = compiled
+        return compiled
 
     # -- values ------------------------------------------------------------------------
     def date_us(self, day: dt.date) -> int:

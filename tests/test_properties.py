@@ -1,0 +1,125 @@
+"""Engine invariants, property-tested with the public strategies on the default pack."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import commitrules
+from commitrules import Engine, EventError
+from commitrules.testing import strategies
+
+PACK = commitrules.load_pack()
+END = dt.datetime(2026, 12, 31, tzinfo=dt.UTC)
+
+stream_of_events = strategies.streams(PACK.catalog, max_size=40)
+
+
+def run(
+    stream: list[dict[str, Any]], until: dt.datetime | None = END
+) -> list[commitrules.Violation]:
+    engine = Engine(PACK)
+    found = engine.process_many(stream)
+    if until is not None:
+        found += engine.advance_to(until)
+    return found
+
+
+@given(stream_of_events)
+def test_the_same_stream_gives_the_same_violations_in_the_same_order(
+    stream: list[dict[str, Any]],
+) -> None:
+    first = run(stream)
+    assert [v.to_dict() for v in first] == [v.to_dict() for v in run(stream)]
+
+
+@given(stream_of_events)
+def test_violation_ids_are_unique_within_a_run(stream: list[dict[str, Any]]) -> None:
+    ids = [v.id for v in run(stream)]
+    assert len(ids) == len(set(ids))
+
+
+@given(stream_of_events, st.data())
+def test_replaying_ids_changes_nothing(stream: list[dict[str, Any]], data: st.DataObject) -> None:
+    expected = run(stream)
+    if not stream:
+        return
+    engine = Engine(PACK)
+    found: list[commitrules.Violation] = []
+    for index, event in enumerate(stream):
+        found += engine.process(event)
+        # Re-deliver some earlier event (at-least-once delivery upstream).
+        again = stream[data.draw(st.integers(0, index))]
+        assert engine.process(again) == []
+    found += engine.advance_to(END)
+    assert [v.id for v in found] == [v.id for v in expected]
+    assert engine.stats.duplicates == len(stream)
+
+
+@given(stream_of_events, st.data())
+def test_a_rejected_event_leaves_the_state_unchanged(
+    stream: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    expected = run(stream)
+    engine = Engine(PACK)
+    found: list[commitrules.Violation] = []
+    split = data.draw(st.integers(0, len(stream)))
+    for event in stream[:split]:
+        found += engine.process(event)
+    bad = data.draw(bad_events(stream[split - 1] if split else None))
+    with pytest.raises(EventError):
+        engine.process(bad)
+    for event in stream[split:]:
+        found += engine.process(event)
+    found += engine.advance_to(END)
+    assert [v.id for v in found] == [v.id for v in expected]
+
+
+def bad_events(last: dict[str, Any] | None) -> st.SearchStrategy[Any]:
+    """Events that must be rejected: wrong fields, unknown types, or (if any) too late."""
+    options: list[st.SearchStrategy[Any]] = [
+        st.just({"id": "x", "type": "sale", "at": "2026-07-01T10:00:00"}),
+        st.just({"id": "x", "type": "no_such_type", "at": "2026-07-01T10:00:00+08:00"}),
+        st.just({"type": "sale"}),
+        st.just(["not", "an", "object"]),
+    ]
+    if last is not None:
+        late = dt.datetime.fromisoformat(last["at"]) - dt.timedelta(seconds=1)
+        options.append(st.just({**last, "id": "late-one", "at": late.isoformat()}))
+        options.append(st.just({**last, "at": "2030-01-01T00:00:00+00:00"}))  # id conflict
+    return st.one_of(options)
+
+
+@given(stream_of_events)
+def test_findings_released_together_are_ordered_by_time_rule_and_id(
+    stream: list[dict[str, Any]],
+) -> None:
+    engine = Engine(PACK)
+    for event in stream:
+        released = engine.process(event)
+        keys = [(v.at, v.rule_id, v.id) for v in released]
+        assert keys == sorted(keys)
+    released = engine.advance_to(END)
+    keys = [(v.at, v.rule_id, v.id) for v in released]
+    assert keys == sorted(keys)
+
+
+@given(stream_of_events, st.data())
+def test_advancing_time_in_steps_gives_what_one_step_gives(
+    stream: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    expected = sorted(v.id for v in run(stream))
+    engine = Engine(PACK)
+    found = engine.process_many(stream)
+    start = engine.watermark or END
+    steps = sorted(data.draw(st.lists(st.integers(0, 200 * 86400), max_size=4)))
+    for seconds in steps:
+        moment = start + dt.timedelta(seconds=seconds)
+        if moment < END:
+            found += engine.advance_to(moment)
+    found += engine.advance_to(END)
+    assert sorted(v.id for v in found) == expected
