@@ -1,0 +1,191 @@
+"""The command line: exit codes, formats, rejected lines, and each command's output."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from commitrules.cli import main
+from tests.conftest import MINI
+
+MARKETING = {
+    "id": "m1",
+    "type": "marketing_published",
+    "at": "2026-07-01T09:00:00+08:00",
+    "material_id": "M-1",
+    "channel": "wechat",
+    "approved": True,
+    "text": "保本保收益",
+}
+CLEAN = {**MARKETING, "id": "m2", "text": "穩健理財,風險自擔", "at": "2026-07-01T10:00:00+08:00"}
+
+
+def write(path: Path, *records: object, raw: str = "") -> Path:
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    path.write_text("\n".join(lines) + "\n" + raw, encoding="utf-8")
+    return path
+
+
+def test_no_violations_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(write(tmp_path / "e.jsonl", CLEAN))]) == 0
+    captured = capsys.readouterr()
+    assert "No violations." in captured.out
+    assert "1 processed, 0 duplicate, 0 rejected; 0 violations" in captured.err
+
+
+def test_violations_exit_1_and_are_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(write(tmp_path / "e.jsonl", MARKETING, CLEAN))]) == 1
+    out = capsys.readouterr().out
+    assert "C1.marketing.banned-promise" in out
+    assert "risk-compliance → senior-management" in out
+
+
+def test_exit_zero_flag(tmp_path: Path) -> None:
+    assert main(["check", str(write(tmp_path / "e.jsonl", MARKETING)), "--exit-zero"]) == 0
+
+
+def test_a_rejected_line_is_reported_with_its_number_and_processing_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = write(tmp_path / "e.jsonl", CLEAN, {"id": "x", "type": "sale"}, raw="{not json\n")
+    rejects = tmp_path / "rejects.jsonl"
+    later = {**MARKETING, "at": "2026-07-02T09:00:00+08:00"}
+    with events.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(later, ensure_ascii=False) + "\n")
+    assert main(["check", str(events), "--rejects", str(rejects), "--format", "jsonl"]) == 2
+    captured = capsys.readouterr()
+    assert f"{events}:2: " in captured.err
+    assert f"{events}:3: not JSON" in captured.err
+    assert "2 processed, 0 duplicate, 2 rejected; 1 violations" in captured.err
+    assert rejects.read_text(encoding="utf-8").count("\n") == 2
+    assert json.loads(captured.out.splitlines()[0])["rule_id"] == "C1.marketing.banned-promise"
+
+
+def test_jsonl_lines_carry_the_violation_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["check", str(write(tmp_path / "e.jsonl", MARKETING)), "--format", "jsonl"])
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    for field in (
+        "id",
+        "rule_id",
+        "clause_id",
+        "severity",
+        "role",
+        "route",
+        "event_ids",
+        "subject",
+        "at",
+        "due_at",
+        "message",
+        "evidence",
+        "pack",
+    ):
+        assert field in record
+    assert record["pack"]["id"] == "customer-commitments"
+    assert record["message"]["zh"].startswith("營銷材料")
+
+
+def test_json_and_csv_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    events = str(write(tmp_path / "e.jsonl", MARKETING))
+    main(["check", events, "--format", "json"])
+    assert json.loads(capsys.readouterr().out)[0]["clause_id"] == "C1.marketing"
+    main(["check", events, "--format", "csv", "--lang", "zh"])
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["rule_id"] == "C1.marketing.banned-promise"
+    assert rows[0]["message"].startswith("營銷材料")
+
+
+def test_gzip_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "e.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps(MARKETING, ensure_ascii=False) + "\n")
+    assert main(["check", str(path), "--format", "jsonl"]) == 1
+    assert "banned-promise" in capsys.readouterr().out
+
+
+def test_until_reports_deadlines_due_by_then(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    complaint = {
+        "id": "c1",
+        "type": "complaint_received",
+        "at": "2026-07-01T10:00:00+08:00",
+        "case_id": "K1",
+        "customer_id": "C1",
+        "channel": "hotline",
+        "category": "fees",
+        "branch_id": "BR-SH-PD",
+        "assignee": "S0007",
+    }
+    events = str(write(tmp_path / "e.jsonl", complaint))
+    assert main(["check", events]) == 0
+    capsys.readouterr()
+    assert main(["check", events, "--until", "2026-07-20T00:00:00+08:00", "--format", "jsonl"]) == 1
+    rules = [json.loads(line)["rule_id"] for line in capsys.readouterr().out.splitlines()]
+    assert rules == ["C5.acknowledge.in-time", "C5.resolve.simple"]
+
+
+def test_a_naive_until_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(write(tmp_path / "e.jsonl", CLEAN)), "--until", "2026-07-20"]) == 2
+    assert "needs an offset" in capsys.readouterr().err
+
+
+def test_a_pack_that_does_not_load_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = str(write(tmp_path / "e.jsonl", CLEAN))
+    assert main(["check", events, "--pack", str(tmp_path)]) == 2
+    assert "cannot load pack" in capsys.readouterr().err
+
+
+def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--no-such-option", "x"]) == 2
+
+
+def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    data = (json.dumps(MARKETING, ensure_ascii=False) + "\n").encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    assert main(["check", "-", "--format", "jsonl"]) == 1
+    assert "banned-promise" in capsys.readouterr().out
+
+
+def test_schema_of_one_type_and_of_all(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "sale"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["properties"]["product_risk"]["maximum"] == 5
+    assert main(["schema"]) == 0
+    assert "complaint_received" in json.loads(capsys.readouterr().out)["discriminator"]["mapping"]
+    assert main(["schema", "nope"]) == 2
+
+
+def test_packs_lists_the_bundled_pack(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["packs"]) == 0
+    out = capsys.readouterr().out
+    assert "customer-commit" in out
+
+
+def test_test_command_runs_a_packs_cases(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["test", str(MINI), "--coverage"]) == 0
+    out = capsys.readouterr().out
+    assert "mini: 3/3 cases passed" in out
+    assert "not automatable: X1" in out
+    assert main(["test", str(MINI), "--min-coverage", "100"]) == 1
+
+
+def test_the_console_script_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "commitrules", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    for command in ("check", "test", "schema", "packs"):
+        assert command in result.stdout
