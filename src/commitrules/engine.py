@@ -16,7 +16,6 @@ import datetime as dt
 import hashlib
 import heapq
 import hmac
-import itertools
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -24,7 +23,8 @@ from typing import Any, Literal
 
 import attrs
 
-from .errors import EventConflictError, LateEventError, Location
+from . import snapshot as snapshots
+from .errors import EventConflictError, LateEventError, Location, SnapshotError
 from .eventtime import from_us, to_us
 from .pack._load import Pack, PackRuntime
 from .rules import Finding, RuleRuntime
@@ -168,17 +168,22 @@ class Engine:
         self._periodic = [rule for rule in self._rules if rule.kind.startswith("periodic")]
         self._rule_index = {id(rule): index for index, rule in enumerate(self._rules)}
         # State.
-        self._seen: dict[str, tuple[int, dict[str, Any]]] = {}
+        # id -> (at µs, the event, or its digest once restored from a snapshot)
+        self._seen: dict[str, tuple[int, Any]] = {}
         self._seen_order: deque[tuple[int, str]] = deque()
         self._latest_us: int | None = None
         self._watermark_us: int | None = None
         self._started = False
         self._buffer: list[tuple[int, int, dict[str, Any], dict[int, Any]]] = []
         self._timers: list[tuple[int, int, int, Any]] = []
-        self._sequence = itertools.count()
+        self._sequence = 0
         self._out: list[Violation] = []
         self._last_sweep_us = 0
         self.stats = EngineStats()
+        self.fresh_rules: tuple[str, ...] = ()
+        """Rules that started fresh when this engine was restored (new or changed)."""
+        self.dropped_rules: tuple[str, ...] = ()
+        """Rules of the snapshot that the pack no longer has."""
 
     # -- the public contract ---------------------------------------------------------------
     @property
@@ -201,7 +206,9 @@ class Engine:
             event_id: str = checked["id"]
             seen = self._seen.get(event_id)
             if seen is not None:
-                if seen[1] == checked:
+                if seen[1] == checked or (
+                    isinstance(seen[1], str) and seen[1] == snapshots.digest(checked)
+                ):
                     self.stats.duplicates += 1
                     return []
                 msg = "this id was seen before with a different payload"
@@ -232,7 +239,8 @@ class Engine:
         for handler in self._accept.get(checked["type"], ()):
             handler(checked, at_us, services)
         if checked["type"] in self._release:
-            heapq.heappush(self._buffer, (at_us, next(self._sequence), checked, prepared))
+            self._sequence += 1
+            heapq.heappush(self._buffer, (at_us, self._sequence, checked, prepared))
         if self._latest_us is None or at_us > self._latest_us:
             self._latest_us = at_us
         horizon = self._latest_us - self._lateness
@@ -267,6 +275,149 @@ class Engine:
         self._forget()
         return self._finish(out)
 
+    # -- snapshots ---------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The engine's full state as JSON-ready data (see :mod:`commitrules.snapshot`).
+
+        >>> import commitrules, json
+        >>> engine = commitrules.Engine(commitrules.load_pack())
+        >>> state = engine.snapshot()
+        >>> state["format"], state["version"]
+        ('commitrules.snapshot', 1)
+        >>> text = json.dumps(state)
+        >>> restored = commitrules.Engine.restore(commitrules.load_pack(), json.loads(text))
+        """
+        rules = self._rules
+        by_index = {index: rule.rule_id for index, rule in enumerate(rules)}
+        by_object = {id(rule): rule.rule_id for rule in rules}
+        return {
+            "format": snapshots.FORMAT,
+            "version": snapshots.VERSION,
+            "pack": self._ref.to_dict(),
+            "clock": {
+                "started": self._started,
+                "latest_us": self._latest_us,
+                "watermark_us": self._watermark_us,
+                "sequence": self._sequence,
+                "swept_us": self._last_sweep_us,
+            },
+            "stats": attrs.asdict(self.stats),
+            "seen": [
+                [event_id, at_us, value if isinstance(value, str) else snapshots.digest(value)]
+                for event_id, (at_us, value) in self._seen.items()
+            ],
+            "seen_order": [[at_us, event_id] for at_us, event_id in self._seen_order],
+            "buffer": [
+                [
+                    at_us,
+                    seq,
+                    snapshots.encode(event),
+                    {by_object[key]: snapshots.encode(value) for key, value in prepared.items()},
+                ]
+                for at_us, seq, event, prepared in sorted(self._buffer, key=lambda item: item[:2])
+            ],
+            "timers": [
+                [fire_us, seq, by_index[index], snapshots.encode(token)]
+                for fire_us, seq, index, token in sorted(self._timers, key=lambda item: item[:2])
+            ],
+            "rules": {
+                rule.rule_id: {
+                    "kind": rule.kind,
+                    "fingerprint": rule.fingerprint,
+                    "state": snapshots.encode(rule.state()),
+                }
+                for rule in rules
+            },
+            "router": snapshots.encode(self._router.state()),
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        pack: Pack,
+        snapshot: Mapping[str, Any],
+        *,
+        evidence: EvidenceMode = "mask",
+        pseudonym_key: bytes | None = None,
+    ) -> Engine:
+        """An engine that resumes from a snapshot.
+
+        The state of every rule whose fingerprint is unchanged in ``pack`` is kept; rules
+        that are new or changed start fresh and are listed in :attr:`fresh_rules` (a new
+        parameter for one rule does not drop the other rules' pending deadlines).
+
+        Raises:
+            SnapshotError: the snapshot is not one, or is of an unknown version.
+        """
+        engine = cls(pack, evidence=evidence, pseudonym_key=pseudonym_key)
+        try:
+            engine._load(snapshot)
+        except SnapshotError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            msg = f"the snapshot is malformed: {type(error).__name__}: {error}"
+            raise SnapshotError(msg) from None
+        return engine
+
+    def _load(self, data: Mapping[str, Any]) -> None:
+        if not isinstance(data, Mapping) or data.get("format") != snapshots.FORMAT:
+            msg = "not a commitrules snapshot (no 'format': 'commitrules.snapshot')"
+            raise SnapshotError(msg)
+        if data.get("version") != snapshots.VERSION:
+            version = data.get("version")
+            msg = f"snapshot version {version!r} is not supported (this is {snapshots.VERSION})"
+            raise SnapshotError(msg)
+        clock = data["clock"]
+        self._started = bool(clock["started"])
+        self._latest_us = clock["latest_us"]
+        self._watermark_us = clock["watermark_us"]
+        self._sequence = int(clock["sequence"])
+        self._last_sweep_us = int(clock["swept_us"])
+        self.stats = EngineStats(**{k: int(v) for k, v in data["stats"].items()})
+        self._seen = {str(eid): (int(at_us), str(value)) for eid, at_us, value in data["seen"]}
+        self._seen_order = deque((int(at_us), str(eid)) for at_us, eid in data["seen_order"])
+        by_id = {rule.rule_id: rule for rule in self._rules}
+        kept: set[str] = set()
+        fresh: list[str] = []
+        saved = data["rules"]
+        for rule in self._rules:
+            entry = saved.get(rule.rule_id)
+            if (
+                entry is None
+                or entry["fingerprint"] != rule.fingerprint
+                or entry["kind"] != rule.kind
+            ):
+                fresh.append(rule.rule_id)
+                continue
+            rule.restore(snapshots.decode(entry["state"]))
+            kept.add(rule.rule_id)
+        self.fresh_rules = tuple(fresh)
+        self.dropped_rules = tuple(sorted(set(saved) - set(by_id)))
+        self._buffer = []
+        for at_us, seq, event, prepared in data["buffer"]:
+            values = {
+                id(by_id[name]): snapshots.decode(value)
+                for name, value in prepared.items()
+                if name in kept
+            }
+            self._buffer.append((int(at_us), int(seq), snapshots.decode(event), values))
+        heapq.heapify(self._buffer)
+        index = {rule.rule_id: position for position, rule in enumerate(self._rules)}
+        self._timers = [
+            (int(fire_us), int(seq), index[name], snapshots.decode(token))
+            for fire_us, seq, name, token in data["timers"]
+            if name in kept
+        ]
+        heapq.heapify(self._timers)
+        self._router.restore(snapshots.decode(data["router"]))
+        if self._started and fresh and self._watermark_us is not None:
+            # New periodic rules begin with the current period.
+            services = self._services
+            for rule in self._rules:
+                if rule.rule_id in fresh:
+                    services.set_time(self._watermark_us)
+                    rule.start(self._watermark_us, services)
+
     # -- inside ------------------------------------------------------------------------------
     def _start(self, first_us: int) -> None:
         self._started = True
@@ -300,9 +451,8 @@ class Engine:
             rules[index].on_timer(token, fire_us, services)
 
     def _schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None:
-        heapq.heappush(
-            self._timers, (fire_us, next(self._sequence), self._rule_index[id(rule)], token)
-        )
+        self._sequence += 1
+        heapq.heappush(self._timers, (fire_us, self._sequence, self._rule_index[id(rule)], token))
 
     def _forget(self) -> None:
         """Evict what can no longer matter, so memory stays bounded on an endless stream."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from importlib import resources
@@ -230,14 +231,22 @@ class _Compiler:
         )
 
     def _fingerprint(self, spec: RuleSpecBase) -> str:
-        text = spec.model_dump_json()
-        used = sorted(name for name in self.parameters if name in text)
-        values = {name: str(self.parameters[name].values) for name in used}
-        tables = sorted(name for name in self.tables if name in text)
-        payload = json.dumps(
-            [text, values, [str(self.tables[t].rows) for t in tables], self.tz.key], sort_keys=True
-        )
+        """What a rule's state depends on: its logic, the parameters and tables it reads,
+        the time zone and calendar. Presentation (messages, titles, role, severity) is left
+        out, so rewording a message keeps the rule's pending deadlines across a restore."""
+        text = spec.model_dump_json(exclude=_PRESENTATION)
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+        values = {
+            name: repr(self.parameters[name].values)
+            for name in sorted(words & set(self.parameters))
+        }
+        tables = [repr(self.tables[t].rows) for t in sorted(words & set(self.tables))]
+        calendar = repr(self.calendar.spec) if self.calendar is not None else None
+        payload = json.dumps([text, values, tables, self.tz.key, calendar], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+_PRESENTATION = {"message", "message_missing", "title", "description", "tags", "severity", "role"}
 
 
 # -- reading with extends ----------------------------------------------------------------

@@ -370,7 +370,9 @@ class DeadlineRule(RuleRuntime):
         return [[list(key), pending.to_json()] for key, pending in self._pending.items()]
 
     def restore(self, state: Any) -> None:
-        self._pending = {tuple(key): _Pending.from_json(data) for key, data in state}
+        # In place: the follow-up handlers hold this very dict.
+        self._pending.clear()
+        self._pending.update({tuple(key): _Pending.from_json(data) for key, data in state})
 
 
 def compile_rule(spec: DeadlineSpec, ctx: CompileContext) -> DeadlineRule:

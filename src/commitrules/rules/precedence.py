@@ -182,10 +182,13 @@ class PrecedenceRule(RuleRuntime):
         return [[list(key), *value] for key, value in self._priors.items()]
 
     def restore(self, state: Any) -> None:
-        self._priors = {
-            tuple(key): (int(at), int(until), str(pid), dict(values))
-            for key, at, until, pid, values in state
-        }
+        self._priors.clear()
+        self._priors.update(
+            {
+                tuple(key): (int(at), int(until), str(pid), dict(values))
+                for key, at, until, pid, values in state
+            }
+        )
 
 
 def compile_rule(spec: PrecedenceSpec, ctx: CompileContext) -> PrecedenceRule:
