@@ -33,6 +33,7 @@ from .violations import Message, Violation, violation_id
 __all__ = ["Engine", "EngineStats", "EvidenceMode"]
 
 EvidenceMode = Literal["mask", "pseudonymize", "include"]
+_FINDING = "__finding__"
 MASK = "***"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -167,6 +168,8 @@ class Engine:
         self._counting = [rule for rule in self._rules if rule.counts_findings]
         self._periodic = [rule for rule in self._rules if rule.kind.startswith("periodic")]
         self._rule_index = {id(rule): index for index, rule in enumerate(self._rules)}
+        self._by_id = {rule.rule_id: rule for rule in self._rules}
+        self._accepting = False
         # State.
         # id -> (at µs, the event, or its digest once restored from a snapshot)
         self._seen: dict[str, tuple[int, Any]] = {}
@@ -236,8 +239,12 @@ class Engine:
         out = self._out = []
         if not self._started:
             self._start(at_us)
-        for handler in self._accept.get(checked["type"], ()):
-            handler(checked, at_us, services)
+        self._accepting = True
+        try:
+            for handler in self._accept.get(checked["type"], ()):
+                handler(checked, at_us, services)
+        finally:
+            self._accepting = False
         if checked["type"] in self._release:
             self._sequence += 1
             heapq.heappush(self._buffer, (at_us, self._sequence, checked, prepared))
@@ -435,6 +442,9 @@ class Engine:
             at_us, _, event, prepared = heapq.heappop(buffer)
             self._fire_timers(at_us)
             services.set_time(at_us)
+            if _FINDING in event:
+                self._count(event, at_us)
+                continue
             services.prepared_values = prepared
             for handler in release[event["type"]]:
                 handler(event, at_us, services)
@@ -504,6 +514,40 @@ class Engine:
         )
         self._out.append(violation)
         self.stats.violations += 1
+        if not self._counting:
+            return
+        if self._accepting:
+            # A single-event check is final at once, but rules that count findings must
+            # see them in event-time order, like every other stateful rule: queue it.
+            record = {
+                _FINDING: rule.rule_id,
+                "kind": finding.kind,
+                "severity": finding.severity,
+                "at": finding.at,
+                "subject": dict(finding.subject),
+                "scope": dict(finding.scope),
+            }
+            self._sequence += 1
+            heapq.heappush(self._buffer, (finding.at_us, self._sequence, record, {}))
+            return
+        for counting in self._counting:
+            counting.on_finding(finding, self._services)
+
+    def _count(self, record: Mapping[str, Any], at_us: int) -> None:
+        rule = self._by_id.get(record[_FINDING])
+        if rule is None:
+            return
+        finding = Finding(
+            rule=rule,
+            at_us=at_us,
+            at=record["at"],
+            event_ids=(),
+            subject=record["subject"],
+            evidence={},
+            scope=record["scope"],
+            kind=record["kind"],
+            severity=record["severity"],
+        )
         for counting in self._counting:
             counting.on_finding(finding, self._services)
 

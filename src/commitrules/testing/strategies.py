@@ -199,8 +199,12 @@ def streams(
     max_size: int = 30,
     start: dt.datetime = START,
     max_gap: dt.timedelta = dt.timedelta(hours=12),
+    min_gap: dt.timedelta = dt.timedelta(0),
 ) -> st.SearchStrategy[list[dict[str, Any]]]:
-    """Streams of valid events: unique ids, non-decreasing times, related keys."""
+    """Streams of valid events: unique ids, non-decreasing times, related keys.
+
+    ``min_gap`` above zero makes times strictly increasing.
+    """
     names = list(types) if types is not None else list(catalog.names)
 
     @st.composite
