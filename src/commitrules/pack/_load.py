@@ -273,6 +273,21 @@ def _resolve(reference: str | Path | None, base: Path | None) -> Path:
     return path
 
 
+def _parent_of(pack_dir: Path, reference: str) -> Path:
+    """The pack a pack extends: a bundled pack id, or a sibling folder of the pack."""
+    if reference in bundled_packs() and "/" not in reference:
+        return bundled_packs()[reference]
+    siblings = pack_dir.resolve().parent
+    target = (pack_dir / reference).resolve()
+    if not target.is_relative_to(siblings) or target == siblings:
+        msg = (
+            f"extends {reference!r}: a pack extends a bundled pack or a sibling pack folder "
+            f"(one inside {siblings}), never a path elsewhere"
+        )
+        raise PackError(msg, Location(file="pack.yaml", key="extends"))
+    return _resolve(str(target), None)
+
+
 def _read_chain(root: Path) -> list[RawPack]:
     chain: list[RawPack] = []
     seen: set[Path] = set()
@@ -289,7 +304,7 @@ def _read_chain(root: Path) -> list[RawPack]:
         raw = read_pack_directory(current)
         chain.append(raw)
         meta = raw.meta.value if raw.meta is not None else None
-        current = _resolve(meta.extends, current.parent) if meta and meta.extends else None
+        current = _parent_of(current, meta.extends) if meta and meta.extends else None
     chain.reverse()  # the root ancestor first
     return chain
 
