@@ -1,0 +1,120 @@
+"""Linting a pack: everything loading would reject, plus what is legal but likely wrong.
+
+>>> report = lint()
+>>> report.ok
+True
+>>> any(w.code == "unchecked-source" for w in report.warnings)
+True
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import attrs
+
+from .errors import CommitRulesError, Location, PackValidationError, Problem
+from .pack import Pack, load_pack
+
+__all__ = ["LintReport", "Warning", "lint"]
+
+
+@attrs.frozen
+class Warning:  # noqa: A001 - the domain word; never raised, so no clash in practice
+    """Something legal that is probably a mistake."""
+
+    code: str
+    message: str
+    location: Location = attrs.field(factory=Location)
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        return f"{where}: {self.code}: {self.message}" if where else f"{self.code}: {self.message}"
+
+
+@attrs.frozen
+class LintReport:
+    """The errors (the pack does not load) and warnings of a pack."""
+
+    errors: tuple[Problem, ...]
+    warnings: tuple[Warning, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the pack loads."""
+        return not self.errors
+
+
+def lint(path: str | Path | None = None, *, profile: str | None = None) -> LintReport:
+    """Lint a pack (a directory or bundled id; the default pack if None)."""
+    try:
+        pack = load_pack(path, profile=profile)
+    except PackValidationError as error:
+        return LintReport(errors=error.problems, warnings=())
+    except CommitRulesError as error:
+        return LintReport(errors=(Problem(error.location, error.reason),), warnings=())
+    return LintReport(errors=(), warnings=tuple(_warnings(pack)))
+
+
+def _warnings(pack: Pack) -> list[Warning]:
+    found: list[Warning] = []
+    ruled = {rule.clause for rule in pack.rules}
+    for clause in pack.clauses:
+        has_rule = clause.id in ruled or any(c.startswith(clause.id + ".") for c in ruled)
+        has_children = any(c.id.startswith(clause.id + ".") for c in pack.clauses)
+        if clause.automatable and not has_rule and not has_children:
+            found.append(
+                Warning(
+                    "clause-without-rule",
+                    f"clause {clause.id} has no rule and is not marked 'automatable: false' "
+                    "with a reason",
+                    Location(key=f"clauses.{clause.id}"),
+                )
+            )
+    used_roles = {rule.role for rule in pack.rules}
+    for escalation in pack.routing.escalations:
+        used_roles.update(escalation.to)
+    for rule in pack.rules:
+        for step in getattr(rule, "escalate", []) or []:
+            used_roles.update(step.to)
+    for role in pack.roles:
+        if role.id not in used_roles:
+            found.append(
+                Warning("unused-role", f"no rule or escalation routes to role {role.id!r}")
+            )
+    texts = " ".join(rule.model_dump_json() for rule in pack.rules)
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", texts))
+    for name, parameter in sorted(pack.parameters.items()):
+        where = Location(file=parameter.defined_in, key=f"parameters.{name}")
+        if parameter.source is None:
+            found.append(Warning("parameter-without-source", f"parameter {name!r} has no source", where))
+        elif not parameter.source.checked:
+            found.append(
+                Warning(
+                    "unchecked-source",
+                    f"parameter {name!r}: the figure was not checked against the official text "
+                    f"({parameter.source.citation})",
+                    where,
+                )
+            )
+        if name not in words:
+            found.append(Warning("unused-parameter", f"no rule reads parameter {name!r}", where))
+    for name, table in sorted(pack.tables.items()):
+        if name not in words:
+            where = Location(file=table.defined_in)
+            found.append(Warning("unused-table", f"no rule reads table {name!r}", where))
+    runtime = pack.build()
+    for rule in runtime.rules:
+        fed = rule.on_accept or rule.on_release or rule.counts_findings
+        if not fed:
+            found.append(
+                Warning(
+                    "unreachable-rule",
+                    f"rule {rule.rule_id!r}: no event type feeds it",
+                    pack.rule_location(rule.rule_id) or Location(),
+                )
+            )
+    for rule_id, reason in pack.disabled:
+        found.append(Warning("disabled-rule", f"rule {rule_id!r} is disabled: {reason}"))
+    return found
