@@ -324,6 +324,100 @@ def _print_coverage(console: Console, report: Any) -> None:
     )
 
 
+@cli.command("lint")
+@click.argument("pack_path", required=False)
+@click.option("--profile", help="Lint with this profile applied.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+def lint_command(pack_path: str | None, profile: str | None, strict: bool) -> None:
+    """Report what loading PACK would reject, and what is legal but likely wrong."""
+    from .lint import lint  # noqa: PLC0415
+
+    report = lint(pack_path, profile=profile)
+    for problem in report.errors:
+        click.echo(f"error: {problem}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}")
+    click.echo(f"{len(report.errors)} errors, {len(report.warnings)} warnings", err=True)
+    if report.errors:
+        raise SystemExit(EXIT_USAGE)
+    if strict and report.warnings:
+        raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _read_events(paths: Sequence[str]) -> list[dict[str, Any]]:
+    from ._io import read_lines  # noqa: PLC0415
+
+    events: list[dict[str, Any]] = []
+    for path in paths:
+        for line in read_lines(path):
+            if line.error is not None:
+                click.echo(f"rejected {line.source}:{line.number}: {line.error}", err=True)
+                continue
+            events.append(line.record)
+    return events
+
+
+@cli.command("explain")
+@click.argument("events", nargs=-1, required=True)
+@click.option("--event", "event_id", help="Only this event's decisions.")
+@click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
+@click.option("--profile", help="Jurisdiction profile.")
+def explain_command(
+    events: tuple[str, ...], event_id: str | None, pack_path: str | None, profile: str | None
+) -> None:
+    """For each event, every rule that applied, whether it held, and the values it compared."""
+    from .explain import explain  # noqa: PLC0415
+
+    pack = _load(pack_path, profile)
+    try:
+        lines = explain(pack, _read_events(events), event_id=event_id)
+    except OSError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    for line in lines:
+        click.echo(str(line))
+    if event_id is not None and not lines:
+        click.echo(f"no event {event_id!r} (or no rule applies to it)", err=True)
+
+
+@cli.command("diff")
+@click.argument("old_pack")
+@click.argument("new_pack")
+@click.argument("events", nargs=-1, required=True)
+@click.option("--until", help="Move event time here at the end.")
+@click.option("--old-profile", help="Profile of the old pack.")
+@click.option("--new-profile", help="Profile of the new pack.")
+def diff_command(
+    old_pack: str,
+    new_pack: str,
+    events: tuple[str, ...],
+    until: str | None,
+    old_profile: str | None,
+    new_profile: str | None,
+) -> None:
+    """The violations a pack change adds (+) and removes (-) on the same EVENTS."""
+    from .compare import compare_packs  # noqa: PLC0415
+
+    moment = _when(until)
+    old = _load(old_pack, old_profile)
+    new = _load(new_pack, new_profile)
+    try:
+        change = compare_packs(old, new, _read_events(events), until=moment)
+    except OSError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    for violation in change.added:
+        click.echo(f"+ {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
+    for violation in change.removed:
+        click.echo(f"- {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
+    click.echo(
+        f"{len(change.added)} added, {len(change.removed)} removed, {change.unchanged} unchanged",
+        err=True,
+    )
+    if change.added or change.removed:
+        raise SystemExit(EXIT_VIOLATIONS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     try:

@@ -18,7 +18,7 @@ import heapq
 import hmac
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -34,6 +34,7 @@ __all__ = ["Engine", "EngineStats", "EvidenceMode"]
 
 EvidenceMode = Literal["mask", "pseudonymize", "include"]
 _FINDING = "__finding__"
+Tracer = Callable[[RuleRuntime, Mapping[str, Any], tuple[Violation, ...], Any], None]
 MASK = "***"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -160,9 +161,9 @@ class Engine:
         self._prepare: dict[str, list[tuple[RuleRuntime, Any]]] = {}
         for rule in self._rules:
             for event_type, handler in rule.on_accept.items():
-                self._accept.setdefault(event_type, []).append(handler)
+                self._accept.setdefault(event_type, []).append((rule, handler))
             for event_type, handler in rule.on_release.items():
-                self._release.setdefault(event_type, []).append(handler)
+                self._release.setdefault(event_type, []).append((rule, handler))
             for event_type, function in rule.prepare.items():
                 self._prepare.setdefault(event_type, []).append((rule, function))
         self._counting = [rule for rule in self._rules if rule.counts_findings]
@@ -183,6 +184,8 @@ class Engine:
         self._out: list[Violation] = []
         self._last_sweep_us = 0
         self.stats = EngineStats()
+        self.tracer: Tracer | None = None
+        """Called after each rule handles an event (rule, event, violations, services)."""
         self.fresh_rules: tuple[str, ...] = ()
         """Rules that started fresh when this engine was restored (new or changed)."""
         self.dropped_rules: tuple[str, ...] = ()
@@ -239,20 +242,27 @@ class Engine:
         out = self._out = []
         if not self._started:
             self._start(at_us)
-        self._accepting = True
-        try:
-            for handler in self._accept.get(checked["type"], ()):
-                handler(checked, at_us, services)
-        finally:
-            self._accepting = False
-        if checked["type"] in self._release:
-            self._sequence += 1
-            heapq.heappush(self._buffer, (at_us, self._sequence, checked, prepared))
         if self._latest_us is None or at_us > self._latest_us:
             self._latest_us = at_us
         horizon = self._latest_us - self._lateness
         if self._watermark_us is None or horizon > self._watermark_us:
             self._watermark_us = horizon
+        # First what the sorted stream does before this event: release earlier events and
+        # fire the timers due by its time (never beyond the watermark).
+        self._advance(min(self._watermark_us, at_us))
+        services.set_time(at_us)
+        self._accepting = True
+        try:
+            for rule, handler in self._accept.get(checked["type"], ()):
+                if self.tracer is not None:
+                    self._traced(rule, handler, checked, at_us)
+                else:
+                    handler(checked, at_us, services)
+        finally:
+            self._accepting = False
+        if checked["type"] in self._release:
+            self._sequence += 1
+            heapq.heappush(self._buffer, (at_us, self._sequence, checked, prepared))
         self._advance(self._watermark_us)
         self._forget()
         return self._finish(out)
@@ -446,8 +456,11 @@ class Engine:
                 self._count(event, at_us)
                 continue
             services.prepared_values = prepared
-            for handler in release[event["type"]]:
-                handler(event, at_us, services)
+            for rule, handler in release[event["type"]]:
+                if self.tracer is not None:
+                    self._traced(rule, handler, event, at_us)
+                else:
+                    handler(event, at_us, services)
             services.prepared_values = {}
         self._fire_timers(watermark_us)
 
@@ -532,6 +545,12 @@ class Engine:
             return
         for counting in self._counting:
             counting.on_finding(finding, self._services)
+
+    def _traced(self, rule: RuleRuntime, handler: Any, event: dict[str, Any], at_us: int) -> None:
+        before = len(self._out)
+        handler(event, at_us, self._services)
+        assert self.tracer is not None
+        self.tracer(rule, event, tuple(self._out[before:]), self._services)
 
     def _count(self, record: Mapping[str, Any], at_us: int) -> None:
         rule = self._by_id.get(record[_FINDING])

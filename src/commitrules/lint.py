@@ -88,7 +88,9 @@ def _warnings(pack: Pack) -> list[Warning]:
     for name, parameter in sorted(pack.parameters.items()):
         where = Location(file=parameter.defined_in, key=f"parameters.{name}")
         if parameter.source is None:
-            found.append(Warning("parameter-without-source", f"parameter {name!r} has no source", where))
+            found.append(
+                Warning("parameter-without-source", f"parameter {name!r} has no source", where)
+            )
         elif not parameter.source.checked:
             found.append(
                 Warning(
@@ -105,14 +107,14 @@ def _warnings(pack: Pack) -> list[Warning]:
             where = Location(file=table.defined_in)
             found.append(Warning("unused-table", f"no rule reads table {name!r}", where))
     runtime = pack.build()
-    for rule in runtime.rules:
-        fed = rule.on_accept or rule.on_release or rule.counts_findings
+    for running in runtime.rules:
+        fed = running.on_accept or running.on_release or running.counts_findings
         if not fed:
             found.append(
                 Warning(
                     "unreachable-rule",
-                    f"rule {rule.rule_id!r}: no event type feeds it",
-                    pack.rule_location(rule.rule_id) or Location(),
+                    f"rule {running.rule_id!r}: no event type feeds it",
+                    pack.rule_location(running.rule_id) or Location(),
                 )
             )
     for rule_id, reason in pack.disabled:

@@ -126,12 +126,12 @@ class Router:
         if value is None:
             return False
         times = escalation.seen.setdefault(value, [])
-        cutoff = finding.at_us - escalation.window_us
-        drop = bisect.bisect_right(times, cutoff)
-        if drop:
-            del times[:drop]
         bisect.insort(times, finding.at_us)
-        return len(times) >= repeats.count
+        # Count the findings within the window that ends at this one, never later ones
+        # (findings are routed in release order, which is not always time order).
+        low = bisect.bisect_right(times, finding.at_us - escalation.window_us)
+        high = bisect.bisect_right(times, finding.at_us)
+        return high - low >= repeats.count
 
     def forget_before(self, cutoff_us: int) -> None:
         """Drop repeat counters that can no longer matter (bounded memory)."""

@@ -297,7 +297,7 @@ class PeriodicTargetRule(_PeriodicRule):
             evidence: dict[str, Any] = {
                 "numerator": numerator,
                 "denominator": denominator,
-                "target": f"{target.op} {goal}",
+                "target": f"{target.op} {_percent(goal)}",
                 "min_sample": min_sample,
             }
             if denominator < max(min_sample, 1):
@@ -399,3 +399,9 @@ def compile_target(spec: PeriodicTargetSpec, ctx: CompileContext) -> PeriodicTar
 def compile_obligation(spec: PeriodicObligationSpec, ctx: CompileContext) -> PeriodicObligationRule:
     """Compile a periodic obligation spec."""
     return PeriodicObligationRule(spec, ctx)
+
+
+def _percent(value: Decimal) -> str:
+    """0.95 -> '95%', 0.001 -> '0.1%' (exact, no float noise)."""
+    text = format((value * 100).normalize(), "f")
+    return f"{text}%"

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ..eventtime import from_us
+from ..eventtime import from_us, to_us
 from ..expr import CompiledExpression
 from ._base import (
     Bilingual,
@@ -171,6 +171,24 @@ class PrecedenceRule(RuleRuntime):
                 context=event,
             )
         )
+
+    def explain(self, event: dict[str, Any], services: RuntimeServices) -> dict[str, Any]:
+        """How the rule saw an event: as the trigger (with the prior it found) or as a prior."""
+        if event["type"] != self.spec.on:
+            return {"role": "prior", "values": {n: event.get(n) for n in self.match}}
+        if self._when is not None and not self._when.function(event, None, services):
+            return {"role": "trigger", "applies": False, "values": {}}
+        stored = self._priors.get(tuple(event.get(name) for name in self.match))
+        values: dict[str, Any] = {name: event.get(name) for name in self.match}
+        if stored is None or stored[1] < to_us(event["at"]):
+            values["prior"] = None
+            return {"role": "trigger", "applies": True, "held": False, "values": values}
+        values["prior_id"] = stored[2]
+        values.update({f"prior.{k}": v for k, v in stored[3].items()})
+        held = self._condition is None or bool(self._condition.function(event, stored[3], services))
+        if self._condition is not None:
+            values.update({k: event.get(k) for k in self._condition.fields})
+        return {"role": "trigger", "applies": True, "held": held, "values": values}
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
         key = tuple(token)
