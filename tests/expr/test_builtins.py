@@ -26,8 +26,10 @@ def test_every_function_is_documented_in_the_catalogue() -> None:
         "lookup",
         "lower",
         "max",
+        "mentions",
         "min",
         "starts_with",
+        "trim",
         "upper",
     ]
     for name, function in builtins.FUNCTIONS.items():
@@ -164,3 +166,32 @@ def test_normalise_folds_case_and_width() -> None:
     assert builtins.normalise("\uff33\uff34\uff32\uff21\uff33\uff33\uff25") == "strasse"
     assert builtins.normalise("Stra\u00dfe") == "strasse"
     assert builtins.normalise("\uff76\uff9e") == "\u30ac"  # half-width katakana + voiced mark
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("本產品不保本", False),
+        ("非保本浮动收益型", False),
+        ("保本保收益", True),
+        ("Not risk free.", False),
+        ("no risky bets", False),
+        ("Capital-guaranteed", True),
+        ("a risk\u2011free fund", True),
+        ("ZERO   RISK", True),
+        ("\uff32\uff29\uff33\uff2b\uff0d\uff26\uff32\uff25\uff25", True),
+        ("it is risk free, not risk free", True),
+        (None, False),
+    ],
+)
+def test_mentions_takes_out_exceptions_and_matches_latin_words_whole(
+    text: str | None, expected: bool
+) -> None:
+    banned = ["保本", "保收益", "risk-free", "no risk", "capital guaranteed", "zero risk"]
+    allowed = ["不保本", "非保本", "not risk free"]
+    assert builtins.mentions(text, banned, allowed) is expected
+
+
+def test_trim() -> None:
+    assert builtins.trim("  x ") == "x"
+    assert builtins.trim(None) is None

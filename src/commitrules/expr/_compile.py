@@ -692,6 +692,25 @@ class _Compiler:
         source = f"_h_contains_any({self.emit(text)}, {self.emit(phrases)})"
         return _Code(source, ValueType("bool"))
 
+    def call_mentions(self, node: ast.Call, args: list[_Code]) -> _Code:
+        text, phrases, exceptions = args
+        self.expect(text, node.args[0], _TEXT, "text", "mentions")
+        for code, arg_node in ((phrases, node.args[1]), (exceptions, node.args[2])):
+            self.expect(code, arg_node, _LIST, "a list of texts", "mentions")
+            element = code.type.element
+            if code.type.kind == "list" and element not in ("str", "any", "none", None):
+                raise self.error(
+                    f"mentions() needs lists of texts, not a list of {describe(element)}",
+                    arg_node,
+                )
+        source = f"_h_mentions({self.emit(text)}, {self.emit(phrases)}, {self.emit(exceptions)})"
+        return _Code(source, ValueType("bool"))
+
+    def call_trim(self, node: ast.Call, args: list[_Code]) -> _Code:
+        (value,) = args
+        self.expect(value, node.args[0], _TEXT, "text", "trim")
+        return _Code(f"_h_trim({self.emit(value)})", ValueType("str", True))
+
     def _affix(self, node: ast.Call, args: list[_Code], name: str) -> _Code:
         text, affix = args
         self.expect(text, node.args[0], _TEXT, "text", name)

@@ -12,6 +12,12 @@ table does not hold): it gives the answer listed below instead of failing.
 - ``contains(s, sub)``: whether ``sub`` is in ``s``, ignoring case and full-width /
   half-width differences (both sides NFKC-normalised and case-folded); False for None.
 - ``contains_any(s, list)``: whether any text of the list is in ``s``, the same way.
+- ``mentions(s, phrases, exceptions)``: whether ``s`` mentions any of ``phrases`` once every
+  text of ``exceptions`` is taken out (``不保本`` does not mention ``保本``). Like
+  ``contains`` it ignores case and width; dashes and runs of spaces count as one space;
+  a phrase made of Latin letters and digits only matches whole words (``no risk`` is
+  not in ``no risky bets``). False for None.
+- ``trim(s)``: the text without leading and trailing white space; None for None.
 - ``starts_with(s, p)``, ``ends_with(s, p)``: exact (case matters); False for None.
 - ``includes_all(list, wanted)``: whether the list holds every item of ``wanted``
   (exact); False when either is None; True when ``wanted`` is empty.
@@ -32,6 +38,7 @@ and never raise on a value of the wrong kind (possible only through a value of k
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -84,6 +91,14 @@ FUNCTIONS: Mapping[str, Function] = MappingProxyType(
                 "contains_any(s, list)",
                 "whether any text of the list is in s, ignoring case/width",
             ),
+            Function(
+                "mentions",
+                3,
+                3,
+                "mentions(s, phrases, exceptions)",
+                "whether s mentions a phrase outside the exception texts (whole words for Latin)",
+            ),
+            Function("trim", 1, 1, "trim(s)", "the text without surrounding white space"),
             Function("starts_with", 2, 2, "starts_with(s, p)", "whether s starts with p"),
             Function("ends_with", 2, 2, "ends_with(s, p)", "whether s ends with p"),
             Function(
@@ -211,6 +226,52 @@ def contains_any_normalised(text: object, needles: tuple[str, ...]) -> bool:
         return False
     haystack = normalise(text)
     return any(needle in haystack for needle in needles)
+
+
+_DASHES = dict.fromkeys(map(ord, "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"), " ")
+_SPACES = re.compile(r"\s+")
+_LATIN = re.compile(r"^[a-z0-9 ]+$")
+
+
+def _flat(text: str) -> str:
+    return _SPACES.sub(" ", normalise(text).translate(_DASHES)).strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def _phrase_pattern(phrase: str) -> re.Pattern[str] | str:
+    flat = _flat(phrase)
+    if _LATIN.match(flat):
+        # An escaped literal between look-arounds: linear time, no backtracking bombs.
+        return re.compile(r"(?<![a-z0-9])" + re.escape(flat) + r"(?![a-z0-9])")
+    return flat
+
+
+def mentions(text: object, phrases: object, exceptions: object) -> bool:
+    """``mentions``: any phrase in the text once the exception texts are taken out."""
+    if not isinstance(text, str) or not isinstance(phrases, _COLLECTIONS):
+        return False
+    haystack = f" {_flat(text)} "
+    if isinstance(exceptions, _COLLECTIONS):
+        texts = (e for e in exceptions if isinstance(e, str))
+        for exception in sorted(texts, key=len, reverse=True):
+            flat = _flat(exception)
+            if flat:
+                haystack = haystack.replace(flat, " \x00 ")
+    for phrase in phrases:
+        if not isinstance(phrase, str) or not phrase.strip():
+            continue
+        pattern = _phrase_pattern(phrase)
+        if isinstance(pattern, str):
+            if pattern in haystack:
+                return True
+        elif pattern.search(haystack):
+            return True
+    return False
+
+
+def trim(text: object) -> str | None:
+    """``trim``: None unless text."""
+    return text.strip() if isinstance(text, str) else None
 
 
 def starts_with(text: object, prefix: object) -> bool:
@@ -344,6 +405,8 @@ HELPERS: Mapping[str, object] = MappingProxyType(
         "_h_contains_normalised": contains_normalised,
         "_h_contains_any": contains_any,
         "_h_contains_any_normalised": contains_any_normalised,
+        "_h_mentions": mentions,
+        "_h_trim": trim,
         "_h_starts_with": starts_with,
         "_h_ends_with": ends_with,
         "_h_includes_all": includes_all,

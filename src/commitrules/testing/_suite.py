@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import attrs
 
 from ..errors import CaseError
+from ..eventtime import period_of
 from ..pack import Pack, load_pack
 from ..pack._load import _resolve
 from .cases import CaseResult, PackCache, load_case_file, run_case
@@ -109,18 +111,41 @@ class Coverage:
         return 100.0 * (total - len(self.clauses_uncovered)) / total
 
 
-def _inputs(pack: Pack) -> dict[str, set[str]]:
-    """Event types that feed each rule."""
-    runtime = pack.build()
-    return {rule.rule_id: set(rule.on_accept) | set(rule.on_release) for rule in runtime.rules}
+def _inputs(pack: Pack) -> dict[str, Any]:
+    """The running rules by id (their inputs, kind and period)."""
+    return {rule.rule_id: rule for rule in pack.build().rules}
+
+
+def _closes_a_period(rule: Any, result: CaseResult, tz: Any) -> bool:
+    """Whether the case ran past the end of the rule's first period."""
+    if result.first_us is None or result.end_us is None:
+        return False
+    return bool(period_of(result.first_us, rule.period_unit, tz).end_us <= result.end_us)
+
+
+def _judged(rule: Any, result: CaseResult, tz: Any) -> bool:
+    """Whether a passing case gave this rule something to judge."""
+    if rule.counts_findings:
+        # Fed by findings: the case must produce findings of the rules it counts.
+        return any(
+            v.rule_id != rule.rule_id and v.kind != "insufficient_sample" for v in result.violations
+        )
+    fed = set(rule.on_accept) | set(rule.on_release)
+    if not any(e.get("type") in fed for e in result.events):
+        return False
+    if rule.kind.startswith("periodic"):
+        return _closes_a_period(rule, result, tz)
+    return True
 
 
 def coverage(suite: SuiteResult) -> Coverage:
     """Coverage of a pack by its suite.
 
-    A case *violates* a rule when it passes and expects that rule's violation; it is
-    *compliant* for a rule when it passes, feeds the rule at least one event, and expects
-    no violation of it.
+    A case *violates* a rule when it passes and the rule found a violation (or an
+    escalation) in it; it is *compliant* for a rule when it passes, the rule had something to
+    judge, and found nothing: the case fed it an event (and, for a periodic rule, ran past
+    the end of a period), or, for a rule that counts findings, other rules found something.
+    An ``insufficient_sample`` finding is neither.
     """
     pack = suite.pack
     inputs = _inputs(pack)
@@ -149,13 +174,15 @@ def coverage(suite: SuiteResult) -> Coverage:
         violating: list[str] = []
         compliant: list[str] = []
         fired = 0
+        running = inputs[rule.id]
         for result in suite.results:
-            fired += sum(1 for v in result.violations if v.rule_id == rule.id)
+            own = [v for v in result.violations if v.rule_id == rule.id]
+            fired += len(own)
             if not result.passed:
                 continue
-            if rule.id in result.expected_rules:
+            if any(v.kind in ("violation", "escalation") for v in own):
                 violating.append(result.where)
-            elif any(e.get("type") in inputs.get(rule.id, set()) for e in result.events):
+            elif not own and _judged(running, result, pack.tz):
                 compliant.append(result.where)
         rules.append(
             RuleCoverage(

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..engine import Engine
 from ..errors import CaseError, CommitRulesError, Location
+from ..eventtime import to_us
 from ..pack import Pack, load_pack
 from ..pack._read import validation_problems
 from ..pack._yaml import YamlFile, read_yaml
@@ -198,6 +199,8 @@ class CaseResult:
     error: str | None = None
     events: tuple[Mapping[str, Any], ...] = ()
     expected_rules: frozenset[str] = frozenset()
+    first_us: int | None = None  # event time of the first event
+    end_us: int | None = None  # the engine's watermark at the end of the case
 
     @property
     def where(self) -> str:
@@ -313,6 +316,9 @@ def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache)
             expected_rules=expected_rules,
         )
     missing, unexpected = compare(case.expect.violations, found, exact=case.match == "exact")
+    times = [
+        to_us(dt.datetime.fromisoformat(str(e["at"]))) for e in events if "type" in e and "at" in e
+    ]
     return CaseResult(
         file=case_file.shown,
         line=line,
@@ -323,6 +329,8 @@ def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache)
         unexpected=tuple(unexpected),
         events=tuple(e for e in events if "type" in e),
         expected_rules=expected_rules,
+        first_us=min(times) if times else None,
+        end_us=to_us(engine.watermark) if engine.watermark is not None else None,
     )
 
 
