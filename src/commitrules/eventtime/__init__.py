@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from commitrules.eventtime._calendars import CalendarSpec, WorkingDayCalendar
 from commitrules.eventtime._durations import Duration, Unit, add_duration
+from commitrules.eventtime._fast import DueFunction, LocalOffsets, due_function
 from commitrules.eventtime._instants import from_us, to_us
 from commitrules.eventtime._periods import (
     Period,
@@ -32,12 +33,15 @@ from commitrules.eventtime._periods import (
 
 __all__ = [
     "CalendarSpec",
+    "DueFunction",
     "Duration",
+    "LocalOffsets",
     "Period",
     "PeriodUnit",
     "Unit",
     "WorkingDayCalendar",
     "add_duration",
+    "due_function",
     "from_us",
     "next_period",
     "parse_period",

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 import attrs
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..errors import ExpressionError, Location, Problem
-from ..eventtime import Duration, WorkingDayCalendar, add_duration, to_us
+from ..errors import EventValidationError, ExpressionError, Location, Problem
+from ..eventtime import WorkingDayCalendar, due_function, to_us
 from ..expr import CompiledExpression, FieldType, Scope, TableInfo, compile_expression
 from ..violations import FindingKind, Severity
 
@@ -389,7 +389,15 @@ class CompileContext:
         if fields[name].kind != "int":
             self.problem((*path, "field"), f"field {name!r} must be a whole number")
             return None
-        return lambda event, _params: int(event[name])
+
+        def from_field(event: Mapping[str, Any], _params: Mapping[str, Any]) -> int:
+            value = int(event[name])
+            if value < 0:
+                where = Location(key=name, event_id=str(event.get("id")))
+                raise EventValidationError([Problem(where, "a duration count must be 0 or more")])
+            return value
+
+        return from_field
 
     def duration_function(
         self, path: tuple[str | int, ...], spec: DurationSpec, event_type: str
@@ -401,14 +409,10 @@ class CompileContext:
         if spec.unit == "working_days" and self.calendar is None:
             self.problem((*path, "unit"), "working days need a calendar in pack.yaml")
             return None
-        unit = spec.unit
-        end_of_day = spec.end_of_day
-        tz = self.tz
-        calendar = self.calendar
+        compute = due_function(spec.unit, spec.end_of_day, tz=self.tz, calendar=self.calendar)
 
         def due(start_us: int, event: Mapping[str, Any], params: Mapping[str, Any]) -> int:
-            duration = Duration(getter(event, params), unit, end_of_day)
-            return add_duration(start_us, duration, tz=tz, calendar=calendar)
+            return compute(start_us, getter(event, params))
 
         return due
 

@@ -264,7 +264,7 @@ class DeadlineRule(RuleRuntime):
         if self._when is not None and not self._when.function(event, None, services):
             return
         key = tuple(event.get(name) for name in self.key_fields)
-        if key in self._pending or any(value is None for value in key):
+        if None in key or key in self._pending:
             return
         prepared = services.prepared(self)
         due_us = prepared if isinstance(prepared, int) else self._prepare(event, at_us, services)
@@ -276,7 +276,7 @@ class DeadlineRule(RuleRuntime):
             event_id=event["id"],
             subject=self.subject_of(event),
             scope=self.scope_of(event),
-            evidence={"started_at": event["at"].isoformat()},
+            evidence={},
             context={name: event.get(name) for name in self._context_fields},
         )
         self._pending[key] = pending
@@ -327,7 +327,7 @@ class DeadlineRule(RuleRuntime):
                 at=due_at,
                 event_ids=(pending.event_id,),
                 subject=pending.subject,
-                evidence={**pending.evidence, "due_at": due_at.isoformat()},
+                evidence={**self._started(pending, tz), "due_at": due_at.isoformat()},
                 scope=pending.scope,
                 due_us=due_us,
                 moment_us=due_us,
@@ -344,7 +344,11 @@ class DeadlineRule(RuleRuntime):
                     at=from_us(fire_us - 1, tz),
                     event_ids=(pending.event_id,),
                     subject=pending.subject,
-                    evidence={**pending.evidence, "due_at": due_at.isoformat(), "step": step},
+                    evidence={
+                        **self._started(pending, tz),
+                        "due_at": due_at.isoformat(),
+                        "step": step,
+                    },
                     scope=pending.scope,
                     kind="escalation",
                     due_us=due_us,
@@ -364,6 +368,10 @@ class DeadlineRule(RuleRuntime):
                 services.schedule(when + 1, self, [list(key), due_us, step + 1])
                 return
         del self._pending[key]
+
+    @staticmethod
+    def _started(pending: _Pending, tz: Any) -> dict[str, Any]:
+        return {"started_at": from_us(pending.start_us, tz).isoformat(), **pending.evidence}
 
     # -- snapshots ---------------------------------------------------------------------
     def state(self) -> Any:

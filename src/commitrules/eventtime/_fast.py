@@ -1,0 +1,89 @@
+"""Fast paths for the engine's hot loop: a due-time function with a memo.
+
+A deadline that runs to the end of a day depends only on the *local date* of its start
+and its count, so its due instant is computed once per (date, count) and remembered. The
+local date comes from a remembered UTC offset per UTC day; a day on which the offset
+changes (its two ends disagree) is never remembered, every instant in it is computed. Everything else falls back to :func:`add_duration`, so the results are
+exactly those of :func:`add_duration` (a property test checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ._calendars import WorkingDayCalendar
+from ._durations import Duration, Unit, add_duration
+
+__all__ = ["DueFunction", "LocalOffsets", "due_function"]
+
+_BUCKET_US = 86_400_000_000  # one UTC day: zones change their offset at most once a day
+_DAY_US = 86_400_000_000
+_MEMO_LIMIT = 65_536
+_US = timedelta(microseconds=1)
+
+DueFunction = Callable[[int, int], int]
+"""(start µs, count) -> inclusive due µs."""
+
+
+class LocalOffsets:
+    """UTC offsets of a zone by quarter-hour of UTC time, remembered."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._memo: dict[int, int] = {}
+
+    def _exact(self, us: int) -> int:
+        moment = datetime.fromtimestamp(us / 1_000_000, UTC).replace(microsecond=0)
+        offset = self.tz.utcoffset(moment.astimezone(self.tz))
+        assert offset is not None
+        return offset // _US
+
+    def offset(self, us: int) -> int:
+        """The zone's UTC offset at an instant, in µs."""
+        bucket = us // _BUCKET_US
+        known = self._memo.get(bucket)
+        if known is not None:
+            return known
+        first = self._exact(bucket * _BUCKET_US)
+        last = self._exact(bucket * _BUCKET_US + _BUCKET_US - 1)
+        if first != last:  # a change inside the bucket: never remember it
+            return self._exact(us)
+        if len(self._memo) > _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[bucket] = first
+        return first
+
+    def local_day(self, us: int) -> int:
+        """The local date of an instant as a day number (days since 1970-01-01)."""
+        return (us + self.offset(us)) // _DAY_US
+
+
+def due_function(
+    unit: Unit, end_of_day: bool, *, tz: ZoneInfo, calendar: WorkingDayCalendar | None
+) -> DueFunction:
+    """A function giving exactly ``add_duration(start, Duration(count, unit, end_of_day))``."""
+    if unit in ("minutes", "hours") and not end_of_day:
+        step = 60_000_000 if unit == "minutes" else 3_600_000_000
+        return lambda start_us, count: start_us + count * step
+
+    def exact(start_us: int, count: int) -> int:
+        return add_duration(start_us, Duration(count, unit, end_of_day), tz=tz, calendar=calendar)
+
+    if not end_of_day or unit not in ("calendar_days", "weeks", "working_days"):
+        return exact
+    offsets = LocalOffsets(tz)
+    memo: dict[tuple[int, int], int] = {}
+
+    def by_local_date(start_us: int, count: int) -> int:
+        key = (offsets.local_day(start_us), count)
+        due = memo.get(key)
+        if due is None:
+            due = exact(start_us, count)
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            memo[key] = due
+        return due
+
+    return by_local_date
