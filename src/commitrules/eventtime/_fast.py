@@ -3,8 +3,9 @@
 A deadline that runs to the end of a day depends only on the *local date* of its start
 and its count, so its due instant is computed once per (date, count) and remembered. The
 local date comes from a remembered UTC offset per UTC day; a day on which the offset
-changes (its two ends disagree) is never remembered, every instant in it is computed. Everything else falls back to :func:`add_duration`, so the results are
-exactly those of :func:`add_duration` (a property test checks it).
+changes (its two ends disagree) is never remembered, every instant in it is computed.
+Everything else falls back to :func:`add_duration`, so the results are exactly those of
+:func:`add_duration` (``tests/eventtime/test_fast.py`` checks it).
 """
 
 from __future__ import annotations
