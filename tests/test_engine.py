@@ -87,7 +87,7 @@ class TestCheck:
         assert violation.role == "owner"
         assert violation.route == ("owner", "boss")  # severity high escalates to boss
         assert violation.event_ids == ("s1",)
-        assert violation.subject == {"customer_id": "C1"}
+        assert violation.subject == {"customer_id": "***"}  # personal: masked by default
         assert violation.at == dt.datetime(2026, 7, 1, 11, tzinfo=CST)
         assert str(violation.evidence["amount"]) == "600"
         assert violation.evidence["params.max_amount"] == 500

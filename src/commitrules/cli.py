@@ -85,6 +85,30 @@ def cli() -> None:
 )
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when violations are found.")
+@click.option(
+    "--waivers",
+    "waivers_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Approved waivers (YAML).",
+)
+@click.option(
+    "--audit",
+    "audit_path",
+    type=click.Path(dir_okay=False),
+    help="Append a verifiable decision log here.",
+)
+@click.option(
+    "--personal",
+    type=click.Choice(["mask", "pseudonymize", "include"]),
+    default="mask",
+    show_default=True,
+    help="How fields the pack declares personal appear in the output.",
+)
+@click.option(
+    "--pseudonym-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Secret key for --personal pseudonymize.",
+)
 def check(
     events: tuple[str, ...],
     pack_path: str | None,
@@ -94,10 +118,30 @@ def check(
     rejects: str | None,
     lang: str,
     exit_zero: bool,
+    waivers_path: str | None,
+    audit_path: str | None,
+    personal: str,
+    pseudonym_key_file: str | None,
 ) -> None:
     """Evaluate JSON Lines EVENTS (files, '-' for stdin, .gz read as gzip) in order."""
+    from .audit import DecisionLog  # noqa: PLC0415
+    from .engine import Engine  # noqa: PLC0415
+    from .waivers import load_waivers  # noqa: PLC0415
+
     moment = _when(until)
     pack = _load(pack_path, profile)
+    key = Path(pseudonym_key_file).read_bytes().strip() if pseudonym_key_file else None
+    if personal == "pseudonymize" and not key:
+        raise _Usage("--personal pseudonymize needs --pseudonym-key-file")
+    try:
+        waivers = load_waivers(waivers_path) if waivers_path else None
+    except CommitRulesError as error:
+        click.echo(f"error: cannot load waivers: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    engine = Engine(pack, evidence=personal, pseudonym_key=key, waivers=waivers)  # type: ignore[arg-type]
+    log = DecisionLog(audit_path) if audit_path else None
+    if log is not None:
+        log.attach(engine)
     err = Console(stderr=True)
     reject_file = Path(rejects).open("wb") if rejects else None  # noqa: SIM115 - closed below
 
@@ -107,13 +151,15 @@ def check(
             reject_file.write(item.raw + b"\n")
 
     try:
-        result = _run_check(list(events), pack, moment, on_reject, err)
+        result = _run_check(list(events), engine, moment, on_reject, err)
     except OSError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     finally:
         if reject_file is not None:
             reject_file.close()
+        if log is not None:
+            log.close()
     _print_violations(result.violations, output_format, lang)
     stats = result.stats
     click.echo(
@@ -124,13 +170,13 @@ def check(
     )
     if result.rejected:
         raise SystemExit(EXIT_USAGE)
-    if result.violations and not exit_zero:
+    if any(v.is_breach for v in result.violations) and not exit_zero:
         raise SystemExit(EXIT_VIOLATIONS)
 
 
 def _run_check(
     paths: list[str],
-    pack: Pack,
+    engine: Any,
     until: dt.datetime | None,
     on_reject: Any,
     err: Console,
@@ -138,7 +184,7 @@ def _run_check(
     sizes = [Path(p).stat().st_size for p in paths if p != "-" and not p.endswith(".gz")]
     show = err.is_terminal and sum(sizes) > 2_000_000 and len(sizes) == len(paths)
     if not show:
-        return check_files(paths, pack, until=until, on_reject=on_reject)
+        return check_files(paths, until=until, engine=engine, on_reject=on_reject)
     with Progress(
         TextColumn("checking"),
         BarColumn(),
@@ -150,8 +196,8 @@ def _run_check(
         task = progress.add_task("check", total=sum(sizes))
         return check_files(
             paths,
-            pack,
             until=until,
+            engine=engine,
             on_reject=on_reject,
             on_line=lambda line: progress.advance(task, len(line.raw) + 1),
         )
@@ -322,6 +368,22 @@ def _print_coverage(console: Console, report: Any) -> None:
         f"{report.rule_percent:.1f}% with a violating and a compliant case; "
         f"never fired: {len(report.never_fired)}"
     )
+
+
+@cli.command("audit")
+@click.argument("log_path", type=click.Path(exists=True, dir_okay=False))
+def audit_command(log_path: str) -> None:
+    """Verify a decision log written by 'check --audit': nothing removed, reordered or edited."""
+    from .audit import verify_log  # noqa: PLC0415
+
+    result = verify_log(log_path)
+    if result.ok:
+        click.echo(
+            f"{log_path}: {result.records} records, chain intact (last hash {result.last_hash})"
+        )
+        return
+    click.echo(f"{log_path}: BROKEN at line {result.line}: {result.reason}", err=True)
+    raise SystemExit(EXIT_VIOLATIONS)
 
 
 @cli.command("lint")

@@ -29,8 +29,9 @@ from .eventtime import from_us, to_us
 from .pack._load import Pack, PackRuntime
 from .rules import Finding, RuleRuntime
 from .violations import Message, Violation, violation_id
+from .waivers import Waivers
 
-__all__ = ["Engine", "EngineStats", "EvidenceMode"]
+__all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome"]
 
 EvidenceMode = Literal["mask", "pseudonymize", "include"]
 _FINDING = "__finding__"
@@ -49,6 +50,43 @@ class EngineStats:
     violations: int = 0
 
 
+@attrs.frozen
+class Outcome:
+    """The result of one rule for one subject: compliant, violated, pending or excused.
+
+    Delivered to an opt-in sink (``Engine(pack, outcomes=callable)``); the engine keeps
+    none of them. Violations remain the stream that routing consumes.
+    """
+
+    rule_id: str
+    clause_id: str
+    status: str  # compliant | violated | pending | excused | insufficient_sample | escalation
+    subject: Mapping[str, Any]
+    at: dt.datetime
+    event_ids: tuple[str, ...]
+    pack: Any
+    violation_id: str | None = None
+    waiver: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping."""
+        return {
+            "rule_id": self.rule_id,
+            "clause_id": self.clause_id,
+            "status": self.status,
+            "subject": {k: _text(v) for k, v in self.subject.items()},
+            "at": self.at.isoformat(),
+            "event_ids": list(self.event_ids),
+            "violation_id": self.violation_id,
+            "waiver": self.waiver,
+            "pack": self.pack.to_dict(),
+        }
+
+
+def _text(value: Any) -> Any:
+    return value if isinstance(value, str | int | bool) or value is None else str(value)
+
+
 class _Services:
     """What rules see while they run (the expression context is this object too)."""
 
@@ -60,6 +98,7 @@ class _Services:
         "prepared_values",
         "tables",
         "timeline",
+        "tracking",
         "tz",
     )
 
@@ -72,6 +111,17 @@ class _Services:
         self.at_us = 0
         self.params: Mapping[str, Any] = self.timeline.at(0)
         self.prepared_values: dict[int, Any] = {}
+        self.tracking = False
+
+    def outcome(
+        self,
+        rule: RuleRuntime,
+        status: str,
+        subject: Mapping[str, Any],
+        at: dt.datetime,
+        event_ids: tuple[str, ...],
+    ) -> None:
+        self.engine._outcome(rule, status, subject, at, event_ids, None, None)
 
     def set_time(self, at_us: int) -> None:
         self.at_us = at_us
@@ -135,6 +185,8 @@ class Engine:
         backend: str = "native",
         evidence: EvidenceMode = "mask",
         pseudonym_key: bytes | None = None,
+        waivers: Waivers | None = None,
+        outcomes: Callable[[Outcome], None] | None = None,
     ) -> None:
         if backend != "native":
             msg = f"unknown backend {backend!r}: this version runs the 'native' backend"
@@ -143,6 +195,7 @@ class Engine:
             msg = "evidence='pseudonymize' needs a secret pseudonym_key"
             raise ValueError(msg)
         self.pack = pack
+        self._waivers = waivers if waivers is not None and waivers.items else None
         self.evidence_mode: EvidenceMode = evidence
         self._key = pseudonym_key or b""
         runtime = pack.build()
@@ -150,6 +203,8 @@ class Engine:
         self._rules = runtime.rules
         self._router = runtime.router
         self._services = _Services(self, runtime, pack)
+        self._outcomes = outcomes
+        self._services.tracking = outcomes is not None
         self._catalog = pack.catalog
         self._ref = pack.ref
         self._tz = pack.tz
@@ -356,6 +411,7 @@ class Engine:
         *,
         evidence: EvidenceMode = "mask",
         pseudonym_key: bytes | None = None,
+        waivers: Waivers | None = None,
     ) -> Engine:
         """An engine that resumes from a snapshot.
 
@@ -366,7 +422,7 @@ class Engine:
         Raises:
             SnapshotError: the snapshot is not one, or is of an unknown version.
         """
-        engine = cls(pack, evidence=evidence, pseudonym_key=pseudonym_key)
+        engine = cls(pack, evidence=evidence, pseudonym_key=pseudonym_key, waivers=waivers)
         try:
             engine._load(snapshot)
         except SnapshotError:
@@ -499,35 +555,62 @@ class Engine:
         severity = finding.severity or rule.severity
         zh, en = finding.message or rule.message
         evidence = {key: self._protect(key, value) for key, value in finding.evidence.items()}
-        values: dict[str, Any] = {**finding.context, **finding.scope, **finding.subject}
-        values = {key: self._protect(key, value) for key, value in values.items()}
+        subject = {key: self._protect(key, value) for key, value in finding.subject.items()}
+        scope = {key: self._protect(key, value) for key, value in finding.scope.items()}
+        values: dict[str, Any] = {
+            key: self._protect(key, value) for key, value in finding.context.items()
+        }
+        values.update(scope)
+        values.update(subject)
         values.update(evidence)
         values["rule_id"] = rule.rule_id
         values["clause_id"] = rule.clause_id
         if finding.due_us is not None:
             values["due_at"] = _local_text(from_us(finding.due_us, self._tz))
         values["at"] = _local_text(finding.at.astimezone(self._tz))
+        kind = finding.kind
+        waiver = None
+        if self._waivers is not None and kind != "insufficient_sample":
+            raw = {**finding.context, **finding.scope, **finding.subject}
+            waiver = self._waivers.find(rule.rule_id, rule.clause_id, finding.at_us, raw)
+        if waiver is not None:
+            kind = "excused"
+            evidence["waiver_approver"] = waiver.approver
+            evidence["waiver_expires"] = waiver.expires.isoformat()
         violation = Violation(
             id=_finding_id(finding),
             rule_id=rule.rule_id,
             clause_id=rule.clause_id,
             severity=severity,
             role=rule.role,
-            route=self._router.route(finding),
+            # An excused finding informs the responsible role only and feeds no escalation.
+            route=(rule.role,) if waiver is not None else self._router.route(finding),
             event_ids=finding.event_ids,
-            subject=finding.subject,
+            subject=subject,
             at=finding.at,
             due_at=from_us(finding.due_us, self._tz) if finding.due_us is not None else None,
             message=Message(zh=_render(zh, values), en=_render(en, values)),
             evidence=evidence,
             pack=self._ref,
-            kind=finding.kind,
+            kind=kind,
             refers_to=finding.refers_to,
-            scope=finding.scope,
+            scope=scope,
+            waiver=waiver.id if waiver is not None else None,
         )
         self._out.append(violation)
         self.stats.violations += 1
-        if not self._counting:
+        if self._outcomes is not None:
+            status = "violated" if kind == "violation" else kind
+            self._outcome(
+                rule,
+                status,
+                finding.subject,
+                finding.at,
+                finding.event_ids,
+                violation.id,
+                violation.waiver,
+            )
+        if not self._counting or waiver is not None:
             return
         if self._accepting:
             # A single-event check is final at once, but rules that count findings must
@@ -551,6 +634,32 @@ class Engine:
         handler(event, at_us, self._services)
         assert self.tracer is not None
         self.tracer(rule, event, tuple(self._out[before:]), self._services)
+
+    def _outcome(
+        self,
+        rule: RuleRuntime,
+        status: str,
+        subject: Mapping[str, Any],
+        at: dt.datetime,
+        event_ids: tuple[str, ...],
+        violation_id: str | None,
+        waiver: str | None,
+    ) -> None:
+        if self._outcomes is None:
+            return
+        self._outcomes(
+            Outcome(
+                rule_id=rule.rule_id,
+                clause_id=rule.clause_id,
+                status=status,
+                subject={k: self._protect(k, v) for k, v in subject.items()},
+                at=at,
+                event_ids=event_ids,
+                pack=self._ref,
+                violation_id=violation_id,
+                waiver=waiver,
+            )
+        )
 
     def _count(self, record: Mapping[str, Any], at_us: int) -> None:
         rule = self._by_id.get(record[_FINDING])

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 Severity = Literal["low", "medium", "high", "critical"]
-FindingKind = Literal["violation", "escalation", "insufficient_sample"]
+FindingKind = Literal["violation", "escalation", "insufficient_sample", "excused"]
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
 
@@ -97,6 +97,13 @@ class Violation:
     kind: FindingKind = "violation"
     refers_to: str | None = None
     scope: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
+    waiver: str | None = None
+
+    @property
+    def is_breach(self) -> bool:
+        """Whether it asks for action: a violation or an escalation (not excused, not a
+        period too small to judge)."""
+        return self.kind in ("violation", "escalation")
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -120,6 +127,7 @@ class Violation:
             "evidence": {k: _jsonable(v) for k, v in self.evidence.items()},
             "pack": self.pack.to_dict(),
             "refers_to": self.refers_to,
+            "waiver": self.waiver,
         }
 
     def __repr__(self) -> str:

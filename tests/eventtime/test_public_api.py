@@ -16,6 +16,7 @@ MODULES = [
     "commitrules.eventtime",
     "commitrules.eventtime._calendars",
     "commitrules.eventtime._durations",
+    "commitrules.eventtime._fast",
     "commitrules.eventtime._instants",
     "commitrules.eventtime._periods",
 ]
@@ -24,12 +25,15 @@ MODULES = [
 def test_every_public_name_is_exported_and_sorted() -> None:
     assert eventtime.__all__ == [
         "CalendarSpec",
+        "DueFunction",
         "Duration",
+        "LocalOffsets",
         "Period",
         "PeriodUnit",
         "Unit",
         "WorkingDayCalendar",
         "add_duration",
+        "due_function",
         "from_us",
         "next_period",
         "parse_period",

@@ -64,7 +64,16 @@ class LocalOffsets:
 def due_function(
     unit: Unit, end_of_day: bool, *, tz: ZoneInfo, calendar: WorkingDayCalendar | None
 ) -> DueFunction:
-    """A function giving exactly ``add_duration(start, Duration(count, unit, end_of_day))``."""
+    """A function giving exactly ``add_duration(start, Duration(count, unit, end_of_day))``.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> from commitrules.eventtime import from_us, to_us
+    >>> shanghai = ZoneInfo("Asia/Shanghai")
+    >>> due = due_function("calendar_days", True, tz=shanghai, calendar=None)
+    >>> start = to_us(datetime(2026, 7, 1, 10, tzinfo=shanghai))
+    >>> from_us(due(start, 15), shanghai).isoformat()
+    '2026-07-16T23:59:59.999999+08:00'
+    """
     if unit in ("minutes", "hours") and not end_of_day:
         step = 60_000_000 if unit == "minutes" else 3_600_000_000
         return lambda start_us, count: start_us + count * step

@@ -168,6 +168,18 @@ class RuntimeServices(Protocol):
 
     def prepared(self, rule: RuleRuntime) -> Any: ...
 
+    tracking: bool
+    """Whether an outcome sink listens (rules skip outcome work when it does not)."""
+
+    def outcome(
+        self,
+        rule: RuleRuntime,
+        status: str,
+        subject: Mapping[str, Any],
+        at: dt.datetime,
+        event_ids: tuple[str, ...],
+    ) -> None: ...
+
     def finding_id(self, finding: Finding) -> str: ...
 
 

@@ -95,6 +95,10 @@ class CheckRule(RuleRuntime):
                 return
             held = bool(body_fn(event, None, services))
             if held is obligation:
+                if services.tracking:
+                    services.outcome(
+                        self, "compliant", self.subject_of(event), event["at"], (event["id"],)
+                    )
                 return
             evidence = {name: event.get(name) for name in fields}
             param_values = services.params

@@ -281,6 +281,8 @@ class DeadlineRule(RuleRuntime):
         )
         self._pending[key] = pending
         services.schedule(due_us + 1, self, [list(key), due_us, 0])
+        if services.tracking:
+            services.outcome(self, "pending", pending.subject, event["at"], (event["id"],))
 
     def _fulfil(
         self, key: tuple[Any, ...], event: dict[str, Any], at_us: int, services: RuntimeServices
@@ -289,6 +291,9 @@ class DeadlineRule(RuleRuntime):
         if pending.violation is None and at_us > pending.due_us:
             return  # cannot happen in order; kept for safety
         del self._pending[key]
+        if services.tracking and pending.violation is None:
+            ids = (pending.event_id, event["id"])
+            services.outcome(self, "compliant", pending.subject, event["at"], ids)
 
     def _cancel(
         self, key: tuple[Any, ...], event: dict[str, Any], at_us: int, services: RuntimeServices

@@ -311,6 +311,9 @@ class PeriodicTargetRule(_PeriodicRule):
             evidence["rate"] = f"{float(rate) * 100:.4g}%"
             if not compare(rate, target.op, goal):
                 services.emit(self._finding(period, services, subject, evidence))
+            elif services.tracking:
+                met = {**subject, "period": period.label}
+                services.outcome(self, "compliant", met, from_us(period.end_us, services.tz), ())
 
     def reset(self) -> None:
         self._counts.clear()
@@ -367,7 +370,13 @@ class PeriodicObligationRule(_PeriodicRule):
             if not self._any:
                 services.emit(self._finding(period, services, {}, {"events": 0}))
             return
-        missing = [m for m in self.members(period, services) if m not in self._seen]
+        members = self.members(period, services)
+        missing = [m for m in members if m not in self._seen]
+        if services.tracking:
+            end = from_us(period.end_us, services.tz)
+            for member in sorted((m for m in members if m in self._seen), key=str):
+                met = {self.member_field: member, "period": period.label}
+                services.outcome(self, "compliant", met, end, ())
         for member in sorted(missing, key=str):
             services.emit(
                 self._finding(period, services, {self.member_field: member}, {"events": 0})

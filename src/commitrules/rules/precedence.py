@@ -152,6 +152,11 @@ class PrecedenceRule(RuleRuntime):
         else:
             prior_at, _valid_until, prior_id, prior_values = stored
             if self._condition is None or self._condition.function(event, prior_values, services):
+                if services.tracking:
+                    subject = self.subject_of(event)
+                    services.outcome(
+                        self, "compliant", subject, event["at"], (event["id"], prior_id)
+                    )
                 return
             evidence["prior_id"] = prior_id
             evidence["prior_at"] = from_us(prior_at, services.tz)

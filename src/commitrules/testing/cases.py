@@ -289,7 +289,8 @@ def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache)
     try:
         pack = cache.get(pack_path, case.profile, case.parameters)
         events = _events(case_file, case, index)
-        engine = Engine(pack)
+        # Cases check logic, so they see real subjects (masking is tested elsewhere).
+        engine = Engine(pack, evidence="include")
         found: list[Violation] = []
         for position, item in enumerate(events):
             if set(item) == {"advance_to"}:
