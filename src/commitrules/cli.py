@@ -370,6 +370,55 @@ def _print_coverage(console: Console, report: Any) -> None:
     )
 
 
+@cli.command("oscal")
+@click.argument("events", nargs=-1, required=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
+@click.option("--profile", help="Jurisdiction profile.")
+@click.option("--until", help="Move event time here at the end (the assessment's end).")
+@click.option("--waivers", "waivers_path", type=click.Path(exists=True, dir_okay=False))
+def oscal_command(
+    events: tuple[str, ...],
+    out_path: str,
+    pack_path: str | None,
+    profile: str | None,
+    until: str | None,
+    waivers_path: str | None,
+) -> None:
+    """Write the results of EVENTS as an OSCAL assessment-results document (JSON)."""
+    from .engine import Engine  # noqa: PLC0415
+    from .oscal import assessment_results  # noqa: PLC0415
+    from .waivers import load_waivers  # noqa: PLC0415
+
+    moment = _when(until)
+    pack = _load(pack_path, profile)
+    engine = Engine(pack, waivers=load_waivers(waivers_path) if waivers_path else None)
+    stream = _read_events(events)
+    found: list[Violation] = []
+    first: dt.datetime | None = None
+    for event in stream:
+        try:
+            found.extend(engine.process(event))
+        except CommitRulesError as error:
+            click.echo(f"rejected {event.get('id')}: {error}", err=True)
+            continue
+        if first is None:
+            first = dt.datetime.fromisoformat(str(event["at"]))
+    if moment is not None:
+        found.extend(engine.advance_to(moment))
+    end = moment or engine.watermark
+    if first is None or end is None:
+        click.echo("error: no event was processed", err=True)
+        raise SystemExit(EXIT_USAGE)
+    document = assessment_results(pack, found, start=first, end=end)
+    Path(out_path).write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    breaches = sum(v.is_breach for v in found)
+    click.echo(
+        f"{out_path}: {len(found)} findings ({breaches} breaches), OSCAL assessment results",
+        err=True,
+    )
+
+
 @cli.command("audit")
 @click.argument("log_path", type=click.Path(exists=True, dir_okay=False))
 def audit_command(log_path: str) -> None:
