@@ -35,6 +35,7 @@ __all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome"]
 
 EvidenceMode = Literal["mask", "pseudonymize", "include"]
 _FINDING = "__finding__"
+_NOTHING: dict[int, Any] = {}
 Tracer = Callable[[RuleRuntime, Mapping[str, Any], tuple[Violation, ...], Any], None]
 MASK = "***"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -108,7 +109,7 @@ class _Services:
         self.calendar = runtime.calendar
         self.timeline = runtime.timeline
         self.tables = runtime.tables
-        self.at_us = 0
+        self.at_us = -1
         self.params: Mapping[str, Any] = self.timeline.at(0)
         self.prepared_values: dict[int, Any] = {}
         self.tracking = False
@@ -124,8 +125,9 @@ class _Services:
         self.engine._outcome(rule, status, subject, at, event_ids, None, None)
 
     def set_time(self, at_us: int) -> None:
-        self.at_us = at_us
-        self.params = self.timeline.at(at_us)
+        if at_us != self.at_us:
+            self.at_us = at_us
+            self.params = self.timeline.at(at_us)
 
     def lookup(self, table: str, key: object, column: str) -> object | None:
         row = self.tables[table].row(key, self.at_us)
@@ -238,6 +240,7 @@ class Engine:
         self._sequence = 0
         self._out: list[Violation] = []
         self._last_sweep_us = 0
+        self._since_forget = 0
         self.stats = EngineStats()
         self.tracer: Tracer | None = None
         """Called after each rule handles an event (rule, event, violations, services)."""
@@ -299,27 +302,37 @@ class Engine:
             self._start(at_us)
         if self._latest_us is None or at_us > self._latest_us:
             self._latest_us = at_us
-        horizon = self._latest_us - self._lateness
-        if self._watermark_us is None or horizon > self._watermark_us:
-            self._watermark_us = horizon
+        watermark = self._latest_us - self._lateness
+        if self._watermark_us is not None and self._watermark_us > watermark:
+            watermark = self._watermark_us
+        self._watermark_us = watermark
         # First what the sorted stream does before this event: release earlier events and
         # fire the timers due by its time (never beyond the watermark).
-        self._advance(min(self._watermark_us, at_us))
+        self._advance_if_due(at_us if at_us < watermark else watermark)
         services.set_time(at_us)
-        self._accepting = True
-        try:
-            for rule, handler in self._accept.get(checked["type"], ()):
-                if self.tracer is not None:
-                    self._traced(rule, handler, checked, at_us)
-                else:
-                    handler(checked, at_us, services)
-        finally:
-            self._accepting = False
-        if checked["type"] in self._release:
-            self._sequence += 1
-            heapq.heappush(self._buffer, (at_us, self._sequence, checked, prepared))
-        self._advance(self._watermark_us)
-        self._forget()
+        kind = checked["type"]
+        accept = self._accept.get(kind)
+        if accept:
+            self._accepting = True
+            try:
+                for rule, handler in accept:
+                    if self.tracer is not None:
+                        self._traced(rule, handler, checked, at_us)
+                    else:
+                        handler(checked, at_us, services)
+            finally:
+                self._accepting = False
+        if kind in self._release:
+            if at_us <= watermark and not self._buffer:
+                # In order and nothing waiting: release it at once, no buffer round trip.
+                self._release_one(checked, at_us, prepared)
+            else:
+                self._sequence += 1
+                heapq.heappush(self._buffer, (at_us, self._sequence, checked, prepared))
+        self._advance_if_due(watermark)
+        self._since_forget += 1
+        if self._since_forget >= 1024:
+            self._forget()
         return self._finish(out)
 
     def process_many(self, events: Iterable[Mapping[str, Any] | Any]) -> list[Violation]:
@@ -500,25 +513,36 @@ class Engine:
             rule.start(first_us, services)
         services.set_time(first_us)
 
+    def _advance_if_due(self, limit_us: int) -> None:
+        buffer = self._buffer
+        timers = self._timers
+        if (buffer and buffer[0][0] <= limit_us) or (timers and timers[0][0] <= limit_us):
+            self._advance(limit_us)
+
     def _advance(self, watermark_us: int) -> None:
         buffer = self._buffer
         services = self._services
-        release = self._release
         while buffer and buffer[0][0] <= watermark_us:
             at_us, _, event, prepared = heapq.heappop(buffer)
             self._fire_timers(at_us)
-            services.set_time(at_us)
             if _FINDING in event:
+                services.set_time(at_us)
                 self._count(event, at_us)
                 continue
-            services.prepared_values = prepared
-            for rule, handler in release[event["type"]]:
-                if self.tracer is not None:
-                    self._traced(rule, handler, event, at_us)
-                else:
-                    handler(event, at_us, services)
-            services.prepared_values = {}
+            self._release_one(event, at_us, prepared)
         self._fire_timers(watermark_us)
+
+    def _release_one(self, event: dict[str, Any], at_us: int, prepared: dict[int, Any]) -> None:
+        """Hand one event to the stateful rules (in event-time order)."""
+        services = self._services
+        services.set_time(at_us)
+        services.prepared_values = prepared
+        for rule, handler in self._release[event["type"]]:
+            if self.tracer is not None:
+                self._traced(rule, handler, event, at_us)
+            else:
+                handler(event, at_us, services)
+        services.prepared_values = _NOTHING
 
     def _fire_timers(self, until_us: int) -> None:
         timers = self._timers
@@ -535,6 +559,7 @@ class Engine:
 
     def _forget(self) -> None:
         """Evict what can no longer matter, so memory stays bounded on an endless stream."""
+        self._since_forget = 0
         watermark = self._watermark_us
         if watermark is None:
             return
