@@ -44,6 +44,8 @@ from ._base import (
 
 __all__ = ["PrecedenceRule", "PrecedenceSpec", "compile_rule"]
 
+_DAY_US = 86_400_000_000
+
 
 class PriorSpec(Spec):
     """The earlier event a precedence rule requires."""
@@ -82,6 +84,7 @@ class PrecedenceRule(RuleRuntime):
         self._where: CompiledExpression | None = None
         self._condition: CompiledExpression | None = None
         self._priors: dict[tuple[Any, ...], tuple[int, int, str, dict[str, Any]]] = {}
+        self._sweeping = False
         ok = ctx.check_event_type(("on",), spec.on)
         ok = ctx.check_event_type(("requires", "event"), prior.event) and ok
         if not ok:
@@ -128,7 +131,10 @@ class PrecedenceRule(RuleRuntime):
         )
         kept = {name: event.get(name) for name in self._prior_fields}
         self._priors[key] = (at_us, valid_until, event["id"], kept)
-        services.schedule(valid_until + 1, self, key)
+        if not self._sweeping:
+            # One sweep a day forgets expired priors (instead of a timer per prior).
+            services.schedule(at_us + _DAY_US, self, "sweep")
+            self._sweeping = True
 
     def _on_trigger(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
         if not self.in_force(at_us):
@@ -196,20 +202,27 @@ class PrecedenceRule(RuleRuntime):
         return {"role": "trigger", "applies": True, "held": held, "values": values}
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
-        key = tuple(token)
-        stored = self._priors.get(key)
-        if stored is not None and stored[1] < fire_us:
+        expired = [key for key, stored in self._priors.items() if stored[1] < fire_us]
+        for key in expired:
             del self._priors[key]
+        if self._priors:
+            services.schedule(fire_us + _DAY_US, self, "sweep")
+        else:
+            self._sweeping = False
 
     def state(self) -> Any:
-        return [[list(key), *value] for key, value in self._priors.items()]
+        return {
+            "sweeping": self._sweeping,
+            "priors": [[list(key), *value] for key, value in self._priors.items()],
+        }
 
     def restore(self, state: Any) -> None:
+        self._sweeping = bool(state["sweeping"])
         self._priors.clear()
         self._priors.update(
             {
                 tuple(key): (int(at), int(until), str(pid), dict(values))
-                for key, at, until, pid, values in state
+                for key, at, until, pid, values in state["priors"]
             }
         )
 
