@@ -190,8 +190,8 @@ class Engine:
         waivers: Waivers | None = None,
         outcomes: Callable[[Outcome], None] | None = None,
     ) -> None:
-        if backend != "native":
-            msg = f"unknown backend {backend!r}: this version runs the 'native' backend"
+        if backend not in ("native", "durable"):
+            msg = f"unknown backend {backend!r}: choose 'native' or 'durable'"
             raise ValueError(msg)
         if evidence == "pseudonymize" and not pseudonym_key:
             msg = "evidence='pseudonymize' needs a secret pseudonym_key"
@@ -200,7 +200,13 @@ class Engine:
         self._waivers = waivers if waivers is not None and waivers.items else None
         self.evidence_mode: EvidenceMode = evidence
         self._key = pseudonym_key or b""
-        runtime = pack.build()
+        if backend == "durable":
+            from .backends import durable  # noqa: PLC0415 - an optional extra
+
+            runtime = durable.build(pack)
+        else:
+            runtime = pack.build()
+        self.backend = backend
         self._runtime = runtime
         self._rules = runtime.rules
         self._router = runtime.router
