@@ -39,8 +39,11 @@ def _open(path: str) -> IO[bytes]:
     return Path(path).open("rb")
 
 
-def read_lines(path: str) -> Iterator[Line]:
-    """Yield every non-blank line of a JSON Lines file (``-`` is stdin, ``.gz`` is gzip)."""
+def read_lines(path: str, *, parse: bool = True) -> Iterator[Line]:
+    """Yield every non-blank line of a JSON Lines file (``-`` is stdin, ``.gz`` is gzip).
+
+    With ``parse=False`` lines are not decoded (the engine validates the JSON text itself).
+    """
     stream = _open(path)
     try:
         for number, raw in enumerate(stream, start=1):
@@ -51,6 +54,9 @@ def read_lines(path: str) -> Iterator[Line]:
                 yield Line(
                     path, number, line[:200], error=f"line longer than {MAX_LINE_BYTES} bytes"
                 )
+                continue
+            if not parse:
+                yield Line(path, number, line)
                 continue
             try:
                 record = json.loads(line)

@@ -90,28 +90,10 @@ class DecisionLog:
             )
 
         engine.tracer = trace
-        original = engine.process
-        advance = engine.advance_to
-
-        def process(event: Any) -> list[Violation]:
-            self._applied = []
-            found = original(event)
-            event_id = event.get("id") if isinstance(event, Mapping) else getattr(event, "id", None)
-            kind = event.get("type") if isinstance(event, Mapping) else getattr(event, "type", None)
-            self.write({"event_id": event_id, "event_type": kind}, found)
-            return found
-
-        def advance_to(when: Any) -> list[Violation]:
-            self._applied = []
-            found = advance(when)
-            self.write({"advance_to": when.isoformat()}, found)
-            return found
-
-        engine.process = process  # type: ignore[method-assign]
-        engine.advance_to = advance_to  # type: ignore[method-assign]
+        engine.observers.append(self.write)
 
     def write(self, what: Mapping[str, Any], released: list[Violation]) -> None:
-        """Append one chained record."""
+        """Append one chained record (the engine calls it after each event and clock move)."""
         engine = self._engine
         self._sequence += 1
         record: dict[str, Any] = {

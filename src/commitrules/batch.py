@@ -78,7 +78,7 @@ def check_files(
             reject(line, line.error)
             continue
         try:
-            found.extend(runner.process(line.record))
+            found.extend(runner.process_json(line.raw))
         except CommitRulesError as error:
             reject(line, str(error))
     if until is not None:
@@ -93,4 +93,4 @@ def check_files(
 
 def _lines(paths: Iterable[str]) -> Iterable[Line]:
     for path in paths:
-        yield from read_lines(path)
+        yield from read_lines(path, parse=False)

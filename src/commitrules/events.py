@@ -423,6 +423,7 @@ class EventType:
     defaults: Mapping[str, object]
     adapter: TypeAdapter[Any] = attrs.field(repr=False, eq=False)
     builtin: bool = True
+    typed: Any = attrs.field(default=None, repr=False, eq=False)
 
     @classmethod
     def from_model(cls, model: type[Event], *, builtin: bool = True) -> EventType:
@@ -434,10 +435,11 @@ class EventType:
             annotation: Any = info.annotation
             if info.metadata:
                 annotation = Annotated[(annotation, *info.metadata)]
-            if info.is_required():
+            if info.is_required() or name == "type":
                 annotations[name] = annotation
             else:
                 annotations[name] = NotRequired[annotation]
+            if not info.is_required() and name != "type":
                 defaults[name] = info.get_default(call_default_factory=True)
             kind, optional = _field_kind(info.annotation)
             fields[name] = (kind, optional or (not info.is_required() and info.default is None))
@@ -451,6 +453,7 @@ class EventType:
             defaults=defaults,
             adapter=TypeAdapter(typed),
             builtin=builtin,
+            typed=typed,
         )
 
     def validate(self, raw: Mapping[str, object]) -> dict[str, Any]:
@@ -485,6 +488,7 @@ class EventCatalog:
 
     def __init__(self, types: Iterable[EventType]) -> None:
         self._types: dict[str, EventType] = {}
+        self._json_adapter: TypeAdapter[Any] | None = None
         for event_type in types:
             self._types[event_type.name] = event_type
 
@@ -536,6 +540,36 @@ class EventCatalog:
                 reason = f"unknown event type {name!r}{hint}"
             raise EventValidationError([Problem(where, reason)])
         return event_type.validate(raw)
+
+    def validate_json(self, data: bytes | str) -> dict[str, Any]:
+        """Validate one event straight from its JSON text (the fast path for JSON Lines).
+
+        Raises:
+            EventValidationError: not JSON, or naming the field and the reason.
+        """
+        adapter = self._json_adapter
+        if adapter is None:
+            typed = [t.typed for t in self._types.values()]
+            union: Any = Annotated[
+                typed[0] if len(typed) == 1 else _union(tuple(typed)), Field(discriminator="type")
+            ]
+            adapter = self._json_adapter = TypeAdapter(union)
+        try:
+            checked: dict[str, Any] = adapter.validate_json(data)
+        except ValidationError as error:
+            # Re-run the dict path for the clearest message (unknown type, did you mean …).
+            import json  # noqa: PLC0415 - only on the error path
+
+            try:
+                raw = json.loads(data)
+            except ValueError as bad:
+                problem = Problem(Location(), f"not JSON: {bad}")
+                raise EventValidationError([problem]) from None
+            if isinstance(raw, Mapping):
+                self.validate(raw)
+            raise _event_error(error, raw) from None
+        defaults = self._types[checked["type"]].defaults
+        return {**defaults, **checked} if defaults else checked
 
     def json_schema(self, name: str | None = None) -> dict[str, Any]:
         """JSON Schema of one type, or of the union of all types (discriminated by ``type``)."""
