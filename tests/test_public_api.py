@@ -18,6 +18,15 @@ PUBLIC_MODULES = [
     "commitrules.engine",
     "commitrules.batch",
     "commitrules.pack",
+    "commitrules.display",
+    "commitrules.audit",
+    "commitrules.store",
+    "commitrules.explain",
+    "commitrules.compare",
+    "commitrules.lint",
+    "commitrules.oscal",
+    "commitrules.snapshot",
+    "commitrules.testing",
 ]
 
 

@@ -142,6 +142,12 @@ class Pack:
         """A hash per rule of its spec and the parameter values it can read."""
         return dict(self._compiler.fingerprints)
 
+    def _repr_html_(self) -> str:
+        """Jupyter shows a pack as a table of its clauses and their rules."""
+        from ..display import pack_html  # noqa: PLC0415 - display imports the pack module
+
+        return pack_html(self)
+
     def __repr__(self) -> str:
         return (
             f"<Pack {self.id} {self.version} profile={self.profile} "

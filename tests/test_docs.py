@@ -1,0 +1,203 @@
+"""The documentation: generated pages are current, the site builds, and its code runs.
+
+Code blocks of the guides are tests. In the pages listed in ``EXECUTED_PAGES``, in order:
+
+- a block with a ``title="path"`` (``yaml title="my-bank/pack.yaml"``) is a file: it is
+  written to that path in a fresh working folder (a later block with the same title
+  replaces it);
+- a ``python`` block runs in one namespace per page, with that folder as working directory
+  (``examples/sample-events.jsonl`` is copied in);
+- a ``console`` block holds ``$ commitrules …`` lines, run through ``commitrules.cli.main``;
+  each must exit 0 unless the line ends with ``# exit status N``, and every other line of the
+  block (but ``…``) must appear in what the command printed.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib.util
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import attrs
+import pytest
+
+from commitrules.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SAMPLE = ROOT / "examples" / "sample-events.jsonl"
+EXECUTED_PAGES = ("index.md", "concepts.md", "conditions.md", "embedding.md", "writing-a-pack.md")
+REGENERATE = "python docs/generate.py"
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("docs_generate", DOCS / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# -- generated pages ---------------------------------------------------------------------------
+
+
+def test_generated_pages_are_up_to_date() -> None:
+    stale = _generator().stale_pages()
+    assert not stale, (
+        f"generated docs are out of date: {', '.join('docs/' + name for name in stale)}; "
+        f"regenerate them with `{REGENERATE}` and commit the result"
+    )
+
+
+def test_generator_check_mode_agrees(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _generator().main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_generator_docstring_examples_run() -> None:
+    failures, _ = doctest.testmod(_generator())
+    assert failures == 0
+
+
+def test_docstring_markup_becomes_markdown() -> None:
+    convert = _generator().rst_to_markdown
+    text = (
+        "Use ``kind: check``, see :class:`~commitrules.Violation`.\n\n"
+        ".. code-block:: yaml\n\n    a: 1\n"
+    )
+    assert convert(text) == "Use `kind: check`, see `Violation`.\n\n```yaml\na: 1\n```\n"
+
+
+def test_every_condition_function_is_documented() -> None:
+    from commitrules.expr.builtins import FUNCTIONS
+
+    page = (DOCS / "conditions.md").read_text(encoding="utf-8")
+    missing = [name for name in FUNCTIONS if f"`{name}(" not in page]
+    assert not missing, f"docs/conditions.md does not describe: {', '.join(missing)}"
+
+
+# -- the site ----------------------------------------------------------------------------------
+
+
+def test_site_builds_with_strict_link_checks(tmp_path: Path) -> None:
+    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
+        pytest.skip("mkdocs or mkdocs-material is not installed (pip install '.[docs]')")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(tmp_path / "site"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # mkdocs-material's banner
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert not (tmp_path / "site" / "_proposed").exists()
+
+
+# -- code blocks -------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)(?P<info>[^`]*)$")
+_TITLE = re.compile(r'title="(?P<title>[^"]+)"')
+_EXIT = re.compile(r"#\s*exit status (?P<status>\d+)")
+
+
+@attrs.frozen
+class Block:
+    """A fenced code block of a page: its language, file title, text and first line."""
+
+    lang: str
+    title: str | None
+    text: str
+    line: int  # 1-based line of the first line of code
+
+
+def code_blocks(page: Path) -> list[Block]:
+    """The fenced code blocks of a Markdown page, in order."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    blocks: list[Block] = []
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.match(lines[index])
+        if opening is None or not opening.group("lang"):
+            index += 1
+            continue
+        indent = opening.group("indent")
+        start = index + 1
+        end = start
+        while end < len(lines) and lines[end].strip() != "```":
+            end += 1
+        body = [line.removeprefix(indent) for line in lines[start:end]]
+        title = _TITLE.search(opening.group("info"))
+        blocks.append(
+            Block(
+                lang=opening.group("lang"),
+                title=title.group("title") if title else None,
+                text="\n".join(body) + "\n",
+                line=start + 1,
+            )
+        )
+        index = end + 1
+    return blocks
+
+
+def _run_console(block: Block, page: str, capsys: pytest.CaptureFixture[str]) -> None:
+    commands: list[tuple[str, list[str]]] = []
+    for line in block.text.splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], []))
+        elif commands and line.strip() and line.strip() not in ("…", "..."):
+            commands[-1][1].append(" ".join(line.split()))
+    for command, expected in commands:
+        argv = shlex.split(command, comments=True)
+        assert argv[0] == "commitrules", f"{page}:{block.line}: only commitrules commands run"
+        wanted = _EXIT.search(command)
+        status = int(wanted.group("status")) if wanted else 0
+        capsys.readouterr()
+        code = cli_main(argv[1:])
+        captured = capsys.readouterr()
+        printed = " ".join((captured.out + captured.err).split())
+        where = f"{page}:{block.line}: `{command}`"
+        assert code == status, f"{where} exited {code}, not {status}:\n{captured.out}{captured.err}"
+        for line in expected:
+            assert line in printed, f"{where} did not print {line!r}; it printed:\n{printed}"
+
+
+@pytest.mark.parametrize("page", EXECUTED_PAGES)
+def test_code_blocks_of_the_page_run(
+    page: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "examples").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "examples" / SAMPLE.name)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    blocks = code_blocks(DOCS / page)
+    assert any(b.lang == "python" for b in blocks), f"{page} has no python block to run"
+    for block in blocks:
+        if block.title is not None:
+            target = tmp_path / block.title
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.text, encoding="utf-8")
+        elif block.lang == "python":
+            # Pad with blank lines so that a traceback points at the line in the page.
+            source = "\n" * (block.line - 1) + block.text
+            exec(compile(source, str(DOCS / page), "exec"), namespace)
+        elif block.lang == "console":
+            _run_console(block, page, capsys)
