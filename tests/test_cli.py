@@ -189,3 +189,16 @@ def test_the_console_script_runs() -> None:
     assert result.returncode == 0
     for command in ("check", "test", "schema", "packs"):
         assert command in result.stdout
+
+
+def test_report_writes_html_and_markdown_with_the_engines_numbers(tmp_path: Path) -> None:
+    sample = str(Path(__file__).resolve().parent.parent / "examples" / "sample-events.jsonl")
+    html_out, md_out = tmp_path / "report.html", tmp_path / "report.md"
+    until = "2026-10-01T00:00:00+08:00"
+    assert main(["report", sample, "--out", str(html_out), "--until", until, "--lang", "zh"]) == 0
+    assert main(["report", sample, "--out", str(md_out), "--until", until]) == 0
+    page = html_out.read_text(encoding="utf-8")
+    assert "<svg" in page
+    assert "誠信經營" in page
+    assert "| Findings in the period | 44 |" in md_out.read_text(encoding="utf-8")
+    assert main(["report", sample, "--out", str(md_out), "--period", "2026Q9"]) == 2

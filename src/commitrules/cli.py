@@ -370,6 +370,63 @@ def _print_coverage(console: Console, report: Any) -> None:
     )
 
 
+@cli.command("report")
+@click.argument("events", nargs=-1, required=True)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="report.html (HTML) or report.md (Markdown), by suffix.",
+)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--period", help="A period of the pack's time zone: 2026Q3, 2026H2, 2026, 2026-07.")
+@click.option(
+    "--until", help="Move event time here at the end, so deadlines and periods are judged."
+)
+@click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
+@click.option("--profile", help="Jurisdiction profile.")
+@click.option("--waivers", "waivers_path", type=click.Path(exists=True, dir_okay=False))
+def report_command(
+    events: tuple[str, ...],
+    out_path: str,
+    lang: str,
+    period: str | None,
+    until: str | None,
+    pack_path: str | None,
+    profile: str | None,
+    waivers_path: str | None,
+) -> None:
+    """Write the commitment report (section 7: how the commitments were kept) for EVENTS."""
+    from .engine import Engine  # noqa: PLC0415
+    from .report import build_report  # noqa: PLC0415
+    from .waivers import load_waivers  # noqa: PLC0415
+
+    moment = _when(until)
+    pack = _load(pack_path, profile)
+    engine = Engine(pack, waivers=load_waivers(waivers_path) if waivers_path else None)
+    stream = _read_events(events)
+    found: list[Violation] = []
+    for event in stream:
+        try:
+            found.extend(engine.process(event))
+        except CommitRulesError as error:
+            click.echo(f"rejected {event.get('id')}: {error}", err=True)
+    if moment is not None:
+        found.extend(engine.advance_to(moment))
+    try:
+        report = build_report(pack, stream, found, period=period, lang=lang, until=moment)
+    except (ValueError, ImportError) as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    target = Path(out_path)
+    text = (
+        report.to_markdown() if target.suffix.lower() in (".md", ".markdown") else report.to_html()
+    )
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"{out_path}: report of {len(stream)} events, {len(found)} findings", err=True)
+
+
 @cli.command("oscal")
 @click.argument("events", nargs=-1, required=True)
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), required=True)

@@ -1,0 +1,247 @@
+"""The report as Markdown: the same sections and numbers as the HTML page; each chart is
+given as a table of its data (Markdown cannot hold inline SVG, and the report references
+nothing outside itself).
+
+Untrusted text is escaped for Markdown and for the HTML a Markdown viewer may let through
+(``<``, ``>`` and ``&`` become entities; ``|``, ``*``, ``_``, ``~``, brackets, backslashes
+and backticks are backslash-escaped; line breaks become spaces).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import _format as fmt
+from ._data import KINDS
+from ._text import Words
+
+__all__ = ["escape", "render_markdown"]
+
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def escape(text: object) -> str:
+    """Text safe inside a Markdown table cell or paragraph."""
+    flat = " ".join(str(text).split())
+    return _SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: int = 0) -> str:
+    """A pipe table; the last ``right`` columns are right-aligned numbers."""
+    aligns = ["---"] * (len(headers) - right) + ["---:"] * right
+    lines = [
+        "| " + " | ".join(escape(h) for h in headers) + " |",
+        "| " + " | ".join(aligns) + " |",
+    ]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(data: Mapping[str, Any], say: Words) -> str:
+    """The Markdown text of the report ``data``."""
+    parts = [
+        f"# {escape(data['title'])}",
+        escape(data["pack"]["name"]),
+        _summary(data, say),
+        _clauses(data, say),
+        _complaints(data, say),
+        _targets(data, say),
+        _over_time(data, say),
+        _by_role(data, say),
+        _offenders(data, say),
+        _warnings(data, say),
+        "---",
+        f"*{escape(say['footer'])}*",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def _summary(data: Mapping[str, Any], say: Words) -> str:
+    pack = data["pack"]
+    events = data["events"]
+    findings = data["findings"]
+    rows = [
+        [say["pack"], pack["id"]],
+        [say["version"], pack["version"]],
+        [say["profile"], pack["profile"]],
+        [say["digest"], pack["digest"]],
+        [say["period"], fmt.period_text(data, say)],
+        [say["judged_through"], data["judged_through"] or "—"],
+        [say["events"], str(events["in_period"])],
+        [say["events_given"], str(events["given"])],
+        [say["events_duplicate"], str(events["duplicates"])],
+        [say["events_invalid"], str(events["invalid"])],
+        [say["findings_total"], str(findings["total"])],
+    ]
+    rows += [[fmt.kind_label(kind, say), str(findings["by_kind"][kind])] for kind in KINDS]
+    out = [f"## {escape(say['header'])}", _table([say["measure"], say["value"]], rows)]
+    if data["pack_mismatch"]:
+        others = "; ".join(
+            f"{m['id']} {m['version']} {m['profile']} {m['digest'][:12]}"
+            for m in data["pack_mismatch"]
+        )
+        out.append(f"> **{escape(say['pack_mismatch'])}**: {escape(others)}")
+    return "\n\n".join(out)
+
+
+def _clauses(data: Mapping[str, Any], say: Words) -> str:
+    headers = [
+        say["clause"],
+        say["title"],
+        say["status"],
+        say["reason"],
+        say["rules"],
+        *[fmt.kind_label(kind, say) for kind in KINDS],
+    ]
+    rows = [
+        [
+            row["id"],
+            row["title"],
+            fmt.clause_status(row["status"], say),
+            row["reason"] or "",
+            fmt.number(row["rules_with_subclauses"]),
+            *[fmt.number(row["counts"][kind]) for kind in KINDS],
+        ]
+        for row in data["clauses"]
+    ]
+    return f"## {escape(say['clauses'])}\n\n{_table(headers, rows, right=1 + len(KINDS))}"
+
+
+def _complaints(data: Mapping[str, Any], say: Words) -> str:
+    c = data["complaints"]
+    limits = c["limits"]
+
+    def limit(value: int | None) -> str:
+        return say["limit_unknown"] if value is None else str(value)
+
+    rows = [
+        [say["complaints_received"], fmt.number(c["received"])],
+        [say["complaints_resolved"], fmt.number(c["resolved"])],
+        [say["complaints_open"], fmt.number(c["open"])],
+        [say["complaints_open_overdue"], fmt.number(c["open_overdue"])],
+        [say["complaints_with_limit"], fmt.number(c["with_limit"])],
+        [say["complaints_within_limit"], fmt.number(c["within_limit"])],
+        [say["complaints_share"], fmt.percent(c["share_within_limit"])],
+        [say["complaints_p50"], fmt.days(c["days_p50"])],
+        [say["complaints_p90"], fmt.days(c["days_p90"])],
+        [say["complaints_max"], fmt.days(c["days_max"])],
+        [f"{say['complaints_limits']}: {say['limit_simple']}", limit(limits["simple"])],
+        [f"{say['complaints_limits']}: {say['limit_complex']}", limit(limits["complex"])],
+        [f"{say['complaints_limits']}: {say['limit_extended']}", limit(limits["extended"])],
+    ]
+    return (
+        f"## {escape(say['complaints'])}\n\n"
+        f"{_table([say['measure'], say['value']], rows, right=1)}\n\n"
+        f"{escape(say['percentile_note'])}"
+    )
+
+
+def _targets(data: Mapping[str, Any], say: Words) -> str:
+    out = [f"## {escape(say['targets'])}"]
+    headers = [
+        say["bucket"],
+        say["status"],
+        say["numerator"],
+        say["denominator"],
+        say["target_rate"],
+        say["target"],
+    ]
+    for target in data["targets"]:
+        unit = fmt.unit_label(target["period_unit"], say)
+        out.append(
+            f"### {escape(target['title'])} (`{target['rule_id']}`, "
+            f"{escape(say['period_unit'])}: {escape(unit)})"
+        )
+        if not target["periods"]:
+            out.append(escape(say["no_periods"]))
+            continue
+        rows = [
+            [
+                row["period"],
+                fmt.target_status(row["status"], say),
+                fmt.number(row["numerator"]),
+                fmt.number(row["denominator"]),
+                fmt.rate(row["rate"]),
+                fmt.target_text(row),
+            ]
+            for row in target["periods"]
+        ]
+        out.append(_table(headers, rows, right=4))
+    out.append(escape(say["targets_note"]))
+    return "\n\n".join(out)
+
+
+def _over_time(data: Mapping[str, Any], say: Words) -> str:
+    buckets = data["timeline"]["buckets"]
+    title = f"## {escape(say['over_time'])}"
+    if not buckets:
+        return f"{title}\n\n{escape(say['none'])}"
+    headers = [say["bucket"], say["kind_violation"], say["kind_escalation"]]
+    rows = [
+        [row["period"], fmt.number(row["violation"]), fmt.number(row["escalation"])]
+        for row in buckets
+    ]
+    return f"{title}\n\n{_table(headers, rows, right=2)}"
+
+
+def _by_role(data: Mapping[str, Any], say: Words) -> str:
+    roles = data["by_role"]
+    title = f"## {escape(say['by_role'])}"
+    if not roles:
+        return f"{title}\n\n{escape(say['none'])}"
+    headers = [say["role"], say["kind_violation"], say["kind_escalation"], say["total"]]
+    rows = [
+        [
+            f"{row['name']} ({row['role']})",
+            fmt.number(row["violation"]),
+            fmt.number(row["escalation"]),
+            fmt.number(row["total"]),
+        ]
+        for row in roles
+    ]
+    return f"{title}\n\n{_table(headers, rows, right=3)}"
+
+
+def _offenders(data: Mapping[str, Any], say: Words) -> str:
+    out = [f"## {escape(say['offenders'])}"]
+    for field, ranked in data["offenders"].items():
+        out.append(f"### {escape(say[field])}")
+        if ranked:
+            rows = [[item["id"], fmt.number(item["count"])] for item in ranked]
+            out.append(_table([say[field], say["kind_violation"]], rows, right=1))
+        else:
+            out.append(escape(say["none"]))
+    out.append(escape(say["offenders_note"]))
+    return "\n\n".join(out)
+
+
+def _warnings(data: Mapping[str, Any], say: Words) -> str:
+    found = data["early_warnings"]
+    title = f"## {escape(say['warnings'])}"
+    if not found:
+        return f"{title}\n\n{escape(say['none'])}"
+    headers = [
+        say["at"],
+        say["clause"],
+        say["rule"],
+        say["kind"],
+        say["severity"],
+        say["message"],
+        say["subject"],
+    ]
+    rows = [
+        [
+            row["at"],
+            row["clause_id"],
+            row["rule_id"],
+            fmt.kind_label(row["kind"], say),
+            row["severity"],
+            row["message"],
+            row["subject"],
+        ]
+        for row in found
+    ]
+    return f"{title}\n\n{_table(headers, rows)}"

@@ -1,0 +1,155 @@
+"""The report's own words, in Chinese and English (the pack supplies clause and role titles).
+
+The Chinese follows the pack's own script (traditional characters), so a page does not mix
+scripts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["LANGUAGES", "Words", "words"]
+
+LANGUAGES = ("zh", "en")
+
+_TEXT: Mapping[str, tuple[str, str]] = {
+    # The document.
+    "report_title": ("客戶承諾履行情況報告", "Report on how the customer commitment was kept"),
+    "header": ("概要", "Summary"),
+    "pack": ("規則包", "Rule pack"),
+    "version": ("版本", "Version"),
+    "profile": ("適用版本(地區)", "Profile"),
+    "digest": ("內容雜湊", "Content hash"),
+    "period": ("報告期", "Period"),
+    "to": ("至", "to"),
+    "all_time": ("全部事件", "All events given"),
+    "events": ("期內事件數", "Events in the period"),
+    "events_given": ("提供的事件數", "Events given"),
+    "events_duplicate": ("重複的事件(同一 id,只計一次)", "Repeated event ids (counted once)"),
+    "events_invalid": ("無效的事件(未計入)", "Invalid events (not counted)"),
+    "judged_through": ("判定截至", "Judged through"),
+    "findings_total": ("期內發現總數", "Findings in the period"),
+    "pack_mismatch": (
+        "注意:部分違規由其他版本的規則包產生",
+        "Note: some violations were produced by a different pack",
+    ),
+    "none": ("無", "None"),
+    "footer": (
+        "本報告由 commitrules 根據事件與規則引擎的判定結果生成;所有數字均可由輸入重現。",
+        "Produced by commitrules from the events and the engine's findings; every number "
+        "can be reproduced from the input.",
+    ),
+    # Clauses.
+    "clauses": ("各條款履行情況", "Clauses"),
+    "clause": ("條款", "Clause"),
+    "title": ("標題", "Title"),
+    "status": ("狀態", "Status"),
+    "rules": ("規則數", "Rules"),
+    "reason": ("說明", "Note"),
+    "status_kept": ("已遵守(未發現違規)", "Kept (no breach found)"),
+    "status_breached": ("未遵守", "Breached"),
+    "status_breached_sub": ("未遵守(見子條款)", "Breached (in sub-clauses)"),
+    "status_insufficient_sample": ("未能判定(樣本不足)", "Not judged (too few observations)"),
+    "status_not_automatable": ("無法自動檢查", "Not automatable"),
+    "status_not_checked": ("本規則包未設規則", "No rule in this pack"),
+    "status_unknown_clause": ("不在條款目錄中", "Not in the clause catalogue"),
+    "kind_violation": ("違規", "Violations"),
+    "kind_escalation": ("升級", "Escalations"),
+    "kind_insufficient_sample": ("樣本不足", "Too few observations"),
+    "kind_excused": ("已豁免", "Excused"),
+    # Complaints.
+    "complaints": ("投訴處理", "Complaint handling"),
+    "complaints_received": ("期內收到的投訴", "Complaints received in the period"),
+    "complaints_resolved": ("已處理", "Decided"),
+    "complaints_open": ("未處理", "Still open"),
+    "complaints_open_overdue": ("未處理且已逾期", "Still open and past the limit"),
+    "complaints_with_limit": ("已處理且時限可知", "Decided, with a known limit"),
+    "complaints_within_limit": ("在時限內處理", "Decided within the limit"),
+    "complaints_share": ("時限內處理比例", "Share decided within the limit"),
+    "complaints_p50": ("處理天數中位數(P50)", "Days to decide, median (p50)"),
+    "complaints_p90": ("處理天數 P90", "Days to decide, p90"),
+    "complaints_max": ("處理天數最長", "Days to decide, longest"),
+    "complaints_limits": ("時限(日曆日)", "Limits (calendar days)"),
+    "limit_simple": ("一般投訴", "Simple complaint"),
+    "limit_complex": ("複雜投訴", "Complex complaint"),
+    "limit_extended": ("經批准延長", "Extended with approval"),
+    "limit_unknown": ("本規則包未設", "not set in this pack"),
+    "percentile_note": (
+        "百分位數採用最近秩法;天數為收到至作出處理決定的實際經過時間。",
+        "Percentiles use the nearest-rank method; days are the time elapsed from receipt "
+        "to the decision.",
+    ),
+    "measure": ("指標", "Measure"),
+    "value": ("數值", "Value"),
+    # Periodic targets.
+    "targets": ("量化目標", "Measurable targets"),
+    "target": ("目標", "Target"),
+    "target_rate": ("比率", "Rate"),
+    "numerator": ("分子", "Numerator"),
+    "denominator": ("分母", "Denominator"),
+    "period_unit": ("週期", "Period"),
+    "target_met": ("達標", "Met"),
+    "target_missed": ("未達標", "Missed"),
+    "target_insufficient_sample": ("樣本不足", "Too few observations"),
+    "target_excused": ("已豁免", "Excused"),
+    "targets_note": (
+        "引擎只就未達標或樣本不足的週期作出記錄;已結束而無記錄的週期即為達標,其比率未有記錄。",
+        "The engine records a finding only for a period that missed its target or had too "
+        "few observations; a closed period without a finding met it, and its rate is not "
+        "recorded.",
+    ),
+    "no_periods": ("期內沒有已結束的週期", "No period closed within the report period"),
+    "rate_chart": ("各週期比率與目標", "Rate per period against the target"),
+    "unit_day": ("日", "day"),
+    "unit_week": ("週", "week"),
+    "unit_month": ("月", "month"),
+    "unit_quarter": ("季", "quarter"),
+    "unit_half_year": ("半年", "half-year"),
+    "unit_year": ("年", "year"),
+    # Time and roles.
+    "over_time": ("違規趨勢", "Violations over time"),
+    "bucket": ("期間", "Period"),
+    "count": ("數量", "Count"),
+    "by_role": ("按負責角色統計的違規", "Violations by responsible role"),
+    "role": ("角色", "Role"),
+    "total": ("合計", "Total"),
+    # Offenders and warnings.
+    "offenders": ("違規最多的網點及員工", "Repeat offenders"),
+    "offenders_note": (
+        "只計首次違規(不含升級),不含由違規次數觸發的預警本身。",
+        "Counts first findings of breach only (no escalations), leaving out the warnings "
+        "that count violations themselves.",
+    ),
+    "branch_id": ("網點", "Branch"),
+    "staff_id": ("員工", "Staff"),
+    "warnings": ("預警及應急(W1/W2)", "Early warnings and emergency response (W1/W2)"),
+    "at": ("時間", "Time"),
+    "rule": ("規則", "Rule"),
+    "kind": ("類別", "Kind"),
+    "severity": ("嚴重程度", "Severity"),
+    "message": ("內容", "Message"),
+    "subject": ("對象", "Subject"),
+    "chart_data": ("圖表數據", "Chart data"),
+    "svg_label_rate": ("比率(%)", "Rate (%)"),
+}
+
+
+class Words:
+    """The report's words in one language; ``words["clauses"]`` is the text."""
+
+    __slots__ = ("lang",)
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __getitem__(self, key: str) -> str:
+        zh, en = _TEXT[key]
+        return zh if self.lang == "zh" else en
+
+
+def words(lang: str) -> Words:
+    """The words of ``lang`` (``zh`` or ``en``); ValueError names the choices."""
+    if lang not in LANGUAGES:
+        msg = f"unknown report language {lang!r}: use 'zh' or 'en'"
+        raise ValueError(msg)
+    return Words(lang)
