@@ -10,8 +10,9 @@ Everything else falls back to :func:`add_duration`, so the results are exactly t
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ._calendars import WorkingDayCalendar
@@ -81,9 +82,11 @@ def due_function(
     def exact(start_us: int, count: int) -> int:
         return add_duration(start_us, Duration(count, unit, end_of_day), tz=tz, calendar=calendar)
 
+    offsets = LocalOffsets(tz)
+    if unit == "months" and not end_of_day:
+        return _months(offsets, exact)
     if not end_of_day or unit not in ("calendar_days", "weeks", "working_days"):
         return exact
-    offsets = LocalOffsets(tz)
     memo: dict[tuple[int, int], int] = {}
 
     def by_local_date(start_us: int, count: int) -> int:
@@ -97,3 +100,37 @@ def due_function(
         return due
 
     return by_local_date
+
+
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def _months(offsets: LocalOffsets, exact: DueFunction) -> DueFunction:
+    """Calendar months at the same local wall time, the last day of a short month kept.
+
+    Where the zone keeps one offset for a day either side of the result (no daylight-saving
+    change near it, so no skipped or doubled wall time) the wall-clock arithmetic is done
+    on integers; anywhere else the exact path decides.
+    """
+
+    def add_months(start_us: int, count: int) -> int:
+        offset = offsets.offset(start_us)
+        local = start_us + offset
+        day_number, wall = divmod(local, _DAY_US)
+        start_day = date.fromordinal(day_number + _EPOCH_DAY)
+        months = start_day.month - 1 + count
+        year, month = start_day.year + months // 12, months % 12 + 1
+        day = min(start_day.day, calendar.monthrange(year, month)[1])
+        target = (date(year, month, day).toordinal() - _EPOCH_DAY) * _DAY_US + wall
+        guess = target - offset
+        new_offset = offsets.offset(guess)
+        due = target - new_offset
+        if (
+            offsets.offset(due) != new_offset
+            or offsets.offset(due - _DAY_US) != new_offset
+            or offsets.offset(due + _DAY_US) != new_offset
+        ):
+            return exact(start_us, count)
+        return due
+
+    return add_months

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
@@ -41,6 +42,7 @@ __all__ = [
     "RuleSpecBase",
     "RuntimeServices",
     "Spec",
+    "key_getter",
     "message_names",
 ]
 
@@ -432,6 +434,29 @@ class CompileContext:
         """Record a problem when a role id is not in the role catalogue."""
         if role not in self.roles:
             self.problem(path, self.unknown("role", role, sorted(self.roles)))
+
+
+def key_getter(fields: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A fast function giving the tuple of an event's values for ``fields``.
+
+    Validated events hold every declared field (absent optionals are None), so plain
+    indexing is safe; for a pack-declared type the fields were checked at load.
+    """
+    names = tuple(fields)
+    if not names:
+        return lambda _event: ()
+    if len(names) == 1:
+        (name,) = names
+        return lambda event: (event.get(name),)
+    getter = operator.itemgetter(*names)
+
+    def many(event: Mapping[str, Any]) -> tuple[Any, ...]:
+        try:
+            return getter(event)  # type: ignore[no-any-return]
+        except KeyError:
+            return tuple(event.get(name) for name in names)
+
+    return many
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")

@@ -47,6 +47,7 @@ from ._base import (
     RuleSpecBase,
     RuntimeServices,
     Spec,
+    key_getter,
     message_names,
 )
 
@@ -169,6 +170,7 @@ class DeadlineRule(RuleRuntime):
         if spec.when:
             self._when = ctx.expression(("when",), spec.when, spec.on)
         self._due = ctx.duration_function(("within",), spec.within, spec.on)
+        self._key_of = key_getter(self.key_fields)
         fields = ctx.event_fields(spec.on) or {}
         self._context_fields = tuple(sorted(n for n in message_names(spec.message) if n in fields))
         self.prepare[spec.on] = self._prepare
@@ -263,7 +265,7 @@ class DeadlineRule(RuleRuntime):
             return
         if self._when is not None and not self._when.function(event, None, services):
             return
-        key = tuple(event.get(name) for name in self.key_fields)
+        key = self._key_of(event)
         if None in key or key in self._pending:
             return
         prepared = services.prepared(self)

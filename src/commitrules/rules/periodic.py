@@ -59,6 +59,7 @@ from ._base import (
     RuleSpecBase,
     RuntimeServices,
     Spec,
+    key_getter,
 )
 from .threshold import compare
 
@@ -257,13 +258,14 @@ class PeriodicTargetRule(_PeriodicRule):
         previous = self.on_release.get(event_type)
         counts = self._counts
         group_by = self.group_by
+        key_of = key_getter(group_by)
 
         def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
             if previous is not None:
                 previous(event, at_us, services)
             if where is not None and not where.function(event, None, services):
                 return
-            key = tuple(event.get(name) for name in group_by)
+            key = key_of(event)
             entry = counts.get(key)
             if entry is None:
                 entry = counts[key] = [0, 0]

@@ -40,6 +40,7 @@ from ._base import (
     RuleSpecBase,
     RuntimeServices,
     Spec,
+    key_getter,
 )
 
 __all__ = ["PrecedenceRule", "PrecedenceSpec", "compile_rule"]
@@ -78,6 +79,7 @@ class PrecedenceRule(RuleRuntime):
         self.spec: PrecedenceSpec = spec
         prior = spec.requires
         self.match = tuple(prior.match)
+        self._key_of = key_getter(self.match)
         if not self.key_fields:
             self.key_fields = self.match
         self._when: CompiledExpression | None = None
@@ -123,7 +125,7 @@ class PrecedenceRule(RuleRuntime):
     def _on_prior(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
         if self._where is not None and not self._where.function(event, None, services):
             return
-        key = tuple(event[name] for name in self.match)
+        key = self._key_of(event)
         if any(value is None for value in key):
             return
         valid_until = (
@@ -141,7 +143,7 @@ class PrecedenceRule(RuleRuntime):
             return
         if self._when is not None and not self._when.function(event, None, services):
             return
-        key = tuple(event.get(name) for name in self.match)
+        key = self._key_of(event)
         stored = self._priors.get(key)
         evidence: dict[str, Any] = {name: event.get(name) for name in self.match}
         if self._condition is not None:
@@ -189,7 +191,7 @@ class PrecedenceRule(RuleRuntime):
             return {"role": "prior", "values": {n: event.get(n) for n in self.match}}
         if self._when is not None and not self._when.function(event, None, services):
             return {"role": "trigger", "applies": False, "values": {}}
-        stored = self._priors.get(tuple(event.get(name) for name in self.match))
+        stored = self._priors.get(self._key_of(event))
         values: dict[str, Any] = {name: event.get(name) for name in self.match}
         if stored is None or stored[1] < to_us(event["at"]):
             values["prior"] = None

@@ -43,6 +43,7 @@ from ._base import (
     RuleSpecBase,
     RuntimeServices,
     Spec,
+    key_getter,
 )
 
 __all__ = ["ThresholdRule", "ThresholdSpec", "compare", "compile_rule"]
@@ -201,6 +202,7 @@ class ThresholdRule(RuleRuntime):
         )
         add = self._add
         group_by = self.group_by
+        key_of = key_getter(group_by)
         previous = self.on_release.get(item.event)
 
         def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
@@ -208,7 +210,7 @@ class ThresholdRule(RuleRuntime):
                 previous(event, at_us, services)
             if where is not None and not where.function(event, None, services):
                 return
-            key = tuple(event.get(name) for name in group_by)
+            key = key_of(event)
             add(
                 key,
                 at_us,
