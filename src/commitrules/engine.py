@@ -36,6 +36,8 @@ __all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome"]
 
 EvidenceMode = Literal["mask", "pseudonymize", "include"]
 _FINDING = "__finding__"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 _NOTHING: dict[int, Any] = {}
 Tracer = Callable[[RuleRuntime, Mapping[str, Any], tuple[Violation, ...], Any], None]
 MASK = "***"
@@ -295,7 +297,8 @@ class Engine:
 
     def _accept_event(self, checked: dict[str, Any]) -> list[Violation]:
         try:
-            at_us = to_us(checked["at"])
+            # Validated: always aware, so exact integer arithmetic without re-checking.
+            at_us = (checked["at"] - _EPOCH) // _MICROSECOND
             event_id: str = checked["id"]
             seen = self._seen.get(event_id)
             if seen is not None:
@@ -316,9 +319,12 @@ class Engine:
                 raise LateEventError(msg, Location(event_id=event_id))
             services = self._services
             services.set_time(at_us)
-            prepared: dict[int, Any] = {}
-            for rule, function in self._prepare.get(checked["type"], ()):
-                prepared[id(rule)] = function(checked, at_us, services)
+            prepared: dict[int, Any] = _NOTHING
+            preparing = self._prepare.get(checked["type"])
+            if preparing:
+                prepared = {
+                    id(rule): function(checked, at_us, services) for rule, function in preparing
+                }
         except Exception:
             self.stats.rejected += 1
             raise
@@ -337,7 +343,11 @@ class Engine:
         self._watermark_us = watermark
         # First what the sorted stream does before this event: release earlier events and
         # fire the timers due by its time (never beyond the watermark).
-        self._advance_if_due(at_us if at_us < watermark else watermark)
+        buffer = self._buffer
+        timers = self._timers
+        limit = at_us if at_us < watermark else watermark
+        if (buffer and buffer[0][0] <= limit) or (timers and timers[0][0] <= limit):
+            self._advance(limit)
         services.set_time(at_us)
         kind = checked["type"]
         accept = self._accept.get(kind)
@@ -352,13 +362,14 @@ class Engine:
             finally:
                 self._accepting = False
         if kind in self._release:
-            if at_us <= watermark and not self._buffer:
+            if at_us <= watermark and not buffer:
                 # In order and nothing waiting: release it at once, no buffer round trip.
                 self._release_one(checked, at_us, prepared)
             else:
                 self._sequence += 1
-                heapq.heappush(self._buffer, (at_us, self._sequence, checked, prepared))
-        self._advance_if_due(watermark)
+                heapq.heappush(buffer, (at_us, self._sequence, checked, prepared))
+        if (buffer and buffer[0][0] <= watermark) or (timers and timers[0][0] <= watermark):
+            self._advance(watermark)
         self._since_forget += 1
         if self._since_forget >= 1024:
             self._forget()

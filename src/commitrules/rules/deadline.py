@@ -255,8 +255,12 @@ class DeadlineRule(RuleRuntime):
 
     # -- reactions ---------------------------------------------------------------------
     def _prepare(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> Any:
-        # Computed when the event is accepted, so a calendar gap rejects the event whole.
-        if self._due is None:
+        # Computed when the event is accepted, so a calendar gap rejects the event whole;
+        # only for events the rule applies to (a working-day rule on insurance complaints
+        # must not reject a complaint about fees).
+        if self._due is None or not self.in_force(at_us):
+            return None
+        if self._when is not None and not self._when.function(event, None, services):
             return None
         return self._due(at_us, event, services.params)
 
