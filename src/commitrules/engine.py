@@ -24,7 +24,6 @@ from typing import Any, Literal
 import attrs
 
 from . import snapshot as snapshots
-from .display import ViolationList
 from .errors import EventConflictError, LateEventError, Location, SnapshotError
 from .eventtime import from_us, to_us
 from .pack._load import Pack, PackRuntime
@@ -763,8 +762,7 @@ class Engine:
         self._out = []
         if len(out) > 1:
             out.sort(key=lambda v: (to_us(v.at), v.rule_id, v.id))
-        # A plain list that Jupyter shows as a table.
-        return ViolationList(out) if out else ViolationList()
+        return out
 
 
 def _local_text(moment: dt.datetime) -> str:
