@@ -1,0 +1,345 @@
+"""The hand-written baseline of the benchmark (benchmarks/baseline.py) implements the pack's rules.
+
+The benchmark's headline is a ratio to this baseline, so it must find exactly what the
+engine finds: the same rule, kind, subject values and time (to the microsecond) for every
+violation, escalation and insufficient sample, on generated streams and on hand-made edge
+cases (follow-ups at the due instant, extensions before and after a miss, escalations,
+holidays of the CN calendar, reference rows that change at midnight, a sliding window's
+edge, period closes). The benchmark command runs the same check on its own stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+import commitrules
+
+ROOT = Path(__file__).resolve().parent.parent
+CST = dt.timezone(dt.timedelta(hours=8))
+#: Late enough that every period of 2026 closes and every deadline falls due.
+FAR = dt.datetime(2027, 1, 1, tzinfo=CST)
+
+
+def _load(name: str, file: str) -> ModuleType:
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / file)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def baseline() -> ModuleType:
+    return _load("commitrules_benchmark_baseline", "baseline.py")
+
+
+@pytest.fixture(scope="module")
+def streams() -> ModuleType:
+    # The same module name as tests/test_streams.py: loaded once per session.
+    return _load("commitrules_benchmark_streams", "streams.py")
+
+
+@pytest.fixture(scope="module")
+def pack() -> commitrules.Pack:
+    return commitrules.load_pack()
+
+
+@pytest.fixture(scope="module")
+def reference(baseline: ModuleType, pack: commitrules.Pack) -> Any:
+    return baseline.Reference.from_pack(pack, years=range(2025, 2027))
+
+
+def _both(
+    baseline: ModuleType,
+    pack: commitrules.Pack,
+    reference: Any,
+    events: list[dict[str, Any]],
+    until: Iterable[dt.datetime],
+) -> tuple[Any, list[commitrules.Violation]]:
+    """The baseline's comparison with the engine (subjects unmasked), and the engine's output."""
+    engine = commitrules.Engine(pack, evidence="include")
+    machine = baseline.HandWritten(reference)
+    found: list[commitrules.Violation] = []
+    for event in events:
+        found.extend(engine.process(event))
+    machine.process_many(events)
+    for moment in until:
+        found.extend(engine.advance_to(moment))
+        machine.advance_to(moment)
+    return baseline.compare(machine.findings, found), found
+
+
+def test_the_baseline_implements_every_rule_of_the_pack(
+    baseline: ModuleType, pack: commitrules.Pack
+) -> None:
+    # A rule the pack gains must be hand-written too, or the benchmark's ratio would lie.
+    assert baseline.missing_rules(pack) == ([], [])
+
+
+def test_same_findings_on_a_generated_stream(
+    baseline: ModuleType, streams: ModuleType, pack: commitrules.Pack, reference: Any
+) -> None:
+    start = dt.datetime(2026, 7, 1, tzinfo=CST)
+    events = list(
+        streams.generate(seed=11, start=start, days=30, customers=2000, violation_rate=0.01)
+    )
+    comparison, found = _both(
+        baseline, pack, reference, events, [start + dt.timedelta(days=30), FAR]
+    )
+    assert comparison.same, comparison.describe()
+    # Not vacuous: most rules and every kind of finding show up.
+    assert len({v.rule_id for v in found}) >= 30
+    assert {v.kind for v in found} == {"violation", "escalation", "insufficient_sample"}
+
+
+def test_same_findings_with_many_breaches_across_a_re_rating(
+    baseline: ModuleType, streams: ModuleType, pack: commitrules.Pack, reference: Any
+) -> None:
+    # Across 2026-08-01 (WM-EQ12 re-rated R3 -> R4) and the roster change of mid-August.
+    start = dt.datetime(2026, 7, 27, tzinfo=CST)
+    events = list(
+        streams.generate(seed=13, start=start, days=24, customers=400, violation_rate=0.1)
+    )
+    comparison, found = _both(
+        baseline, pack, reference, events, [start + dt.timedelta(days=24), FAR]
+    )
+    assert comparison.same, comparison.describe()
+    assert len(found) > 100
+
+
+def _edge_events() -> list[dict[str, Any]]:
+    """Hand-made events at the edges of the rules, in time order."""
+    raw: list[dict[str, Any]] = []
+
+    def add(type_: str, at: str, **fields: Any) -> None:
+        raw.append({"id": f"X{len(raw) + 1:04d}", "type": type_, "at": at, **fields})
+
+    complaint = {"customer_id": "C-1", "channel": "hotline", "category": "fees"}
+    # Acknowledged at exactly the due instant (in time); never decided: a violation, then
+    # an escalation 15 days later.
+    add("complaint_received", "2026-07-01T10:00:00+08:00", case_id="CP-1",
+        branch_id="BR-SH-PD", assignee="S0007", complexity="simple", **complaint)  # fmt: skip
+    add("complaint_acknowledged", "2026-07-03T23:59:59.999999+08:00", case_id="CP-1")
+    # Extended before the due time (to 60 days), decided within it: nothing.
+    add("complaint_received", "2026-07-01T11:00:00+08:00", case_id="CP-2",
+        branch_id="BR-SH-PD", assignee="S0007", **complaint)  # fmt: skip
+    add("complaint_extended", "2026-07-10T09:00:00+08:00", case_id="CP-2",
+        reason="investigation", approved_by="rights-protection-dept")  # fmt: skip
+    add("complaint_resolved", "2026-08-20T09:00:00+08:00", case_id="CP-2", outcome="upheld")
+    # Complex: missed on 07-31; an extension after the miss changes nothing; decided before
+    # the escalation.
+    add("complaint_received", "2026-07-01T12:00:00+08:00", case_id="CP-3",
+        branch_id="BR-SH-PD", assignee="S0007", complexity="complex", **complaint)  # fmt: skip
+    add("complaint_extended", "2026-08-02T09:00:00+08:00", case_id="CP-3",
+        reason="late", approved_by="rights-protection-dept")  # fmt: skip
+    add("complaint_resolved", "2026-08-05T09:00:00+08:00", case_id="CP-3", outcome="upheld")
+    # An unapproved extension does not count; assigned to a teller.
+    add("complaint_received", "2026-07-02T09:00:00+08:00", case_id="CP-4",
+        branch_id="BR-SH-XH", assignee="S0008", **complaint)  # fmt: skip
+    add("complaint_extended", "2026-07-05T09:00:00+08:00", case_id="CP-4", reason="x")
+    add("complaint_acknowledged", "2026-07-02T10:00:00+08:00", case_id="CP-4")
+    # The 24 h window: the fifth complaint exactly 24 h after the first does not count the
+    # first; the sixth makes five.
+    for index, at in enumerate(
+        (
+            "2026-07-05T10:00:00+08:00",
+            "2026-07-05T12:00:00+08:00",
+            "2026-07-05T14:00:00+08:00",
+            "2026-07-05T16:00:00+08:00",
+            "2026-07-06T10:00:00+08:00",
+            "2026-07-06T11:00:00+08:00",
+        )
+    ):
+        add("complaint_received", at, case_id=f"CP-S{index}", branch_id="BR-BJ-CY",
+            assignee="S0021", **complaint)  # fmt: skip
+        add("complaint_acknowledged", at, case_id=f"CP-S{index}")
+        add("complaint_resolved", at, case_id=f"CP-S{index}", outcome="mediated")
+    # Insurance complaints: 10 working days; a notified extension (even unapproved) is an
+    # answer to that rule, not to the 15-day one.
+    add("complaint_received", "2026-09-01T10:00:00+08:00", case_id="CP-I1",
+        branch_id="BR-SH-PD", assignee="S0007", customer_id="C-8", channel="letter",
+        category="insurance")  # fmt: skip
+    add("complaint_acknowledged", "2026-09-01T11:00:00+08:00", case_id="CP-I1")
+    add("complaint_resolved", "2026-09-16T10:00:00+08:00", case_id="CP-I1", outcome="upheld")
+    add("complaint_received", "2026-09-02T10:00:00+08:00", case_id="CP-I2",
+        branch_id="BR-SH-PD", assignee="S0007", customer_id="C-8", channel="letter",
+        category="insurance")  # fmt: skip
+    add("complaint_acknowledged", "2026-09-02T11:00:00+08:00", case_id="CP-I2")
+    add("complaint_extended", "2026-09-03T10:00:00+08:00", case_id="CP-I2", reason="x")
+    # Service requests before the National Day holidays: working days of the CN calendar.
+    service = {"customer_id": "C-2", "service": "loan_inquiry", "channel": "branch"}
+    add("service_requested", "2026-09-30T10:00:00+08:00", request_id="SR-1",
+        branch_id="BR-GZ-TH", staff_id="S0029", key_customer=True,
+        account_manager_id="S0033", **service)  # fmt: skip
+    add("service_requested", "2026-09-25T10:00:00+08:00", request_id="SR-2",
+        branch_id="BR-GZ-TH", materials_told=True,
+        expected_completion="2026-09-26T10:00:00+08:00", key_customer=True, **service)  # fmt: skip
+    add("service_status_notified", "2026-09-29T23:59:59.999999+08:00", request_id="SR-2",
+        status="in_progress")  # fmt: skip
+    # Reference rows that change at midnight: WM-EQ12 is R4 from 2026-08-01; S0901 leaves
+    # on 2026-08-15, S0902 joins on 2026-08-16; TPL-WM 3.1 ends on 2026-09-01.
+    add("suitability_assessed", "2025-08-01T00:00:00+08:00", customer_id="C-3", risk_level=4)
+    disclosure = {"customer_id": "C-3", "product_id": "WM-EQ12", "template_id": "TPL-WM"}
+    add("product_disclosed", "2026-07-02T09:00:00+08:00", sections=["product", "risk", "fees"],
+        template_version="3.1", risk_level_stated=3, **disclosure)  # fmt: skip
+    add("product_disclosed", "2026-07-30T09:00:00+08:00", sections=["product", "risk"],
+        template_version="3.2", risk_level_stated=4, **disclosure)  # fmt: skip
+    sale = {"amount": "10000.00", "currency": "CNY", "staff_id": "S0004",
+            "branch_id": "BR-SH-PD", "channel": "branch"}  # fmt: skip
+    add("sale", "2026-08-01T00:00:00+08:00", customer_id="C-3", product_id="WM-EQ12",
+        product_risk=3, recorded=False, customer_age=66, **sale)  # fmt: skip
+    add("sale", "2026-08-02T00:00:00+08:00", customer_id="C-3", product_id="WM-EQ12",
+        product_risk=4, recorded=True, customer_age=66, **sale)  # fmt: skip
+    add("sale", "2026-08-03T09:00:00+08:00", customer_id="C-4", product_id="NEW-PRODUCT",
+        product_risk=2, recorded=False, professional_investor=True, **sale)  # fmt: skip
+    add("product_disclosed", "2026-08-31T23:59:59+08:00", sections=["product", "risk", "fees"],
+        template_version="3.1", **disclosure)  # fmt: skip
+    add("product_disclosed", "2026-09-01T00:00:00+08:00", sections=["product", "risk", "fees"],
+        template_version="3.1", **disclosure)  # fmt: skip
+    access = {"customer_id": "C-5", "data_class": "internal", "branch_id": "BR-GZ-TH"}
+    add("data_access", "2026-08-15T00:00:00+08:00", staff_id="S0901", staff_role="teller",
+        purpose="account_service", **access)  # fmt: skip
+    add("data_access", "2026-08-16T00:00:00+08:00", staff_id="S0902",
+        staff_role="account-manager", purpose="   ", export=True, **access)  # fmt: skip
+    for day in ("17", "18", "19"):  # three findings for one staff member within 30 days
+        add("data_access", f"2026-08-{day}T09:00:00+08:00", staff_id="S0002",
+            staff_role="teller", data_class="sensitive", customer_id="C-6")  # fmt: skip
+    # Marketing: disclaimers are not promises; full-width text is normalised; a word
+    # boundary for Latin phrases.
+    for index, text in enumerate(
+        (
+            "本產品非保本,投資須謹慎",
+            # "Guaranteed returns!" in full-width letters
+            "".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in "Guaranteed returns!"),
+            "This fund is not risk-free.",
+            "A risk freedom plan",
+            "穩賺不賠",
+        )
+    ):
+        add("marketing_published", f"2026-08-20T0{index}:00:00+08:00", material_id=f"MK-{index}",
+            channel="wechat", text=text, approved=index != 3)  # fmt: skip
+    # Incidents: reported at exactly the due instant; never contained.
+    add("security_incident", "2026-08-21T01:00:00+08:00", incident_id="INC-1",
+        kind="Customer_Data_LEAK", severity="major")  # fmt: skip
+    add("incident_reported", "2026-08-21T05:00:00+08:00", incident_id="INC-1")
+    add("security_incident", "2026-08-22T01:00:00+08:00", incident_id="INC-2",
+        kind="phishing_attempt", severity="minor", branch_id="BR-HZ-XH")  # fmt: skip
+    add("staff_appraised", "2026-08-23T09:00:00+08:00", staff_id="S0010",
+        includes_satisfaction=True, includes_complaint_timeliness=False,
+        target_achievement="0.949")  # fmt: skip
+    add("staff_appraised", "2026-08-23T10:00:00+08:00", staff_id="S0011",
+        includes_satisfaction=True, includes_complaint_timeliness=True,
+        target_achievement="0.95")  # fmt: skip
+    # Exactly at a period's start: Q3 closes before this event counts for Q4.
+    add("training_completed", "2026-10-01T00:00:00+08:00", staff_id="S0012", course="compliance")
+    add("compliance_check_completed", "2026-12-31T23:59:59.999999+08:00", check_id="CHK-1",
+        branch_id="BR-CD-JJ")  # fmt: skip
+    add("implementation_reviewed", "2026-12-01T09:00:00+08:00", review_id="REV-1",
+        scope="annual-evaluation")  # fmt: skip
+    add("risk_event", "2026-08-24T09:00:00+08:00", risk_event_id="RE-1", category="conduct",
+        branch_id="BR-SH-PD")  # fmt: skip
+    add("survey_response", "2026-08-25T09:00:00+08:00", survey="education", customer_id="C-7",
+        satisfied=True, improved=False)  # fmt: skip
+    return sorted(raw, key=lambda e: dt.datetime.fromisoformat(e["at"]))
+
+
+def _keys(found: Iterable[commitrules.Violation]) -> set[tuple[str, str, tuple[Any, ...]]]:
+    return {(v.rule_id, v.kind, tuple(v.subject.values())) for v in found}
+
+
+def _timed_keys(found: Iterable[commitrules.Violation]) -> set[tuple[str, tuple[Any, ...], str]]:
+    return {(v.rule_id, tuple(v.subject.values()), v.at.astimezone(CST).isoformat()) for v in found}
+
+
+def test_same_findings_on_edge_cases(
+    baseline: ModuleType, pack: commitrules.Pack, reference: Any
+) -> None:
+    events = _edge_events()
+    comparison, found = _both(baseline, pack, reference, events, [FAR])
+    assert comparison.same, comparison.describe()
+    keys = _keys(found)
+    expected: set[tuple[str, str, tuple[Any, ...]]] = {
+        ("C5.resolve.simple", "violation", ("CP-1",)),
+        ("C5.resolve.simple", "escalation", ("CP-1",)),
+        ("C5.resolve.complex", "violation", ("CP-3",)),
+        ("C5.fair.specialist-assigned", "violation", ("CP-4",)),
+        ("W1.complaint-surge.branch", "violation", ("BR-BJ-CY",)),
+        ("C4.completion.in-time", "violation", ("SR-1",)),
+        ("M3.transparency.status-notified", "violation", ("SR-1",)),
+        ("M3.transparency.told-at-start", "violation", ("SR-1",)),
+        ("M3.account-manager.key-customer", "violation", ("SR-2",)),
+        ("C1.risk-level.sale-level", "violation", ("C-3", "WM-EQ12")),
+        ("C1.recording.sale-not-recorded", "violation", ("C-3", "WM-EQ12")),
+        ("C1.risk-level.disclosed-level", "violation", ("C-3", "WM-EQ12")),
+        ("C1.risk-level.sale-level", "violation", ("C-4", "NEW-PRODUCT")),
+        ("C2.before-sale.complete-disclosure", "violation", ("C-4", "NEW-PRODUCT")),
+        ("M1.templates.approved-version", "violation", ("C-3", "WM-EQ12")),
+        ("C3.privacy.authorised-role", "violation", ("S0901",)),
+        ("C3.privacy.purpose", "violation", ("S0902",)),
+        ("W1.frequent-violations.staff", "violation", ("S0002",)),
+        ("C1.marketing.banned-promise", "violation", ("MK-1",)),
+        ("C1.marketing.banned-promise", "violation", ("MK-4",)),
+        ("C1.marketing.unapproved", "violation", ("MK-3",)),
+        ("W1.leak.incident", "violation", ("INC-1",)),
+        ("W2.incident.contained", "violation", ("INC-1",)),
+        ("W2.incident.contained", "violation", ("INC-2",)),
+        ("R3.appraisal.customer-metrics", "violation", ("S0010",)),
+        ("R3.appraisal.target-achievement", "violation", ("S0010",)),
+        ("M4.training.quarterly", "violation", ("S0012", "2026Q3")),
+        ("C5.resolve.insurance-reply", "violation", ("CP-I1",)),
+        ("C5.resolve.simple", "violation", ("CP-I2",)),
+    }
+    assert expected <= keys, sorted(expected - keys)
+    absent = {
+        ("C5.acknowledge.in-time", "violation", ("CP-1",)),
+        ("C5.resolve.simple", "violation", ("CP-2",)),
+        ("C5.resolve.complex", "escalation", ("CP-3",)),
+        ("C1.marketing.banned-promise", "violation", ("MK-0",)),
+        ("C1.marketing.banned-promise", "violation", ("MK-2",)),
+        ("C1.marketing.banned-promise", "violation", ("MK-3",)),
+        ("W2.incident.reported", "violation", ("INC-1",)),
+        ("R3.appraisal.target-achievement", "violation", ("S0011",)),
+        ("M4.training.quarterly", "violation", ("S0012", "2026Q4")),
+        ("M3.transparency.status-notified", "violation", ("SR-2",)),
+        ("C5.resolve.simple", "violation", ("CP-I1",)),
+        ("C5.resolve.insurance-reply", "violation", ("CP-I2",)),
+    }
+    assert not absent & keys, sorted(absent & keys)
+    # The assessment of 2025-08-01T00:00 is valid up to 2026-08-01T00:00 inclusive, and the
+    # first sale (R3 recorded, R4 registered) is 66-year-old C-3's; the next day's is not.
+    timed = _timed_keys(found)
+    sale = ("C-3", "WM-EQ12")
+    assert ("C3.suitability.risk-match", sale, "2026-08-01T00:00:00+08:00") not in timed
+    assert ("C3.suitability.risk-match", sale, "2026-08-02T00:00:00+08:00") in timed
+    assert ("C3.suitability.elderly-extra-care", sale, "2026-08-01T00:00:00+08:00") not in timed
+    assert ("C3.suitability.elderly-extra-care", sale, "2026-08-02T00:00:00+08:00") in timed
+    # The complete disclosure of 07-02 still counts on 08-01 (30 days to the end of the day).
+    assert ("C2.before-sale.complete-disclosure", sale, "2026-08-01T00:00:00+08:00") not in timed
+    assert ("M1.templates.approved-version", sale, "2026-08-31T23:59:59+08:00") not in timed
+    assert ("M1.templates.approved-version", sale, "2026-09-01T00:00:00+08:00") in timed
+
+
+def test_the_baseline_reads_the_events_as_given(
+    baseline: ModuleType, pack: commitrules.Pack, reference: Any
+) -> None:
+    # No validation and no copies: it must not change the caller's dicts either.
+    events = _edge_events()
+    before = [dict(e) for e in events]
+    machine = baseline.HandWritten(reference)
+    machine.process_many(events)
+    machine.advance_to(FAR)
+    assert events == before
+    assert all(isinstance(f.at, dt.datetime) and f.at.tzinfo for f in machine.findings)
