@@ -35,6 +35,7 @@ class LocalOffsets:
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self._memo: dict[int, int] = {}
+        self.constant = _constant_offset(tz)
 
     def _exact(self, us: int) -> int:
         moment = datetime.fromtimestamp(us / 1_000_000, UTC).replace(microsecond=0)
@@ -44,6 +45,8 @@ class LocalOffsets:
 
     def offset(self, us: int) -> int:
         """The zone's UTC offset at an instant, in µs."""
+        if self.constant is not None and _CONSTANT_FROM <= us < _CONSTANT_TO:
+            return self.constant
         bucket = us // _BUCKET_US
         known = self._memo.get(bucket)
         if known is not None:
@@ -103,6 +106,26 @@ def due_function(
 
 
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
+_CONSTANT_FROM = 946_684_800_000_000  # 2000-01-01T00:00Z
+_CONSTANT_TO = 4_102_444_800_000_000  # 2100-01-01T00:00Z
+
+
+def _constant_offset(tz: ZoneInfo) -> int | None:
+    """The zone's offset if it never changes from 2000 to 2100 (e.g. Asia/Shanghai), else None.
+
+    Checked on the first of every month of every year: a zone with daylight saving differs
+    between summer and winter months, a zone that changed its standard offset between years,
+    and a shorter suspension that moves through the calendar (Ramadan in Morocco) lands on
+    a first of the month in some year.
+    """
+    seen: set[timedelta | None] = set()
+    for year in range(2000, 2100):
+        for month in range(1, 13):
+            seen.add(datetime(year, month, 1, 12, tzinfo=tz).utcoffset())
+            if len(seen) > 1:
+                return None
+    (offset,) = seen
+    return None if offset is None else offset // _US
 
 
 def _months(offsets: LocalOffsets, exact: DueFunction) -> DueFunction:
