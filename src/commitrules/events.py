@@ -520,6 +520,17 @@ class EventCatalog:
         Raises:
             EventValidationError: naming the field and the reason.
         """
+        if type(raw) is dict:
+            # The common case, inlined: one lookup, one validator call.
+            name = raw.get("type")
+            event_type = self._types.get(name) if type(name) is str else None
+            if event_type is not None:
+                try:
+                    checked: dict[str, Any] = event_type.adapter.validate_python(raw)
+                except ValidationError as error:
+                    raise _event_error(error, raw) from None
+                defaults = event_type.defaults
+                return {**defaults, **checked} if defaults else checked
         if isinstance(raw, BaseModel):
             raw = raw.model_dump()
         if not isinstance(raw, Mapping):
