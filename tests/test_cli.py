@@ -202,3 +202,24 @@ def test_report_writes_html_and_markdown_with_the_engines_numbers(tmp_path: Path
     assert "誠信經營" in page
     assert "| Findings in the period | 44 |" in md_out.read_text(encoding="utf-8")
     assert main(["report", sample, "--out", str(md_out), "--period", "2026Q9"]) == 2
+
+
+def test_the_durable_backend_prints_the_same_violations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("durable.engine")
+    events = str(write(tmp_path / "e.jsonl", MARKETING, CLEAN))
+    assert main(["check", events, "--format", "jsonl"]) == 1
+    native = capsys.readouterr().out
+    assert main(["check", events, "--format", "jsonl", "--backend", "durable"]) == 1
+    durable = capsys.readouterr().out
+    assert "banned-promise" in native
+    assert durable == native
+
+
+def test_an_unknown_backend_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = str(write(tmp_path / "e.jsonl", CLEAN))
+    assert main(["check", events, "--backend", "clips"]) == 2
+    assert "clips" in capsys.readouterr().err

@@ -109,6 +109,13 @@ def cli() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Secret key for --personal pseudonymize.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["native", "durable"]),
+    default="native",
+    show_default=True,
+    help="Execution backend (durable needs the 'durable' extra).",
+)
 def check(
     events: tuple[str, ...],
     pack_path: str | None,
@@ -122,6 +129,7 @@ def check(
     audit_path: str | None,
     personal: str,
     pseudonym_key_file: str | None,
+    backend: str,
 ) -> None:
     """Evaluate JSON Lines EVENTS (files, '-' for stdin, .gz read as gzip) in order."""
     from .audit import DecisionLog  # noqa: PLC0415
@@ -138,7 +146,17 @@ def check(
     except CommitRulesError as error:
         click.echo(f"error: cannot load waivers: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    engine = Engine(pack, evidence=personal, pseudonym_key=key, waivers=waivers)  # type: ignore[arg-type]
+    try:
+        engine = Engine(
+            pack,
+            backend=backend,
+            evidence=personal,  # type: ignore[arg-type]
+            pseudonym_key=key,
+            waivers=waivers,
+        )
+    except CommitRulesError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
     log = DecisionLog(audit_path) if audit_path else None
     if log is not None:
         log.attach(engine)

@@ -467,11 +467,15 @@ class Engine:
         pack: Pack,
         snapshot: Mapping[str, Any],
         *,
+        backend: str = "native",
         evidence: EvidenceMode = "mask",
         pseudonym_key: bytes | None = None,
         waivers: Waivers | None = None,
     ) -> Engine:
         """An engine that resumes from a snapshot.
+
+        Both backends write rule state in the same form, so a snapshot of a ``durable``
+        engine restores into a ``native`` one and the other way round.
 
         The state of every rule whose fingerprint is unchanged in ``pack`` is kept; rules
         that are new or changed start fresh and are listed in :attr:`fresh_rules` (a new
@@ -480,7 +484,13 @@ class Engine:
         Raises:
             SnapshotError: the snapshot is not one, or is of an unknown version.
         """
-        engine = cls(pack, evidence=evidence, pseudonym_key=pseudonym_key, waivers=waivers)
+        engine = cls(
+            pack,
+            backend=backend,
+            evidence=evidence,
+            pseudonym_key=pseudonym_key,
+            waivers=waivers,
+        )
         try:
             engine._load(snapshot)
         except SnapshotError:
