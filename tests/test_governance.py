@@ -241,6 +241,18 @@ def test_no_declared_personal_field_leaks_into_any_output_by_default(
         captured = capsys.readouterr()
         outputs.append(captured.out + captured.err)
     outputs.append(log.read_text(encoding="utf-8"))
+    # The report (HTML and Markdown), the OSCAL export and the explanations too.
+    report = tmp_path / "report.html"
+    main(["report", str(SAMPLE), "--out", str(report), "--until", "2026-10-01T00:00:00+08:00"])
+    outputs.append(report.read_text(encoding="utf-8"))
+    outputs += [p.read_text(encoding="utf-8") for p in tmp_path.glob("report*.md")]
+    oscal = tmp_path / "oscal.json"
+    main(["oscal", str(SAMPLE), "--out", str(oscal), "--until", "2026-10-01T00:00:00+08:00"])
+    outputs.append(oscal.read_text(encoding="utf-8"))
+    main(["explain", str(SAMPLE)])
+    captured = capsys.readouterr()
+    outputs.append(captured.out + captured.err)
+    assert len(outputs) >= 8
     text = "\n".join(outputs)
     leaked = sorted(s for s in secrets if s in text)
     assert leaked == []

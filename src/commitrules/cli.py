@@ -548,15 +548,41 @@ def _read_events(paths: Sequence[str]) -> list[dict[str, Any]]:
 @click.option("--event", "event_id", help="Only this event's decisions.")
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
 @click.option("--profile", help="Jurisdiction profile.")
+@click.option(
+    "--personal",
+    type=click.Choice(["mask", "pseudonymize", "include"]),
+    default="mask",
+    show_default=True,
+    help="How fields the pack declares personal appear in the output.",
+)
+@click.option(
+    "--pseudonym-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Secret key for --personal pseudonymize.",
+)
 def explain_command(
-    events: tuple[str, ...], event_id: str | None, pack_path: str | None, profile: str | None
+    events: tuple[str, ...],
+    event_id: str | None,
+    pack_path: str | None,
+    profile: str | None,
+    personal: str,
+    pseudonym_key_file: str | None,
 ) -> None:
     """For each event, every rule that applied, whether it held, and the values it compared."""
     from .explain import explain  # noqa: PLC0415
 
     pack = _load(pack_path, profile)
+    key = Path(pseudonym_key_file).read_bytes().strip() if pseudonym_key_file else None
+    if personal == "pseudonymize" and not key:
+        raise _Usage("--personal pseudonymize needs --pseudonym-key-file")
     try:
-        lines = explain(pack, _read_events(events), event_id=event_id)
+        lines = explain(
+            pack,
+            _read_events(events),
+            event_id=event_id,
+            evidence=personal,  # type: ignore[arg-type]
+            pseudonym_key=key,
+        )
     except OSError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None

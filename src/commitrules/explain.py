@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .engine import Engine
+from .engine import Engine, EvidenceMode
 from .errors import CommitRulesError
 from .pack import Pack
 from .rules import RuleRuntime
@@ -65,19 +65,27 @@ def explain(
     *,
     event_id: str | None = None,
     until: dt.datetime | None = None,
+    evidence: EvidenceMode = "mask",
+    pseudonym_key: bytes | None = None,
 ) -> list[Explanation]:
     """Run the events through a fresh engine and explain each rule's decision.
 
     Events that are rejected are explained as such (rule ``-``). With ``event_id`` only
-    that event's lines are returned (the others still run, so state is right).
+    that event's lines are returned (the others still run, so state is right). Fields the
+    pack declares personal are shown as in violations: masked by default, pseudonymised, or
+    (``evidence="include"``) as they are.
     """
-    engine = Engine(pack, evidence="include")
+    engine = Engine(pack, evidence=evidence, pseudonym_key=pseudonym_key)
     lines: list[Explanation] = []
 
     def trace(
         rule: RuleRuntime, event: Mapping[str, Any], found: tuple[Violation, ...], services: Any
     ) -> None:
-        lines.append(_explain_one(rule, event, found, services))
+        line = _explain_one(rule, event, found, services)
+        if line.values:
+            protected = {key: engine._protect(key, value) for key, value in line.values.items()}
+            line = attrs.evolve(line, values=protected)
+        lines.append(line)
 
     engine.tracer = trace
     for raw in events:
@@ -96,7 +104,7 @@ def explain(
                     held=None,
                     values={},
                     violations=(),
-                    note=f"rejected: {error.reason}",
+                    note=f"rejected: {error}",
                 )
             )
     if until is not None:
