@@ -33,7 +33,15 @@ from commitrules.cli import main as cli_main
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SAMPLE = ROOT / "examples" / "sample-events.jsonl"
-EXECUTED_PAGES = ("index.md", "concepts.md", "conditions.md", "embedding.md", "writing-a-pack.md")
+EXECUTED_PAGES = (
+    "index.md",
+    "concepts.md",
+    "conditions.md",
+    "embedding.md",
+    "writing-a-pack.md",
+    "backends.md",
+    "../README.md",
+)
 REGENERATE = "python docs/generate.py"
 
 
