@@ -621,6 +621,90 @@ def test_a_fact_satisfying_two_branches_of_an_or_fires_its_rule_once() -> None:
     assert [rule for rule, _match in fired] == ["r"]
 
 
+@pytest.mark.parametrize(
+    "branches",
+    [
+        # An '$and' branch whose join comparison is false, then a branch that holds.
+        [
+            {"$and": [{"$neq": {"none": {"p": "b"}}}, {"$neq": {"b": {"p": "b"}}}]},
+            {"c": {"p": "s"}},
+        ],
+        [{"$and": [{"b": {"p": "b"}}]}, {"$and": [{"c": {"p": "s"}}]}],
+        [{"$and": [{"b": {"p": "b"}}, {"c": {"p": "s"}}]}, {"c": {"p": "s"}}],
+    ],
+)
+def test_an_or_fires_when_a_later_branch_holds_after_an_and_with_a_false_join(
+    branches: list[dict[str, Any]],
+) -> None:
+    # durable-rules 2.0.28 alone does not fire these (found by the large differential run);
+    # prepare() writes each branch as a rule of its own.
+    program = Program()
+    rules = {
+        "r": {
+            "all": [
+                {"p": {"t": "prior"}},
+                {"m": {"$and": [{"t": "trig"}, {"k": {"p": "k"}}, {"$or": branches}]}},
+            ]
+        }
+    }
+    name = program.ruleset("r", rules)
+    prior = {"t": "prior", "id": "p1", "k": "a", "b": encode(None), "s": encode("S1")}
+    program.assert_fact(name, prior)
+    trigger = {"t": "trig", "id": "t1", "k": "a", "b": encode("B"), "none": encode(None)}
+    fired = program.probe(name, {**trigger, "c": encode("S1")})
+    assert [rule for rule, _match in fired] == ["r"]
+    assert program.probe(name, {**trigger, "id": "t2", "c": encode("S2")}) == []
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        {"$or": [{"none": "x"}, {"b": encode("B")}]},
+        {"$or": [{"none": {"p": "b"}}, {"b": {"p": "b"}}]},
+    ],
+)
+def test_a_false_join_comparison_after_an_or_is_not_ignored(before: dict[str, Any]) -> None:
+    # durable-rules 2.0.28 alone fires this rule although c == p.c.
+    program = Program()
+    condition = {"$and": [{"t": "trig"}, before, {"$neq": {"c": {"p": "c"}}}]}
+    name = program.ruleset("r", {"r": {"all": [{"p": {"t": "prior"}}, {"m": condition}]}})
+    program.assert_fact(name, {"t": "prior", "id": "p1", "b": encode(None), "c": encode(1)})
+    trigger = {"t": "trig", "id": "t1", "b": encode("B"), "none": encode(None)}
+    assert program.probe(name, {**trigger, "c": encode(1)}) == []
+    fired = program.probe(name, {**trigger, "id": "t2", "c": encode(2)})
+    assert [rule for rule, _match in fired] == ["r"]
+
+
+def test_a_precedence_condition_with_an_or_between_ands_agrees(
+    exotic_pack: commitrules.Pack,
+) -> None:
+    # The shrunk example of the large differential run that found the bug above.
+    assessed = {
+        "id": "e4",
+        "type": "suitability_assessed",
+        "at": "2026-07-01T00:00:00+08:00",
+        "customer_id": "C2",
+        "risk_level": 2,
+        "staff_id": "S0001",
+    }
+    sale = {
+        "id": "e15",
+        "type": "sale",
+        "at": "2026-07-01T00:00:00+08:00",
+        "customer_id": "C2",
+        "product_id": "DEP-TD12",
+        "product_risk": 1,
+        "amount": "100.01",
+        "currency": "000",
+        "staff_id": "S0001",
+        "branch_id": "BR-SH-PD",
+        "channel": "0",
+        "recorded": False,
+    }
+    both = assert_same(exotic_pack, [assessed, sale])
+    assert "X.prior" in {v["rule_id"] for v in both.violations}
+
+
 def test_joins_end_with_an_equality_and_big_rulesets_are_refused() -> None:
     hardened = _harden([{"p": {"$and": [{"t": "prior"}, {"$lt": {"_until": {"c": "_now"}}}]}}])
     assert hardened[0]["p"]["$and"][-1] == {"_j": {"c": "_j"}}

@@ -23,7 +23,7 @@ from ..rules import CompileContext, Finding, RuntimeServices
 from ..rules.check import CheckRule
 from ._durable_base import DurableRule, Facts, in_force_cond, scope_for
 from ._durable_conditions import ConditionTranslator, FactLayout, pattern
-from ._durable_host import MAX_RULES, Prepared, Program, prepare
+from ._durable_host import MAX_RULES, Prepared, Program, expand, prepare
 from ._durable_values import FALSE, TRUE, number
 
 __all__ = ["CheckGroup", "DurableCheck"]
@@ -66,6 +66,7 @@ def _plan(checks: list[tuple[CheckRule, CompileContext]]) -> _ChecksPlan:
             if found is not None:
                 rules[f"h{index}_{position}"] = {"all": [{"m": found}]}
             types.append(event_type)
+        rules = expand(native.rule_id, rules)  # what counts towards the ruleset's size
         if len(chunks[-1]) + len(rules) > _PER_RULESET:
             chunks.append({})
         chunks[-1].update(rules)

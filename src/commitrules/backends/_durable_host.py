@@ -30,7 +30,7 @@ from durable import engine as durable_engine
 
 from ..errors import CommitRulesError, Location
 
-__all__ = ["MAX_RULES", "Fired", "Prepared", "Program", "prepare"]
+__all__ = ["MAX_RULES", "Fired", "Prepared", "Program", "expand", "prepare"]
 
 MAX_RULES = 500
 """Rules per ruleset: durable-rules hangs (no error) from 512 rules in one ruleset."""
@@ -48,8 +48,74 @@ class Prepared:
     text: str
 
 
+BRANCH = "~"
+"""Separates a rule's name from the number of its branch (see :func:`expand`)."""
+
+_MAX_BRANCHES = 64
+
+
+def expand(rule_id: str, rules: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The same rules without ``$or``: one rule per branch, named ``name~k`` from the second.
+
+    durable-rules 2.0.28 gets ``$or`` wrong in a pattern that compares with another
+    pattern's fields (a join): a false join comparison *after* a ``$or`` is ignored
+    (``$and: [$or: [a == 1, b == 2], c != p.c]`` fires with ``c == p.c``), and a ``$or``
+    whose ``$and`` branch holds a false join comparison fails even when a later branch
+    holds. durable compiles a ``$or`` into one path per branch anyway, so writing each
+    branch of a join pattern as a rule of its own (its disjunctive normal form) matches
+    the same facts; :class:`Program` reports every branch under the rule's name, once per
+    set of facts. Patterns over their own fact only keep their ``$or``.
+
+    Raises:
+        CommitRulesError: a rule would need more than 64 branches.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name, rule in rules.items():
+        choices: list[list[dict[str, Any]]] = []
+        for item in rule["all"]:
+            ((alias, condition),) = item.items()
+            if "$" in alias or _alias(condition) is None:
+                # A negated pattern ('n$not') stays whole; so does one that compares only
+                # its own fact's fields (durable gets '$or' right there).
+                choices.append([item])
+                continue
+            choices.append([{alias: _conjunction(terms)} for terms in _dnf(condition)])
+        variants = list(itertools.islice(itertools.product(*choices), _MAX_BRANCHES + 1))
+        if len(variants) > _MAX_BRANCHES:
+            msg = (
+                f"the durable backend would need more than {_MAX_BRANCHES} branches for "
+                f"rule {name!r} (its conditions' 'or's multiply); simplify the condition "
+                "or use the native backend"
+            )
+            raise CommitRulesError(msg, Location(rule_id=rule_id))
+        for index, patterns in enumerate(variants):
+            out[name if index == 0 else f"{name}{BRANCH}{index}"] = {**rule, "all": list(patterns)}
+    return out
+
+
+def _dnf(condition: Any) -> list[list[Any]]:
+    """A condition as a list of conjunctions (lists of comparisons) of which one must hold."""
+    if isinstance(condition, dict) and len(condition) > 1:
+        return _dnf({"$and": [{key: value} for key, value in condition.items()]})
+    if isinstance(condition, dict) and set(condition) == {"$and"}:
+        result: list[list[Any]] = [[]]
+        for part in condition["$and"]:
+            result = [left + right for left in result for right in _dnf(part)]
+            if len(result) > _MAX_BRANCHES:
+                break  # the caller reports it
+        return result
+    if isinstance(condition, dict) and set(condition) == {"$or"}:
+        return [terms for part in condition["$or"] for terms in _dnf(part)]
+    return [[condition]]
+
+
+def _conjunction(terms: list[Any]) -> Any:
+    return terms[0] if len(terms) == 1 else {"$and": terms}
+
+
 def prepare(rule_id: str, rules: dict[str, dict[str, Any]]) -> Prepared:
-    """Check the size of a ruleset and harden its joins (see :func:`_harden`)."""
+    """Check the size of a ruleset, expand its ``$or`` (:func:`expand`), harden its joins."""
+    rules = expand(rule_id, rules)
     if len(rules) >= MAX_RULES:
         msg = (
             f"the durable backend would need {len(rules)} rules in one ruleset; "
@@ -108,7 +174,7 @@ class Program:
         fired = self._fired
         for rule_name, rule in definition.items():
             action = f"{name}/{rule_name}"
-            self._actions[action] = _recorder(fired, rule_name)
+            self._actions[action] = _recorder(fired, rule_name.split(BRANCH, 1)[0])
             rule["run"] = action
         self.host.register_rulesets({name: definition})
         return name
@@ -177,8 +243,8 @@ class Program:
         del self._fired[start:]
         if len(fired) < 2:
             return fired
-        # durable compiles a '$or' into one path per branch: a fact that satisfies two
-        # branches fires the rule twice. A rule fires once per set of matched facts.
+        # A rule's branches (see expand) are reported under its name: a fact that
+        # satisfies two branches would fire it twice. A rule fires once per set of facts.
         seen: set[tuple[Any, ...]] = set()
         unique: Fired = []
         for rule_name, match in fired:
