@@ -98,6 +98,7 @@ def main() -> int:
                 "seen": len(state["seen"]),
                 "timers": len(state["timers"]),
                 "buffer": len(state["buffer"]),
+                "repeats": sum(len(t) for counters in state["router"] for _k, t in counters),
                 "deadlines": sum(
                     len(r["state"]) for r in state["rules"].values() if r["kind"] == "deadline"
                 ),
@@ -105,7 +106,8 @@ def main() -> int:
             elapsed = time.perf_counter() - started
             row = (
                 f"| {processed:,} | {_rss_mb():.0f} | {sizes['seen']:,} | {sizes['timers']:,} | "
-                f"{sizes['deadlines']:,} | {sizes['buffer']} | {found:,} | {rejected:,} | "
+                f"{sizes['deadlines']:,} | {sizes['buffer']} | {sizes['repeats']:,} | {found:,} | "
+                f"{rejected:,} | "
                 f"{processed / elapsed:,.0f} |"
             )
             rows.append(row)
@@ -118,12 +120,41 @@ def main() -> int:
         f"`python benchmarks/soak.py --events {args.events}` — {args.customers:,} customers, "
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs.",
         "",
-        "| events | RSS MB | seen ids | timers | open deadlines | buffer | violations"
-        " | rejected | events/s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| events | RSS MB | seen ids | timers | open deadlines | buffer | repeat counters"
+        " | violations | rejected | events/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    args.out.write_text("\n".join(header + rows) + "\n", encoding="utf-8")
+    args.out.write_text("\n".join(header + rows + summary(rows)) + "\n", encoding="utf-8")
     return 0
+
+
+def summary(rows: list[str]) -> list[str]:
+    """What the samples say: memory over the second half, and the state's range."""
+    table = [[cell.strip().replace(",", "") for cell in row.strip("|").split("|")] for row in rows]
+    if len(table) < 2:
+        return []
+    rss = [float(r[1]) for r in table]
+    half = rss[len(rss) // 2 - 1]
+    seen = [int(r[2]) for r in table]
+    timers = [int(r[3]) for r in table]
+    deadlines = [int(r[4]) for r in table]
+    repeats = [int(r[6]) for r in table]
+    return [
+        "",
+        f"Resident memory over the second half: {half:.0f} → {rss[-1]:.0f} MB "
+        f"({(rss[-1] / half - 1) * 100:+.1f} %); first sample {rss[0]:.0f} MB. "
+        f"The engine's state stays in a band: seen ids {min(seen):,} to {max(seen):,}, timers "
+        f"{min(timers):,} to {max(timers):,}, open deadlines {min(deadlines):,} to "
+        f"{max(deadlines):,}, routing repeat counters {min(repeats):,} to {max(repeats):,}.",
+        "",
+        "The stream repeats the generator's 60-day windows with times shifted later. From the "
+        "11th window (event time past 2026-10) sales and disclosures still use products and "
+        "templates whose register rows ended in 2026 (a re-rated product, a retired template "
+        "version), so about one event in ten is then a violation: a harsher load for the "
+        "routing and findings windows than the benchmark stream's 0.2 %. Resident memory "
+        "includes the allocator's fragmentation; `benchmarks/run.py --sections endless` "
+        "measures what the engine holds with tracemalloc.",
+    ]
 
 
 if __name__ == "__main__":

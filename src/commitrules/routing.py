@@ -139,7 +139,13 @@ class Router:
             if not escalation.window_us:
                 continue
             limit = cutoff_us - escalation.window_us
-            stale = [k for k, times in escalation.seen.items() if not times or times[-1] <= limit]
+            stale = []
+            for key, times in escalation.seen.items():
+                if not times or times[-1] <= limit:
+                    stale.append(key)
+                elif times[0] <= limit:
+                    # A scope that keeps having findings: drop only its old ones.
+                    del times[: bisect.bisect_right(times, limit)]
             for key in stale:
                 del escalation.seen[key]
 
