@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 import pytest
@@ -123,3 +124,32 @@ def test_advancing_time_in_steps_gives_what_one_step_gives(
             found += engine.advance_to(moment)
     found += engine.advance_to(END)
     assert sorted(v.id for v in found) == expected
+
+
+@given(
+    strategies.streams(
+        PACK.catalog,
+        min_size=2,
+        max_size=20,
+        min_gap=dt.timedelta(seconds=1),
+        max_gap=dt.timedelta(seconds=3),
+    )
+)
+def test_streams_with_a_min_gap_have_strictly_increasing_times_and_unique_ids(
+    stream: list[dict[str, Any]],
+) -> None:
+    instants = [dt.datetime.fromisoformat(event["at"]) for event in stream]
+    assert all(
+        later - earlier >= dt.timedelta(seconds=1)
+        for earlier, later in itertools.pairwise(instants)
+    )
+    assert len({event["id"] for event in stream}) == len(stream)
+    for event in stream:
+        PACK.catalog.validate(event)
+
+
+def test_a_min_gap_above_the_max_gap_is_refused() -> None:
+    with pytest.raises(ValueError, match="min_gap"):
+        strategies.streams(
+            PACK.catalog, min_gap=dt.timedelta(hours=2), max_gap=dt.timedelta(hours=1)
+        )

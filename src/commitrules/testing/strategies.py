@@ -206,6 +206,11 @@ def streams(
     ``min_gap`` above zero makes times strictly increasing.
     """
     names = list(types) if types is not None else list(catalog.names)
+    low = int(min_gap.total_seconds())
+    high = int(max_gap.total_seconds())
+    if min_gap != dt.timedelta(seconds=low) or not 0 <= low <= high:
+        msg = "min_gap and max_gap must be whole seconds with 0 <= min_gap <= max_gap"
+        raise ValueError(msg)
 
     @st.composite
     def build(draw: st.DrawFn) -> list[dict[str, Any]]:
@@ -213,9 +218,9 @@ def streams(
         moment = start
         out: list[dict[str, Any]] = []
         for index in range(size):
-            moment = moment + dt.timedelta(
-                seconds=draw(st.integers(0, int(max_gap.total_seconds())))
-            )
+            # The first event may fall at ``start``; every later one at least min_gap on.
+            gap = draw(st.integers(low if index else 0, high))
+            moment = moment + dt.timedelta(seconds=gap)
             zone = draw(st.sampled_from(ZONES))
             name = draw(st.sampled_from(names))
             event = draw(_event(catalog[name], st.just(moment.astimezone(zone))))
