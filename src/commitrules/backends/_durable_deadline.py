@@ -27,10 +27,9 @@ from typing import Any
 
 import attrs
 
-from ..eventtime import from_us
-from ..rules import CompileContext, Finding, RuntimeServices
+from ..rules import CompileContext, RuntimeServices
 from ..rules._base import EventFilterSpec, key_getter
-from ..rules.deadline import DeadlineRule, _Pending
+from ..rules.deadline import DeadlineRule, _Pending, emit_due
 from ._durable_base import DurableRule, in_force_cond, scope_for
 from ._durable_conditions import Cond, ConditionTranslator, FactLayout, all_of, pattern
 from ._durable_host import Prepared, Program, dumps, prepare
@@ -297,61 +296,12 @@ class DurableDeadline(DurableRule):
         fire_us: int,
         services: RuntimeServices,
     ) -> None:
-        tz = services.tz
-        due_at = from_us(due_us, tz)
-        if step == 0:
-            finding = Finding(
-                rule=self,
-                at_us=due_us,
-                at=due_at,
-                event_ids=(pending.event_id,),
-                subject=pending.subject,
-                evidence={**self._started(pending, tz), "due_at": due_at.isoformat()},
-                scope=pending.scope,
-                due_us=due_us,
-                moment_us=due_us,
-                context=pending.context,
-            )
-            services.emit(finding)
-            pending.violation = services.finding_id(finding)
-        else:
-            _after, roles, severity = self._escalations[step - 1]
-            services.emit(
-                Finding(
-                    rule=self,
-                    at_us=fire_us - 1,
-                    at=from_us(fire_us - 1, tz),
-                    event_ids=(pending.event_id,),
-                    subject=pending.subject,
-                    evidence={
-                        **self._started(pending, tz),
-                        "due_at": due_at.isoformat(),
-                        "step": step,
-                    },
-                    scope=pending.scope,
-                    kind="escalation",
-                    due_us=due_us,
-                    moment_us=fire_us - 1,
-                    refers_to=pending.violation,
-                    extra_roles=roles,
-                    severity=severity,
-                    context=pending.context,
-                    message=("升級:" + self.message[0], "Escalated: " + self.message[1]),
-                )
-            )
-        pending.step = step + 1
-        if step < len(self._escalations):
-            after = self._escalations[step][0]
-            if after is not None:
-                when = after(due_us, {}, services.params)
-                self._put(key, pending)
-                services.schedule(when + 1, self, [list(key), due_us, step + 1])
-                return
+        when = emit_due(self, pending, due_us, step, fire_us, services)  # type: ignore[arg-type]
+        if when is not None:
+            self._put(key, pending)
+            services.schedule(when + 1, self, [list(key), due_us, step + 1])
+            return
         self._drop(key)
-
-    @staticmethod
-    def _started(pending: _Pending, tz: Any) -> dict[str, Any]:
-        return {"started_at": from_us(pending.start_us, tz).isoformat(), **pending.evidence}
 
     # -- snapshots ---------------------------------------------------------------------------
     def state(self) -> Any:

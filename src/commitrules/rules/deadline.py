@@ -329,60 +329,11 @@ class DeadlineRule(RuleRuntime):
         pending = self._pending.get(key)
         if pending is None or pending.due_us != due_us or pending.step != step:
             return  # fulfilled, cancelled, extended or already escalated
-        tz = services.tz
-        due_at = from_us(due_us, tz)
-        if step == 0:
-            finding = Finding(
-                rule=self,
-                at_us=due_us,
-                at=due_at,
-                event_ids=(pending.event_id,),
-                subject=pending.subject,
-                evidence={**self._started(pending, tz), "due_at": due_at.isoformat()},
-                scope=pending.scope,
-                due_us=due_us,
-                moment_us=due_us,
-                context=pending.context,
-            )
-            services.emit(finding)
-            pending.violation = services.finding_id(finding)
-        else:
-            after, roles, severity = self._escalations[step - 1]
-            services.emit(
-                Finding(
-                    rule=self,
-                    at_us=fire_us - 1,
-                    at=from_us(fire_us - 1, tz),
-                    event_ids=(pending.event_id,),
-                    subject=pending.subject,
-                    evidence={
-                        **self._started(pending, tz),
-                        "due_at": due_at.isoformat(),
-                        "step": step,
-                    },
-                    scope=pending.scope,
-                    kind="escalation",
-                    due_us=due_us,
-                    moment_us=fire_us - 1,
-                    refers_to=pending.violation,
-                    extra_roles=roles,
-                    severity=severity,
-                    context=pending.context,
-                    message=("升級:" + self.message[0], "Escalated: " + self.message[1]),
-                )
-            )
-        pending.step = step + 1
-        if step < len(self._escalations):
-            after = self._escalations[step][0]
-            if after is not None:
-                when = after(due_us, {}, services.params)
-                services.schedule(when + 1, self, [list(key), due_us, step + 1])
-                return
+        when = emit_due(self, pending, due_us, step, fire_us, services)
+        if when is not None:
+            services.schedule(when + 1, self, [list(key), due_us, step + 1])
+            return
         del self._pending[key]
-
-    @staticmethod
-    def _started(pending: _Pending, tz: Any) -> dict[str, Any]:
-        return {"started_at": from_us(pending.start_us, tz).isoformat(), **pending.evidence}
 
     # -- snapshots ---------------------------------------------------------------------
     def state(self) -> Any:
@@ -397,3 +348,58 @@ class DeadlineRule(RuleRuntime):
 def compile_rule(spec: DeadlineSpec, ctx: CompileContext) -> DeadlineRule:
     """Compile a deadline spec."""
     return DeadlineRule(spec, ctx)
+
+
+def emit_due(
+    rule: DeadlineRule, pending: _Pending, due_us: int, step: int, fire_us: int, services: Any
+) -> int | None:
+    """Emit what a deadline's timer means: the missed deadline (step 0) or an escalation.
+
+    Advances ``pending.step``; returns when the next escalation falls due (µs), or None
+    when the deadline is done with (both backends call this, so findings are the same).
+    """
+    tz = services.tz
+    due_at = from_us(due_us, tz)
+    started = {"started_at": from_us(pending.start_us, tz).isoformat(), **pending.evidence}
+    if step == 0:
+        finding = Finding(
+            rule=rule,
+            at_us=due_us,
+            at=due_at,
+            event_ids=(pending.event_id,),
+            subject=pending.subject,
+            evidence={**started, "due_at": due_at.isoformat()},
+            scope=pending.scope,
+            due_us=due_us,
+            moment_us=due_us,
+            context=pending.context,
+        )
+        services.emit(finding)
+        pending.violation = services.finding_id(finding)
+    else:
+        _after, roles, severity = rule._escalations[step - 1]
+        services.emit(
+            Finding(
+                rule=rule,
+                at_us=fire_us - 1,
+                at=from_us(fire_us - 1, tz),
+                event_ids=(pending.event_id,),
+                subject=pending.subject,
+                evidence={**started, "due_at": due_at.isoformat(), "step": step},
+                scope=pending.scope,
+                kind="escalation",
+                due_us=due_us,
+                moment_us=fire_us - 1,
+                refers_to=pending.violation,
+                extra_roles=roles,
+                severity=severity,
+                context=pending.context,
+                message=("升級:" + rule.message[0], "Escalated: " + rule.message[1]),
+            )
+        )
+    pending.step = step + 1
+    if step < len(rule._escalations):
+        after = rule._escalations[step][0]
+        if after is not None:
+            return int(after(due_us, {}, services.params))
+    return None
