@@ -20,17 +20,15 @@ facts (``count(n)`` batches every n matches, it does not measure a window).
 
 from __future__ import annotations
 
-import bisect
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import attrs
 
-from ..eventtime import Period, from_us, period_of
 from ..rules import CompileContext, Finding, RuleRuntime, RuntimeServices
 from ..rules._base import key_getter
-from ..rules.threshold import ThresholdRule, _Group, _show
+from ..rules.threshold import ThresholdRule, ThresholdWindows, _Group
 from ._durable_base import DurableRule, in_force_cond, scope_for
 from ._durable_conditions import Cond, ConditionTranslator, FactLayout, any_of, pattern
 from ._durable_host import Prepared, Program, prepare
@@ -129,7 +127,7 @@ def _admitted(
     return admitted
 
 
-class DurableThreshold(DurableRule):
+class DurableThreshold(ThresholdWindows, DurableRule):
     """A threshold whose counting filters and crossing test run in durable-rules."""
 
     kind = "threshold"
@@ -218,65 +216,21 @@ class DurableThreshold(DurableRule):
             denominator=False,
         )
 
-    def _limit(self, services: RuntimeServices) -> Decimal:
-        if self._limit_param is not None:
-            return Decimal(services.params[self._limit_param])
-        assert self._limit_value is not None
-        return self._limit_value
+    def _admits(self, at_us: int) -> bool:
+        return True  # the rules' in-force test is part of the durable rules that count
 
-    def _value(self, group: _Group) -> Fraction | int | None:
-        if not self._is_ratio:
-            return len(group.numerator)
-        if len(group.denominator) < self._min_sample:
-            return None
-        return Fraction(len(group.numerator), len(group.denominator))
-
-    def _add(
+    def _crosses(
         self,
-        key: tuple[Any, ...],
-        at_us: int,
-        at: Any,
-        event_id: str | None,
-        scope: dict[str, Any],
-        services: RuntimeServices,
-        *,
-        numerator: bool,
-        denominator: bool,
-    ) -> None:
-        group = self._groups.get(key)
-        if group is None:
-            group = self._groups[key] = _Group()
-        window_start: int | None = None
-        if self._window_us is not None:
-            cutoff = at_us - self._window_us
-            for items in (group.numerator, group.denominator):
-                drop = bisect.bisect_right(items, cutoff)
-                if drop:
-                    del items[:drop]
-            if not self._sweep_scheduled:
-                services.schedule(at_us + self._window_us + 1, self, "sweep")
-                self._sweep_scheduled = True
-        else:
-            assert self._period is not None
-            period: Period = period_of(at_us, self._period, services.tz)
-            if group.period_start != period.start_us:
-                group.numerator.clear()
-                group.denominator.clear()
-                group.period_start = period.start_us
-                group.armed = True
-            window_start = period.start_us
-        limit = self._limit(services)
-        before = self._value(group)
-        if numerator:
-            bisect.insort(group.numerator, at_us)
-        if denominator:
-            bisect.insort(group.denominator, at_us)
-        group.last_us = max(group.last_us, at_us)
-        value = self._value(group)
+        group: _Group,
+        before: Fraction | int | None,
+        after: Fraction | int | None,
+        limit: Decimal,
+    ) -> bool:
+        # The crossing is decided by durable rules on the measures as exact integers.
         bound = Fraction(limit)
         fact: dict[str, Any] = {"t": "obs", "id": self.facts.next_id()}
         fact["_armed"] = TRUE if group.armed else FALSE
-        for prefix, measured in (("_b", before), ("_a", value)):
+        for prefix, measured in (("_b", before), ("_a", after)):
             fact[prefix + "ok"] = FALSE if measured is None else TRUE
             left, right = _cross(measured, bound)
             fact[prefix + "l"] = number(left)
@@ -284,66 +238,7 @@ class DurableThreshold(DurableRule):
         fired = {name for name, _match in self.program.probe(self.ruleset, fact)}
         if "rearm" in fired:
             group.armed = True
-        if "fire" not in fired:
-            return
-        assert value is not None
-        group.armed = False
-        subject = dict(zip(self.group_by, key, strict=True))
-        evidence: dict[str, Any] = {
-            "value": _show(value),
-            "limit": str(limit),
-            "op": self._op,
-            "numerator": len(group.numerator),
-        }
-        if self._is_ratio:
-            evidence["denominator"] = len(group.denominator)
-        if window_start is not None:
-            evidence["window_start"] = from_us(window_start, services.tz).isoformat()
-        services.emit(
-            Finding(
-                rule=self,
-                at_us=at_us,
-                at=at,
-                event_ids=(event_id,) if event_id is not None else (),
-                subject=subject,
-                evidence=evidence,
-                scope={**scope, **subject},
-                moment_us=at_us,
-            )
-        )
-
-    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
-        # Sweep: forget groups whose whole window has passed (bounded memory).
-        assert self._window_us is not None
-        cutoff = fire_us - 1 - self._window_us
-        for key in [k for k, g in self._groups.items() if g.last_us <= cutoff]:
-            del self._groups[key]
-        if self._groups:
-            services.schedule(fire_us + self._window_us, self, "sweep")
-        else:
-            self._sweep_scheduled = False
-
-    # -- snapshots ---------------------------------------------------------------------------
-    def state(self) -> Any:
-        return {
-            "sweep": self._sweep_scheduled,
-            "groups": [
-                [list(key), g.numerator, g.denominator, g.armed, g.last_us, g.period_start]
-                for key, g in self._groups.items()
-            ],
-        }
-
-    def restore(self, state: Any) -> None:
-        self._sweep_scheduled = bool(state["sweep"])
-        self._groups = {}
-        for key, numerator, denominator, armed, last_us, period_start in state["groups"]:
-            group = _Group()
-            group.numerator = [int(x) for x in numerator]
-            group.denominator = [int(x) for x in denominator]
-            group.armed = bool(armed)
-            group.last_us = int(last_us)
-            group.period_start = period_start
-            self._groups[tuple(key)] = group
+        return "fire" in fired
 
 
 def _cross(value: Fraction | int | None, limit: Fraction) -> tuple[int, int]:

@@ -46,7 +46,7 @@ from ._base import (
     key_getter,
 )
 
-__all__ = ["ThresholdRule", "ThresholdSpec", "compare", "compile_rule"]
+__all__ = ["ThresholdRule", "ThresholdSpec", "ThresholdWindows", "compare", "compile_rule"]
 
 Op = Literal[">=", ">", "<=", "<"]
 PeriodName = Literal["day", "week", "month", "quarter", "half_year", "year"]
@@ -126,7 +126,159 @@ class _Group:
         self.period_start: int | None = None
 
 
-class ThresholdRule(RuleRuntime):
+class ThresholdWindows:
+    """The windows of a threshold rule, shared by both backends.
+
+    The group's items in their sliding window or calendar period, the limit, the value,
+    the finding when the limit is crossed, the sweep of idle groups and the snapshots.
+    Whether an item counts and whether the limit is crossed are the backend's
+    (``_admits`` and ``_crosses``).
+    """
+
+    rule_id: str
+    group_by: tuple[str, ...]
+    _op: str
+    _groups: dict[tuple[Any, ...], _Group]
+    _window_us: int | None
+    _sweep_scheduled: bool
+    _period: PeriodName | None
+    _is_ratio: bool
+    _min_sample: int
+    _limit_param: str | None
+    _limit_value: Decimal | None
+
+    def _admits(self, at_us: int) -> bool:
+        raise NotImplementedError
+
+    def _crosses(
+        self,
+        group: _Group,
+        before: Fraction | int | None,
+        after: Fraction | int | None,
+        limit: Decimal,
+    ) -> bool:
+        """Whether adding the item crosses the limit (re-arming the group as it goes)."""
+        raise NotImplementedError
+
+    def _limit(self, services: RuntimeServices) -> Decimal:
+        if self._limit_param is not None:
+            return Decimal(services.params[self._limit_param])
+        assert self._limit_value is not None
+        return self._limit_value
+
+    def _value(self, group: _Group) -> Fraction | int | None:
+        if not self._is_ratio:
+            return len(group.numerator)
+        if len(group.denominator) < self._min_sample:
+            return None
+        return Fraction(len(group.numerator), len(group.denominator))
+
+    def _add(
+        self,
+        key: tuple[Any, ...],
+        at_us: int,
+        at: Any,
+        event_id: str | None,
+        scope: dict[str, Any],
+        services: RuntimeServices,
+        *,
+        numerator: bool,
+        denominator: bool,
+    ) -> None:
+        if not self._admits(at_us):
+            return
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group()
+        window_start: int | None = None
+        if self._window_us is not None:
+            cutoff = at_us - self._window_us
+            for items in (group.numerator, group.denominator):
+                drop = bisect.bisect_right(items, cutoff)
+                if drop:
+                    del items[:drop]
+            if not self._sweep_scheduled:
+                services.schedule(at_us + self._window_us + 1, self, "sweep")  # type: ignore[arg-type]
+                self._sweep_scheduled = True
+        else:
+            assert self._period is not None
+            period: Period = period_of(at_us, self._period, services.tz)
+            if group.period_start != period.start_us:
+                group.numerator.clear()
+                group.denominator.clear()
+                group.period_start = period.start_us
+                group.armed = True
+            window_start = period.start_us
+        limit = self._limit(services)
+        before = self._value(group)
+        if numerator:
+            bisect.insort(group.numerator, at_us)
+        if denominator:
+            bisect.insort(group.denominator, at_us)
+        group.last_us = max(group.last_us, at_us)
+        value = self._value(group)
+        if not self._crosses(group, before, value, limit):
+            return
+        assert value is not None
+        group.armed = False
+        subject = dict(zip(self.group_by, key, strict=True))
+        evidence: dict[str, Any] = {
+            "value": _show(value),
+            "limit": str(limit),
+            "op": self._op,
+            "numerator": len(group.numerator),
+        }
+        if self._is_ratio:
+            evidence["denominator"] = len(group.denominator)
+        if window_start is not None:
+            evidence["window_start"] = from_us(window_start, services.tz).isoformat()
+        services.emit(
+            Finding(
+                rule=self,  # type: ignore[arg-type]
+                at_us=at_us,
+                at=at,
+                event_ids=(event_id,) if event_id is not None else (),
+                subject=subject,
+                evidence=evidence,
+                scope={**scope, **subject},
+                moment_us=at_us,
+            )
+        )
+
+    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
+        # Sweep: forget groups whose whole window has passed (bounded memory).
+        assert self._window_us is not None
+        cutoff = fire_us - 1 - self._window_us
+        for key in [k for k, g in self._groups.items() if g.last_us <= cutoff]:
+            del self._groups[key]
+        if self._groups:
+            services.schedule(fire_us + self._window_us, self, "sweep")  # type: ignore[arg-type]
+        else:
+            self._sweep_scheduled = False
+
+    def state(self) -> Any:
+        return {
+            "sweep": self._sweep_scheduled,
+            "groups": [
+                [list(key), g.numerator, g.denominator, g.armed, g.last_us, g.period_start]
+                for key, g in self._groups.items()
+            ],
+        }
+
+    def restore(self, state: Any) -> None:
+        self._sweep_scheduled = bool(state["sweep"])
+        self._groups = {}
+        for key, numerator, denominator, armed, last_us, period_start in state["groups"]:
+            group = _Group()
+            group.numerator = [int(x) for x in numerator]
+            group.denominator = [int(x) for x in denominator]
+            group.armed = bool(armed)
+            group.last_us = int(last_us)
+            group.period_start = period_start
+            self._groups[tuple(key)] = group
+
+
+class ThresholdRule(ThresholdWindows, RuleRuntime):
     """A compiled threshold; state: the items in the window and whether it is armed."""
 
     kind = "threshold"
@@ -143,6 +295,7 @@ class ThresholdRule(RuleRuntime):
         self._sweep_scheduled = False
         self._period: PeriodName | None = spec.window.period
         self._is_ratio = spec.ratio is not None
+        self._op = spec.op
         self._min_sample = spec.ratio.min_sample if spec.ratio is not None else 0
         self._finding_filter = spec.count_findings
         self.counts_findings = spec.count_findings is not None
@@ -255,124 +408,20 @@ class ThresholdRule(RuleRuntime):
             denominator=False,
         )
 
-    def _limit(self, services: RuntimeServices) -> Decimal:
-        if self._limit_param is not None:
-            return Decimal(services.params[self._limit_param])
-        assert self._limit_value is not None
-        return self._limit_value
+    def _admits(self, at_us: int) -> bool:
+        return self.in_force(at_us)
 
-    def _value(self, group: _Group) -> Fraction | int | None:
-        if not self._is_ratio:
-            return len(group.numerator)
-        if len(group.denominator) < self._min_sample:
-            return None
-        return Fraction(len(group.numerator), len(group.denominator))
-
-    def _add(
+    def _crosses(
         self,
-        key: tuple[Any, ...],
-        at_us: int,
-        at: Any,
-        event_id: str | None,
-        scope: dict[str, Any],
-        services: RuntimeServices,
-        *,
-        numerator: bool,
-        denominator: bool,
-    ) -> None:
-        if not self.in_force(at_us):
-            return
-        group = self._groups.get(key)
-        if group is None:
-            group = self._groups[key] = _Group()
-        window_start: int | None = None
-        if self._window_us is not None:
-            cutoff = at_us - self._window_us
-            for items in (group.numerator, group.denominator):
-                drop = bisect.bisect_right(items, cutoff)
-                if drop:
-                    del items[:drop]
-            if not self._sweep_scheduled:
-                services.schedule(at_us + self._window_us + 1, self, "sweep")
-                self._sweep_scheduled = True
-        else:
-            assert self._period is not None
-            period: Period = period_of(at_us, self._period, services.tz)
-            if group.period_start != period.start_us:
-                group.numerator.clear()
-                group.denominator.clear()
-                group.period_start = period.start_us
-                group.armed = True
-            window_start = period.start_us
-        op = self.spec.op
-        limit = self._limit(services)
-        before = self._value(group)
+        group: _Group,
+        before: Fraction | int | None,
+        after: Fraction | int | None,
+        limit: Decimal,
+    ) -> bool:
+        op = self._op
         if before is None or not compare(before, op, limit):
             group.armed = True
-        if numerator:
-            bisect.insort(group.numerator, at_us)
-        if denominator:
-            bisect.insort(group.denominator, at_us)
-        group.last_us = max(group.last_us, at_us)
-        value = self._value(group)
-        if value is None or not group.armed or not compare(value, op, limit):
-            return
-        group.armed = False
-        subject = dict(zip(self.group_by, key, strict=True))
-        evidence: dict[str, Any] = {
-            "value": _show(value),
-            "limit": str(limit),
-            "op": op,
-            "numerator": len(group.numerator),
-        }
-        if self._is_ratio:
-            evidence["denominator"] = len(group.denominator)
-        if window_start is not None:
-            evidence["window_start"] = from_us(window_start, services.tz).isoformat()
-        services.emit(
-            Finding(
-                rule=self,
-                at_us=at_us,
-                at=at,
-                event_ids=(event_id,) if event_id is not None else (),
-                subject=subject,
-                evidence=evidence,
-                scope={**scope, **subject},
-                moment_us=at_us,
-            )
-        )
-
-    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
-        # Sweep: forget groups whose whole window has passed (bounded memory).
-        assert self._window_us is not None
-        cutoff = fire_us - 1 - self._window_us
-        for key in [k for k, g in self._groups.items() if g.last_us <= cutoff]:
-            del self._groups[key]
-        if self._groups:
-            services.schedule(fire_us + self._window_us, self, "sweep")
-        else:
-            self._sweep_scheduled = False
-
-    def state(self) -> Any:
-        return {
-            "sweep": self._sweep_scheduled,
-            "groups": [
-                [list(key), g.numerator, g.denominator, g.armed, g.last_us, g.period_start]
-                for key, g in self._groups.items()
-            ],
-        }
-
-    def restore(self, state: Any) -> None:
-        self._sweep_scheduled = bool(state["sweep"])
-        self._groups = {}
-        for key, numerator, denominator, armed, last_us, period_start in state["groups"]:
-            group = _Group()
-            group.numerator = [int(x) for x in numerator]
-            group.denominator = [int(x) for x in denominator]
-            group.armed = bool(armed)
-            group.last_us = int(last_us)
-            group.period_start = period_start
-            self._groups[tuple(key)] = group
+        return after is not None and group.armed and compare(after, op, limit)
 
 
 def _show(value: Fraction | int) -> str:
