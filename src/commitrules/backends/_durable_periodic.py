@@ -41,6 +41,7 @@ from ..rules.periodic import (
     _percent,
     _PeriodicBase,
     _PeriodicRule,
+    period_finding,
 )
 from ._durable_base import DurableRule, in_force_cond, scope_for
 from ._durable_conditions import Cond, ConditionTranslator, FactLayout, pattern
@@ -222,18 +223,7 @@ class _DurablePeriodic(DurableRule):
         *,
         kind: Any = "violation",
     ) -> Finding:
-        end = from_us(period.end_us, services.tz)
-        return Finding(
-            rule=self,
-            at_us=period.end_us,
-            at=end,
-            event_ids=(),
-            subject={**subject, "period": period.label},
-            evidence={"period": period.label, **evidence},
-            scope=dict(subject),
-            kind=kind,
-            moment_us=period.start_us,
-        )
+        return period_finding(self, period, services, subject, evidence, kind=kind)
 
     def _period_state(self) -> Any:
         return None if self._current is None else self._current.start_us

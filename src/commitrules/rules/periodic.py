@@ -70,6 +70,7 @@ __all__ = [
     "PeriodicTargetSpec",
     "compile_obligation",
     "compile_target",
+    "period_finding",
 ]
 
 INSUFFICIENT = (
@@ -208,18 +209,7 @@ class _PeriodicRule(RuleRuntime):
         *,
         kind: Any = "violation",
     ) -> Finding:
-        end = from_us(period.end_us, services.tz)
-        return Finding(
-            rule=self,
-            at_us=period.end_us,
-            at=end,
-            event_ids=(),
-            subject={**subject, "period": period.label},
-            evidence={"period": period.label, **evidence},
-            scope=dict(subject),
-            kind=kind,
-            moment_us=period.start_us,
-        )
+        return period_finding(self, period, services, subject, evidence, kind=kind)
 
     def _period_state(self) -> Any:
         return None if self._current is None else self._current.start_us
@@ -416,3 +406,26 @@ def _percent(value: Decimal) -> str:
     """0.95 -> '95%', 0.001 -> '0.1%' (exact, no float noise)."""
     text = format((value * 100).normalize(), "f")
     return f"{text}%"
+
+
+def period_finding(
+    rule: RuleRuntime,
+    period: Period,
+    services: RuntimeServices,
+    subject: dict[str, Any],
+    evidence: dict[str, Any],
+    *,
+    kind: Any = "violation",
+) -> Finding:
+    """The finding of a period that closed (both backends build it here)."""
+    return Finding(
+        rule=rule,
+        at_us=period.end_us,
+        at=from_us(period.end_us, services.tz),
+        event_ids=(),
+        subject={**subject, "period": period.label},
+        evidence={"period": period.label, **evidence},
+        scope=dict(subject),
+        kind=kind,
+        moment_us=period.start_us,
+    )
