@@ -24,10 +24,9 @@ from typing import Any
 
 import attrs
 
-from ..eventtime import from_us
-from ..rules import CompileContext, Finding, RuntimeServices
+from ..rules import CompileContext, RuntimeServices
 from ..rules._base import key_getter
-from ..rules.precedence import PrecedenceRule
+from ..rules.precedence import PrecedenceRule, judge
 from ._durable_base import DurableRule, in_force_cond, scope_for
 from ._durable_conditions import Cond, ConditionTranslator, FactLayout, all_of, pattern
 from ._durable_host import Prepared, Program, dumps, prepare
@@ -213,54 +212,7 @@ class DurablePrecedence(DurableRule):
         fact["_track"] = TRUE if services.tracking else FALSE
         for name, match in self.program.probe(self.ruleset, fact):
             stored = self._priors[self._ids[match["p"]["id"]]] if "p" in match else None
-            self._judged(name, stored, event, at_us, services)
-
-    def _judged(
-        self,
-        verdict: str,
-        stored: tuple[int, int, str, dict[str, Any]] | None,
-        event: dict[str, Any],
-        at_us: int,
-        services: RuntimeServices,
-    ) -> None:
-        if verdict == "held":
-            assert stored is not None
-            subject = self.subject_of(event)
-            services.outcome(self, "compliant", subject, event["at"], (event["id"], stored[2]))
-            return
-        evidence: dict[str, Any] = {name: event.get(name) for name in self.match}
-        if self._condition is not None:
-            for field in self._condition.fields:
-                evidence[field] = event.get(field)
-        message = None
-        event_ids: tuple[str, ...] = (event["id"],)
-        if verdict in ("missing", "expired"):
-            evidence["prior"] = None
-            if stored is not None:
-                evidence["prior_expired_at"] = from_us(stored[1], services.tz)
-                evidence["prior_id"] = stored[2]
-            message = self.missing_message
-        else:
-            assert stored is not None
-            prior_at, _valid_until, prior_id, prior_values = stored
-            evidence["prior_id"] = prior_id
-            evidence["prior_at"] = from_us(prior_at, services.tz)
-            for field, value in prior_values.items():
-                evidence[f"prior.{field}"] = value
-            event_ids = (event["id"], prior_id)
-        services.emit(
-            Finding(
-                rule=self,
-                at_us=at_us,
-                at=event["at"],
-                event_ids=event_ids,
-                subject=self.subject_of(event),
-                evidence=evidence,
-                scope=self.scope_of(event),
-                message=message,
-                context=event,
-            )
-        )
+            judge(self, name, stored, event, at_us, services)  # type: ignore[arg-type]
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
         clock = {"t": "clock", "id": "clock", "_now": number(fire_us)}

@@ -143,47 +143,14 @@ class PrecedenceRule(RuleRuntime):
             return
         if self._when is not None and not self._when.function(event, None, services):
             return
-        key = self._key_of(event)
-        stored = self._priors.get(key)
-        evidence: dict[str, Any] = {name: event.get(name) for name in self.match}
-        if self._condition is not None:
-            for name in self._condition.fields:
-                evidence[name] = event.get(name)
-        message = None
-        event_ids: tuple[str, ...] = (event["id"],)
+        stored = self._priors.get(self._key_of(event))
         if stored is None or stored[1] < at_us:
-            evidence["prior"] = None
-            if stored is not None:
-                evidence["prior_expired_at"] = from_us(stored[1], services.tz)
-                evidence["prior_id"] = stored[2]
-            message = self.missing_message
+            verdict = "missing" if stored is None else "expired"
+        elif self._condition is None or self._condition.function(event, stored[3], services):
+            verdict = "held"
         else:
-            prior_at, _valid_until, prior_id, prior_values = stored
-            if self._condition is None or self._condition.function(event, prior_values, services):
-                if services.tracking:
-                    subject = self.subject_of(event)
-                    services.outcome(
-                        self, "compliant", subject, event["at"], (event["id"], prior_id)
-                    )
-                return
-            evidence["prior_id"] = prior_id
-            evidence["prior_at"] = from_us(prior_at, services.tz)
-            for name, value in prior_values.items():
-                evidence[f"prior.{name}"] = value
-            event_ids = (event["id"], prior_id)
-        services.emit(
-            Finding(
-                rule=self,
-                at_us=at_us,
-                at=event["at"],
-                event_ids=event_ids,
-                subject=self.subject_of(event),
-                evidence=evidence,
-                scope=self.scope_of(event),
-                message=message,
-                context=event,
-            )
-        )
+            verdict = "violated"
+        judge(self, verdict, stored, event, at_us, services)
 
     def explain(self, event: dict[str, Any], services: RuntimeServices) -> dict[str, Any]:
         """How the rule saw an event: as the trigger (with the prior it found) or as a prior."""
@@ -232,3 +199,60 @@ class PrecedenceRule(RuleRuntime):
 def compile_rule(spec: PrecedenceSpec, ctx: CompileContext) -> PrecedenceRule:
     """Compile a precedence spec."""
     return PrecedenceRule(spec, ctx)
+
+
+Prior = tuple[int, int, str, dict[str, Any]]
+"""A kept earlier event: (at µs, valid until µs, event id, the fields the condition reads)."""
+
+
+def judge(
+    rule: PrecedenceRule,
+    verdict: str,
+    stored: Prior | None,
+    event: dict[str, Any],
+    at_us: int,
+    services: RuntimeServices,
+) -> None:
+    """Act on a verdict (held, violated, missing, expired) on a triggering event.
+
+    Both backends call this, so findings and outcomes are the same.
+    """
+    if verdict == "held":
+        assert stored is not None
+        if services.tracking:
+            subject = rule.subject_of(event)
+            services.outcome(rule, "compliant", subject, event["at"], (event["id"], stored[2]))
+        return
+    evidence: dict[str, Any] = {name: event.get(name) for name in rule.match}
+    if rule._condition is not None:
+        for name in rule._condition.fields:
+            evidence[name] = event.get(name)
+    message = None
+    event_ids: tuple[str, ...] = (event["id"],)
+    if verdict in ("missing", "expired"):
+        evidence["prior"] = None
+        if stored is not None:
+            evidence["prior_expired_at"] = from_us(stored[1], services.tz)
+            evidence["prior_id"] = stored[2]
+        message = rule.missing_message
+    else:
+        assert stored is not None
+        prior_at, _valid_until, prior_id, prior_values = stored
+        evidence["prior_id"] = prior_id
+        evidence["prior_at"] = from_us(prior_at, services.tz)
+        for name, value in prior_values.items():
+            evidence[f"prior.{name}"] = value
+        event_ids = (event["id"], prior_id)
+    services.emit(
+        Finding(
+            rule=rule,
+            at_us=at_us,
+            at=event["at"],
+            event_ids=event_ids,
+            subject=rule.subject_of(event),
+            evidence=evidence,
+            scope=rule.scope_of(event),
+            message=message,
+            context=event,
+        )
+    )
