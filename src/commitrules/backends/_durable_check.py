@@ -19,8 +19,8 @@ from typing import Any
 
 import attrs
 
-from ..rules import CompileContext, Finding, RuntimeServices
-from ..rules.check import CheckRule
+from ..rules import CompileContext, RuntimeServices
+from ..rules.check import CheckRule, emit_violated
 from ._durable_base import DurableRule, Facts, in_force_cond, scope_for
 from ._durable_conditions import ConditionTranslator, FactLayout, pattern
 from ._durable_host import MAX_RULES, Prepared, Program, expand, prepare
@@ -160,21 +160,6 @@ class DurableCheck(DurableRule):
                     self, "compliant", self.subject_of(event), event["at"], (event["id"],)
                 )
                 return
-            evidence = {name: event.get(name) for name in fields}
-            values = services.params
-            for param in params:
-                evidence[f"params.{param}"] = values.get(param)
-            services.emit(
-                Finding(
-                    rule=self,
-                    at_us=at_us,
-                    at=event["at"],
-                    event_ids=(event["id"],),
-                    subject=self.subject_of(event),
-                    evidence=evidence,
-                    scope=self.scope_of(event),
-                    context=event,
-                )
-            )
+            emit_violated(self, event, at_us, fields, params, services)
 
         return handle

@@ -26,7 +26,7 @@ from pydantic import Field, model_validator
 from ..expr import CompiledExpression
 from ._base import CompileContext, Finding, RuleRuntime, RuleSpecBase, RuntimeServices
 
-__all__ = ["CheckRule", "CheckSpec", "compile_rule"]
+__all__ = ["CheckRule", "CheckSpec", "compile_rule", "emit_violated"]
 
 
 class CheckSpec(RuleSpecBase):
@@ -100,22 +100,7 @@ class CheckRule(RuleRuntime):
                         self, "compliant", self.subject_of(event), event["at"], (event["id"],)
                     )
                 return
-            evidence = {name: event.get(name) for name in fields}
-            param_values = services.params
-            for name in params:
-                evidence[f"params.{name}"] = param_values.get(name)
-            services.emit(
-                Finding(
-                    rule=self,
-                    at_us=at_us,
-                    at=event["at"],
-                    event_ids=(event["id"],),
-                    subject=self.subject_of(event),
-                    evidence=evidence,
-                    scope=self.scope_of(event),
-                    context=event,
-                )
-            )
+            emit_violated(self, event, at_us, fields, params, services)
 
         return handle
 
@@ -137,3 +122,33 @@ class CheckRule(RuleRuntime):
 def compile_rule(spec: CheckSpec, ctx: CompileContext) -> CheckRule:
     """Compile a check spec."""
     return CheckRule(spec, ctx)
+
+
+def emit_violated(
+    rule: RuleRuntime,
+    event: dict[str, Any],
+    at_us: int,
+    fields: tuple[str, ...],
+    params: tuple[str, ...],
+    services: RuntimeServices,
+) -> None:
+    """The finding of a check an event broke, with the values the check read.
+
+    Both backends call this, so findings are the same.
+    """
+    evidence = {name: event.get(name) for name in fields}
+    param_values = services.params
+    for name in params:
+        evidence[f"params.{name}"] = param_values.get(name)
+    services.emit(
+        Finding(
+            rule=rule,
+            at_us=at_us,
+            at=event["at"],
+            event_ids=(event["id"],),
+            subject=rule.subject_of(event),
+            evidence=evidence,
+            scope=rule.scope_of(event),
+            context=event,
+        )
+    )
