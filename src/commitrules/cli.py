@@ -11,7 +11,7 @@ import datetime as dt
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,29 @@ def _load(pack: str | None, profile: str | None) -> Pack:
         raise SystemExit(EXIT_USAGE) from None
 
 
+def _personal_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--personal and --pseudonym-key-file: how personal fields appear in the output."""
+    command = click.option(
+        "--pseudonym-key-file",
+        type=click.Path(exists=True, dir_okay=False),
+        help="Secret key for --personal pseudonymize.",
+    )(command)
+    return click.option(
+        "--personal",
+        type=click.Choice(["mask", "pseudonymize", "include"]),
+        default="mask",
+        show_default=True,
+        help="How fields the pack declares personal appear in the output.",
+    )(command)
+
+
+def _pseudonym_key(personal: str, key_file: str | None) -> bytes | None:
+    key = Path(key_file).read_bytes().strip() if key_file else None
+    if personal == "pseudonymize" and not key:
+        raise _Usage("--personal pseudonymize needs --pseudonym-key-file")
+    return key
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="commitrules")
 def cli() -> None:
@@ -97,18 +120,7 @@ def cli() -> None:
     type=click.Path(dir_okay=False),
     help="Append a verifiable decision log here.",
 )
-@click.option(
-    "--personal",
-    type=click.Choice(["mask", "pseudonymize", "include"]),
-    default="mask",
-    show_default=True,
-    help="How fields the pack declares personal appear in the output.",
-)
-@click.option(
-    "--pseudonym-key-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Secret key for --personal pseudonymize.",
-)
+@_personal_options
 @click.option(
     "--backend",
     type=click.Choice(["native", "durable"]),
@@ -138,9 +150,7 @@ def check(
 
     moment = _when(until)
     pack = _load(pack_path, profile)
-    key = Path(pseudonym_key_file).read_bytes().strip() if pseudonym_key_file else None
-    if personal == "pseudonymize" and not key:
-        raise _Usage("--personal pseudonymize needs --pseudonym-key-file")
+    key = _pseudonym_key(personal, pseudonym_key_file)
     try:
         waivers = load_waivers(waivers_path) if waivers_path else None
     except CommitRulesError as error:
@@ -548,18 +558,7 @@ def _read_events(paths: Sequence[str]) -> list[dict[str, Any]]:
 @click.option("--event", "event_id", help="Only this event's decisions.")
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
 @click.option("--profile", help="Jurisdiction profile.")
-@click.option(
-    "--personal",
-    type=click.Choice(["mask", "pseudonymize", "include"]),
-    default="mask",
-    show_default=True,
-    help="How fields the pack declares personal appear in the output.",
-)
-@click.option(
-    "--pseudonym-key-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Secret key for --personal pseudonymize.",
-)
+@_personal_options
 def explain_command(
     events: tuple[str, ...],
     event_id: str | None,
@@ -572,9 +571,7 @@ def explain_command(
     from .explain import explain  # noqa: PLC0415
 
     pack = _load(pack_path, profile)
-    key = Path(pseudonym_key_file).read_bytes().strip() if pseudonym_key_file else None
-    if personal == "pseudonymize" and not key:
-        raise _Usage("--personal pseudonymize needs --pseudonym-key-file")
+    key = _pseudonym_key(personal, pseudonym_key_file)
     try:
         lines = explain(
             pack,
