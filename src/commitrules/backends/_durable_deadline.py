@@ -212,15 +212,7 @@ class DurableDeadline(DurableRule):
         due_us = prepared if isinstance(prepared, int) else self._prepare(event, at_us, services)
         if due_us is None:
             return
-        pending = _Pending(
-            start_us=at_us,
-            due_us=due_us,
-            event_id=event["id"],
-            subject=self.subject_of(event),
-            scope=self.scope_of(event),
-            evidence={},
-            context={name: event.get(name) for name in self._context_fields},
-        )
+        pending = _Pending.opened(self, event, at_us, due_us)
         self._put(key, pending)
         services.schedule(due_us + 1, self, [list(key), due_us, 0])
         if services.tracking:

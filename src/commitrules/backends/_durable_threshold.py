@@ -205,16 +205,7 @@ class DurableThreshold(ThresholdWindows, DurableRule):
         )
         if not self.program.probe(self.ruleset, fact):
             return
-        self._add(
-            key,
-            finding.at_us,
-            finding.at,
-            None,
-            dict(finding.scope),
-            services,
-            numerator=True,
-            denominator=False,
-        )
+        self._count_finding(key, finding, services)
 
     def _admits(self, at_us: int) -> bool:
         return True  # the rules' in-force test is part of the durable rules that count

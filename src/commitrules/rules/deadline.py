@@ -120,6 +120,19 @@ class _Pending:
         self.step = 0  # escalation steps already emitted
         self.violation: str | None = None  # id of the violation once missed
 
+    @classmethod
+    def opened(cls, rule: Any, event: dict[str, Any], at_us: int, due_us: int) -> _Pending:
+        """The deadline an event opens (both backends open them here)."""
+        return cls(
+            start_us=at_us,
+            due_us=due_us,
+            event_id=event["id"],
+            subject=rule.subject_of(event),
+            scope=rule.scope_of(event),
+            evidence={},
+            context={name: event.get(name) for name in rule._context_fields},
+        )
+
     def to_json(self) -> list[Any]:
         return [
             self.start_us,
@@ -276,15 +289,7 @@ class DeadlineRule(RuleRuntime):
         due_us = prepared if isinstance(prepared, int) else self._prepare(event, at_us, services)
         if due_us is None:
             return
-        pending = _Pending(
-            start_us=at_us,
-            due_us=due_us,
-            event_id=event["id"],
-            subject=self.subject_of(event),
-            scope=self.scope_of(event),
-            evidence={},
-            context={name: event.get(name) for name in self._context_fields},
-        )
+        pending = _Pending.opened(self, event, at_us, due_us)
         self._pending[key] = pending
         services.schedule(due_us + 1, self, [list(key), due_us, 0])
         if services.tracking:

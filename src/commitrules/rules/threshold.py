@@ -245,6 +245,21 @@ class ThresholdWindows:
             )
         )
 
+    def _count_finding(
+        self, key: tuple[Any, ...], finding: Finding, services: RuntimeServices
+    ) -> None:
+        """Count one of the engine's findings (it already passed the rule's filters)."""
+        self._add(
+            key,
+            finding.at_us,
+            finding.at,
+            None,
+            dict(finding.scope),
+            services,
+            numerator=True,
+            denominator=False,
+        )
+
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
         # Sweep: forget groups whose whole window has passed (bounded memory).
         assert self._window_us is not None
@@ -397,16 +412,7 @@ class ThresholdRule(ThresholdWindows, RuleRuntime):
         key = tuple(values.get(name) for name in self.group_by)
         if any(value is None for value in key):
             return
-        self._add(
-            key,
-            finding.at_us,
-            finding.at,
-            None,
-            dict(finding.scope),
-            services,
-            numerator=True,
-            denominator=False,
-        )
+        self._count_finding(key, finding, services)
 
     def _admits(self, at_us: int) -> bool:
         return self.in_force(at_us)
