@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import commitrules
-from commitrules import CommitRulesError, Engine, EventError
+from commitrules import CommitRulesError, Engine, EventError, EventValidationError
 from commitrules._io import read_lines
 from commitrules.testing import strategies
 
@@ -97,3 +100,77 @@ def test_any_bytes_on_a_line_are_a_rejected_line_never_an_exception(
         if line.error is None:
             with contextlib.suppress(EventError):
                 engine.process(line.record)
+
+
+class TestTimestamps:
+    """Event times are read by commitrules itself (fromisoformat, after the validator)."""
+
+    BASE: ClassVar[dict[str, Any]] = {
+        "id": "t1",
+        "type": "complaint_received",
+        "case_id": "K1",
+        "customer_id": "C1",
+        "channel": "phone",
+        "category": "fees",
+        "complexity": "simple",
+        "branch_id": "B1",
+    }
+
+    @pytest.mark.parametrize(
+        ("at", "reason"),
+        [
+            ("2026-07-01T10:00:00", "timezone"),
+            ("2026-07-01", "timezone"),
+            (1782871200, "not a number"),
+            (1782871200.5, "not a number"),
+            (True, "not a number"),
+            ("20260701T100000+0800", "RFC 3339"),  # ISO 8601 basic format
+            ("2026-W27-3T10:00:00+08:00", "RFC 3339"),  # ISO week date
+            ("yesterday", "RFC 3339"),
+            ("", "RFC 3339"),
+            (None, "not null"),
+            (["2026-07-01T10:00:00+08:00"], "RFC 3339"),
+        ],
+    )
+    def test_a_bad_time_names_the_field_on_both_paths(self, at: object, reason: str) -> None:
+        catalog = commitrules.load_pack().catalog
+        event = {**self.BASE, "at": at}
+        for validate in (catalog.validate, lambda e: catalog.validate_json(json.dumps(e))):
+            with pytest.raises(EventValidationError, match=reason) as caught:
+                validate(event)
+            assert caught.value.location.key == "at"
+            assert caught.value.location.event_id == "t1"
+
+    def test_a_bad_time_is_reported_with_the_other_problems(self) -> None:
+        catalog = commitrules.load_pack().catalog
+        with pytest.raises(EventValidationError) as caught:
+            catalog.validate({**self.BASE, "at": "2026-07-01T10:00", "complexity": "hard"})
+        keys = {problem.location.key for problem in caught.value.problems}
+        assert keys == {"at", "complexity"}
+
+    @pytest.mark.parametrize(
+        ("at", "offset_minutes"),
+        [
+            ("2026-07-01T10:00:00+08:00", 480),
+            ("2026-07-01T02:00:00Z", 0),
+            ("2026-07-01T02:00:00.123456+00:00", 0),
+            ("2026-07-01 10:00:00+08:00", 480),
+            ("2026-06-30T21:00:00-05:00", -300),
+        ],
+    )
+    def test_rfc_3339_times_are_read_exactly(self, at: str, offset_minutes: int) -> None:
+        catalog = commitrules.load_pack().catalog
+        for checked in (
+            catalog.validate({**self.BASE, "at": at}),
+            catalog.validate_json(json.dumps({**self.BASE, "at": at})),
+        ):
+            moment = checked["at"]
+            assert type(moment.tzinfo) is dt.timezone  # fast to query, not tracked by the GC
+            assert moment.utcoffset() == dt.timedelta(minutes=offset_minutes)
+            assert moment == dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+
+    def test_an_aware_datetime_is_kept_as_given(self) -> None:
+        zone = ZoneInfo("Asia/Shanghai")
+        moment = dt.datetime(2026, 7, 1, 10, tzinfo=zone)
+        checked = commitrules.load_pack().catalog.validate({**self.BASE, "at": moment})
+        assert checked["at"] is moment

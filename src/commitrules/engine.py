@@ -98,6 +98,8 @@ class _Services:
         "calendar",
         "engine",
         "params",
+        "params_from",
+        "params_to",
         "prepared_values",
         "tables",
         "timeline",
@@ -112,7 +114,9 @@ class _Services:
         self.timeline = runtime.timeline
         self.tables = runtime.tables
         self.at_us = -1
-        self.params: Mapping[str, Any] = self.timeline.at(0)
+        # The parameter values in force, and the interval of event time they hold for.
+        self.params: Mapping[str, Any]
+        self.params, self.params_from, self.params_to = self.timeline.span(0)
         self.prepared_values: dict[int, Any] = {}
         self.tracking = False
 
@@ -127,9 +131,9 @@ class _Services:
         self.engine._outcome(rule, status, subject, at, event_ids, None, None)
 
     def set_time(self, at_us: int) -> None:
-        if at_us != self.at_us:
-            self.at_us = at_us
-            self.params = self.timeline.at(at_us)
+        self.at_us = at_us
+        if not self.params_from <= at_us < self.params_to:
+            self.params, self.params_from, self.params_to = self.timeline.span(at_us)
 
     def lookup(self, table: str, key: object, column: str) -> object | None:
         row = self.tables[table].row(key, self.at_us)
@@ -231,14 +235,23 @@ class Engine:
                 self._release.setdefault(event_type, []).append((rule, handler))
             for event_type, function in rule.prepare.items():
                 self._prepare.setdefault(event_type, []).append((rule, function))
+        # One lookup per event: type -> (prepare, accept, release), each None when empty.
+        self._routes: dict[str, tuple[Any, Any, Any]] = {
+            event_type: (
+                self._prepare.get(event_type) or None,
+                self._accept.get(event_type) or None,
+                self._release.get(event_type) or None,
+            )
+            for event_type in {*self._accept, *self._release, *self._prepare}
+        }
         self._counting = [rule for rule in self._rules if rule.counts_findings]
         self._periodic = [rule for rule in self._rules if rule.kind.startswith("periodic")]
         self._rule_index = {id(rule): index for index, rule in enumerate(self._rules)}
         self._by_id = {rule.rule_id: rule for rule in self._rules}
         self._accepting = False
         # State.
-        # id -> (at µs, the event, or its digest once restored from a snapshot)
-        self._seen: dict[str, tuple[int, Any]] = {}
+        # id -> the event, or (at µs, its digest) once restored from a snapshot
+        self._seen: dict[str, Any] = {}
         self._seen_order: deque[tuple[int, str]] = deque()
         self._latest_us: int | None = None
         self._watermark_us: int | None = None
@@ -297,12 +310,12 @@ class Engine:
     def _accept_event(self, checked: dict[str, Any]) -> list[Violation]:
         try:
             # Validated: always aware, so exact integer arithmetic without re-checking.
-            at_us = (checked["at"] - _EPOCH) // _MICROSECOND
+            at_us = to_us(checked["at"])
             event_id: str = checked["id"]
             seen = self._seen.get(event_id)
             if seen is not None:
-                if seen[1] == checked or (
-                    isinstance(seen[1], str) and seen[1] == snapshots.digest(checked)
+                if seen == checked or (
+                    type(seen) is tuple and seen[1] == snapshots.digest(checked)
                 ):
                     self.stats.duplicates += 1
                     return []
@@ -316,22 +329,24 @@ class Engine:
                     f"{dt.timedelta(microseconds=self._lateness)}); it can no longer be judged"
                 )
                 raise LateEventError(msg, Location(event_id=event_id))
-            services = self._services
-            services.set_time(at_us)
+            kind = checked["type"]
+            route = self._routes.get(kind)
             prepared: dict[int, Any] = _NOTHING
-            preparing = self._prepare.get(checked["type"])
-            if preparing:
+            if route is not None and route[0] is not None:
+                services = self._services
+                services.set_time(at_us)
                 prepared = {
-                    id(rule): function(checked, at_us, services) for rule, function in preparing
+                    id(rule): function(checked, at_us, services) for rule, function in route[0]
                 }
         except Exception:
             self.stats.rejected += 1
             raise
         # From here on the event is accepted: nothing below can reject it.
-        self._seen[event_id] = (at_us, checked)
+        # The event itself is kept for the duplicate check: a dict of plain values, which
+        # the garbage collector does not track (a tuple around it would be).
+        self._seen[event_id] = checked
         self._seen_order.append((at_us, event_id))
         self.stats.processed += 1
-        out = self._out = []
         if not self._started:
             self._start(at_us)
         if self._latest_us is None or at_us > self._latest_us:
@@ -340,33 +355,45 @@ class Engine:
         if self._watermark_us is not None and self._watermark_us > watermark:
             watermark = self._watermark_us
         self._watermark_us = watermark
-        # First what the sorted stream does before this event: release earlier events and
-        # fire the timers due by its time (never beyond the watermark).
         buffer = self._buffer
         timers = self._timers
+        if route is None and not (
+            (buffer and buffer[0][0] <= watermark) or (timers and timers[0][0] <= watermark)
+        ):
+            # No rule reads this type and nothing is due: only the bookkeeping above.
+            self._since_forget += 1
+            if self._since_forget >= 1024:
+                self._forget()
+            if self.observers:
+                self._observe(event_id, kind, [])
+            return []
+        out = self._out = []
+        # First what the sorted stream does before this event: release earlier events and
+        # fire the timers due by its time (never beyond the watermark).
         limit = at_us if at_us < watermark else watermark
         if (buffer and buffer[0][0] <= limit) or (timers and timers[0][0] <= limit):
             self._advance(limit)
-        services.set_time(at_us)
-        kind = checked["type"]
-        accept = self._accept.get(kind)
-        if accept:
-            self._accepting = True
-            try:
-                for rule, handler in accept:
-                    if self.tracer is not None:
-                        self._traced(rule, handler, checked, at_us)
-                    else:
-                        handler(checked, at_us, services)
-            finally:
-                self._accepting = False
-        if kind in self._release:
-            if at_us <= watermark and not buffer:
-                # In order and nothing waiting: release it at once, no buffer round trip.
-                self._release_one(checked, at_us, prepared)
-            else:
-                self._sequence += 1
-                heapq.heappush(buffer, (at_us, self._sequence, checked, prepared))
+        if route is not None:
+            services = self._services
+            services.set_time(at_us)
+            accept = route[1]
+            if accept is not None:
+                self._accepting = True
+                try:
+                    for rule, handler in accept:
+                        if self.tracer is not None:
+                            self._traced(rule, handler, checked, at_us)
+                        else:
+                            handler(checked, at_us, services)
+                finally:
+                    self._accepting = False
+            if route[2] is not None:
+                if at_us <= watermark and not buffer:
+                    # In order and nothing waiting: release it at once, no buffer round trip.
+                    self._release_one(checked, at_us, prepared)
+                else:
+                    self._sequence += 1
+                    heapq.heappush(buffer, (at_us, self._sequence, checked, prepared))
         if (buffer and buffer[0][0] <= watermark) or (timers and timers[0][0] <= watermark):
             self._advance(watermark)
         self._since_forget += 1
@@ -374,9 +401,12 @@ class Engine:
             self._forget()
         released = self._finish(out)
         if self.observers:
-            for observer in self.observers:
-                observer({"event_id": event_id, "event_type": kind}, released)
+            self._observe(event_id, kind, released)
         return released
+
+    def _observe(self, event_id: str, kind: str, released: list[Violation]) -> None:
+        for observer in self.observers:
+            observer({"event_id": event_id, "event_type": kind}, released)
 
     def process_many(self, events: Iterable[Mapping[str, Any] | Any]) -> list[Violation]:
         """Process events in order; the violations of all of them, in the order released."""
@@ -432,10 +462,7 @@ class Engine:
                 "swept_us": self._last_sweep_us,
             },
             "stats": attrs.asdict(self.stats),
-            "seen": [
-                [event_id, at_us, value if isinstance(value, str) else snapshots.digest(value)]
-                for event_id, (at_us, value) in self._seen.items()
-            ],
+            "seen": [[event_id, *_seen_entry(value)] for event_id, value in self._seen.items()],
             "seen_order": [[at_us, event_id] for at_us, event_id in self._seen_order],
             "buffer": [
                 [
@@ -624,7 +651,7 @@ class Engine:
         while order and order[0][0] < cutoff:
             _, event_id = order.popleft()
             entry = seen.get(event_id)
-            if entry is not None and entry[0] < cutoff:
+            if entry is not None and _seen_entry_us(entry) < cutoff:
                 del seen[event_id]
         if watermark - self._last_sweep_us > 86_400_000_000:
             self._last_sweep_us = watermark
@@ -773,6 +800,17 @@ class Engine:
         if len(out) > 1:
             out.sort(key=lambda v: (to_us(v.at), v.rule_id, v.id))
         return out
+
+
+def _seen_entry(value: Any) -> tuple[int, str]:
+    """(at µs, digest) of a remembered event: kept as such when restored from a snapshot."""
+    if type(value) is tuple:
+        return value[0], value[1]
+    return to_us(value["at"]), snapshots.digest(value)
+
+
+def _seen_entry_us(value: Any) -> int:
+    return value[0] if type(value) is tuple else to_us(value["at"])
 
 
 def _local_text(moment: dt.datetime) -> str:

@@ -137,3 +137,24 @@ def test_a_local_day_holds_every_instant_whose_local_date_it_is(moment: datetime
     assert start_of_local_day(day, zone) <= us <= end_of_local_day(day, zone)
     assert local_date(start_of_local_day(day, zone), zone) == day
     assert local_date(start_of_local_day(day, zone) - 1, zone) == day - timedelta(days=1)
+
+
+fixed_offsets = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+
+
+@SETTINGS
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 2),  # noqa: DTZ001 - hypothesis bounds are naive
+        max_value=datetime(2200, 1, 1),  # noqa: DTZ001
+        timezones=fixed_offsets,
+    )
+)
+def test_fixed_offsets_take_a_fast_route_to_the_same_microsecond(moment: datetime) -> None:
+    # Parsed event times carry a datetime.timezone: to_us reads their fields instead of
+    # subtracting datetimes, and must agree with the exact timedelta arithmetic.
+    exact = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    assert to_us(moment) == exact
+    assert to_us(from_us(exact, moment.tzinfo)) == exact  # type: ignore[arg-type]

@@ -303,7 +303,7 @@ class DurableDeadline(DurableRule):
         for key in list(self._pending):
             self._drop(key)
         for key, data in state:
-            self._put(tuple(key), _Pending.from_json(data))
+            self._put(tuple(key), _Pending.from_json(self, data))
 
 
 def _chain(first: Any, second: Any) -> Any:

@@ -13,7 +13,7 @@ saving time:
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 __all__ = [
     "end_of_local_day",
@@ -25,6 +25,9 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+#: Fixed offsets seen so far, in microseconds (a handful in practice; capped).
+_OFFSETS: dict[tzinfo, int] = {}
 _MICROSECOND = timedelta(microseconds=1)
 _MIDNIGHT = time(0)
 _ONE_DAY = timedelta(days=1)
@@ -43,7 +46,27 @@ def to_us(moment: datetime) -> int:
       ...
     ValueError: a naive datetime has no time zone: 2026-03-14T08:00:00 (give it a tzinfo)
     """
-    if moment.tzinfo is None or moment.utcoffset() is None:
+    tz = moment.tzinfo
+    if type(tz) is timezone:
+        # A fixed offset (what parsed event times carry): field arithmetic, several times
+        # faster than the timedelta route, and just as exact.
+        offset = _OFFSETS.get(tz)
+        if offset is None:
+            if len(_OFFSETS) >= 4096:
+                return (moment - _EPOCH) // _MICROSECOND
+            offset = _OFFSETS[tz] = tz.utcoffset(None) // _MICROSECOND
+        return (
+            (
+                (moment.toordinal() - _EPOCH_ORDINAL) * 86_400
+                + moment.hour * 3_600
+                + moment.minute * 60
+                + moment.second
+            )
+            * 1_000_000
+            + moment.microsecond
+            - offset
+        )
+    if tz is None or moment.utcoffset() is None:
         message = f"a naive datetime has no time zone: {moment.isoformat()} (give it a tzinfo)"
         raise ValueError(message)
     return (moment - _EPOCH) // _MICROSECOND

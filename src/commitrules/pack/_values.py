@@ -122,6 +122,14 @@ class ParameterTimeline:
         """The parameter values in force at an instant."""
         return self._views[bisect.bisect_right(self._starts, at_us)]
 
+    def span(self, at_us: int) -> tuple[Mapping[str, Any], int, int]:
+        """The values in force at an instant, and the interval ``[from, to)`` they hold for."""
+        index = bisect.bisect_right(self._starts, at_us)
+        starts = self._starts
+        lower = starts[index - 1] if index > 0 else -(2**63)
+        upper = starts[index] if index < len(starts) else 2**63
+        return self._views[index], lower, upper
+
     def series(self, name: str) -> list[tuple[int | None, Any]]:
         """Change points of one parameter: (start µs or None, value)."""
         out: list[tuple[int | None, Any]] = [(None, self._views[0][name])]

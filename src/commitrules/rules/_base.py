@@ -170,6 +170,9 @@ class RuntimeServices(Protocol):
 
     def prepared(self, rule: RuleRuntime) -> Any: ...
 
+    prepared_values: dict[int, Any]
+    """What each rule prepared for the event being released, by ``id(rule)``."""
+
     tracking: bool
     """Whether an outcome sink listens (rules skip outcome work when it does not)."""
 

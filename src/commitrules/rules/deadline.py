@@ -82,82 +82,99 @@ class DeadlineSpec(RuleSpecBase):
 
 
 DueFunction = Callable[[int, Mapping[str, Any], Mapping[str, Any]], int]
+_UNPREPARED: Any = object()
 
 
 class _Pending:
-    """One open deadline (mutable, private to the rule)."""
+    """One open deadline (mutable, private to the rule).
+
+    Most deadlines are met: the subject, scope and message context are worked out from
+    the triggering event only when a finding, an outcome or a snapshot needs them.
+    """
 
     __slots__ = (
-        "context",
+        "_details",
+        "_evidence",
         "due_us",
+        "event",
         "event_id",
-        "evidence",
-        "scope",
+        "rule",
         "start_us",
         "step",
-        "subject",
         "violation",
     )
 
-    def __init__(
-        self,
-        *,
-        start_us: int,
-        due_us: int,
-        event_id: str,
-        subject: dict[str, Any],
-        scope: dict[str, Any],
-        evidence: dict[str, Any],
-        context: dict[str, Any],
-    ) -> None:
-        self.context = context
+    def __init__(self, rule: Any, event: dict[str, Any] | None, start_us: int, due_us: int) -> None:
+        self.rule = rule
+        self.event = event
         self.start_us = start_us
         self.due_us = due_us
-        self.event_id = event_id
-        self.subject = subject
-        self.scope = scope
-        self.evidence = evidence
+        self.event_id: str = event["id"] if event is not None else ""
+        self._details: tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None = None
+        self._evidence: dict[str, Any] | None = None
         self.step = 0  # escalation steps already emitted
         self.violation: str | None = None  # id of the violation once missed
 
     @classmethod
     def opened(cls, rule: Any, event: dict[str, Any], at_us: int, due_us: int) -> _Pending:
         """The deadline an event opens (both backends open them here)."""
-        return cls(
-            start_us=at_us,
-            due_us=due_us,
-            event_id=event["id"],
-            subject=rule.subject_of(event),
-            scope=rule.scope_of(event),
-            evidence={},
-            context={name: event.get(name) for name in rule._context_fields},
-        )
+        return cls(rule, event, at_us, due_us)
+
+    def _described(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        details = self._details
+        if details is None:
+            event = self.event or {}
+            rule = self.rule
+            details = self._details = (
+                rule.subject_of(event),
+                rule.scope_of(event),
+                {name: event.get(name) for name in rule._context_fields},
+            )
+        return details
+
+    @property
+    def subject(self) -> dict[str, Any]:
+        """The rule's key values in the triggering event."""
+        return self._described()[0]
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """Scope values (branch, staff …) of the triggering event."""
+        return self._described()[1]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """The triggering event's fields that the rule's messages name."""
+        return self._described()[2]
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        """What happened to the deadline since it opened (an extension's event id)."""
+        if self._evidence is None:
+            self._evidence = {}
+        return self._evidence
 
     def to_json(self) -> list[Any]:
+        subject, scope, context = self._described()
         return [
             self.start_us,
             self.due_us,
             self.event_id,
-            self.subject,
-            self.scope,
+            subject,
+            scope,
             self.evidence,
             self.step,
             self.violation,
-            self.context,
+            context,
         ]
 
     @classmethod
-    def from_json(cls, data: list[Any]) -> _Pending:
+    def from_json(cls, rule: Any, data: list[Any]) -> _Pending:
         start, due, event_id, subject, scope, evidence, step, violation, context = data
-        pending = cls(
-            start_us=int(start),
-            due_us=int(due),
-            event_id=str(event_id),
-            subject=dict(subject),
-            scope=dict(scope),
-            evidence=dict(evidence),
-            context=dict(context),
-        )
+        pending = cls(rule, None, int(start), int(due))
+        pending.event_id = str(event_id)
+        pending._details = (dict(subject), dict(scope), dict(context))
+        pending._evidence = dict(evidence)
         pending.step = int(step)
         pending.violation = violation
         return pending
@@ -278,20 +295,22 @@ class DeadlineRule(RuleRuntime):
         return self._due(at_us, event, services.params)
 
     def _on_trigger(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
-        if not self.in_force(at_us):
-            return
-        if self._when is not None and not self._when.function(event, None, services):
+        # The due time was worked out when the event was accepted (None: the rule does not
+        # apply to it); only an event restored from a snapshot's buffer lacks it.
+        due_us = services.prepared_values.get(id(self), _UNPREPARED)
+        if due_us is None:
             return
         key = self._key_of(event)
         if None in key or key in self._pending:
             return
-        prepared = services.prepared(self)
-        due_us = prepared if isinstance(prepared, int) else self._prepare(event, at_us, services)
-        if due_us is None:
-            return
-        pending = _Pending.opened(self, event, at_us, due_us)
+        if due_us is _UNPREPARED:
+            due_us = self._prepare(event, at_us, services)
+            if due_us is None:
+                return
+        pending = _Pending(self, event, at_us, due_us)
         self._pending[key] = pending
-        services.schedule(due_us + 1, self, [list(key), due_us, 0])
+        # A tuple of plain values: the garbage collector stops tracking it.
+        services.schedule(due_us + 1, self, (key, due_us, 0))
         if services.tracking:
             services.outcome(self, "pending", pending.subject, event["at"], (event["id"],))
 
@@ -324,7 +343,7 @@ class DeadlineRule(RuleRuntime):
             if new_due > pending.due_us:
                 pending.due_us = new_due
                 pending.evidence["extended_by"] = event["id"]
-                services.schedule(new_due + 1, self, [list(key), new_due, 0])
+                services.schedule(new_due + 1, self, (key, new_due, 0))
 
         return extend
 
@@ -336,7 +355,7 @@ class DeadlineRule(RuleRuntime):
             return  # fulfilled, cancelled, extended or already escalated
         when = emit_due(self, pending, due_us, step, fire_us, services)
         if when is not None:
-            services.schedule(when + 1, self, [list(key), due_us, step + 1])
+            services.schedule(when + 1, self, (key, due_us, step + 1))
             return
         del self._pending[key]
 
@@ -347,7 +366,7 @@ class DeadlineRule(RuleRuntime):
     def restore(self, state: Any) -> None:
         # In place: the follow-up handlers hold this very dict.
         self._pending.clear()
-        self._pending.update({tuple(key): _Pending.from_json(data) for key, data in state})
+        self._pending.update({tuple(key): _Pending.from_json(self, data) for key, data in state})
 
 
 def compile_rule(spec: DeadlineSpec, ctx: CompileContext) -> DeadlineRule:
