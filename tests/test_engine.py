@@ -133,6 +133,38 @@ class TestPrecedence:
         engine.process(assessed("a1", at(1), 5, customer="C2"))
         assert rules_of(engine.process(sale("s1", at(2)))) == ["P1.assessed"]
 
+    @staticmethod
+    def _kept(engine: Engine) -> list[str]:
+        state = engine.snapshot()["rules"]["P1.assessed"]["state"]
+        return [customer for (customer,), *_ in state["priors"]]
+
+    def test_the_daily_sweep_forgets_exactly_the_expired_priors(self, engine: Engine) -> None:
+        # A fixed validity (12 months): priors expire in the order they were last stored,
+        # so the sweep reads only the expired front; an update moves a prior to the end.
+        engine.process(assessed("a1", at(1, month=1), 3, customer="C1"))
+        engine.process(assessed("a2", at(2, month=1), 3, customer="C2"))
+        engine.process(assessed("a3", at(3, month=1), 3, customer="C3"))
+        engine.process(assessed("a4", at(4, month=1), 3, customer="C1"))  # C1 renewed
+        assert self._kept(engine) == ["C2", "C3", "C1"]
+        engine.advance_to(dt.datetime(2027, 1, 3, 12, tzinfo=CST))
+        assert self._kept(engine) == ["C3", "C1"]  # C2 expired on 2027-01-02
+        engine.advance_to(dt.datetime(2027, 1, 10, 12, tzinfo=CST))
+        assert self._kept(engine) == []
+
+    def test_a_restored_engine_sweeps_priors_given_out_of_order(
+        self, engine: Engine, mini_pack: commitrules.Pack
+    ) -> None:
+        # A durable engine's snapshot (or an edited one) need not list priors in order.
+        for index, customer in enumerate(["C1", "C2", "C3"], start=1):
+            engine.process(assessed(f"a{index}", at(index, month=1), 3, customer=customer))
+        state = engine.snapshot()
+        state["rules"]["P1.assessed"]["state"]["priors"].reverse()
+        restored = Engine.restore(mini_pack, state)
+        restored.advance_to(dt.datetime(2027, 1, 2, 12, tzinfo=CST))
+        assert self._kept(restored) == ["C2", "C3"]  # C1 expired on 2027-01-01
+        found = restored.process(sale("s1", dt.datetime(2027, 1, 2, 13, tzinfo=CST).isoformat()))
+        assert only(found, "P1.assessed")[0].message.en == "Not assessed"
+
 
 class TestDeadline:
     def test_a_missed_deadline_is_one_violation_at_its_due_time(self, engine: Engine) -> None:

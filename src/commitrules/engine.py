@@ -387,9 +387,15 @@ class Engine:
                             handler(checked, at_us, services)
                 finally:
                     self._accepting = False
-            if route[2] is not None:
-                if at_us <= watermark and not buffer:
+            release = route[2]
+            if release is not None:
+                if at_us <= watermark and not buffer and self.tracer is None:
                     # In order and nothing waiting: release it at once, no buffer round trip.
+                    services.prepared_values = prepared
+                    for _rule, handler in release:
+                        handler(checked, at_us, services)
+                    services.prepared_values = _NOTHING
+                elif at_us <= watermark and not buffer:
                     self._release_one(checked, at_us, prepared)
                 else:
                     self._sequence += 1
@@ -648,11 +654,10 @@ class Engine:
         cutoff = watermark - self._horizon
         order = self._seen_order
         seen = self._seen
+        # Every remembered id has exactly one entry in the order (an id is added only when
+        # it is new), so the entry's time is the event's.
         while order and order[0][0] < cutoff:
-            _, event_id = order.popleft()
-            entry = seen.get(event_id)
-            if entry is not None and _seen_entry_us(entry) < cutoff:
-                del seen[event_id]
+            seen.pop(order.popleft()[1], None)
         if watermark - self._last_sweep_us > 86_400_000_000:
             self._last_sweep_us = watermark
             self._router.forget_before(watermark)
@@ -807,10 +812,6 @@ def _seen_entry(value: Any) -> tuple[int, str]:
     if type(value) is tuple:
         return value[0], value[1]
     return to_us(value["at"]), snapshots.digest(value)
-
-
-def _seen_entry_us(value: Any) -> int:
-    return value[0] if type(value) is tuple else to_us(value["at"])
 
 
 def _local_text(moment: dt.datetime) -> str:

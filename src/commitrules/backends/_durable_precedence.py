@@ -175,6 +175,7 @@ class DurablePrecedence(DurableRule):
         fact["_until"] = number(entry[1])
         fired = self.program.assert_fact(self.ruleset, fact)
         assert not fired, fired  # nothing joins a prior without a trigger or a clock
+        self._priors.pop(key, None)  # in order of the last update, as the native rule keeps them
         self._priors[key] = entry
         self._ids[fact_id] = key
 

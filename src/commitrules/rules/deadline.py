@@ -272,9 +272,10 @@ class DeadlineRule(RuleRuntime):
             ctx.expression((*path, "where"), follow.where, follow.event) if follow.where else None
         )
         pending = self._pending
+        key_of = key_getter(match)
 
         def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
-            key = tuple(event.get(name) for name in match)
+            key = key_of(event)
             if key not in pending:
                 return
             if where is not None and not where.function(event, None, services):

@@ -36,6 +36,7 @@ from ._base import (
     DurationSpec,
     Finding,
     Name,
+    ParamRef,
     RuleRuntime,
     RuleSpecBase,
     RuntimeServices,
@@ -103,6 +104,12 @@ class PrecedenceRule(RuleRuntime):
                 ("condition",), spec.condition, spec.on, prior_type=prior.event
             )
         self._valid_until = ctx.duration_function(("requires", "within"), prior.within, prior.event)
+        # With a fixed validity, priors stored in event-time order expire in that order:
+        # the daily sweep then reads only the expired front of the dict, not every prior.
+        count = prior.within.count
+        self._ordered = isinstance(count, int) or (
+            isinstance(count, ParamRef) and count.param in ctx.constant_params
+        )
         keep = set(self._condition.prior_fields) if self._condition else set()
         self._prior_fields = tuple(sorted(keep))
         self.missing_message = (
@@ -126,13 +133,16 @@ class PrecedenceRule(RuleRuntime):
         if self._where is not None and not self._where.function(event, None, services):
             return
         key = self._key_of(event)
-        if any(value is None for value in key):
+        if None in key:
             return
         valid_until = (
             self._valid_until(at_us, event, services.params) if self._valid_until else at_us
         )
         kept = {name: event.get(name) for name in self._prior_fields}
-        self._priors[key] = (at_us, valid_until, event["id"], kept)
+        priors = self._priors
+        # To the end: the dict is in order of the last update (of validity, when _ordered).
+        priors.pop(key, None)
+        priors[key] = (at_us, valid_until, event["id"], kept)
         if not self._sweeping:
             # One sweep a day forgets expired priors (instead of a timer per prior).
             services.schedule(at_us + _DAY_US, self, "sweep")
@@ -171,7 +181,14 @@ class PrecedenceRule(RuleRuntime):
         return {"role": "trigger", "applies": True, "held": held, "values": values}
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
-        expired = [key for key, stored in self._priors.items() if stored[1] < fire_us]
+        if self._ordered:
+            expired = []
+            for key, stored in self._priors.items():
+                if stored[1] >= fire_us:
+                    break
+                expired.append(key)
+        else:
+            expired = [key for key, stored in self._priors.items() if stored[1] < fire_us]
         for key in expired:
             del self._priors[key]
         if self._priors:
@@ -188,12 +205,13 @@ class PrecedenceRule(RuleRuntime):
     def restore(self, state: Any) -> None:
         self._sweeping = bool(state["sweeping"])
         self._priors.clear()
-        self._priors.update(
-            {
-                tuple(key): (int(at), int(until), str(pid), dict(values))
-                for key, at, until, pid, values in state["priors"]
-            }
-        )
+        priors = [
+            (tuple(key), (int(at), int(until), str(pid), dict(values)))
+            for key, at, until, pid, values in state["priors"]
+        ]
+        if self._ordered:
+            priors.sort(key=lambda item: item[1][1])  # a durable engine's may be unordered
+        self._priors.update(priors)
 
 
 def compile_rule(spec: PrecedenceSpec, ctx: CompileContext) -> PrecedenceRule:
