@@ -334,7 +334,9 @@ class Engine:
             prepared: dict[int, Any] = _NOTHING
             if route is not None and route[0] is not None:
                 services = self._services
-                services.set_time(at_us)
+                services.at_us = at_us
+                if not services.params_from <= at_us < services.params_to:
+                    services.set_time(at_us)
                 prepared = {
                     id(rule): function(checked, at_us, services) for rule, function in route[0]
                 }
@@ -375,7 +377,9 @@ class Engine:
             self._advance(limit)
         if route is not None:
             services = self._services
-            services.set_time(at_us)
+            services.at_us = at_us
+            if not services.params_from <= at_us < services.params_to:
+                services.set_time(at_us)
             accept = route[1]
             if accept is not None:
                 self._accepting = True
@@ -405,10 +409,11 @@ class Engine:
         self._since_forget += 1
         if self._since_forget >= 1024:
             self._forget()
-        released = self._finish(out)
+        if len(out) > 1:
+            out.sort(key=_release_order)
         if self.observers:
-            self._observe(event_id, kind, released)
-        return released
+            self._observe(event_id, kind, out)
+        return out
 
     def _observe(self, event_id: str, kind: str, released: list[Violation]) -> None:
         for observer in self.observers:
@@ -803,8 +808,12 @@ class Engine:
     def _finish(self, out: list[Violation]) -> list[Violation]:
         self._out = []
         if len(out) > 1:
-            out.sort(key=lambda v: (to_us(v.at), v.rule_id, v.id))
+            out.sort(key=_release_order)
         return out
+
+
+def _release_order(violation: Violation) -> tuple[int, str, str]:
+    return to_us(violation.at), violation.rule_id, violation.id
 
 
 def _seen_entry(value: Any) -> tuple[int, str]:

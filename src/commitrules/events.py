@@ -116,6 +116,10 @@ def _read_instant(text: str) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+#: The timestamp fields of most types (shared, so the fast path tests it by identity).
+_AT_ONLY: tuple[tuple[str, bool], ...] = (("at", False),)
+
+
 def _times(checked: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -> list[Problem]:
     """Parse the timestamp fields of a validated event in place; the problems found."""
     problems: list[Problem] = []
@@ -514,8 +518,13 @@ class EventType:
             if info.is_required() or name == "type":
                 annotations[name] = annotation
             else:
-                annotations[name] = NotRequired[annotation]
-            if not info.is_required() and name != "type":
+                # The validator fills the default itself (no dict merge afterwards).
+                default = (
+                    Field(default_factory=info.default_factory)
+                    if info.default_factory is not None
+                    else Field(default=info.default)
+                )
+                annotations[name] = NotRequired[Annotated[annotation, default]]
                 defaults[name] = info.get_default(call_default_factory=True)
             fields[name] = (kind, optional or (not info.is_required() and info.default is None))
         typed: Any = TypedDict(f"{model.__name__}Dict", annotations)  # type: ignore[misc]
@@ -530,7 +539,7 @@ class EventType:
             adapter=adapter,
             builtin=builtin,
             typed=typed,
-            times=tuple(times),
+            times=_AT_ONLY if tuple(times) == _AT_ONLY else tuple(times),
             check=adapter.validator.validate_python,
         )
 
@@ -543,8 +552,6 @@ class EventType:
         problems = _times(checked, self.times)
         if problems:
             raise EventValidationError(problems)
-        if self.defaults:
-            return {**self.defaults, **checked}
         return checked
 
 
@@ -615,10 +622,17 @@ class EventCatalog:
                     checked: dict[str, Any] = event_type.check(raw)
                 except ValidationError as error:
                     raise _event_error(error, raw, event_type.times) from None
+                if event_type.times is _AT_ONLY:
+                    # Most types have one timestamp: read it without the general loop.
+                    text = checked["at"]
+                    if type(text) is str:
+                        moment = _read_instant(text)
+                        if moment is not None:
+                            checked["at"] = moment
+                            return checked
                 if _times(checked, event_type.times):
                     return event_type.validate(raw)  # raises, naming every problem
-                defaults = event_type.defaults
-                return {**defaults, **checked} if defaults else checked
+                return checked
         if isinstance(raw, BaseModel):
             raw = raw.model_dump()
         if not isinstance(raw, Mapping):
@@ -671,8 +685,7 @@ class EventCatalog:
         problems = _times(checked, event_type.times)
         if problems:
             raise EventValidationError(problems)
-        defaults = event_type.defaults
-        return {**defaults, **checked} if defaults else checked
+        return checked
 
     def json_schema(self, name: str | None = None) -> dict[str, Any]:
         """JSON Schema of one type, or of the union of all types (discriminated by ``type``)."""

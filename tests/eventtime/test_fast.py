@@ -18,7 +18,12 @@ from commitrules.eventtime import (
 )
 
 CALENDAR = WorkingDayCalendar(CalendarSpec("CN"))
-ZONES = [ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/London"), ZoneInfo("America/New_York")]
+ZONES = [
+    ZoneInfo("Asia/Shanghai"),  # one offset from 2000 to 2100: integer day arithmetic
+    ZoneInfo("Asia/Kolkata"),  # the same, at a half-hour offset
+    ZoneInfo("Europe/London"),
+    ZoneInfo("America/New_York"),
+]
 UNITS = ["minutes", "hours", "calendar_days", "weeks", "working_days", "months"]
 START = to_us(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
 END = to_us(dt.datetime(2026, 9, 30, tzinfo=dt.UTC))  # working days stay in 2026
@@ -51,3 +56,23 @@ def test_across_the_london_dst_change_day() -> None:
         assert fast(start, 3) == add_duration(
             start, Duration(3, "calendar_days", True), tz=tz, calendar=None
         )
+
+
+def test_a_constant_zone_falls_back_to_the_exact_path_outside_2000_to_2100() -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    for unit in ("calendar_days", "weeks", "months"):
+        for end_of_day in (False, True):
+            fast = due_function(unit, end_of_day, tz=tz, calendar=None)  # type: ignore[arg-type]
+            for start in (
+                to_us(dt.datetime(1999, 12, 31, 20, tzinfo=tz)),  # before 2000
+                to_us(dt.datetime(2099, 12, 20, 9, tzinfo=tz)),  # due after 2100
+                to_us(dt.datetime(2100, 1, 5, 9, tzinfo=tz)),  # after 2100
+            ):
+                for count in (0, 1, 30):
+                    expected = add_duration(
+                        start,
+                        Duration(count, unit, end_of_day),  # type: ignore[arg-type]
+                        tz=tz,
+                        calendar=None,
+                    )
+                    assert fast(start, count) == expected, (unit, end_of_day, start, count)

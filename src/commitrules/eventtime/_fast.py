@@ -86,6 +86,8 @@ def due_function(
         return add_duration(start_us, Duration(count, unit, end_of_day), tz=tz, calendar=calendar)
 
     offsets = LocalOffsets(tz)
+    if offsets.constant is not None and unit in _DAY_UNITS:
+        return _constant_zone(unit, end_of_day, offsets.constant, exact)
     if unit == "months" and not end_of_day:
         return _months(offsets, exact)
     if not end_of_day or unit not in ("calendar_days", "weeks", "working_days"):
@@ -126,6 +128,42 @@ def _constant_offset(tz: ZoneInfo) -> int | None:
                 return None
     (offset,) = seen
     return None if offset is None else offset // _US
+
+
+_DAY_UNITS = frozenset({"calendar_days", "weeks", "months", "working_days"})
+
+
+def _constant_zone(unit: Unit, end_of_day: bool, offset: int, exact: DueFunction) -> DueFunction:
+    """Day-based units in a zone that keeps one offset from 2000 to 2100 (Asia/Shanghai).
+
+    The local date and wall time are plain integer arithmetic there: calendar days and
+    weeks add to the day number; months and working days remember the target day per
+    (start day, count). Outside 2000..2100 the exact path decides.
+    """
+    step = 7 if unit == "weeks" else 1
+    by_arithmetic = unit in ("calendar_days", "weeks")
+    memo: dict[tuple[int, int], int] = {}
+
+    def due(start_us: int, count: int) -> int:
+        if not _CONSTANT_FROM <= start_us < _CONSTANT_TO:
+            return exact(start_us, count)
+        day, wall = divmod(start_us + offset, _DAY_US)
+        if by_arithmetic:
+            target = day + count * step
+        else:
+            known = memo.get((day, count))
+            if known is None:
+                known = (exact(start_us, count) + offset) // _DAY_US
+                if len(memo) > _MEMO_LIMIT:
+                    memo.clear()
+                memo[(day, count)] = known
+            target = known
+        result = (
+            (target + 1) * _DAY_US - 1 - offset if end_of_day else target * _DAY_US + wall - offset
+        )
+        return result if result < _CONSTANT_TO else exact(start_us, count)
+
+    return due
 
 
 def _months(offsets: LocalOffsets, exact: DueFunction) -> DueFunction:

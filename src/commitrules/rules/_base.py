@@ -427,6 +427,25 @@ class CompileContext:
             self.problem((*path, "unit"), "working days need a calendar in pack.yaml")
             return None
         compute = due_function(spec.unit, spec.end_of_day, tz=self.tz, calendar=self.calendar)
+        count = spec.count
+        # One call less per due time for the common counts: a number or a parameter.
+        if isinstance(count, int):
+
+            def due_fixed(
+                start_us: int, _event: Mapping[str, Any], _params: Mapping[str, Any]
+            ) -> int:
+                return compute(start_us, count)
+
+            return due_fixed
+        if isinstance(count, ParamRef):
+            name = count.param
+
+            def due_param(
+                start_us: int, _event: Mapping[str, Any], params: Mapping[str, Any]
+            ) -> int:
+                return compute(start_us, int(params[name]))
+
+            return due_param
 
         def due(start_us: int, event: Mapping[str, Any], params: Mapping[str, Any]) -> int:
             return compute(start_us, getter(event, params))
