@@ -641,9 +641,12 @@ class Engine:
         timers = self._timers
         services = self._services
         rules = self._rules
+        heappop = heapq.heappop
         while timers and timers[0][0] <= until_us:
-            fire_us, _, index, token = heapq.heappop(timers)
-            services.set_time(fire_us)
+            fire_us, _, index, token = heappop(timers)
+            services.at_us = fire_us
+            if not services.params_from <= fire_us < services.params_to:
+                services.set_time(fire_us)
             rules[index].on_timer(token, fire_us, services)
 
     def _schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None:
