@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -153,3 +154,26 @@ def test_a_min_gap_above_the_max_gap_is_refused() -> None:
         strategies.streams(
             PACK.catalog, min_gap=dt.timedelta(hours=2), max_gap=dt.timedelta(hours=1)
         )
+
+
+def _json_line(event: dict[str, Any]) -> bytes:
+    def default(value: object) -> str:
+        return value.isoformat() if isinstance(value, dt.datetime | dt.date) else str(value)
+
+    return json.dumps(event, default=default).encode()
+
+
+@given(stream_of_events)
+def test_the_entry_points_agree(stream: list[dict[str, Any]]) -> None:
+    # process_many and process_json are the batch and bytes paths: each must give exactly
+    # what process gives, event by event, and leave the same state behind.
+    one_by_one = Engine(PACK)
+    expected = [v.to_dict() for event in stream for v in one_by_one.process(event)]
+    batch = Engine(PACK)
+    from_bytes = Engine(PACK)
+    assert [v.to_dict() for v in batch.process_many(stream)] == expected
+    found = [v.to_dict() for event in stream for v in from_bytes.process_json(_json_line(event))]
+    assert found == expected
+    for engine in (batch, from_bytes):
+        assert engine.stats == one_by_one.stats
+        assert engine.snapshot() == one_by_one.snapshot()

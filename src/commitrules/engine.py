@@ -422,8 +422,17 @@ class Engine:
     def process_many(self, events: Iterable[Mapping[str, Any] | Any]) -> list[Violation]:
         """Process events in order; the violations of all of them, in the order released."""
         found: list[Violation] = []
+        validate = self._catalog.validate
+        accept = self._accept_event
         for event in events:
-            found.extend(self.process(event))
+            try:
+                checked = validate(event)
+            except Exception:
+                self.stats.rejected += 1
+                raise
+            released = accept(checked)
+            if released:
+                found.extend(released)
         return found
 
     def advance_to(self, when: dt.datetime) -> list[Violation]:
