@@ -152,7 +152,11 @@ class _Services:
         self.engine._emit(finding)
 
     def schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None:
-        self.engine._schedule(fire_us, rule, token)
+        engine = self.engine  # a timer on the engine's heap, ordered by (time, sequence)
+        engine._sequence += 1
+        heapq.heappush(
+            engine._timers, (fire_us, engine._sequence, engine._rule_index[id(rule)], token)
+        )
 
     def prepared(self, rule: RuleRuntime) -> Any:
         return self.prepared_values.get(id(rule))
@@ -657,10 +661,6 @@ class Engine:
             if not services.params_from <= fire_us < services.params_to:
                 services.set_time(fire_us)
             rules[index].on_timer(token, fire_us, services)
-
-    def _schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None:
-        self._sequence += 1
-        heapq.heappush(self._timers, (fire_us, self._sequence, self._rule_index[id(rule)], token))
 
     def _forget(self) -> None:
         """Evict what can no longer matter, so memory stays bounded on an endless stream."""
