@@ -124,6 +124,7 @@ class TestTimestamps:
             (1782871200, "not a number"),
             (1782871200.5, "not a number"),
             (True, "not a number"),
+            ("1782871200", "RFC 3339"),  # pydantic's lax mode read this as Unix time in UTC
             ("20260701T100000+0800", "RFC 3339"),  # ISO 8601 basic format
             ("2026-W27-3T10:00:00+08:00", "RFC 3339"),  # ISO week date
             ("yesterday", "RFC 3339"),

@@ -136,11 +136,15 @@ class _Services:
             self.params, self.params_from, self.params_to = self.timeline.span(at_us)
 
     def lookup(self, table: str, key: object, column: str) -> object | None:
-        row = self.tables[table].row(key, self.at_us)
+        index = self.tables[table]
+        row = index.always.get(key)
+        if row is None:
+            row = index.row(key, self.at_us)
         return None if row is None else row.get(column)
 
     def exists(self, table: str, key: object) -> bool:
-        return self.tables[table].row(key, self.at_us) is not None
+        index = self.tables[table]
+        return key in index.always or index.row(key, self.at_us) is not None
 
     def table_rows(self, table: str, at_us: int) -> list[dict[str, Any]]:
         return self.tables[table].rows_at(at_us)

@@ -178,6 +178,12 @@ class TableIndex:
             )
             self.by_key.setdefault(row[table.key], []).append(span)
             self.spans.append(span)
+        #: Keys with one row, valid for all time (most of a register): one dict lookup.
+        self.always: dict[Any, Mapping[str, Any]] = {
+            key: spans[0][2]
+            for key, spans in self.by_key.items()
+            if len(spans) == 1 and spans[0][0] is None and spans[0][1] is None
+        }
 
     def row(self, key: Any, at_us: int) -> Mapping[str, Any] | None:
         """The row for a key in force at an instant."""
