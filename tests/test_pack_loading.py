@@ -297,6 +297,49 @@ def test_a_pack_declares_its_own_event_types(pack_dir: Path) -> None:
     assert "loan_approved" in pack.catalog.json_schema()["discriminator"]["mapping"]
 
 
+def test_a_declared_timestamp_field_is_read_like_at(pack_dir: Path) -> None:
+    (pack_dir / "events.yaml").write_text(
+        "event_types:\n"
+        "  loan_approved:\n"
+        "    fields:\n"
+        "      loan_id: {type: str}\n"
+        "      signed_at: {type: datetime}\n"
+        "      disbursed_at: {type: datetime, required: false}\n",
+        encoding="utf-8",
+    )
+    write_rules(
+        pack_dir,
+        "rules:\n"
+        "  - id: X.signed\n"
+        "    kind: check\n"
+        "    clause: K1\n"
+        "    on: loan_approved\n"
+        "    forbid: signed_at > at\n"
+        "    key: [loan_id]\n"
+        "    role: owner\n"
+        "    message: {zh: x, en: 'signed after approval'}\n",
+    )
+    pack = commitrules.load_pack(pack_dir)
+    event = {
+        "id": "l1",
+        "type": "loan_approved",
+        "at": "2026-07-01T10:00:00+08:00",
+        "loan_id": "L1",
+        "signed_at": "2026-07-01T03:00:00Z",  # 11:00 in Shanghai: after the approval
+    }
+    checked = pack.catalog.validate(event)
+    assert checked["signed_at"] == dt.datetime(2026, 7, 1, 3, tzinfo=dt.UTC)
+    assert checked["disbursed_at"] is None
+    assert [v.rule_id for v in Engine(pack).process(event)] == ["X.signed"]
+    for bad, reason in (("2026-07-01T03:00:00", "timezone"), (20260701, "not a number")):
+        for field in ("signed_at", "disbursed_at"):
+            with pytest.raises(commitrules.EventValidationError, match=reason) as caught:
+                pack.catalog.validate({**event, field: bad})
+            assert caught.value.location.key == field
+    with pytest.raises(commitrules.EventValidationError, match="not null"):
+        pack.catalog.validate({**event, "signed_at": None})
+
+
 def test_loading_reads_nothing_outside_the_pack(pack_dir: Path, tmp_path: Path) -> None:
     outside = tmp_path / "secret.yaml"
     outside.write_text("rules: [oops\n", encoding="utf-8")
