@@ -452,8 +452,8 @@ def events_reference() -> str:
                     code("at"),
                     "timestamp",
                     "required",
-                    "RFC 3339 with an offset (`2026-07-01T10:00:00+08:00`); a naive time or a "
-                    "number is an error, never assumed UTC",
+                    "RFC 3339 with an offset (`2026-07-01T10:00:00+08:00`, or `Z`); a naive "
+                    "time, a number or a string of digits is an error, never assumed UTC",
                 ],
             ],
         ),
