@@ -128,6 +128,14 @@ class TestTimestamps:
             ("20260701T100000+0800", "RFC 3339"),  # ISO 8601 basic format
             ("2026-W27-3T10:00:00+08:00", "RFC 3339"),  # ISO week date
             ("yesterday", "RFC 3339"),
+            ("2026-07-01T10:00:00+08", "RFC 3339"),  # hour-only offset
+            ("2026-07-01T10:00:00+08:00:30", "RFC 3339"),  # an offset with seconds
+            ("2026-07-01@10:00:00+08:00", "RFC 3339"),  # any separator
+            ("2026-07-01T10:00:00 +08:00", "RFC 3339"),  # a space before the offset
+            ("2026-07-01T10:00:00.+08:00", "RFC 3339"),  # a dangling decimal point
+            ("2026-07-01T10:00:00+08:00\x00", "RFC 3339"),  # a trailing NUL
+            ("2026-13-01T10:00:00+08:00", "RFC 3339"),  # month 13
+            ("\uff12\uff10\uff12\uff16-07-01T10:00:00+08:00", "RFC 3339"),  # full-width digits
             ("", "RFC 3339"),
             (None, "not null"),
             (["2026-07-01T10:00:00+08:00"], "RFC 3339"),
@@ -157,6 +165,12 @@ class TestTimestamps:
             ("2026-07-01T02:00:00.123456+00:00", 0),
             ("2026-07-01 10:00:00+08:00", 480),
             ("2026-06-30T21:00:00-05:00", -300),
+            # What pydantic's parser also took, kept: lowercase t and z, no seconds, an
+            # offset without its colon, more than six fraction digits (cut to µs).
+            ("2026-07-01t02:00:00z", 0),
+            ("2026-07-01T10:00+08:00", 480),
+            ("2026-07-01T10:00:00+0800", 480),
+            ("2026-07-01T02:00:00.1234567Z", 0),
         ],
     )
     def test_rfc_3339_times_are_read_exactly(self, at: str, offset_minutes: int) -> None:
@@ -168,7 +182,7 @@ class TestTimestamps:
             moment = checked["at"]
             assert type(moment.tzinfo) is dt.timezone  # fast to query, not tracked by the GC
             assert moment.utcoffset() == dt.timedelta(minutes=offset_minutes)
-            assert moment == dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+            assert moment == dt.datetime.fromisoformat(at.upper().replace("Z", "+00:00"))
 
     def test_an_aware_datetime_is_kept_as_given(self) -> None:
         zone = ZoneInfo("Asia/Shanghai")

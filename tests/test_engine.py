@@ -151,6 +151,22 @@ class TestPrecedence:
         engine.advance_to(dt.datetime(2027, 1, 10, 12, tzinfo=CST))
         assert self._kept(engine) == []
 
+    def test_a_later_prior_that_ends_earlier_is_swept_too(self, engine: Engine) -> None:
+        # 12 months from 29 February ends on 28 February, before the 23:00 of an assessment
+        # made the evening before: validity is not in event-time order, the sweep must
+        # still find the expired one behind a valid one.
+        engine.process(assessed("a1", "2028-02-28T23:00:00+08:00", 3, customer="C1"))
+        engine.process(assessed("a2", "2028-02-29T09:00:00+08:00", 3, customer="C2"))
+        engine.advance_to(dt.datetime(2029, 2, 28, 23, 30, tzinfo=CST))
+        assert self._kept(engine) == ["C1"]  # the 23:00 sweep: C2 ended at 09:00, C1 at 23:00
+        found = only(engine.process(sale("s1", "2029-02-28T23:40:00+08:00")), "P1.assessed")
+        assert "prior_expired_at" in found[0].evidence  # C1: kept, so "expired"
+        found = only(
+            engine.process(sale("s2", "2029-02-28T23:50:00+08:00", customer_id="C2")),
+            "P1.assessed",
+        )
+        assert "prior_expired_at" not in found[0].evidence  # C2: swept, so "missing"
+
     def test_a_restored_engine_sweeps_priors_given_out_of_order(
         self, engine: Engine, mini_pack: commitrules.Pack
     ) -> None:

@@ -340,6 +340,29 @@ def test_a_declared_timestamp_field_is_read_like_at(pack_dir: Path) -> None:
         pack.catalog.validate({**event, "signed_at": None})
 
 
+@pytest.mark.parametrize(
+    ("field", "reason"),
+    [
+        ("{type: datetime, required: false, default: '2026-07-01T10:00:00'}", "datetime default"),
+        ("{type: datetime, required: false, default: 20260701}", "datetime default"),
+        ("{type: datetime, min: 1}", "'min' and 'max' apply to int and decimal"),
+        ("{type: str, max: 5}", "'min' and 'max' apply to int and decimal"),
+        ("{type: int, enum: [a, b]}", "'enum' applies to str fields"),
+    ],
+)
+def test_a_field_option_that_does_not_fit_its_type_is_refused_at_load(
+    pack_dir: Path, field: str, reason: str
+) -> None:
+    # Once accepted silently and then wrong on every event (a naive default), or ignored.
+    (pack_dir / "events.yaml").write_text(
+        f"event_types:\n  loan_approved:\n    fields:\n      when_signed: {field}\n",
+        encoding="utf-8",
+    )
+    found = "\n".join(problems_of(pack_dir))
+    assert "events.yaml:4" in found
+    assert reason in found
+
+
 def test_loading_reads_nothing_outside_the_pack(pack_dir: Path, tmp_path: Path) -> None:
     outside = tmp_path / "secret.yaml"
     outside.write_text("rules: [oops\n", encoding="utf-8")

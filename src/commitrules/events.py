@@ -21,6 +21,7 @@ plain dict with one compiled validator per type (:class:`EventCatalog`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, NotRequired
@@ -103,17 +104,27 @@ def _instant(value: object, nullable: bool) -> str | None:
     return _BAD_TIME
 
 
+#: RFC 3339 date-time, with what pydantic's parser also took (seconds optional, ``+0800``,
+#: up to nine fraction digits, lowercase ``t``/``z``). fromisoformat alone reads much more
+#: (basic format, week dates, hour-only offsets, any separator, spaces before the offset).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?"
+    r"(?:[Zz]|[+-][0-9]{2}:?[0-9]{2})",
+    re.ASCII,
+)
+_is_rfc3339 = _RFC3339.fullmatch
+
+
 def _read_instant(text: str) -> dt.datetime | None:
     """An RFC 3339 text as an aware datetime, or None when it is not one."""
-    # fromisoformat also reads ISO 8601 forms RFC 3339 does not have (basic format,
-    # week dates, hour-only offsets): require the extended date and time shape first.
-    if len(text) < 20 or text[4] != "-" or text[7] != "-" or text[13] != ":":
+    if _is_rfc3339(text) is None:
         return None
+    if text[-1] == "z":
+        text = text[:-1] + "Z"  # fromisoformat reads only the capital
     try:
-        moment = _parse_iso(text)
+        return _parse_iso(text)  # the shape is right: this checks the ranges (month 13 …)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
 
 
 #: The timestamp fields of most types (shared, so the fast path tests it by identity).
@@ -127,8 +138,8 @@ def _times(checked: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -> lis
         if name not in checked:
             continue
         value = checked[name]
-        if type(value) is str:
-            moment = _read_instant(value)
+        if isinstance(value, str):
+            moment = _read_instant(str(value))
             if moment is not None:
                 checked[name] = moment
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -76,3 +77,11 @@ def test_a_constant_zone_falls_back_to_the_exact_path_outside_2000_to_2100() -> 
                         calendar=None,
                     )
                     assert fast(start, count) == expected, (unit, end_of_day, start, count)
+
+
+def test_a_negative_count_is_refused_in_a_constant_zone_too() -> None:
+    start = to_us(dt.datetime(2026, 7, 1, 10, tzinfo=dt.UTC))
+    for unit in ("calendar_days", "weeks", "months"):
+        fast = due_function(unit, True, tz=ZoneInfo("Asia/Shanghai"), calendar=None)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="0 or more"):
+            fast(start, -1)

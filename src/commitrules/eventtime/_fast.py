@@ -145,8 +145,8 @@ def _constant_zone(unit: Unit, end_of_day: bool, offset: int, exact: DueFunction
     memo: dict[tuple[int, int], int] = {}
 
     def due(start_us: int, count: int) -> int:
-        if not _CONSTANT_FROM <= start_us < _CONSTANT_TO:
-            return exact(start_us, count)
+        if count < 0 or not _CONSTANT_FROM <= start_us < _CONSTANT_TO:
+            return exact(start_us, count)  # which refuses a negative count
         day, wall = divmod(start_us + offset, _DAY_US)
         if by_arithmetic:
             target = day + count * step

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from ..events import _read_instant
 from ..rules import RuleSpec
 from ..rules._base import Bilingual, Name, Spec
 
@@ -261,6 +262,26 @@ class FieldModel(Spec):
     max_length: int | None = Field(default=None, ge=1, le=100_000)
     personal: bool = False
     description: str | None = None
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> FieldModel:
+        if (self.min is not None or self.max is not None) and self.type not in ("int", "decimal"):
+            msg = f"'min' and 'max' apply to int and decimal fields, not {self.type}"
+            raise ValueError(msg)
+        if self.enum is not None and self.type != "str":
+            msg = f"'enum' applies to str fields, not {self.type}"
+            raise ValueError(msg)
+        if (
+            self.type == "datetime"
+            and self.default is not None
+            and (not isinstance(self.default, str) or _read_instant(self.default) is None)
+        ):
+            msg = (
+                "a datetime default must be an RFC 3339 timestamp with an offset, "
+                f"not {self.default!r}"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class EventTypeModel(Spec):

@@ -104,12 +104,7 @@ class PrecedenceRule(RuleRuntime):
                 ("condition",), spec.condition, spec.on, prior_type=prior.event
             )
         self._valid_until = ctx.duration_function(("requires", "within"), prior.within, prior.event)
-        # With a fixed validity, priors stored in event-time order expire in that order:
-        # the daily sweep then reads only the expired front of the dict, not every prior.
-        count = prior.within.count
-        self._ordered = isinstance(count, int) or (
-            isinstance(count, ParamRef) and count.param in ctx.constant_params
-        )
+        self._slack_us = _sweep_slack(prior.within, ctx)
         keep = set(self._condition.prior_fields) if self._condition else set()
         self._prior_fields = tuple(sorted(keep))
         self.missing_message = (
@@ -140,7 +135,7 @@ class PrecedenceRule(RuleRuntime):
         )
         kept = {name: event.get(name) for name in self._prior_fields}
         priors = self._priors
-        # To the end: the dict is in order of the last update (of validity, when _ordered).
+        # To the end: the dict stays in event-time order (what the daily sweep relies on).
         priors.pop(key, None)
         priors[key] = (at_us, valid_until, event["id"], kept)
         if not self._sweeping:
@@ -181,12 +176,16 @@ class PrecedenceRule(RuleRuntime):
         return {"role": "trigger", "applies": True, "held": held, "values": values}
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
-        if self._ordered:
+        if self._slack_us is not None:
+            # Priors are in event-time order and a later one is valid at least until an
+            # earlier one's end minus the slack: past an end that far ahead, none expired.
+            horizon = fire_us + self._slack_us
             expired = []
             for key, stored in self._priors.items():
-                if stored[1] >= fire_us:
+                if stored[1] >= horizon:
                     break
-                expired.append(key)
+                if stored[1] < fire_us:
+                    expired.append(key)
         else:
             expired = [key for key, stored in self._priors.items() if stored[1] < fire_us]
         for key in expired:
@@ -209,14 +208,40 @@ class PrecedenceRule(RuleRuntime):
             (tuple(key), (int(at), int(until), str(pid), dict(values)))
             for key, at, until, pid, values in state["priors"]
         ]
-        if self._ordered:
-            priors.sort(key=lambda item: item[1][1])  # a durable engine's may be unordered
+        # In event-time order, as stored (stable: ties keep their order); an older
+        # snapshot or an edited one need not list them so.
+        priors.sort(key=lambda item: item[1][0])
         self._priors.update(priors)
 
 
 def compile_rule(spec: PrecedenceSpec, ctx: CompileContext) -> PrecedenceRule:
     """Compile a precedence spec."""
     return PrecedenceRule(spec, ctx)
+
+
+_DAY_SLACK_US = 5 * _DAY_US
+
+
+def _sweep_slack(within: DurationSpec, ctx: CompileContext) -> int | None:
+    """How much earlier a later prior's validity can end than an earlier one's (µs).
+
+    None when it is unbounded (a count read from the event, or a parameter that changes
+    over time): the sweep then reads every prior. A fixed count ends validity at a time
+    that never goes back as the start moves on for elapsed time and for anything up to
+    the end of a day; for day-based units at the same wall time it can go back by less
+    than a few days (31 January + 1 month and 28 January + 1 month both end on
+    28 February; a Friday night and the Saturday morning after both end on Monday; a
+    daylight-saving change).
+    """
+    count = within.count
+    if not (
+        isinstance(count, int)
+        or (isinstance(count, ParamRef) and count.param in ctx.constant_params)
+    ):
+        return None
+    if within.end_of_day or within.unit in ("minutes", "hours"):
+        return 0
+    return _DAY_SLACK_US
 
 
 Prior = tuple[int, int, str, dict[str, Any]]
