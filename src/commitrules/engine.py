@@ -260,7 +260,10 @@ class Engine:
         # State.
         # id -> the event, or (at µs, its digest) once restored from a snapshot
         self._seen: dict[str, Any] = {}
-        self._seen_order: deque[tuple[int, str]] = deque()
+        # Arrival order of the remembered ids and their times, as two deques of plain
+        # values (no tuple per event for the garbage collector to count).
+        self._seen_at: deque[int] = deque()
+        self._seen_ids: deque[str] = deque()
         self._latest_us: int | None = None
         self._watermark_us: int | None = None
         self._started = False
@@ -355,7 +358,8 @@ class Engine:
         # The event itself is kept for the duplicate check: a dict of plain values, which
         # the garbage collector does not track (a tuple around it would be).
         self._seen[event_id] = checked
-        self._seen_order.append((at_us, event_id))
+        self._seen_at.append(at_us)
+        self._seen_ids.append(event_id)
         self.stats.processed += 1
         if not self._started:
             self._start(at_us)
@@ -491,7 +495,10 @@ class Engine:
             },
             "stats": attrs.asdict(self.stats),
             "seen": [[event_id, *_seen_entry(value)] for event_id, value in self._seen.items()],
-            "seen_order": [[at_us, event_id] for at_us, event_id in self._seen_order],
+            "seen_order": [
+                [at_us, event_id]
+                for at_us, event_id in zip(self._seen_at, self._seen_ids, strict=True)
+            ],
             "buffer": [
                 [
                     at_us,
@@ -571,7 +578,8 @@ class Engine:
         self._last_sweep_us = int(clock["swept_us"])
         self.stats = EngineStats(**{k: int(v) for k, v in data["stats"].items()})
         self._seen = {str(eid): (int(at_us), str(value)) for eid, at_us, value in data["seen"]}
-        self._seen_order = deque((int(at_us), str(eid)) for at_us, eid in data["seen_order"])
+        self._seen_at = deque(int(at_us) for at_us, _ in data["seen_order"])
+        self._seen_ids = deque(str(eid) for _, eid in data["seen_order"])
         by_id = {rule.rule_id: rule for rule in self._rules}
         kept: set[str] = set()
         fresh: list[str] = []
@@ -673,12 +681,14 @@ class Engine:
         if watermark is None:
             return
         cutoff = watermark - self._horizon
-        order = self._seen_order
+        times = self._seen_at
+        ids = self._seen_ids
         seen = self._seen
         # Every remembered id has exactly one entry in the order (an id is added only when
         # it is new), so the entry's time is the event's.
-        while order and order[0][0] < cutoff:
-            seen.pop(order.popleft()[1], None)
+        while times and times[0] < cutoff:
+            times.popleft()
+            seen.pop(ids.popleft(), None)
         if watermark - self._last_sweep_us > 86_400_000_000:
             self._last_sweep_us = watermark
             self._router.forget_before(watermark)
