@@ -133,7 +133,9 @@ class PrecedenceRule(RuleRuntime):
         valid_until = (
             self._valid_until(at_us, event, services.params) if self._valid_until else at_us
         )
-        kept = {name: event.get(name) for name in self._prior_fields}
+        kept = (
+            {name: event.get(name) for name in self._prior_fields} if self._prior_fields else _NONE
+        )
         priors = self._priors
         # To the end: the dict stays in event-time order (what the daily sweep relies on).
         priors.pop(key, None)
@@ -220,6 +222,8 @@ def compile_rule(spec: PrecedenceSpec, ctx: CompileContext) -> PrecedenceRule:
 
 
 _DAY_SLACK_US = 5 * _DAY_US
+#: The fields kept of a prior when the condition reads none (shared, never written).
+_NONE: dict[str, Any] = {}
 
 
 def _sweep_slack(within: DurationSpec, ctx: CompileContext) -> int | None:
