@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 import commitrules
 from commitrules import CommitRulesError, Engine, EventError, EventValidationError
 from commitrules._io import read_lines
+from commitrules.events import ComplaintReceived
 from commitrules.testing import strategies
 
 PACK = commitrules.load_pack()
@@ -149,6 +151,13 @@ class TestTimestamps:
                 validate(event)
             assert caught.value.location.key == "at"
             assert caught.value.location.event_id == "t1"
+
+    @pytest.mark.parametrize(
+        "at", ["1782871200", "2026-07-01T10:00:00", "2026-07-01T10:00:00+08", 1782871200]
+    )
+    def test_the_public_models_refuse_what_the_engine_refuses(self, at: object) -> None:
+        with pytest.raises(ValidationError, match="at"):
+            ComplaintReceived.model_validate({**self.BASE, "at": at})
 
     def test_a_bad_time_is_reported_with_the_other_problems(self) -> None:
         catalog = commitrules.load_pack().catalog

@@ -72,11 +72,13 @@ __all__ = [
 
 
 def _reject_numbers(value: object) -> object:
-    # pydantic's lax mode reads a number as a Unix time in UTC: that is a silent guess
-    # about the zone, which the contract forbids.
+    # The public models accept what the engine accepts. pydantic's lax mode reads a number,
+    # or a string of digits, as a Unix time in UTC: a silent guess about the zone, which
+    # the contract forbids; it also reads ISO 8601 forms that are not RFC 3339.
     if isinstance(value, bool | int | float | Decimal):
-        msg = "a timestamp must be an RFC 3339 string with an offset, not a number"
-        raise ValueError(msg)
+        raise ValueError(_NUMBER_TIME)
+    if isinstance(value, str) and _read_instant(value) is None:
+        raise ValueError(_NAIVE_TIME if _naive(value) else _BAD_TIME)
     return value
 
 
