@@ -131,6 +131,7 @@ class _Services:
         self.engine._outcome(rule, status, subject, at, event_ids, None, None)
 
     def set_time(self, at_us: int) -> None:
+        # The engine's per-event path inlines these lines (a call per event saved).
         self.at_us = at_us
         if not self.params_from <= at_us < self.params_to:
             self.params, self.params_from, self.params_to = self.timeline.span(at_us)
