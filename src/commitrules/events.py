@@ -71,14 +71,13 @@ __all__ = [
 ]
 
 
-def _reject_numbers(value: object) -> object:
+def _check_timestamp(value: object) -> object:
     # The public models accept what the engine accepts. pydantic's lax mode reads a number,
     # or a string of digits, as a Unix time in UTC: a silent guess about the zone, which
     # the contract forbids; it also reads ISO 8601 forms that are not RFC 3339.
-    if isinstance(value, bool | int | float | Decimal):
-        raise ValueError(_NUMBER_TIME)
-    if isinstance(value, str) and _read_instant(value) is None:
-        raise ValueError(_NAIVE_TIME if _naive(value) else _BAD_TIME)
+    reason = _instant(value, nullable=True)
+    if reason is not None:
+        raise ValueError(reason)
     return value
 
 
@@ -91,12 +90,17 @@ _parse_iso = dt.datetime.fromisoformat
 
 
 def _instant(value: object, nullable: bool) -> str | None:
-    """Check (and parse in place of) one timestamp field; the reason when it is wrong.
+    """Why a timestamp field's value is wrong, or None when it is right.
 
-    The hot path reads timestamps itself instead of through pydantic: ``fromisoformat``
-    is as strict about RFC 3339 as we ask below, several times faster, and gives a
-    ``datetime.timezone`` (pydantic's own tzinfo is slow to query and tracked by the GC).
+    Text must have the RFC 3339 shape with an offset; a datetime must be aware. The hot
+    path reads the text itself (:func:`_read_instant`) instead of through pydantic: several
+    times faster, and a plain ``datetime.timezone`` (pydantic's own tzinfo is slow to query
+    and tracked by the garbage collector).
     """
+    if isinstance(value, str):
+        if _read_instant(str(value)) is not None:
+            return None
+        return _NAIVE_TIME if _naive(value) else _BAD_TIME
     if isinstance(value, dt.datetime):
         return None if value.tzinfo is not None and value.utcoffset() is not None else _NAIVE_TIME
     if value is None:
@@ -145,9 +149,7 @@ def _times(checked: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -> lis
             if moment is not None:
                 checked[name] = moment
                 continue
-            reason: str | None = _NAIVE_TIME if _naive(value) else _BAD_TIME
-        else:
-            reason = _instant(value, nullable)
+        reason = _instant(value, nullable)
         if reason is not None:
             event_id = checked.get("id")
             where = Location(key=name, event_id=event_id if isinstance(event_id, str) else None)
@@ -162,7 +164,7 @@ def _naive(text: str) -> bool:
         return False
 
 
-EventTime = Annotated[AwareDatetime, BeforeValidator(_reject_numbers)]
+EventTime = Annotated[AwareDatetime, BeforeValidator(_check_timestamp)]
 """An aware timestamp: RFC 3339 text with an offset, or an aware ``datetime``."""
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
@@ -643,8 +645,9 @@ class EventCatalog:
                         if moment is not None:
                             checked["at"] = moment
                             return checked
-                if _times(checked, event_type.times):
-                    return event_type.validate(raw)  # raises, naming every problem
+                problems = _times(checked, event_type.times)
+                if problems:
+                    raise EventValidationError(problems)
                 return checked
         if isinstance(raw, BaseModel):
             raw = raw.model_dump()
