@@ -177,3 +177,56 @@ def test_the_entry_points_agree(stream: list[dict[str, Any]]) -> None:
     for engine in (batch, from_bytes):
         assert engine.stats == one_by_one.stats
         assert engine.snapshot() == one_by_one.snapshot()
+
+
+class _Recorder:
+    """Stands in for a rule on the engine's timer path: records what fires."""
+
+    def __init__(self, fired: list[Any]) -> None:
+        self.fired = fired
+
+    def on_timer(self, token: Any, fire_us: int, services: Any) -> None:
+        self.fired.append((fire_us, token))
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("schedule"), st.integers(0, 2), st.integers(0, 50)),
+            st.tuples(st.just("fire"), st.integers(0, 50), st.just(0)),
+        ),
+        max_size=60,
+    ),
+    st.booleans(),
+)
+def test_timers_fire_in_time_then_schedule_order_whatever_rule_scheduled_them(
+    steps: list[tuple[str, int, int]], snapshot_midway: bool
+) -> None:
+    # Each rule keeps its own timer queue with only the head on the engine's heap (and
+    # out-of-order timers on the heap itself): the firing order must be that of one heap
+    # of every timer, ordered by (time, sequence).
+    engine = Engine(PACK)
+    fired: list[Any] = []
+    engine._rules = [_Recorder(fired) for _ in range(3)]  # type: ignore[misc]
+    engine._rule_index = {id(rule): index for index, rule in enumerate(engine._rules)}
+    engine._queues = [engine._queues[0].__class__() for _ in range(3)]
+    services = engine._services
+    expected: list[tuple[int, int, Any]] = []
+    model_fired: list[Any] = []
+    sequence = 0
+    for number, (step, value, fire_us) in enumerate(steps):
+        if step == "schedule":
+            sequence += 1
+            services.schedule(fire_us, engine._rules[value], ("t", number))  # type: ignore[arg-type]
+            expected.append((fire_us, sequence, ("t", number)))
+        else:
+            engine._fire_timers(value)
+            due = sorted(item for item in expected if item[0] <= value)
+            model_fired += [(fire_us, token) for fire_us, _, token in due]
+            expected = [item for item in expected if item[0] > value]
+        if snapshot_midway and number == len(steps) // 2:
+            assert [(f, s, t) for f, s, _, t in engine._pending_timers()] == sorted(expected)
+    engine._fire_timers(10**6)
+    model_fired += [(fire_us, token) for fire_us, _, token in sorted(expected)]
+    assert fired == model_fired
+    assert engine._pending_timers() == []

@@ -38,6 +38,7 @@ _FINDING = "__finding__"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _NOTHING: dict[int, Any] = {}
+_QUEUED: Any = object()  # a heap entry standing for the head of a rule's timer queue
 Tracer = Callable[[RuleRuntime, Mapping[str, Any], tuple[Violation, ...], Any], None]
 MASK = "***"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -157,11 +158,22 @@ class _Services:
         self.engine._emit(finding)
 
     def schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None:
-        engine = self.engine  # a timer on the engine's heap, ordered by (time, sequence)
+        # Timers fire in (time, sequence) order. Most rules schedule them in time order
+        # (a deadline opened later falls due later), so each rule keeps its own queue and
+        # only the queue's head waits on the engine's heap: appending to a queue is cheaper
+        # than a push into one large heap, and the heap stays as small as the rule count.
+        # A timer earlier than its rule's last one goes onto the heap directly.
+        engine = self.engine
         engine._sequence += 1
-        heapq.heappush(
-            engine._timers, (fire_us, engine._sequence, engine._rule_index[id(rule)], token)
-        )
+        index = engine._rule_index[id(rule)]
+        queue = engine._queues[index]
+        if not queue:
+            queue.append((fire_us, engine._sequence, token))
+            heapq.heappush(engine._timers, (fire_us, engine._sequence, index, _QUEUED))
+        elif fire_us >= queue[-1][0]:
+            queue.append((fire_us, engine._sequence, token))
+        else:
+            heapq.heappush(engine._timers, (fire_us, engine._sequence, index, token))
 
     def prepared(self, rule: RuleRuntime) -> Any:
         return self.prepared_values.get(id(rule))
@@ -247,7 +259,9 @@ class Engine:
         # One lookup per event: type -> (prepare, accept, release), each None when empty.
         self._routes: dict[str, tuple[Any, Any, Any]] = {
             event_type: (
-                self._prepare.get(event_type) or None,
+                # prepare steps as (the rule's slot in the prepared values, function)
+                [(id(rule), function) for rule, function in self._prepare.get(event_type, ())]
+                or None,
                 self._accept.get(event_type) or None,
                 self._release.get(event_type) or None,
             )
@@ -269,7 +283,10 @@ class Engine:
         self._watermark_us: int | None = None
         self._started = False
         self._buffer: list[tuple[int, int, dict[str, Any], dict[int, Any]]] = []
+        # Timers: a heap of (fire µs, sequence, rule index, token); a token _QUEUED stands
+        # for the head of that rule's queue of (fire µs, sequence, token) (see schedule).
         self._timers: list[tuple[int, int, int, Any]] = []
+        self._queues: list[deque[tuple[int, int, Any]]] = [deque() for _ in self._rules]
         self._sequence = 0
         self._out: list[Violation] = []
         self._last_sweep_us = 0
@@ -349,9 +366,7 @@ class Engine:
                 services.at_us = at_us
                 if not services.params_from <= at_us < services.params_to:
                     services.set_time(at_us)
-                prepared = {
-                    id(rule): function(checked, at_us, services) for rule, function in route[0]
-                }
+                prepared = {slot: function(checked, at_us, services) for slot, function in route[0]}
         except Exception:
             self.stats.rejected += 1
             raise
@@ -511,7 +526,7 @@ class Engine:
             ],
             "timers": [
                 [fire_us, seq, by_index[index], snapshots.encode(token)]
-                for fire_us, seq, index, token in sorted(self._timers, key=lambda item: item[:2])
+                for fire_us, seq, index, token in self._pending_timers()
             ],
             "rules": {
                 rule.rule_id: {
@@ -614,6 +629,7 @@ class Engine:
             if name in kept
         ]
         heapq.heapify(self._timers)
+        self._queues = [deque() for _ in self._rules]
         self._router.restore(snapshots.decode(data["router"]))
         if self._started and fresh and self._watermark_us is not None:
             # New periodic rules begin with the current period.
@@ -624,6 +640,14 @@ class Engine:
                     rule.start(self._watermark_us, services)
 
     # -- inside ------------------------------------------------------------------------------
+    def _pending_timers(self) -> list[tuple[int, int, int, Any]]:
+        """Every timer not yet fired, heap and queues alike, in firing order."""
+        timers = [entry for entry in self._timers if entry[3] is not _QUEUED]
+        for index, queue in enumerate(self._queues):
+            timers.extend((fire_us, seq, index, token) for fire_us, seq, token in queue)
+        timers.sort(key=lambda item: item[:2])
+        return timers
+
     def _start(self, first_us: int) -> None:
         self._started = True
         services = self._services
@@ -668,8 +692,16 @@ class Engine:
         services = self._services
         rules = self._rules
         heappop = heapq.heappop
+        heappush = heapq.heappush
+        queues = self._queues
         while timers and timers[0][0] <= until_us:
             fire_us, _, index, token = heappop(timers)
+            if token is _QUEUED:
+                queue = queues[index]
+                token = queue.popleft()[2]
+                if queue:
+                    head = queue[0]
+                    heappush(timers, (head[0], head[1], index, _QUEUED))
             services.at_us = fire_us
             if not services.params_from <= fire_us < services.params_to:
                 services.set_time(fire_us)

@@ -203,7 +203,7 @@ class DeadlineRule(RuleRuntime):
         self._key_of = key_getter(self.key_fields)
         fields = ctx.event_fields(spec.on) or {}
         self._context_fields = tuple(sorted(n for n in message_names(spec.message) if n in fields))
-        self.prepare[spec.on] = self._prepare
+        self.prepare[spec.on] = self._make_prepare()
         self.on_release[spec.on] = self._on_trigger
         untils = spec.until if isinstance(spec.until, list) else [spec.until]
         for index, follow in enumerate(untils):
@@ -272,6 +272,8 @@ class DeadlineRule(RuleRuntime):
             ctx.expression((*path, "where"), follow.where, follow.event) if follow.where else None
         )
         pending = self._pending
+        if where is None and len(match) == 1 and action == self._fulfil:
+            return self._make_fulfil(match[0])
         key_of = key_getter(match)
 
         def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
@@ -285,6 +287,36 @@ class DeadlineRule(RuleRuntime):
         return handle
 
     # -- reactions ---------------------------------------------------------------------
+    def _make_prepare(self) -> Callable[[dict[str, Any], int, RuntimeServices], Any]:
+        """The rule's prepare step; one call for the common rule (no validity window, no 'when')."""
+        due = self._due
+        limited = self.from_us is not None or self.to_us is not None
+        if due is None or self._when is not None or limited:
+            return self._prepare
+
+        def prepare(event: dict[str, Any], at_us: int, services: RuntimeServices) -> Any:
+            return due(at_us, event, services.params)
+
+        return prepare
+
+    def _make_fulfil(self, name: str) -> Callable[[dict[str, Any], int, RuntimeServices], None]:
+        """A follow-up that fulfils, matched on one field, no 'where': :meth:`_fulfil` inlined."""
+        pending_by_key = self._pending
+
+        def fulfil(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+            key = (event.get(name),)
+            pending = pending_by_key.get(key)
+            if pending is None:
+                return
+            if pending.violation is None and at_us > pending.due_us:
+                return  # cannot happen in order; kept for safety
+            del pending_by_key[key]
+            if services.tracking and pending.violation is None:
+                ids = (pending.event_id, event["id"])
+                services.outcome(self, "compliant", pending.subject, event["at"], ids)
+
+        return fulfil
+
     def _prepare(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> Any:
         # Computed when the event is accepted, so a calendar gap rejects the event whole;
         # only for events the rule applies to (a working-day rule on insurance complaints
