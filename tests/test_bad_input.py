@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 import commitrules
 from commitrules import CommitRulesError, Engine, EventError, EventValidationError
-from commitrules._io import read_lines
+from commitrules._io import MAX_LINE_BYTES, read_lines
+from commitrules.batch import check_files
 from commitrules.events import ComplaintReceived
 from commitrules.testing import strategies
 
@@ -102,6 +103,55 @@ def test_any_bytes_on_a_line_are_a_rejected_line_never_an_exception(
         if line.error is None:
             with contextlib.suppress(EventError):
                 engine.process(line.record)
+
+
+def test_check_files_reports_every_unreadable_line_with_its_number_and_goes_on(
+    tmp_path: Path,
+) -> None:
+
+    good = {
+        "id": "m1",
+        "type": "marketing_published",
+        "at": "2026-07-01T09:00:00+08:00",
+        "material_id": "M-1",
+        "channel": "wechat",
+        "approved": True,
+        "text": "保本保收益",
+    }
+    later = {**good, "id": "m2", "at": "2026-07-01T10:00:00+08:00"}
+    lines = [
+        json.dumps(good, ensure_ascii=False),  # 1: a violation
+        "",  # 2: blank, skipped
+        "{not json",  # 3
+        json.dumps({**good, "id": "m3", "channel": 7}),  # 4: fails validation
+        '{"x": "' + "y" * MAX_LINE_BYTES + '"}',  # 5: too long
+        "   ",  # 6: blank
+        json.dumps(later, ensure_ascii=False),  # 7: a violation
+    ]
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen: list[tuple[int, str | None]] = []
+    reported: list[int] = []
+    result = check_files(
+        [str(path)],
+        PACK,
+        on_line=lambda line: seen.append((line.number, line.error)),
+        on_reject=lambda item: reported.append(item.line),
+    )
+    assert [(item.source, item.line) for item in result.rejected] == [
+        (str(path), 3),
+        (str(path), 4),
+        (str(path), 5),
+    ]
+    assert reported == [3, 4, 5]
+    assert "not JSON" in result.rejected[0].reason
+    assert "channel" in result.rejected[1].reason
+    assert "longer than" in result.rejected[2].reason
+    assert len(result.rejected[2].raw) == 200
+    assert [number for number, _ in seen] == [1, 3, 4, 5, 7]
+    assert [error is None for _, error in seen] == [True, True, True, False, True]
+    assert (result.stats.processed, result.stats.rejected) == (2, 3)
+    assert [v.event_ids for v in result.violations] == [("m1",), ("m2",)]
 
 
 class TestTimestamps:

@@ -15,7 +15,7 @@ from typing import IO, Any, cast
 
 import attrs
 
-__all__ = ["Line", "read_lines"]
+__all__ = ["Line", "raw_lines", "read_lines"]
 
 MAX_LINE_BYTES = 1_000_000
 
@@ -39,10 +39,11 @@ def _open(path: str) -> IO[bytes]:
     return Path(path).open("rb")
 
 
-def read_lines(path: str, *, parse: bool = True) -> Iterator[Line]:
-    """Yield every non-blank line of a JSON Lines file (``-`` is stdin, ``.gz`` is gzip).
+def raw_lines(path: str) -> Iterator[tuple[int, bytes, str | None]]:
+    """Yield ``(number, text, error)`` for every non-blank line, undecoded.
 
-    With ``parse=False`` lines are not decoded (the engine validates the JSON text itself).
+    ``error`` is None, or why the line cannot be read (then ``text`` is its first 200
+    bytes). The batch path reads lines this way: no object per line.
     """
     stream = _open(path)
     try:
@@ -51,22 +52,32 @@ def read_lines(path: str, *, parse: bool = True) -> Iterator[Line]:
             if not line:
                 continue
             if len(line) > MAX_LINE_BYTES:
-                yield Line(
-                    path, number, line[:200], error=f"line longer than {MAX_LINE_BYTES} bytes"
-                )
+                yield number, line[:200], f"line longer than {MAX_LINE_BYTES} bytes"
                 continue
-            if not parse:
-                yield Line(path, number, line)
-                continue
-            try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as error:
-                yield Line(path, number, line, error=f"not JSON: {error}")
-                continue
-            if not isinstance(record, dict):
-                yield Line(path, number, line, error="a line must hold a JSON object")
-                continue
-            yield Line(path, number, line, record=record)
+            yield number, line, None
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def read_lines(path: str, *, parse: bool = True) -> Iterator[Line]:
+    """Yield every non-blank line of a JSON Lines file (``-`` is stdin, ``.gz`` is gzip).
+
+    With ``parse=False`` lines are not decoded (the engine validates the JSON text itself).
+    """
+    for number, line, problem in raw_lines(path):
+        if problem is not None:
+            yield Line(path, number, line, error=problem)
+            continue
+        if not parse:
+            yield Line(path, number, line)
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            yield Line(path, number, line, error=f"not JSON: {error}")
+            continue
+        if not isinstance(record, dict):
+            yield Line(path, number, line, error="a line must hold a JSON object")
+            continue
+        yield Line(path, number, line, record=record)

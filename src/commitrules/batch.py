@@ -1,18 +1,19 @@
 """Checking files of events in one call: the batch path the CLI and jobs use.
 
 >>> import commitrules, pathlib
->>> result = commitrules.check_files(["examples/sample-events.jsonl"])  # doctest: +SKIP
+>>> from commitrules.batch import check_files
+>>> result = check_files(["examples/sample-events.jsonl"])  # doctest: +SKIP
 >>> result.stats.processed  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
-from ._io import Line, read_lines
+from ._io import Line, raw_lines
 from .engine import Engine, EngineStats
 from .errors import CommitRulesError
 from .pack import Pack, load_pack
@@ -64,23 +65,29 @@ def check_files(
     found: list[Violation] = []
     rejected: list[Rejected] = []
 
-    def reject(line: Line, reason: str) -> None:
-        item = Rejected(line.source, line.number, reason, line.raw)
+    def reject(source: str, number: int, raw: bytes, reason: str) -> None:
+        item = Rejected(source, number, reason, raw)
         rejected.append(item)
         if on_reject is not None:
             on_reject(item)
 
-    for line in _lines(paths):
-        if on_line is not None:
-            on_line(line)
-        if line.error is not None:
-            runner.stats.rejected += 1
-            reject(line, line.error)
-            continue
-        try:
-            found.extend(runner.process_json(line.raw))
-        except CommitRulesError as error:
-            reject(line, str(error))
+    stats = runner.stats
+    process_json = runner.process_json
+    for path in paths:
+        for number, raw, problem in raw_lines(path):
+            if on_line is not None:
+                on_line(Line(path, number, raw, error=problem))
+            if problem is not None:
+                stats.rejected += 1
+                reject(path, number, raw, problem)
+                continue
+            try:
+                released = process_json(raw)
+            except CommitRulesError as error:
+                reject(path, number, raw, str(error))
+                continue
+            if released:
+                found.extend(released)
     if until is not None:
         found.extend(runner.advance_to(until))
     return CheckResult(
@@ -89,8 +96,3 @@ def check_files(
         rejected=tuple(rejected),
         watermark=runner.watermark,
     )
-
-
-def _lines(paths: Iterable[str]) -> Iterable[Line]:
-    for path in paths:
-        yield from read_lines(path, parse=False)
