@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -19,7 +19,7 @@ import commitrules
 from commitrules import CommitRulesError, Engine, EventError, EventValidationError
 from commitrules._io import MAX_LINE_BYTES, read_lines
 from commitrules.batch import check_files
-from commitrules.events import ComplaintReceived
+from commitrules.events import _RFC3339, ComplaintReceived, _read_instant
 from commitrules.testing import strategies
 
 PACK = commitrules.load_pack()
@@ -152,6 +152,39 @@ def test_check_files_reports_every_unreadable_line_with_its_number_and_goes_on(
     assert [error is None for _, error in seen] == [True, True, True, False, True]
     assert (result.stats.processed, result.stats.rejected) == (2, 3)
     assert [v.event_ids for v in result.violations] == [("m1",), ("m2",)]
+
+
+_TIME_CHARACTERS = st.sampled_from("0123456789-+:TtZz .W\x00\u0663\uff11")
+
+
+@given(
+    st.sampled_from(
+        ["2026-07-01T09:30:15+08:00", "2026-07-01T01:30:15Z", "2026-12-31T23:59:59-05:30"]
+    ),
+    st.lists(st.tuples(st.integers(0, 24), _TIME_CHARACTERS), max_size=3),
+)
+@example("2026-07-01T01:30:15Z", [(17, "Z"), (18, "\x00")])  # fromisoformat stops at a NUL
+@example("2026-07-01T09:30:15+08:00", [(14, "Z"), (15, "\x00")])
+def test_the_common_timestamp_shortcut_accepts_exactly_what_the_full_check_accepts(
+    template: str, changes: list[tuple[int, str]]
+) -> None:
+    # _read_instant skips the RFC 3339 regular expression for the two common lengths when
+    # the separators sit where they belong; it must decide every text as the full check does.
+
+    characters = list(template)
+    for position, character in changes:
+        characters[position % len(characters)] = character
+    text = "".join(characters)
+
+    def full_check(value: str) -> dt.datetime | None:
+        if _RFC3339.fullmatch(value) is None:
+            return None
+        try:
+            return dt.datetime.fromisoformat(value[:-1] + "Z" if value[-1] == "z" else value)
+        except ValueError:
+            return None
+
+    assert _read_instant(text) == full_check(text)
 
 
 class TestTimestamps:
