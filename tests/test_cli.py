@@ -202,6 +202,9 @@ def test_report_writes_html_and_markdown_with_the_engines_numbers(tmp_path: Path
     assert "誠信經營" in page
     assert "| Findings in the period | 44 |" in md_out.read_text(encoding="utf-8")
     assert main(["report", sample, "--out", str(md_out), "--period", "2026Q9"]) == 2
+    pdf = tmp_path / "report.pdf"
+    assert main(["report", sample, "--out", str(pdf)]) == 2  # the suffix chooses the format
+    assert not pdf.exists()
 
 
 def test_the_durable_backend_prints_the_same_violations(

@@ -85,3 +85,16 @@ def test_the_cli_masks_by_default(tmp_path: object, capsys: pytest.CaptureFixtur
     assert "C-1" not in out
     main(["explain", str(path), "--event", "s1", "--personal", "include"])
     assert "customer_id='C-1'" in capsys.readouterr().out
+
+
+def test_the_cli_says_when_the_event_is_not_in_the_files(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "e.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in (ASSESSED, SALE)) + "\n", encoding="utf-8")
+    assert main(["explain", str(path), "--event", "s-1"]) == 2
+    assert "no event with id 's-1'" in capsys.readouterr().err
+    assert main(["explain", str(path), "--event", "s1"]) == 0

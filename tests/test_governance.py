@@ -112,6 +112,41 @@ class TestWaivers:
             load_waivers(path)
         assert caught.value.problems[0].location.line == 2  # the waiver that lacks it
 
+    @pytest.mark.parametrize(
+        ("target", "reason"),
+        [
+            (
+                "rule: C1.recording.sale-not-recordd",
+                "no rule 'C1.recording.sale-not-recordd'; did you mean "
+                "'C1.recording.sale-not-recorded'?",
+            ),
+            ("clause: C1.recordin", "no clause 'C1.recordin'; did you mean 'C1.recording'?"),
+        ],
+    )
+    def test_a_waiver_naming_what_the_pack_lacks_is_refused_with_its_line(
+        self, tmp_path: Path, target: str, reason: str
+    ) -> None:
+        # A typo would excuse nothing and say nothing: refused where the pack is known.
+        path = tmp_path / "waivers.yaml"
+        path.write_text(
+            WAIVERS.replace("rule: C1.recording.sale-not-recorded", target), encoding="utf-8"
+        )
+        loaded = load_waivers(path)  # without a pack only the file's own shape is checked
+        with pytest.raises(PackValidationError, match="problem in the waivers file") as caught:
+            load_waivers(path, PACK)
+        assert reason in str(caught.value)
+        assert caught.value.problems[0].location.line == 3  # the rule or clause line
+        with pytest.raises(PackValidationError, match="waiver WV-1") as refused:
+            Engine(PACK, waivers=loaded)
+        assert reason in str(refused.value)
+
+    def test_a_waiver_for_a_whole_clause_prefix_loads(self, tmp_path: Path) -> None:
+        path = tmp_path / "waivers.yaml"
+        path.write_text(
+            WAIVERS.replace("rule: C1.recording.sale-not-recorded", "clause: C1"), encoding="utf-8"
+        )
+        assert [w.clause for w in load_waivers(path, PACK).items] == ["C1"]
+
     def test_a_naive_expiry_is_a_load_error(self, tmp_path: Path) -> None:
         path = tmp_path / "waivers.yaml"
         path.write_text(

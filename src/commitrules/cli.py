@@ -26,6 +26,7 @@ from .batch import CheckResult, Rejected, check_files
 from .errors import CommitRulesError
 from .pack import Pack, bundled_packs, load_pack
 from .violations import Violation
+from .waivers import Waivers, load_waivers
 
 __all__ = ["main", "run"]
 
@@ -146,16 +147,11 @@ def check(
     """Evaluate JSON Lines EVENTS (files, '-' for stdin, .gz read as gzip) in order."""
     from .audit import DecisionLog  # noqa: PLC0415
     from .engine import Engine  # noqa: PLC0415
-    from .waivers import load_waivers  # noqa: PLC0415
 
     moment = _when(until)
     pack = _load(pack_path, profile)
     key = _pseudonym_key(personal, pseudonym_key_file)
-    try:
-        waivers = load_waivers(waivers_path) if waivers_path else None
-    except CommitRulesError as error:
-        click.echo(f"error: cannot load waivers: {error}", err=True)
-        raise SystemExit(EXIT_USAGE) from None
+    waivers = _waivers(waivers_path, pack)
     try:
         engine = Engine(
             pack,
@@ -398,6 +394,17 @@ def _print_coverage(console: Console, report: Any) -> None:
     )
 
 
+def _waivers(path: str | None, pack: Pack) -> Waivers | None:
+    """The waivers file checked against the pack, or None; a problem is a usage error."""
+    if not path:
+        return None
+    try:
+        return load_waivers(path, pack)
+    except CommitRulesError as error:
+        click.echo(f"error: cannot load waivers: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+
+
 @cli.command("report")
 @click.argument("events", nargs=-1, required=True)
 @click.option(
@@ -426,13 +433,18 @@ def report_command(
     waivers_path: str | None,
 ) -> None:
     """Write the commitment report (section 7: how the commitments were kept) for EVENTS."""
+    markdown = Path(out_path).suffix.lower() in (".md", ".markdown")
+    if not markdown and Path(out_path).suffix.lower() not in (".html", ".htm"):
+        click.echo(
+            f"error: --out {out_path}: the suffix chooses the format: .html or .md", err=True
+        )
+        raise SystemExit(EXIT_USAGE)
     from .engine import Engine  # noqa: PLC0415
     from .report import build_report  # noqa: PLC0415
-    from .waivers import load_waivers  # noqa: PLC0415
 
     moment = _when(until)
     pack = _load(pack_path, profile)
-    engine = Engine(pack, waivers=load_waivers(waivers_path) if waivers_path else None)
+    engine = Engine(pack, waivers=_waivers(waivers_path, pack))
     stream = _read_events(events)
     found: list[Violation] = []
     for event in stream:
@@ -447,11 +459,8 @@ def report_command(
     except (ValueError, ImportError) as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    target = Path(out_path)
-    text = (
-        report.to_markdown() if target.suffix.lower() in (".md", ".markdown") else report.to_html()
-    )
-    target.write_text(text, encoding="utf-8")
+    text = report.to_markdown() if markdown else report.to_html()
+    Path(out_path).write_text(text, encoding="utf-8")
     click.echo(f"{out_path}: report of {len(stream)} events, {len(found)} findings", err=True)
 
 
@@ -473,11 +482,10 @@ def oscal_command(
     """Write the results of EVENTS as an OSCAL assessment-results document (JSON)."""
     from .engine import Engine  # noqa: PLC0415
     from .oscal import assessment_results  # noqa: PLC0415
-    from .waivers import load_waivers  # noqa: PLC0415
 
     moment = _when(until)
     pack = _load(pack_path, profile)
-    engine = Engine(pack, waivers=load_waivers(waivers_path) if waivers_path else None)
+    engine = Engine(pack, waivers=_waivers(waivers_path, pack))
     stream = _read_events(events)
     found: list[Violation] = []
     first: dt.datetime | None = None
@@ -573,9 +581,13 @@ def explain_command(
     pack = _load(pack_path, profile)
     key = _pseudonym_key(personal, pseudonym_key_file)
     try:
+        stream = _read_events(events)
+        if event_id is not None and not any(event.get("id") == event_id for event in stream):
+            click.echo(f"error: no event with id {event_id!r} in {', '.join(events)}", err=True)
+            raise SystemExit(EXIT_USAGE)
         lines = explain(
             pack,
-            _read_events(events),
+            stream,
             event_id=event_id,
             evidence=personal,  # type: ignore[arg-type]
             pseudonym_key=key,
@@ -586,7 +598,7 @@ def explain_command(
     for line in lines:
         click.echo(str(line))
     if event_id is not None and not lines:
-        click.echo(f"no event {event_id!r} (or no rule applies to it)", err=True)
+        click.echo(f"no rule applies to event {event_id!r}", err=True)
 
 
 @cli.command("diff")

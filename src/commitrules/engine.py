@@ -24,12 +24,19 @@ from typing import Any, Literal
 import attrs
 
 from . import snapshot as snapshots
-from .errors import EventConflictError, LateEventError, Location, SnapshotError
+from .errors import (
+    EventConflictError,
+    LateEventError,
+    Location,
+    PackValidationError,
+    Problem,
+    SnapshotError,
+)
 from .eventtime import from_us, to_us
 from .pack._load import Pack, PackRuntime
 from .rules import Finding, RuleRuntime
 from .violations import Message, Violation, violation_id
-from .waivers import Waivers
+from .waivers import Waivers, unknown_target
 
 __all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome"]
 
@@ -224,6 +231,8 @@ class Engine:
             msg = "evidence='pseudonymize' needs a secret pseudonym_key"
             raise ValueError(msg)
         self.pack = pack
+        if waivers is not None:
+            _check_waivers(waivers, pack)
         self._waivers = waivers if waivers is not None and waivers.items else None
         self.evidence_mode: EvidenceMode = evidence
         self._key = pseudonym_key or b""
@@ -869,6 +878,18 @@ class Engine:
         if len(out) > 1:
             out.sort(key=_release_order)
         return out
+
+
+def _check_waivers(waivers: Waivers, pack: Pack) -> None:
+    """Refuse waivers naming a rule or clause the pack does not have (they would excuse nothing)."""
+    problems = []
+    for waiver in waivers.items:
+        reason = unknown_target(waiver.rule, waiver.clause, pack)
+        if reason is not None:
+            where = Location(file=waivers.source, key=f"waiver {waiver.id}")
+            problems.append(Problem(where, reason))
+    if problems:
+        raise PackValidationError(problems, where="the waivers")
 
 
 def _release_order(violation: Violation) -> tuple[int, str, str]:

@@ -114,12 +114,12 @@ class PackSyntaxError(PackError):
 class PackValidationError(PackError):
     """A pack has one or more problems; :attr:`problems` lists them all."""
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    def __init__(self, problems: Iterable[Problem], *, where: str = "the pack") -> None:
         self.problems: tuple[Problem, ...] = tuple(problems)
-        first = self.problems[0] if self.problems else Problem(Location(), "invalid pack")
+        first = self.problems[0] if self.problems else Problem(Location(), f"invalid {where}")
         CommitRulesError.__init__(self, first.reason, first.location)
         count = len(self.problems)
-        lines = [f"{count} problem{'s' if count != 1 else ''} in the pack:"]
+        lines = [f"{count} problem{'s' if count != 1 else ''} in {where}:"]
         lines.extend(f"  {problem}" for problem in self.problems)
         self.args = ("\n".join(lines),)
 

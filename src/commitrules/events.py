@@ -130,8 +130,7 @@ _COMMON_SHAPES = frozenset({"--T::+:", "--T::-:", "--T::Z"})
 
 def _read_instant(text: str) -> dt.datetime | None:
     """An RFC 3339 text as an aware datetime, or None when it is not one."""
-    size = len(text)
-    if (size == 25 or size == 20) and text[4::3] in _COMMON_SHAPES and "\x00" not in text:
+    if len(text) in {25, 20} and text[4::3] in _COMMON_SHAPES and "\x00" not in text:
         try:
             return _parse_iso(text)
         except ValueError:

@@ -25,9 +25,10 @@ error, as are naive timestamps.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -36,6 +37,9 @@ from .errors import PackValidationError, Problem
 from .eventtime import to_us
 from .pack._read import validation_problems
 from .pack._yaml import read_yaml
+
+if TYPE_CHECKING:
+    from .pack import Pack
 
 __all__ = ["Waiver", "Waivers", "load_waivers"]
 
@@ -123,19 +127,22 @@ class Waivers:
         return None
 
 
-def load_waivers(path: str | Path) -> Waivers:
-    """Read a waivers file.
+def load_waivers(path: str | Path, pack: Pack | None = None) -> Waivers:
+    """Read a waivers file; with ``pack``, also check that every waiver names its rules.
 
     Raises:
         PackValidationError: every problem, with the file, line and key (a missing approver
-            or expiry, a naive timestamp, an unknown key …).
+            or expiry, a naive timestamp, an unknown key, a rule or clause the pack does not
+            have …).
     """
     shown = str(path)
     source = read_yaml(Path(path), display=shown)
     try:
         model = WaiversFile.model_validate(source.data)
     except ValidationError as error:
-        raise PackValidationError(validation_problems(error, source)) from None
+        raise PackValidationError(
+            validation_problems(error, source), where="the waivers file"
+        ) from None
     seen: set[str] = set()
     problems: list[Problem] = []
     items: list[Waiver] = []
@@ -145,6 +152,11 @@ def load_waivers(path: str | Path) -> Waivers:
                 Problem(source.locate(("waivers", index, "id")), f"waiver {waiver.id!r} twice")
             )
         seen.add(waiver.id)
+        if pack is not None:
+            reason = unknown_target(waiver.rule, waiver.clause, pack)
+            if reason is not None:
+                key = "rule" if waiver.rule is not None else "clause"
+                problems.append(Problem(source.locate(("waivers", index, key)), reason))
         items.append(
             Waiver(
                 id=waiver.id,
@@ -161,5 +173,24 @@ def load_waivers(path: str | Path) -> Waivers:
             )
         )
     if problems:
-        raise PackValidationError(problems)
+        raise PackValidationError(problems, where="the waivers file")
     return Waivers(items=tuple(items), source=shown)
+
+
+def unknown_target(rule: str | None, clause: str | None, pack: Pack) -> str | None:
+    """Why a waiver's rule or clause is not in the pack (a typo would excuse nothing), or None."""
+    if rule is not None:
+        rule_ids = [item.id for item in pack.rules]
+        if rule in rule_ids or rule in dict(pack.disabled):
+            return None
+        close = difflib.get_close_matches(rule, rule_ids, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"the pack {pack.id!r} has no rule {rule!r}{hint}"
+    if clause is not None:
+        clause_ids = sorted({item.id for item in pack.clauses} | {r.clause for r in pack.rules})
+        if any(found == clause or found.startswith(clause + ".") for found in clause_ids):
+            return None
+        close = difflib.get_close_matches(clause, clause_ids, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"the pack {pack.id!r} has no clause {clause!r}{hint}"
+    return None
