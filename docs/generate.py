@@ -89,7 +89,7 @@ _ROLE = re.compile(r":[a-z]+:`(~?)([^`]+)`")
 _LITERAL = re.compile(r"``([^`]+)``")
 
 
-def rst_to_markdown(text: str) -> str:
+def rst_to_markdown(text: str, *, docstring: bool = True) -> str:
     """The reStructuredText of the docstrings, as Markdown.
 
     Handles what the docstrings use: ``literal``, :role:`target`, ``.. code-block:: lang``
@@ -104,7 +104,9 @@ def rst_to_markdown(text: str) -> str:
     <BLANKLINE>
     and `x`.
     """
-    lines = inspect.cleandoc(text).splitlines()
+    # A docstring's first line sits against the quotes; a text already cleaned (the body of
+    # one, see _body) must keep the indentation of a literal block at its start.
+    lines = (inspect.cleandoc(text) if docstring else text.strip("\n")).splitlines()
     out: list[str] = []
     index = 0
     while index < len(lines):
@@ -364,10 +366,14 @@ def pack_format() -> str:
         "# Pack format reference\n",
         "A rule pack is a folder of YAML files, validated when the pack loads. Every key below is "
         "checked: an unknown key, a wrong type or a value out of bounds is a load error naming "
-        "the file, the line and the key, and a pack with several problems reports them all at "
-        "once. Read [concepts](concepts.md) first and [write your own pack](writing-a-pack.md) "
-        "for a worked example.\n",
-        rst_to_markdown(_body(models.__doc__)),
+        "the file, the line and the key. Loading goes in stages, each reporting all of its "
+        "problems at once: `pack.yaml` and what it extends (they say what else to read), then "
+        "the shape of every other file (YAML, keys, types, bounds), then what refers to what "
+        "(roles, parameters, fields, event types, conditions); fixing one list can reveal the "
+        "next. Read "
+        "[concepts](concepts.md) first and [write your own pack](writing-a-pack.md) for a "
+        "worked example.\n",
+        rst_to_markdown(_body(models.__doc__), docstring=False),
         "Time units: a *duration* (`within`, `window.sliding`, an escalation's `after`) is a "
         "count and a unit; see [DurationSpec](#model-durationspec). Texts shown to people "
         "(titles, messages) are [Bilingual](#model-bilingual): `zh` and `en`.\n",
@@ -402,7 +408,7 @@ def pack_format() -> str:
         if anchors[name].startswith("model-"):
             parts.append(render.section(name))
     parts.append("## Test case format {#case-format}\n")
-    parts.append(rst_to_markdown(_body(cases.__doc__)))
+    parts.append(rst_to_markdown(_body(cases.__doc__), docstring=False))
     return "\n".join(parts)
 
 

@@ -22,13 +22,16 @@ import shlex
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 
 import attrs
 import pytest
 
+import commitrules
 from commitrules.cli import main as cli_main
+from commitrules.rules import RULE_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -81,6 +84,39 @@ def test_docstring_markup_becomes_markdown() -> None:
         ".. code-block:: yaml\n\n    a: 1\n"
     )
     assert convert(text) == "Use `kind: check`, see `Violation`.\n\n```yaml\na: 1\n```\n"
+
+
+def test_the_rule_kind_examples_of_the_reference_load(tmp_path: Path) -> None:
+    # The pack format reference shows each kind's YAML (from its module's docstring): pasted
+    # into a pack that extends the default one, every example must load as written.
+    blocks: list[str] = []
+    for spec, _ in RULE_KINDS.values():
+        doc = sys.modules[spec.__module__].__doc__ or ""
+        for block in re.findall(r"\.\. code-block:: yaml\n\n((?:    .*\n|\n)+)", doc):
+            if block not in blocks:
+                blocks.append(block)
+    assert len(blocks) >= len(RULE_KINDS) - 1  # a module may hold several kinds
+    pack = tmp_path / "examples"
+    (pack / "rules").mkdir(parents=True)
+    (pack / "pack.yaml").write_text(
+        "id: examples\nversion: 0.1.0\nname: {zh: 例子, en: Examples}\n"
+        "extends: customer-commitments\n",
+        encoding="utf-8",
+    )
+    # The deadline example cancels on a type a pack declares.
+    (pack / "events.yaml").write_text(
+        "event_types:\n  complaint_withdrawn:\n    fields: {case_id: {type: str}}\n",
+        encoding="utf-8",
+    )
+    rules = "rules:\n" + "".join(as_list_items(block) for block in blocks)
+    (pack / "rules" / "examples.yaml").write_text(rules, encoding="utf-8")
+    loaded = commitrules.load_pack(pack)
+    default = commitrules.load_pack()
+    assert len(loaded.rules) == len(default.rules) + len(blocks)
+
+
+def as_list_items(block: str) -> str:
+    return textwrap.indent(textwrap.dedent(block).strip("\n") + "\n", "  ")
 
 
 def test_every_condition_function_is_documented() -> None:

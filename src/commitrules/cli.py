@@ -541,7 +541,12 @@ def lint_command(pack_path: str | None, profile: str | None, strict: bool) -> No
         click.echo(f"error: {problem}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}")
-    click.echo(f"{len(report.errors)} errors, {len(report.warnings)} warnings", err=True)
+    errors, warnings = len(report.errors), len(report.warnings)
+    click.echo(
+        f"{errors} error{'' if errors == 1 else 's'}, "
+        f"{warnings} warning{'' if warnings == 1 else 's'}",
+        err=True,
+    )
     if report.errors:
         raise SystemExit(EXIT_USAGE)
     if strict and report.warnings:

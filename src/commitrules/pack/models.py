@@ -9,9 +9,9 @@ A pack is a directory::
     profiles/*.yaml    jurisdiction profiles overriding parameters (cn, hk, uk …)
     tables/*.yaml      reference tables (products, templates, staff …) with effective dates
     events.yaml        the pack's own event types (optional)
-    rules/*.yaml       the rules, each with an explicit ``kind``
+    rules/*.yaml       the rules, each with an explicit kind
     routing.yaml       escalations
-    tests/*.yaml       test cases (see :mod:`commitrules.testing`)
+    tests/*.yaml       test cases (see commitrules.testing)
 """
 
 from __future__ import annotations

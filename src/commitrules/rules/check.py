@@ -6,7 +6,7 @@
       kind: check
       clause: C1
       on: sale
-      when: "product_risk >= params.recording_min_risk"   # optional applicability
+      when: "product_risk >= params.recording_min_product_risk"   # optional applicability
       require: "recorded"                                  # obligation, or
       # forbid: "..."                                      # prohibition
       role: risk-compliance

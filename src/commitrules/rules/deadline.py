@@ -13,7 +13,7 @@
       extend:                                   # optional: approved extensions
         - {event: complaint_extended, match: [case_id], where: "is_set(approved_by)",
            to: {count: {param: complaint_decision_days_max}, unit: calendar_days, end_of_day: true}}
-      cancel: [{event: complaint_withdrawn, match: [case_id]}]   # optional
+      cancel: [{event: complaint_withdrawn, match: [case_id]}]  # optional; a type of events.yaml
       escalate:                                 # optional: still open long after the due time
         - {after: {count: 15, unit: calendar_days}, to: [rights-protection-dept]}
       role: rights-specialist

@@ -28,8 +28,8 @@ each period:
       clause: M4.training
       period: quarter
       requires: {event: training_completed, where: "course == 'compliance'"}
-      members: {table: staff, where: "active"}     # omit for "at least one event per period"
-      member_field: staff_id                       # the event field naming the member
+      members: {table: staff, where: "customer_facing"}  # omit: "one event per period"
+      member_field: staff_id                             # the event field naming the member
       role: training
       message: {zh: "…", en: "{staff_id} had no compliance training in {period}"}
 
