@@ -358,7 +358,7 @@ class TestContract:
 
     def test_a_repeated_id_with_another_payload_is_a_conflict(self, engine: Engine) -> None:
         engine.process(sale("s1", at(1)))
-        with pytest.raises(EventConflictError, match="different payload"):
+        with pytest.raises(EventConflictError, match=r"different payload \(different: amount\)"):
             engine.process(sale("s1", at(1), amount="7"))
 
     def test_an_event_older_than_the_watermark_is_rejected(self, engine: Engine) -> None:
@@ -377,6 +377,17 @@ class TestContract:
         assert (engine.stats.processed, engine.watermark) == before
         # The id was not taken: the corrected event is accepted.
         assert engine.process(sale("s1", at(3))) is not None
+
+    def test_several_problems_of_one_event_name_the_event_once(self, engine: Engine) -> None:
+        event = sale("s1", at(3), product_risk=9)
+        del event["amount"]
+        with pytest.raises(EventValidationError) as caught:
+            engine.process(event)
+        assert str(caught.value) == (
+            "event s1: product_risk: Input should be less than or equal to 5; "
+            "amount: Field required"
+        )
+        assert [p.location.event_id for p in caught.value.problems] == ["s1", "s1"]
 
     def test_a_naive_timestamp_is_an_error_never_utc(self, engine: Engine) -> None:
         with pytest.raises(EventValidationError, match="timezone"):

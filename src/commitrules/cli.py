@@ -309,9 +309,12 @@ def schema(event_type: str | None, pack_path: str | None) -> None:
 def packs() -> None:
     """List the bundled packs with their versions, profiles and clause and rule counts."""
     table = Table(header_style="bold")
-    for column in ("id", "version", "profiles", "clauses", "rules", "name"):
+    ids = bundled_packs()
+    # The id is what --pack takes: shown whole, however narrow the terminal.
+    table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids), default=2))
+    for column in ("version", "profiles", "clauses", "rules", "name"):
         table.add_column(column)
-    for pack_id in bundled_packs():
+    for pack_id in ids:
         pack = _load(pack_id, None)
         table.add_row(
             pack.id,
@@ -372,7 +375,10 @@ def test_command(packs: tuple[str, ...], show_coverage: bool, min_coverage: floa
 
 def _print_coverage(console: Console, report: Any) -> None:
     table = Table(title="rule coverage", header_style="bold")
-    for column in ("rule", "clause", "violating", "compliant", "fired"):
+    # Rule and clause ids shown whole (they are what the other commands take).
+    widest = max((len(rule.rule_id) for rule in report.rules), default=4)
+    table.add_column("rule", no_wrap=True, min_width=widest)
+    for column in ("clause", "violating", "compliant", "fired"):
         table.add_column(column)
     for rule in report.rules:
         table.add_row(

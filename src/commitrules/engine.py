@@ -357,8 +357,7 @@ class Engine:
                 ):
                     self.stats.duplicates += 1
                     return []
-                msg = "this id was seen before with a different payload"
-                raise EventConflictError(msg, Location(event_id=event_id))
+                raise EventConflictError(_conflict(seen, checked), Location(event_id=event_id))
             if self._watermark_us is not None and at_us < self._watermark_us:
                 late_by = dt.timedelta(microseconds=self._watermark_us - at_us)
                 msg = (
@@ -878,6 +877,15 @@ class Engine:
         if len(out) > 1:
             out.sort(key=_release_order)
         return out
+
+
+def _conflict(seen: Any, checked: dict[str, Any]) -> str:
+    """Why a repeated id is refused: which fields differ (names only, never values)."""
+    msg = "this id was seen before with a different payload"
+    if type(seen) is dict:
+        fields = sorted(k for k in seen.keys() | checked.keys() if seen.get(k) != checked.get(k))
+        msg += f" (different: {', '.join(fields)})"
+    return msg
 
 
 def _check_waivers(waivers: Waivers, pack: Pack) -> None:

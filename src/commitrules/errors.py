@@ -151,8 +151,17 @@ class EventValidationError(EventError):
         first = self.problems[0] if self.problems else Problem(Location(), "invalid event")
         super().__init__(first.reason, first.location)
         if len(self.problems) > 1:
-            rest = "; ".join(str(p) for p in self.problems[1:])
-            self.args = (f"{self.args[0]}; {rest}",)
+            ids = {p.location.event_id for p in self.problems}
+            if len(ids) == 1 and None not in ids:
+                # One event: name it once, then each field and why.
+                each = "; ".join(
+                    str(attrs.evolve(p, location=attrs.evolve(p.location, event_id=None)))
+                    for p in self.problems
+                )
+                self.args = (f"event {ids.pop()}: {each}",)
+            else:
+                rest = "; ".join(str(p) for p in self.problems[1:])
+                self.args = (f"{self.args[0]}; {rest}",)
 
 
 class EventConflictError(EventError):
