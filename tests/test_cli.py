@@ -226,3 +226,22 @@ def test_an_unknown_backend_is_a_usage_error(
     events = str(write(tmp_path / "e.jsonl", CLEAN))
     assert main(["check", events, "--backend", "clips"]) == 2
     assert "clips" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", "{missing}"],
+        ["explain", "{missing}"],
+        ["report", "{missing}", "--out", "{out}.html"],
+        ["oscal", "{missing}", "--out", "{out}.json"],
+        ["diff", "customer-commitments", "customer-commitments", "{missing}"],
+    ],
+)
+def test_a_missing_events_file_is_a_usage_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    missing = tmp_path / "nope.jsonl"
+    args = [a.format(missing=missing, out=tmp_path / "out") for a in command]
+    assert main(args) == 2
+    assert f"error: cannot open {missing}: No such file or directory" in capsys.readouterr().err

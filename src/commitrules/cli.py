@@ -177,7 +177,7 @@ def check(
     try:
         result = _run_check(list(events), engine, moment, on_reject, err)
     except OSError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {_os_reason(error)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     finally:
         if reject_file is not None:
@@ -604,7 +604,7 @@ def explain_command(
             pseudonym_key=key,
         )
     except OSError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {_os_reason(error)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     for line in lines:
         click.echo(str(line))
@@ -636,7 +636,7 @@ def diff_command(
     try:
         change = compare_packs(old, new, _read_events(events), until=moment)
     except OSError as error:
-        click.echo(f"error: {error}", err=True)
+        click.echo(f"error: {_os_reason(error)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     for violation in change.added:
         click.echo(f"+ {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
@@ -666,7 +666,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as error:
         error.show()
         return EXIT_USAGE
+    except OSError as error:
+        # A file that cannot be read or written, from any command: say which and why.
+        click.echo(f"error: {_os_reason(error)}", err=True)
+        return EXIT_USAGE
     return EXIT_OK
+
+
+def _os_reason(error: OSError) -> str:
+    if error.filename is not None and error.strerror:
+        return f"cannot open {error.filename}: {error.strerror}"
+    return str(error)
 
 
 def run() -> None:
