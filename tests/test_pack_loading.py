@@ -232,6 +232,21 @@ class TestExtends:
         assert resolve[0].due_at == dt.datetime(2026, 7, 11, 23, 59, 59, 999999, tzinfo=CST)
         assert resolve[0].pack.id == "my-bank"
 
+    def test_extending_a_pack_that_does_not_exist_names_pack_yaml_and_the_nearest_id(
+        self, tmp_path: Path
+    ) -> None:
+        child = self.make_child(tmp_path)
+        text = (child / "pack.yaml").read_text(encoding="utf-8")
+        (child / "pack.yaml").write_text(
+            text.replace("extends: customer-commitments", "extends: customer-commitment"),
+            encoding="utf-8",
+        )
+        with pytest.raises(commitrules.PackError) as caught:
+            commitrules.load_pack(child)
+        assert caught.value.location.file == str(child / "pack.yaml")
+        assert caught.value.location.key == "extends"
+        assert "did you mean 'customer-commitments'?" in str(caught.value)
+
     def test_disabling_a_rule_that_does_not_exist_is_an_error(self, tmp_path: Path) -> None:
         child = self.make_child(tmp_path, "  - {rule: C99.nothing, reason: gone}\n")
         found = "\n".join(problems_of(child))

@@ -9,6 +9,7 @@ the pack it extends.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 import re
@@ -291,6 +292,15 @@ def _parent_of(pack_dir: Path, reference: str) -> Path:
             f"(one inside {siblings}), never a path elsewhere"
         )
         raise PackError(msg, Location(file="pack.yaml", key="extends"))
+    if not target.is_dir():
+        packs = sorted(bundled_packs())
+        close = difflib.get_close_matches(reference, packs, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        msg = (
+            f"no bundled pack {reference!r} (bundled: {', '.join(packs) or 'none'}) and no "
+            f"sibling folder of that name{hint}"
+        )
+        raise PackError(msg, Location(file=str(pack_dir / "pack.yaml"), key="extends"))
     return _resolve(str(target), None)
 
 
@@ -678,7 +688,6 @@ class _Merge:
 
 
 def _unknown_parameter(name: str, known: list[str]) -> str:
-    import difflib  # noqa: PLC0415 - only on the error path
 
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
