@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -119,3 +122,25 @@ def test_a_snapshot_holds_no_event_payloads_beyond_pending_work() -> None:
     engine.process(complaint("c1", 1, "K1"))
     text = json.dumps(engine.snapshot(), ensure_ascii=False)
     assert "hotline" not in text  # seen events are kept as hashes
+
+
+def test_rule_fingerprints_are_the_same_in_every_process() -> None:
+    # A snapshot is restored in another process: a fingerprint that followed the hash seed
+    # (the order of a set in a calendar spec) marked rules fresh and dropped their state.
+    script = (
+        "import commitrules, json\n"
+        "print(json.dumps({p: {r.rule_id: r.fingerprint for r in "
+        "commitrules.load_pack(profile=p).build().rules} for p in ('cn', 'hk', 'uk')}))\n"
+    )
+    seen = set()
+    for seed in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        seen.add(result.stdout)
+    assert len(seen) == 1
+    assert len(json.loads(seen.pop())["hk"]) == len(PACK.rules)

@@ -244,13 +244,37 @@ class _Compiler:
         text = spec.model_dump_json(exclude=_PRESENTATION)
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
         values = {
-            name: repr(self.parameters[name].values)
+            name: _canonical(self.parameters[name].values)
             for name in sorted(words & set(self.parameters))
         }
-        tables = [repr(self.tables[t].rows) for t in sorted(words & set(self.tables))]
-        calendar = repr(self.calendar.spec) if self.calendar is not None else None
+        tables = [_canonical(self.tables[t].rows) for t in sorted(words & set(self.tables))]
+        calendar = _canonical(self.calendar.spec) if self.calendar is not None else None
         payload = json.dumps([text, values, tables, self.tz.key, calendar], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _canonical(value: Any) -> Any:
+    """A JSON form of a value that is the same in every process.
+
+    ``repr`` is not: the order of a set of strings or dates follows the hash seed, so a
+    fingerprint built from it changed between processes and a restored snapshot would drop
+    the state of every rule whose calendar or parameters hold a set.
+    """
+    if attrs.has(type(value)):
+        fields = attrs.fields(type(value))
+        return {"": type(value).__name__} | {
+            field.name: _canonical(getattr(value, field.name)) for field in fields
+        }
+    if isinstance(value, set | frozenset):
+        items = [_canonical(item) for item in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    if isinstance(value, Mapping):
+        return {str(key): _canonical(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return f"{type(value).__name__}:{value}"  # dates, times, decimals: their str is stable
 
 
 _PRESENTATION = {"message", "message_missing", "title", "description", "tags", "severity", "role"}
