@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import itertools
 import json
 from typing import Any
@@ -180,53 +181,81 @@ def test_the_entry_points_agree(stream: list[dict[str, Any]]) -> None:
 
 
 class _Recorder:
-    """Stands in for a rule on the engine's timer path: records what fires."""
+    """Stands in for a rule on the engine's timer path: records what fires, and a token
+    ("again", n, delay) schedules one more timer ``delay`` later from inside on_timer."""
 
-    def __init__(self, fired: list[Any]) -> None:
+    def __init__(self, fired: list[Any], schedule: Any) -> None:
         self.fired = fired
+        self.schedule = schedule
 
     def on_timer(self, token: Any, fire_us: int, services: Any) -> None:
         self.fired.append((fire_us, token))
+        if token[0] == "again":
+            self.schedule(fire_us + token[2], self, ("then", token[1]))
 
 
-@given(
-    st.lists(
-        st.one_of(
-            st.tuples(st.just("schedule"), st.integers(0, 2), st.integers(0, 50)),
-            st.tuples(st.just("fire"), st.integers(0, 50), st.just(0)),
-        ),
-        max_size=60,
+class _OneHeap:
+    """The reference: every timer on one heap, ordered by (time, sequence)."""
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[int, int, Any, Any]] = []
+        self.sequence = 0
+
+    def schedule(self, fire_us: int, rule: Any, token: Any) -> None:
+        self.sequence += 1
+        heapq.heappush(self.heap, (fire_us, self.sequence, rule, token))
+
+    def fire(self, until_us: int) -> None:
+        while self.heap and self.heap[0][0] <= until_us:
+            fire_us, _, rule, token = heapq.heappop(self.heap)
+            rule.on_timer(token, fire_us, None)
+
+
+_TIMER_STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("schedule"), st.integers(0, 2), st.integers(0, 50), st.integers(-5, 9)),
+        st.tuples(st.just("fire"), st.integers(0, 50), st.just(0), st.just(0)),
+        st.tuples(st.just("reload"), st.just(0), st.just(0), st.just(0)),
     ),
-    st.booleans(),
+    max_size=60,
 )
+
+
+@given(_TIMER_STEPS)
 def test_timers_fire_in_time_then_schedule_order_whatever_rule_scheduled_them(
-    steps: list[tuple[str, int, int]], snapshot_midway: bool
+    steps: list[tuple[str, int, int, int]],
 ) -> None:
     # Each rule keeps its own timer queue with only the head on the engine's heap (and
     # out-of-order timers on the heap itself): the firing order must be that of one heap
-    # of every timer, ordered by (time, sequence).
+    # of every timer, ordered by (time, sequence), also for timers scheduled while timers
+    # fire and after the timers are reloaded as a restore does.
     engine = Engine(PACK)
+    services = engine._services
     fired: list[Any] = []
-    engine._rules = [_Recorder(fired) for _ in range(3)]  # type: ignore[misc]
+    engine._rules = [_Recorder(fired, services.schedule) for _ in range(3)]  # type: ignore[misc]
     engine._rule_index = {id(rule): index for index, rule in enumerate(engine._rules)}
     engine._queues = [engine._queues[0].__class__() for _ in range(3)]
-    services = engine._services
-    expected: list[tuple[int, int, Any]] = []
+    model = _OneHeap()
     model_fired: list[Any] = []
-    sequence = 0
-    for number, (step, value, fire_us) in enumerate(steps):
+    model_rules = [_Recorder(model_fired, model.schedule) for _ in range(3)]
+    for number, (step, value, fire_us, again) in enumerate(steps):
         if step == "schedule":
-            sequence += 1
-            services.schedule(fire_us, engine._rules[value], ("t", number))  # type: ignore[arg-type]
-            expected.append((fire_us, sequence, ("t", number)))
-        else:
+            token = ("again", number, again) if again >= 0 else ("t", number, 0)
+            services.schedule(fire_us, engine._rules[value], token)  # type: ignore[arg-type]
+            model.schedule(fire_us, model_rules[value], token)
+        elif step == "fire":
             engine._fire_timers(value)
-            due = sorted(item for item in expected if item[0] <= value)
-            model_fired += [(fire_us, token) for fire_us, _, token in due]
-            expected = [item for item in expected if item[0] > value]
-        if snapshot_midway and number == len(steps) // 2:
-            assert [(f, s, t) for f, s, _, t in engine._pending_timers()] == sorted(expected)
+            model.fire(value)
+        else:  # what restore does: every pending timer on the heap, the queues empty
+            pending = [(f, q, i, t) for f, q, i, t in engine._pending_timers()]
+            assert [(f, q, t) for f, q, _, t in pending] == [
+                (f, q, t) for f, q, _, t in sorted(model.heap, key=lambda item: item[:2])
+            ]
+            engine._timers = pending
+            heapq.heapify(engine._timers)
+            engine._queues = [engine._queues[0].__class__() for _ in range(3)]
     engine._fire_timers(10**6)
-    model_fired += [(fire_us, token) for fire_us, _, token in sorted(expected)]
+    model.fire(10**6)
     assert fired == model_fired
     assert engine._pending_timers() == []
+    assert not any(engine._queues)
