@@ -415,6 +415,18 @@ def pack_format() -> str:
 # -- events.md -------------------------------------------------------------------------------
 
 
+#: Examples of the types the bundled sample quarter does not send.
+EXTRA_EXAMPLES: dict[str, dict[str, Any]] = {
+    "annual_report_published": {
+        "id": "ar-2026",
+        "type": "annual_report_published",
+        "at": "2027-03-31T17:00:00+08:00",
+        "report_id": "CC-REPORT-2026",
+        "year": 2026,
+    },
+}
+
+
 def _sample_events() -> dict[str, dict[str, Any]]:
     """The first event of each type in the bundled sample."""
     first: dict[str, dict[str, Any]] = {}
@@ -498,6 +510,11 @@ def events_reference() -> str:
             parts.append(
                 f"Example (from `examples/sample-events.jsonl`):\n\n```json\n{example}\n```\n"
             )
+        elif event_type in EXTRA_EXAMPLES:
+            extra = EXTRA_EXAMPLES[event_type]
+            events_module.EventCatalog.builtin().validate(extra)  # one the engine accepts
+            example = json.dumps(extra, ensure_ascii=False, indent=2)
+            parts.append(f"Example (the sample quarter has none):\n\n```json\n{example}\n```\n")
     return "\n".join(parts)
 
 

@@ -105,7 +105,9 @@ def cli() -> None:
     show_default=True,
 )
 @click.option(
-    "--rejects", type=click.Path(dir_okay=False, writable=True), help="Write rejected lines here."
+    "--rejects",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the rejected lines here as they were, to fix and send again (why: on stderr).",
 )
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when violations are found.")
