@@ -35,6 +35,17 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "packs" / "mini"
 
+#: A marketing text with a banned promise: one C1.marketing violation.
+MARKETING = {
+    "id": "m1",
+    "type": "marketing_published",
+    "at": "2026-07-01T09:00:00+08:00",
+    "material_id": "M-1",
+    "channel": "wechat",
+    "approved": True,
+    "text": "保本保收益",
+}
+
 
 @pytest.fixture(scope="session")
 def mini_pack() -> commitrules.Pack:

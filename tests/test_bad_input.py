@@ -21,6 +21,7 @@ from commitrules._io import MAX_LINE_BYTES, read_lines
 from commitrules.batch import check_files
 from commitrules.events import _RFC3339, ComplaintReceived, _read_instant
 from commitrules.testing import strategies
+from tests.conftest import MARKETING
 
 PACK = commitrules.load_pack()
 
@@ -108,16 +109,7 @@ def test_any_bytes_on_a_line_are_a_rejected_line_never_an_exception(
 def test_check_files_reports_every_unreadable_line_with_its_number_and_goes_on(
     tmp_path: Path,
 ) -> None:
-
-    good = {
-        "id": "m1",
-        "type": "marketing_published",
-        "at": "2026-07-01T09:00:00+08:00",
-        "material_id": "M-1",
-        "channel": "wechat",
-        "approved": True,
-        "text": "保本保收益",
-    }
+    good = MARKETING
     later = {**good, "id": "m2", "at": "2026-07-01T10:00:00+08:00"}
     lines = [
         json.dumps(good, ensure_ascii=False),  # 1: a violation

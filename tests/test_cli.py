@@ -13,17 +13,8 @@ from pathlib import Path
 import pytest
 
 from commitrules.cli import main
-from tests.conftest import MINI
+from tests.conftest import MARKETING, MINI
 
-MARKETING = {
-    "id": "m1",
-    "type": "marketing_published",
-    "at": "2026-07-01T09:00:00+08:00",
-    "material_id": "M-1",
-    "channel": "wechat",
-    "approved": True,
-    "text": "保本保收益",
-}
 CLEAN = {**MARKETING, "id": "m2", "text": "穩健理財,風險自擔", "at": "2026-07-01T10:00:00+08:00"}
 
 
