@@ -259,3 +259,49 @@ def test_timers_fire_in_time_then_schedule_order_whatever_rule_scheduled_them(
     assert fired == model_fired
     assert engine._pending_timers() == []
     assert not any(engine._queues)
+
+
+@pytest.fixture(scope="module")
+def windowed_pack(tmp_path_factory: pytest.TempPathFactory) -> commitrules.Pack:
+    """The default pack and two checks in force for part of the time only."""
+    root = tmp_path_factory.mktemp("windowed") / "windowed"
+    (root / "rules").mkdir(parents=True)
+    (root / "pack.yaml").write_text(
+        "id: windowed\nversion: 0.1.0\nname: {zh: 窗口, en: Windowed}\n"
+        "extends: customer-commitments\n",
+        encoding="utf-8",
+    )
+    (root / "rules" / "windowed.yaml").write_text(
+        "rules:\n"
+        "  - {id: X1.windowed, kind: check, clause: C1, on: sale, role: risk-compliance,\n"
+        "     effective_from: 2026-07-03, effective_to: 2026-07-20,\n"
+        "     when: 'product_risk >= 3', forbid: \"channel == 'online'\",\n"
+        "     message: {zh: 窗口, en: windowed}}\n"
+        "  - {id: X2.later, kind: check, clause: C1, on: [sale, product_disclosed],\n"
+        "     role: risk-compliance, effective_from: 2026-07-10,\n"
+        '     require: "is_set(customer_id)", message: {zh: 後, en: later}}\n',
+        encoding="utf-8",
+    )
+    return commitrules.load_pack(root)
+
+
+@given(stream_of_events)
+def test_the_generated_checks_judge_as_the_rules_own_handlers(
+    windowed_pack: commitrules.Pack, stream: list[dict[str, Any]]
+) -> None:
+    # Each type's checks run as one generated function; with it switched off, each
+    # check's own handler runs: violations and outcomes must be the same, in order.
+    from commitrules import engine as engine_module
+
+    runs = []
+    for fused in (True, False):
+        engine_module.FUSE_CHECKS = fused
+        try:
+            outcomes: list[Any] = []
+            engine = Engine(windowed_pack, outcomes=outcomes.append)
+        finally:
+            engine_module.FUSE_CHECKS = True
+        assert (engine._routes["sale"][1][0].__name__ == "checks") is fused
+        found = engine.process_many(stream) + engine.advance_to(END)
+        runs.append(([v.to_dict() for v in found], [o.to_dict() for o in outcomes]))
+    assert runs[0] == runs[1]

@@ -35,6 +35,7 @@ from .errors import (
 from .eventtime import from_us, to_us
 from .pack._load import Pack, PackRuntime
 from .rules import Finding, RuleRuntime
+from .rules.check import CheckRule, fuse_checks
 from .violations import Message, Violation, violation_id
 from .waivers import Waivers, unknown_target
 
@@ -46,6 +47,8 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _NOTHING: dict[int, Any] = {}
 _QUEUED: Any = object()  # a heap entry standing for the head of a rule's timer queue
+#: Judge a type's checks with one generated function (tests compare both ways).
+FUSE_CHECKS = True
 Tracer = Callable[[RuleRuntime, Mapping[str, Any], tuple[Violation, ...], Any], None]
 MASK = "***"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -271,7 +274,7 @@ class Engine:
                 # prepare steps as (the rule's slot in the prepared values, function)
                 [(id(rule), function) for rule, function in self._prepare.get(event_type, ())]
                 or None,
-                self._accept.get(event_type) or None,
+                self._judges(event_type),
                 self._release.get(event_type) or None,
             )
             for event_type in {*self._accept, *self._release, *self._prepare}
@@ -420,11 +423,12 @@ class Engine:
             if accept is not None:
                 self._accepting = True
                 try:
-                    for rule, handler in accept:
-                        if self.tracer is not None:
-                            self._traced(rule, handler, checked, at_us)
-                        else:
+                    if self.tracer is None:
+                        for handler in accept:
                             handler(checked, at_us, services)
+                    else:  # rule by rule, each traced
+                        for rule, handler in self._accept[kind]:
+                            self._traced(rule, handler, checked, at_us)
                 finally:
                     self._accepting = False
             release = route[2]
@@ -648,6 +652,20 @@ class Engine:
                     rule.start(self._watermark_us, services)
 
     # -- inside ------------------------------------------------------------------------------
+    def _judges(self, event_type: str) -> list[Any] | None:
+        """What judges an event of a type when it is accepted (untraced), or None.
+
+        The native checks of the type as one generated function (see ``fuse_checks``);
+        anything else, its rules' own handlers in order.
+        """
+        pairs = self._accept.get(event_type)
+        if not pairs:
+            return None
+        rules = [rule for rule, _ in pairs]
+        if FUSE_CHECKS and all(type(rule) is CheckRule for rule in rules):
+            return [fuse_checks(rules, event_type)]
+        return [handler for _, handler in pairs]
+
     def _pending_timers(self) -> list[tuple[int, int, int, Any]]:
         """Every timer not yet fired, heap and queues alike, in firing order."""
         timers = [entry for entry in self._timers if entry[3] is not _QUEUED]

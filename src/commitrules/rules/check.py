@@ -19,6 +19,9 @@ A check is final at once: it is evaluated when the event is accepted.
 
 from __future__ import annotations
 
+import ast
+import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -26,7 +29,7 @@ from pydantic import Field, model_validator
 from ..expr import CompiledExpression
 from ._base import CompileContext, Finding, RuleRuntime, RuleSpecBase, RuntimeServices
 
-__all__ = ["CheckRule", "CheckSpec", "compile_rule", "emit_violated"]
+__all__ = ["CheckRule", "CheckSpec", "compile_rule", "emit_violated", "fuse_checks"]
 
 
 class CheckSpec(RuleSpecBase):
@@ -83,8 +86,7 @@ class CheckRule(RuleRuntime):
     ) -> Any:
         when_fn = when.function if when is not None else None
         body_fn = body.function
-        fields = tuple(dict.fromkeys((*(when.fields if when else ()), *body.fields)))
-        params = tuple(dict.fromkeys((*(when.params if when else ()), *body.params)))
+        fields, params = _read(when, body)
         in_force = self.in_force
         limited = self.from_us is not None or self.to_us is not None
 
@@ -117,6 +119,87 @@ class CheckRule(RuleRuntime):
             held = bool(body.function(event, None, services))
             result["held"] = held is obligation
         return result
+
+
+def _read(
+    when: CompiledExpression | None, body: CompiledExpression
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The fields and the parameters a check reads (its evidence), in order, once each."""
+    fields = tuple(dict.fromkeys((*(when.fields if when else ()), *body.fields)))
+    params = tuple(dict.fromkeys((*(when.params if when else ()), *body.params)))
+    return fields, params
+
+
+def fuse_checks(rules: Sequence[CheckRule], event_type: str) -> Any:
+    """One generated function judging every check of an event type, in order.
+
+    Each check's handler makes three calls (itself, its 'when', its body); the fused
+    function evaluates the conditions inline and calls out only for a finding or an
+    outcome, so a type with many checks costs much less per check. The conditions are
+    the compiled ones: their generated source, with the generated names of each
+    (constants ``_kN``, temporaries ``_vN``) prefixed by its position; every value still
+    lives in the function's globals, never in its source. Same results as the handlers,
+    which the engine keeps for tracing.
+    """
+    namespace: dict[str, Any] = {"__builtins__": {}}
+    lines = ["def checks(e, at_us, ctx):", "    pr = None"]
+    for position, rule in enumerate(rules):
+        when, body, obligation = rule._conditions[event_type]
+        tag = f"_r{position}"
+        guard = []
+        if rule.from_us is not None or rule.to_us is not None:
+            namespace[f"{tag}_in_force"] = rule.in_force
+            guard.append(f"{tag}_in_force(at_us)")
+        if when is not None:
+            guard.append(f"({_inline(when, tag + 'w', namespace)})")
+        held = _inline(body, tag + "b", namespace)
+        fields, params = _read(when, body)
+        namespace[f"{tag}_violated"] = _violated(rule, fields, params)
+        namespace[f"{tag}_held"] = _held(rule)
+        indent = "    "
+        if guard:
+            lines.append(f"    if {' and '.join(guard)}:")
+            indent = "        "
+        lines.append(f"{indent}if {'not ' if obligation else ''}({held}):")
+        lines.append(f"{indent}    {tag}_violated(e, at_us, ctx)")
+        lines.append(f"{indent}elif ctx.tracking:")
+        lines.append(f"{indent}    {tag}_held(e, ctx)")
+    code = compile("\n".join(lines) + "\n", f"<checks of {event_type}>", "exec")
+    exec(code, namespace)  # noqa: S102 - our own source: see the docstring
+    return namespace["checks"]
+
+
+def _inline(condition: CompiledExpression, tag: str, namespace: dict[str, Any]) -> str:
+    """A compiled condition's body as source, its generated names made unique by ``tag``."""
+    tree = ast.parse(condition.python_source, mode="eval")
+    function = tree.body
+    assert isinstance(function, ast.Lambda)
+    globals_ = condition.function.__globals__
+    for node in ast.walk(function.body):
+        if isinstance(node, ast.Name) and _GENERATED.fullmatch(node.id):
+            if node.id.startswith("_k"):
+                namespace[tag + node.id] = globals_[node.id]
+            node.id = tag + node.id
+        elif isinstance(node, ast.Name) and node.id.startswith("_h_"):
+            namespace[node.id] = globals_[node.id]
+    return ast.unparse(function.body)
+
+
+_GENERATED = re.compile(r"_[kv][0-9]+")
+
+
+def _violated(rule: CheckRule, fields: tuple[str, ...], params: tuple[str, ...]) -> Any:
+    def violated(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+        emit_violated(rule, event, at_us, fields, params, services)
+
+    return violated
+
+
+def _held(rule: CheckRule) -> Any:
+    def held(event: dict[str, Any], services: RuntimeServices) -> None:
+        services.outcome(rule, "compliant", rule.subject_of(event), event["at"], (event["id"],))
+
+    return held
 
 
 def compile_rule(spec: CheckSpec, ctx: CompileContext) -> CheckRule:
