@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
+from types import CodeType
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -139,23 +140,62 @@ def fuse_checks(rules: Sequence[CheckRule], event_type: str) -> Any:
     the compiled ones: their generated source, with the generated names of each
     (constants ``_kN``, temporaries ``_vN``) prefixed by its position; every value still
     lives in the function's globals, never in its source. Same results as the handlers,
-    which the engine keeps for tracing.
+    which the engine keeps for tracing. The code is generated once per process for a
+    given set of conditions (every engine of a pack, every case of a pack's tests) and
+    bound to each engine's rules.
     """
+    conditions = [rule._conditions[event_type] for rule in rules]
+    limited = [rule.from_us is not None or rule.to_us is not None for rule in rules]
+    key = (
+        event_type,
+        tuple(
+            (when.python_source if when else None, body.python_source, obligation, bounded)
+            for (when, body, obligation), bounded in zip(conditions, limited, strict=True)
+        ),
+    )
+    generated = _GENERATED_CODE.get(key)
+    if generated is None:
+        if len(_GENERATED_CODE) >= 1024:
+            _GENERATED_CODE.clear()
+        generated = _GENERATED_CODE[key] = _generate(event_type, conditions, limited)
+    code, names = generated
     namespace: dict[str, Any] = {"__builtins__": {}}
-    lines = ["def checks(e, at_us, ctx):", "    pr = None"]
-    for position, rule in enumerate(rules):
-        when, body, obligation = rule._conditions[event_type]
+    for position, (rule, (when, body, _), renamed) in enumerate(
+        zip(rules, conditions, names, strict=True)
+    ):
+        for new, old, in_when in renamed:
+            source = when if in_when and when is not None else body
+            namespace[new] = source.function.__globals__[old]
         tag = f"_r{position}"
-        guard = []
-        if rule.from_us is not None or rule.to_us is not None:
-            namespace[f"{tag}_in_force"] = rule.in_force
-            guard.append(f"{tag}_in_force(at_us)")
-        if when is not None:
-            guard.append(f"({_inline(when, tag + 'w', namespace)})")
-        held = _inline(body, tag + "b", namespace)
         fields, params = _read(when, body)
+        namespace[f"{tag}_in_force"] = rule.in_force
         namespace[f"{tag}_violated"] = _violated(rule, fields, params)
         namespace[f"{tag}_held"] = _held(rule)
+    exec(code, namespace)  # noqa: S102 - our own source: see the docstring
+    return namespace["checks"]
+
+
+#: (event type, the conditions' sources) -> (code, per rule: (global, its name, in 'when'))
+_GENERATED_CODE: dict[tuple[Any, ...], tuple[CodeType, list[list[tuple[str, str, bool]]]]] = {}
+
+
+def _generate(
+    event_type: str,
+    conditions: Sequence[tuple[CompiledExpression | None, CompiledExpression, bool]],
+    limited: Sequence[bool],
+) -> tuple[CodeType, list[list[tuple[str, str, bool]]]]:
+    lines = ["def checks(e, at_us, ctx):", "    pr = None"]
+    names: list[list[tuple[str, str, bool]]] = []
+    for position, ((when, body, obligation), bounded) in enumerate(
+        zip(conditions, limited, strict=True)
+    ):
+        tag = f"_r{position}"
+        renamed: list[tuple[str, str, bool]] = []
+        guard = [f"{tag}_in_force(at_us)"] if bounded else []
+        if when is not None:
+            guard.append(f"({_inline(when, tag + 'w', renamed, in_when=True)})")
+        held = _inline(body, tag + "b", renamed, in_when=False)
+        names.append(renamed)
         indent = "    "
         if guard:
             lines.append(f"    if {' and '.join(guard)}:")
@@ -165,23 +205,26 @@ def fuse_checks(rules: Sequence[CheckRule], event_type: str) -> Any:
         lines.append(f"{indent}elif ctx.tracking:")
         lines.append(f"{indent}    {tag}_held(e, ctx)")
     code = compile("\n".join(lines) + "\n", f"<checks of {event_type}>", "exec")
-    exec(code, namespace)  # noqa: S102 - our own source: see the docstring
-    return namespace["checks"]
+    return code, names
 
 
-def _inline(condition: CompiledExpression, tag: str, namespace: dict[str, Any]) -> str:
-    """A compiled condition's body as source, its generated names made unique by ``tag``."""
+def _inline(
+    condition: CompiledExpression, tag: str, renamed: list[tuple[str, str, bool]], *, in_when: bool
+) -> str:
+    """A compiled condition's body as source, its generated names made unique by ``tag``;
+    ``renamed`` receives (new global, the condition's global, in_when) for every value."""
     tree = ast.parse(condition.python_source, mode="eval")
     function = tree.body
     assert isinstance(function, ast.Lambda)
-    globals_ = condition.function.__globals__
     for node in ast.walk(function.body):
-        if isinstance(node, ast.Name) and _GENERATED.fullmatch(node.id):
+        if not isinstance(node, ast.Name):
+            continue
+        if _GENERATED.fullmatch(node.id):
             if node.id.startswith("_k"):
-                namespace[tag + node.id] = globals_[node.id]
+                renamed.append((tag + node.id, node.id, in_when))
             node.id = tag + node.id
-        elif isinstance(node, ast.Name) and node.id.startswith("_h_"):
-            namespace[node.id] = globals_[node.id]
+        elif node.id.startswith("_h_"):
+            renamed.append((node.id, node.id, in_when))
     return ast.unparse(function.body)
 
 
