@@ -85,9 +85,12 @@ class CheckRule(RuleRuntime):
     def _make_handler(
         self, when: CompiledExpression | None, body: CompiledExpression, obligation: bool
     ) -> Any:
+        # What the engine runs untraced is fuse_checks' function; this one, rule by rule,
+        # serves the tracer. Both call out through _violated and _held.
         when_fn = when.function if when is not None else None
         body_fn = body.function
-        fields, params = _read(when, body)
+        violated = _violated(self, *_read(when, body))
+        compliant = _held(self)
         in_force = self.in_force
         limited = self.from_us is not None or self.to_us is not None
 
@@ -99,11 +102,9 @@ class CheckRule(RuleRuntime):
             held = bool(body_fn(event, None, services))
             if held is obligation:
                 if services.tracking:
-                    services.outcome(
-                        self, "compliant", self.subject_of(event), event["at"], (event["id"],)
-                    )
+                    compliant(event, services)
                 return
-            emit_violated(self, event, at_us, fields, params, services)
+            violated(event, at_us, services)
 
         return handle
 
