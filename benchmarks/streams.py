@@ -17,7 +17,8 @@ What a stream holds, for ``customers`` customers spread over the pack's branches
 * service requests (materials and expected completion told, status notified, completed
   within two working days of the pack's mainland China calendar);
 * complaints (assigned to the branch's rights specialist, acknowledged within a day,
-  decided within the limits, some extended with approval; never 5 at a branch in 24 h);
+  decided within the limits, some extended with approval; about one simple case in nine
+  about insurance, answered within its 10 working days; never 5 at a branch in 24 h);
 * data access by role as ``tables/access_matrix.yaml`` allows, exports encrypted;
 * surveys (``disclosure``, ``service``, ``rights``, ``education``), enough per period and
   above every target; rare risk events (below 0.1 % of sales + service requests, and at
@@ -157,6 +158,9 @@ COMPLAINT_CATEGORIES: Final = (
     "mobile_app",
     "information_disclosure",
 )
+#: One complaint in this many (by case number, among simple uninjected cases) is about
+#: insurance, so the working-day insurance reply limit (C5.resolve.insurance-reply) runs.
+INSURANCE_EVERY: Final = 9
 COMPLAINT_CHANNELS: Final = ("hotline", "online", "branch", "email", "letter")
 INCIDENT_KINDS_CLEAN: Final = (
     "phishing_attempt",
@@ -1418,7 +1422,21 @@ class _Generator:
             after = rng.randint(2, 12)
         if kind == "complaint_late_ack":
             after = max(after, 6)
-        if kind is None and rng.random() < (0.2 if complex_case else 0.03):
+        extended = kind is None and rng.random() < (0.2 if complex_case else 0.03)
+        if (
+            category is None
+            and kind is None
+            and not complex_case
+            and not extended
+            and after <= 12
+            and int(case_id[3:]) % INSURANCE_EVERY == INSURANCE_EVERY - 1
+        ):
+            # About one complaint in nine is about an insurance product. Decided from the
+            # case number, not drawn, so every other event stays as it was; only simple
+            # cases decided within 12 calendar days (never more than 10 working days), so
+            # the insurance reply limit is met unless a breach is injected elsewhere.
+            event["category"] = "insurance"
+        if extended:
             extended_day = day + (rng.randint(20, 27) if complex_case else rng.randint(9, 13))
             self._push(
                 extended_day * DAY + rng.randrange(9 * HOUR, 18 * HOUR),
