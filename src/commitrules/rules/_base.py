@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import operator
 import re
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
@@ -203,6 +204,16 @@ class RuleRuntime:
     kind: str = ""
     stateful: bool = False
     counts_findings: bool = False
+    drop_spent_timers: Callable[[deque[tuple[int, int, Any]], int], None] | None = None
+    """Optional: drop from the front of the rule's timer queue what would do nothing.
+
+    The queue holds the rule's timers as ``(fire µs, sequence, token)`` in firing order.
+    When a rule sets this, the engine calls it as time advances to ``until_us``; it pops
+    the leading timers due by then that :meth:`on_timer` would ignore (a deadline met in
+    time), and stops at the first that is not due or still matters. Contract: firing
+    timers (this rule's or others') never makes a dropped timer matter again; only the
+    rule's handlers of a later event may.
+    """
 
     def __init__(self, spec: RuleSpecBase, ctx: CompileContext) -> None:
         self.spec = spec

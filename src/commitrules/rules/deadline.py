@@ -29,6 +29,7 @@ refers to the violation's id; nothing already emitted changes.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -191,6 +192,7 @@ class DeadlineRule(RuleRuntime):
         self.spec: DeadlineSpec = spec
         self._pending: dict[tuple[Any, ...], _Pending] = {}
         self._when: CompiledExpression | None = None
+        self.drop_spent_timers = self._drop_spent_timers
         if not ctx.check_event_type(("on",), spec.on):
             return
         if not self.key_fields:
@@ -379,6 +381,22 @@ class DeadlineRule(RuleRuntime):
                 services.schedule(new_due + 1, self, (key, new_due, 0))
 
         return extend
+
+    def _drop_spent_timers(self, queue: deque[tuple[int, int, Any]], until_us: int) -> None:
+        # What on_timer checks first, for a run of timers at once. A deadline that no
+        # longer waits for a timer (fulfilled, cancelled, extended or escalated past it)
+        # does not wait for it again while timers fire: only a later event can open a
+        # deadline for the same key.
+        pending_get = self._pending.get
+        while queue:
+            fire_us, _, token = queue[0]
+            if fire_us > until_us:
+                return
+            raw_key, due_us, step = token
+            pending = pending_get(raw_key if type(raw_key) is tuple else tuple(raw_key))
+            if pending is not None and pending.due_us == due_us and pending.step == step:
+                return
+            queue.popleft()
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
         raw_key, due_us, step = token
