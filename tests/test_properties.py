@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import commitrules
 from commitrules import Engine, EventError
+from commitrules.rules._base import TimerQueue
 from commitrules.testing import strategies
 
 PACK = commitrules.load_pack()
@@ -195,7 +196,7 @@ class _Recorder:
         self.drop_spent_timers = self._drop if drops else None
 
     def _drop(self, queue: Any, until_us: int) -> None:
-        while queue and queue[0][0] <= until_us and queue[0][2] in self.spent:
+        while queue.fires and queue.fires[0] <= until_us and queue.tokens[0] in self.spent:
             queue.popleft()
 
     def on_timer(self, token: Any, fire_us: int, services: Any) -> None:
@@ -258,7 +259,7 @@ def test_timers_fire_in_time_then_schedule_order_whatever_rule_scheduled_them(
         _Recorder(fired, services.schedule, spent, drops=index != 1) for index in range(3)
     ]
     engine._rule_index = {id(rule): index for index, rule in enumerate(engine._rules)}
-    engine._queues = [engine._queues[0].__class__() for _ in range(3)]
+    engine._queues = [TimerQueue() for _ in range(3)]
     model = _OneHeap()
     model_fired: list[Any] = []
     model_rules = [_Recorder(model_fired, model.schedule, spent) for _ in range(3)]
@@ -282,12 +283,12 @@ def test_timers_fire_in_time_then_schedule_order_whatever_rule_scheduled_them(
             ]
             engine._timers = pending
             heapq.heapify(engine._timers)
-            engine._queues = [engine._queues[0].__class__() for _ in range(3)]
+            engine._queues = [TimerQueue() for _ in range(3)]
     engine._fire_timers(10**6)
     model.fire(10**6)
     assert fired == model_fired
     assert engine._pending_timers() == []
-    assert not any(engine._queues)
+    assert not any(queue.fires or queue.seqs or queue.tokens for queue in engine._queues)
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ from .errors import (
 from .eventtime import from_us, to_us
 from .pack._load import Pack, PackRuntime
 from .rules import Finding, RuleRuntime
+from .rules._base import TimerQueue
 from .rules.check import CheckRule, fuse_checks
 from .violations import Message, Violation, violation_id
 from .waivers import Waivers, unknown_target
@@ -175,15 +176,21 @@ class _Services:
         # A timer earlier than its rule's last one goes onto the heap directly.
         engine = self.engine
         engine._sequence += 1
+        sequence = engine._sequence
         index = engine._rule_index[id(rule)]
         queue = engine._queues[index]
-        if not queue:
-            queue.append((fire_us, engine._sequence, token))
-            heapq.heappush(engine._timers, (fire_us, engine._sequence, index, _QUEUED))
-        elif fire_us >= queue[-1][0]:
-            queue.append((fire_us, engine._sequence, token))
+        fires = queue.fires
+        if not fires:
+            fires.append(fire_us)
+            queue.seqs.append(sequence)
+            queue.tokens.append(token)
+            heapq.heappush(engine._timers, (fire_us, sequence, index, _QUEUED))
+        elif fire_us >= fires[-1]:
+            fires.append(fire_us)
+            queue.seqs.append(sequence)
+            queue.tokens.append(token)
         else:
-            heapq.heappush(engine._timers, (fire_us, engine._sequence, index, token))
+            heapq.heappush(engine._timers, (fire_us, sequence, index, token))
 
     def prepared(self, rule: RuleRuntime) -> Any:
         return self.prepared_values.get(id(rule))
@@ -298,7 +305,7 @@ class Engine:
         # Timers: a heap of (fire µs, sequence, rule index, token); a token _QUEUED stands
         # for the head of that rule's queue of (fire µs, sequence, token) (see schedule).
         self._timers: list[tuple[int, int, int, Any]] = []
-        self._queues: list[deque[tuple[int, int, Any]]] = [deque() for _ in self._rules]
+        self._queues: list[TimerQueue] = [TimerQueue() for _ in self._rules]
         self._sequence = 0
         self._out: list[Violation] = []
         self._last_sweep_us = 0
@@ -537,7 +544,12 @@ class Engine:
                 for at_us, seq, event, prepared in sorted(self._buffer, key=lambda item: item[:2])
             ],
             "timers": [
-                [fire_us, seq, by_index[index], snapshots.encode(token)]
+                [
+                    fire_us,
+                    seq,
+                    by_index[index],
+                    snapshots.encode(rules[index].timer_json(fire_us, token)),
+                ]
                 for fire_us, seq, index, token in self._pending_timers()
             ],
             "rules": {
@@ -641,7 +653,7 @@ class Engine:
             if name in kept
         ]
         heapq.heapify(self._timers)
-        self._queues = [deque() for _ in self._rules]
+        self._queues = [TimerQueue() for _ in self._rules]
         self._router.restore(snapshots.decode(data["router"]))
         if self._started and fresh and self._watermark_us is not None:
             # New periodic rules begin with the current period.
@@ -670,7 +682,10 @@ class Engine:
         """Every timer not yet fired, heap and queues alike, in firing order."""
         timers = [entry for entry in self._timers if entry[3] is not _QUEUED]
         for index, queue in enumerate(self._queues):
-            timers.extend((fire_us, seq, index, token) for fire_us, seq, token in queue)
+            timers.extend(
+                (fire_us, seq, index, token)
+                for fire_us, seq, token in zip(queue.fires, queue.seqs, queue.tokens, strict=True)
+            )
         timers.sort(key=lambda item: item[:2])
         return timers
 
@@ -724,21 +739,23 @@ class Engine:
             fire_us, sequence, index, token = heappop(timers)
             if token is _QUEUED:
                 queue = queues[index]
+                fires = queue.fires
+                seqs = queue.seqs
                 drop = rules[index].drop_spent_timers
                 if drop is not None:
                     # Timers due by now that would do nothing (most deadlines are met)
                     # go at once, without a trip through the heap each.
                     drop(queue, until_us)
-                    if not queue:
+                    if not fires:
                         continue
-                    head = queue[0]
-                    if head[1] != sequence:  # the head was dropped: queue the new one
-                        heappush(timers, (head[0], head[1], index, _QUEUED))
+                    if seqs[0] != sequence:  # the head was dropped: queue the new one
+                        heappush(timers, (fires[0], seqs[0], index, _QUEUED))
                         continue
-                token = queue.popleft()[2]
-                if queue:
-                    head = queue[0]
-                    heappush(timers, (head[0], head[1], index, _QUEUED))
+                fires.popleft()
+                seqs.popleft()
+                token = queue.tokens.popleft()
+                if fires:
+                    heappush(timers, (fires[0], seqs[0], index, _QUEUED))
             services.at_us = fire_us
             if not services.params_from <= fire_us < services.params_to:
                 services.set_time(fire_us)

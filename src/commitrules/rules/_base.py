@@ -43,6 +43,7 @@ __all__ = [
     "RuleSpecBase",
     "RuntimeServices",
     "Spec",
+    "TimerQueue",
     "key_getter",
     "message_names",
 ]
@@ -192,6 +193,34 @@ class RuntimeServices(Protocol):
 Handler = Callable[[dict[str, Any], int, RuntimeServices], None]
 
 
+class TimerQueue:
+    """One rule's timers in firing order, as three parallel queues.
+
+    ``fires[i]`` (µs), ``seqs[i]`` (the engine's sequence number) and ``tokens[i]`` are
+    one timer: plain integers in their own queues cost no object per timer for the
+    garbage collector to count (a tuple per timer did).
+    """
+
+    __slots__ = ("fires", "seqs", "tokens")
+
+    def __init__(self) -> None:
+        self.fires: deque[int] = deque()
+        self.seqs: deque[int] = deque()
+        self.tokens: deque[Any] = deque()
+
+    def popleft(self) -> Any:
+        """Remove the first timer; its token."""
+        self.fires.popleft()
+        self.seqs.popleft()
+        return self.tokens.popleft()
+
+    def append(self, fire_us: int, seq: int, token: Any) -> None:
+        """Add a timer at the end (no earlier than the last)."""
+        self.fires.append(fire_us)
+        self.seqs.append(seq)
+        self.tokens.append(token)
+
+
 class RuleRuntime:
     """Base of the compiled, running form of a rule (one object per rule per engine).
 
@@ -204,10 +233,9 @@ class RuleRuntime:
     kind: str = ""
     stateful: bool = False
     counts_findings: bool = False
-    drop_spent_timers: Callable[[deque[tuple[int, int, Any]], int], None] | None = None
+    drop_spent_timers: Callable[[TimerQueue, int], None] | None = None
     """Optional: drop from the front of the rule's timer queue what would do nothing.
 
-    The queue holds the rule's timers as ``(fire µs, sequence, token)`` in firing order.
     When a rule sets this, the engine calls it as time advances to ``until_us``; it pops
     the leading timers due by then that :meth:`on_timer` would ignore (a deadline met in
     time), and stops at the first that is not due or still matters. Contract: firing
@@ -247,6 +275,10 @@ class RuleRuntime:
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
         """Time reached a point this rule scheduled."""
+
+    def timer_json(self, fire_us: int, token: Any) -> Any:
+        """A timer's token as snapshots hold it (JSON-ready after encoding); the token itself."""
+        return token
 
     def on_finding(self, finding: Finding, services: RuntimeServices) -> None:
         """Another rule's finding, for rules that count findings (thresholds)."""

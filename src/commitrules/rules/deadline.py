@@ -29,7 +29,6 @@ refers to the violation's id; nothing already emitted changes.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
@@ -48,6 +47,7 @@ from ._base import (
     RuleSpecBase,
     RuntimeServices,
     Spec,
+    TimerQueue,
     key_getter,
     message_names,
 )
@@ -344,8 +344,9 @@ class DeadlineRule(RuleRuntime):
                 return
         pending = _Pending(self, event, at_us, due_us)
         self._pending[key] = pending
-        # A tuple of plain values: the garbage collector stops tracking it.
-        services.schedule(due_us + 1, self, (key, due_us, 0))
+        # The token of a deadline's first timer is its key alone (a tuple): it stands for
+        # (key, the due time the timer was set for, step 0), with no object of its own.
+        services.schedule(due_us + 1, self, key)
         if services.tracking:
             services.outcome(self, "pending", pending.subject, event["at"], (event["id"],))
 
@@ -378,35 +379,54 @@ class DeadlineRule(RuleRuntime):
             if new_due > pending.due_us:
                 pending.due_us = new_due
                 pending.evidence["extended_by"] = event["id"]
-                services.schedule(new_due + 1, self, (key, new_due, 0))
+                services.schedule(new_due + 1, self, key)
 
         return extend
 
-    def _drop_spent_timers(self, queue: deque[tuple[int, int, Any]], until_us: int) -> None:
+    def _drop_spent_timers(self, queue: TimerQueue, until_us: int) -> None:
         # What on_timer checks first, for a run of timers at once. A deadline that no
         # longer waits for a timer (fulfilled, cancelled, extended or escalated past it)
         # does not wait for it again while timers fire: only a later event can open a
         # deadline for the same key.
         pending_get = self._pending.get
-        while queue:
-            fire_us, _, token = queue[0]
+        fires = queue.fires
+        tokens = queue.tokens
+        while fires:
+            fire_us = fires[0]
             if fire_us > until_us:
                 return
-            raw_key, due_us, step = token
-            pending = pending_get(raw_key if type(raw_key) is tuple else tuple(raw_key))
-            if pending is not None and pending.due_us == due_us and pending.step == step:
-                return
+            token = tokens[0]
+            if type(token) is tuple:
+                pending = pending_get(token)
+                if pending is not None and pending.due_us == fire_us - 1 and pending.step == 0:
+                    return
+            else:
+                raw_key, due_us, step = token
+                pending = pending_get(tuple(raw_key))
+                if pending is not None and pending.due_us == due_us and pending.step == step:
+                    return
             queue.popleft()
 
+    def timer_json(self, fire_us: int, token: Any) -> Any:
+        """A timer's token as snapshots hold it: [key, due µs, step]."""
+        if type(token) is tuple:
+            return [token, fire_us - 1, 0]
+        return token
+
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
-        raw_key, due_us, step = token
-        key = tuple(raw_key)
+        if type(token) is tuple:  # a key: the first timer of the deadline due fire_us - 1
+            key: tuple[Any, ...] = token
+            due_us = fire_us - 1
+            step = 0
+        else:  # [key, due, step]: an escalation, or any timer restored from a snapshot
+            raw_key, due_us, step = token
+            key = tuple(raw_key)
         pending = self._pending.get(key)
         if pending is None or pending.due_us != due_us or pending.step != step:
             return  # fulfilled, cancelled, extended or already escalated
         when = emit_due(self, pending, due_us, step, fire_us, services)
         if when is not None:
-            services.schedule(when + 1, self, (key, due_us, step + 1))
+            services.schedule(when + 1, self, [key, due_us, step + 1])
             return
         del self._pending[key]
 
