@@ -258,7 +258,7 @@ def test_timers_fire_in_time_then_schedule_order_whatever_rule_scheduled_them(
     engine._rules = [  # type: ignore[misc]
         _Recorder(fired, services.schedule, spent, drops=index != 1) for index in range(3)
     ]
-    engine._rule_index = {id(rule): index for index, rule in enumerate(engine._rules)}
+    engine._rule_index = {rule: index for index, rule in enumerate(engine._rules)}
     engine._queues = [TimerQueue() for _ in range(3)]
     model = _OneHeap()
     model_fired: list[Any] = []

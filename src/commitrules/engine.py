@@ -177,7 +177,7 @@ class _Services:
         engine = self.engine
         engine._sequence += 1
         sequence = engine._sequence
-        index = engine._rule_index[id(rule)]
+        index = engine._rule_index[rule]
         queue = engine._queues[index]
         fires = queue.fires
         if not fires:
@@ -288,7 +288,7 @@ class Engine:
         }
         self._counting = [rule for rule in self._rules if rule.counts_findings]
         self._periodic = [rule for rule in self._rules if rule.kind.startswith("periodic")]
-        self._rule_index = {id(rule): index for index, rule in enumerate(self._rules)}
+        self._rule_index = {rule: index for index, rule in enumerate(self._rules)}
         self._by_id = {rule.rule_id: rule for rule in self._rules}
         self._accepting = False
         # State.
@@ -384,7 +384,9 @@ class Engine:
                 services.at_us = at_us
                 if not services.params_from <= at_us < services.params_to:
                     services.set_time(at_us)
-                prepared = {slot: function(checked, at_us, services) for slot, function in route[0]}
+                prepared = {}
+                for slot, function in route[0]:  # a loop: no comprehension's frame
+                    prepared[slot] = function(checked, at_us, services)
         except Exception:
             self.stats.rejected += 1
             raise

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from commitrules.expr import builtins
 
@@ -195,3 +197,35 @@ def test_mentions_takes_out_exceptions_and_matches_latin_words_whole(
 def test_trim() -> None:
     assert builtins.trim("  x ") == "x"
     assert builtins.trim(None) is None
+
+
+_COMPARABLE_OR_NOT = st.one_of(
+    st.none(),
+    st.integers(-3, 3),
+    st.decimals(min_value=-3, max_value=3, places=1),
+    st.just(Decimal("NaN")),
+    st.floats(-3, 3),
+    st.just(float("nan")),
+    st.booleans(),
+    st.sampled_from(["a", "b"]),
+)
+
+
+@given(st.lists(_COMPARABLE_OR_NOT, max_size=5))
+@example([1, True, None, Decimal("1.0")])  # equal values: the first is the result
+@example([float("nan"), 2, 1])
+def test_min_and_max_are_the_builtins_on_the_values_present(values: list[object]) -> None:
+    # They run per event in common conditions, so they loop instead of building a list;
+    # the result must be what min/max of the present values give (None when they do
+    # not compare), the very object (the first of equals).
+    def reference(pick: Callable[[list[object]], object]) -> object:
+        present = [v for v in values if v is not None]
+        if not present:
+            return None
+        try:
+            return pick(present)
+        except (TypeError, ArithmeticError):
+            return None
+
+    assert builtins.minimum(*values) is reference(min)  # type: ignore[arg-type]
+    assert builtins.maximum(*values) is reference(max)  # type: ignore[arg-type]

@@ -43,6 +43,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 import attrs
 
@@ -180,24 +181,34 @@ def absolute(value: object) -> object:
 
 def minimum(*values: object) -> object:
     """``min`` skipping None; None if every value is None or they do not compare."""
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    try:
-        return min(present)  # type: ignore[type-var]
-    except (TypeError, ArithmeticError):
-        return None
+    best: Any = None
+    for value in values:  # a loop, not a list: this runs per event in common conditions
+        if value is None:
+            continue
+        if best is None:
+            best = value
+            continue
+        try:
+            best = min(best, value)  # the first of equals is kept, as by min of them all
+        except (TypeError, ArithmeticError):
+            return None
+    return best
 
 
 def maximum(*values: object) -> object:
     """``max`` skipping None; None if every value is None or they do not compare."""
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    try:
-        return max(present)  # type: ignore[type-var]
-    except (TypeError, ArithmeticError):
-        return None
+    best: Any = None
+    for value in values:  # a loop, not a list: this runs per event in common conditions
+        if value is None:
+            continue
+        if best is None:
+            best = value
+            continue
+        try:
+            best = max(best, value)  # the first of equals is kept, as by max of them all
+        except (TypeError, ArithmeticError):
+            return None
+    return best
 
 
 def contains(text: object, sub: object) -> bool:

@@ -203,6 +203,9 @@ class DeadlineRule(RuleRuntime):
             self._when = ctx.expression(("when",), spec.when, spec.on)
         self._due = ctx.duration_function(("within",), spec.within, spec.on)
         self._key_of = key_getter(self.key_fields)
+        # The common one-field key read inline (no call), and the rule's prepared slot.
+        self._key_name = self.key_fields[0] if len(self.key_fields) == 1 else None
+        self._slot = id(self)
         fields = ctx.event_fields(spec.on) or {}
         self._context_fields = tuple(sorted(n for n in message_names(spec.message) if n in fields))
         self.prepare[spec.on] = self._make_prepare()
@@ -332,10 +335,11 @@ class DeadlineRule(RuleRuntime):
     def _on_trigger(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
         # The due time was worked out when the event was accepted (None: the rule does not
         # apply to it); only an event restored from a snapshot's buffer lacks it.
-        due_us = services.prepared_values.get(id(self), _UNPREPARED)
+        due_us = services.prepared_values.get(self._slot, _UNPREPARED)
         if due_us is None:
             return
-        key = self._key_of(event)
+        name = self._key_name
+        key = (event.get(name),) if name is not None else self._key_of(event)
         if None in key or key in self._pending:
             return
         if due_us is _UNPREPARED:

@@ -255,7 +255,7 @@ class PeriodicTargetRule(_PeriodicRule):
                 previous(event, at_us, services)
             if where is not None and not where.function(event, None, services):
                 return
-            key = key_of(event)
+            key = key_of(event) if group_by else ()  # most targets are not grouped
             entry = counts.get(key)
             if entry is None:
                 entry = counts[key] = [0, 0]

@@ -88,6 +88,7 @@ class PrecedenceRule(RuleRuntime):
         self._condition: CompiledExpression | None = None
         self._priors: dict[tuple[Any, ...], tuple[int, int, str, dict[str, Any]]] = {}
         self._sweeping = False
+        self._limited = self.from_us is not None or self.to_us is not None
         ok = ctx.check_event_type(("on",), spec.on)
         ok = ctx.check_event_type(("requires", "event"), prior.event) and ok
         if not ok:
@@ -133,9 +134,11 @@ class PrecedenceRule(RuleRuntime):
         valid_until = (
             self._valid_until(at_us, event, services.params) if self._valid_until else at_us
         )
-        kept = (
-            {name: event.get(name) for name in self._prior_fields} if self._prior_fields else _NONE
-        )
+        kept = _NONE
+        if self._prior_fields:
+            kept = {}
+            for name in self._prior_fields:  # a loop: no comprehension's frame per prior
+                kept[name] = event.get(name)
         priors = self._priors
         # To the end: the dict stays in event-time order (what the daily sweep relies on).
         priors.pop(key, None)
@@ -146,7 +149,7 @@ class PrecedenceRule(RuleRuntime):
             self._sweeping = True
 
     def _on_trigger(self, event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
-        if not self.in_force(at_us):
+        if self._limited and not self.in_force(at_us):
             return
         if self._when is not None and not self._when.function(event, None, services):
             return
@@ -154,6 +157,8 @@ class PrecedenceRule(RuleRuntime):
         if stored is None or stored[1] < at_us:
             verdict = "missing" if stored is None else "expired"
         elif self._condition is None or self._condition.function(event, stored[3], services):
+            if not services.tracking:
+                return  # held, and no outcome wanted: nothing to do
             verdict = "held"
         else:
             verdict = "violated"
