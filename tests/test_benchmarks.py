@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -343,3 +344,18 @@ def test_the_baseline_reads_the_events_as_given(
     machine.advance_to(FAR)
     assert events == before
     assert all(isinstance(f.at, dt.datetime) and f.at.tzinfo for f in machine.findings)
+
+
+@pytest.mark.parametrize("what", ["engine", "baseline", "without:deadline,check"])
+def test_the_instruction_count_runs_what_it_measures(what: str) -> None:
+    # benchmarks/instructions.py counts under valgrind what its child mode runs; the child
+    # must keep working without valgrind (stream, restricted pack, engine or baseline).
+    script = str(ROOT / "benchmarks" / "instructions.py")
+    done = subprocess.run(
+        [sys.executable, script, "--child", what, "--events", "300", "--work"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
