@@ -303,7 +303,7 @@ class Engine:
         self._started = False
         self._buffer: list[tuple[int, int, dict[str, Any], dict[int, Any]]] = []
         # Timers: a heap of (fire µs, sequence, rule index, token); a token _QUEUED stands
-        # for the head of that rule's queue of (fire µs, sequence, token) (see schedule).
+        # for the head of that rule's TimerQueue (see schedule).
         self._timers: list[tuple[int, int, int, Any]] = []
         self._queues: list[TimerQueue] = [TimerQueue() for _ in self._rules]
         self._sequence = 0
@@ -753,9 +753,7 @@ class Engine:
                     if seqs[0] != sequence:  # the head was dropped: queue the new one
                         heappush(timers, (fires[0], seqs[0], index, _QUEUED))
                         continue
-                fires.popleft()
-                seqs.popleft()
-                token = queue.tokens.popleft()
+                token = queue.popleft()
                 if fires:
                     heappush(timers, (fires[0], seqs[0], index, _QUEUED))
             services.at_us = fire_us

@@ -181,31 +181,26 @@ def absolute(value: object) -> object:
 
 def minimum(*values: object) -> object:
     """``min`` skipping None; None if every value is None or they do not compare."""
-    best: Any = None
-    for value in values:  # a loop, not a list: this runs per event in common conditions
-        if value is None:
-            continue
-        if best is None:
-            best = value
-            continue
-        try:
-            best = min(best, value)  # the first of equals is kept, as by min of them all
-        except (TypeError, ArithmeticError):
-            return None
-    return best
+    return _extreme(values, min)
 
 
 def maximum(*values: object) -> object:
     """``max`` skipping None; None if every value is None or they do not compare."""
+    return _extreme(values, max)
+
+
+def _extreme(values: tuple[object, ...], pick: Callable[[Any, Any], Any]) -> object:
+    # A loop, not a list of the values present: this runs per event in common conditions.
+    # pick(best, value) keeps the first of equals, as min/max of them all do.
     best: Any = None
-    for value in values:  # a loop, not a list: this runs per event in common conditions
+    for value in values:
         if value is None:
             continue
         if best is None:
             best = value
             continue
         try:
-            best = max(best, value)  # the first of equals is kept, as by max of them all
+            best = pick(best, value)
         except (TypeError, ArithmeticError):
             return None
     return best

@@ -214,12 +214,6 @@ class TimerQueue:
         self.seqs.popleft()
         return self.tokens.popleft()
 
-    def append(self, fire_us: int, seq: int, token: Any) -> None:
-        """Add a timer at the end (no earlier than the last)."""
-        self.fires.append(fire_us)
-        self.seqs.append(seq)
-        self.tokens.append(token)
-
 
 class RuleRuntime:
     """Base of the compiled, running form of a rule (one object per rule per engine).
