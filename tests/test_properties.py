@@ -263,16 +263,16 @@ def test_timers_fire_in_time_then_schedule_order_whatever_rule_scheduled_them(
     model = _OneHeap()
     model_fired: list[Any] = []
     model_rules = [_Recorder(model_fired, model.schedule, spent) for _ in range(3)]
-    tokens: dict[int, Any] = {}
+    tokens: list[Any] = []
     for number, (step, value, fire_us, again) in enumerate(steps):
         if step == "schedule":
             token = ("again", number, again) if again >= 0 else ("t", number, 0)
-            tokens[number] = token
+            tokens.append(token)
             services.schedule(fire_us, engine._rules[value], token)  # type: ignore[arg-type]
             model.schedule(fire_us, model_rules[value], token)
         elif step == "spend":
             if tokens:
-                spent.add(list(tokens.values())[value % len(tokens)])
+                spent.add(tokens[value % len(tokens)])
         elif step == "fire":
             engine._fire_timers(value)
             model.fire(value)
