@@ -158,3 +158,25 @@ def test_fixed_offsets_take_a_fast_route_to_the_same_microsecond(moment: datetim
     exact = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
     assert to_us(moment) == exact
     assert to_us(from_us(exact, moment.tzinfo)) == exact  # type: ignore[arg-type]
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=10**15),
+            st.sampled_from([-300, 0, 480, 480, 330, 345]),  # minutes: repeats are the point
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_the_last_offset_remembered_never_leaks_into_another_zone(
+    items: list[tuple[int, int]],
+) -> None:
+    # to_us remembers the last fixed offset it converted (compared by equality, each
+    # parse makes a new timezone object): zones that alternate must each get their own.
+    for us, minutes in items:
+        zone = timezone(timedelta(minutes=minutes))  # a new object each time, as parsing makes
+        moment = datetime(1970, 1, 1, tzinfo=UTC).astimezone(zone) + timedelta(microseconds=us)
+        assert to_us(moment) == us

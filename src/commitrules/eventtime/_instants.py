@@ -29,6 +29,9 @@ _EPOCH_ORDINAL = _EPOCH.toordinal()
 #: Fixed offsets seen so far, in microseconds (a handful in practice; capped).
 _OFFSETS: dict[tzinfo, int] = {}
 _MICROSECOND = timedelta(microseconds=1)
+#: The last fixed offset converted and its value (one zone in most streams): an equality
+#: test is cheaper than hashing each parsed time's new ``timezone`` for :data:`_OFFSETS`.
+_last_offset: tuple[tzinfo, int] = (UTC, 0)
 _MIDNIGHT = time(0)
 _ONE_DAY = timedelta(days=1)
 
@@ -46,15 +49,22 @@ def to_us(moment: datetime) -> int:
       ...
     ValueError: a naive datetime has no time zone: 2026-03-14T08:00:00 (give it a tzinfo)
     """
+    global _last_offset  # noqa: PLW0603 - a one-entry cache, replaced whole
     tz = moment.tzinfo
     if type(tz) is timezone:
         # A fixed offset (what parsed event times carry): field arithmetic, several times
         # faster than the timedelta route, and just as exact.
-        offset = _OFFSETS.get(tz)
-        if offset is None:
-            if len(_OFFSETS) >= 4096:
-                return (moment - _EPOCH) // _MICROSECOND
-            offset = _OFFSETS[tz] = tz.utcoffset(None) // _MICROSECOND
+        last = _last_offset
+        if tz == last[0]:
+            offset = last[1]
+        else:
+            known = _OFFSETS.get(tz)
+            if known is None:
+                if len(_OFFSETS) >= 4096:
+                    return (moment - _EPOCH) // _MICROSECOND
+                known = _OFFSETS[tz] = tz.utcoffset(None) // _MICROSECOND
+            offset = known
+            _last_offset = (tz, offset)  # one object: threads see a matching pair
         return (
             (
                 (moment.toordinal() - _EPOCH_ORDINAL) * 86_400
