@@ -662,7 +662,23 @@ class EventCatalog:
                     checked: dict[str, Any] = event_type.check(raw)
                 except ValidationError as error:
                     raise _event_error(error, raw, event_type.times) from None
-                return _with_times(checked, event_type.times)
+                times = event_type.times
+                if times is _AT_ONLY:
+                    # The one timestamp in a common shape, read here: two calls fewer.
+                    text = checked["at"]
+                    if (
+                        type(text) is str
+                        and len(text) in {25, 20}
+                        and text[4::3] in _COMMON_SHAPES
+                        and "\x00" not in text
+                    ):
+                        try:
+                            checked["at"] = _parse_iso(text)
+                        except ValueError:
+                            pass
+                        else:
+                            return checked
+                return _with_times(checked, times)
         if isinstance(raw, BaseModel):
             raw = raw.model_dump()
         if not isinstance(raw, Mapping):
