@@ -1,6 +1,6 @@
 """Instructions per event, counted by valgrind: a measure that does not drift with the load.
 
-    .venv/bin/python benchmarks/instructions.py [--events 10000] [--kinds deadline,check]
+    .venv/bin/python benchmarks/instructions.py [--events 10000] [--kinds deadline,check] [--floor]
 
 Wall-clock ratios on a shared two-core machine move by 10-20 % between runs of the same
 commit, so a change worth 2 % cannot be seen in them. This counts the machine
@@ -15,7 +15,11 @@ reports the instructions per event of:
 * the hand-written baseline (``baseline.py``) on the dicts;
 * ``Engine.process`` with the default pack;
 * the engine with no rules (validation, duplicate check, watermark: the fixed cost);
-* with ``--kinds``, the engine without each of the named rule kinds (what a kind costs).
+* with ``--kinds``, the engine without each of the named rule kinds (what a kind costs);
+* with ``--floor``, parts alone: the compiled validators, validation with the event's time
+  in µs (what every event needs before any rule), the same from JSON bytes, ``json.loads``
+  alone, and the baseline's loop with no rule; then the best ratio an engine could reach
+  if its rules cost exactly what the hand-written ones do and it kept no state of its own.
 
 Each figure is a difference of two runs in the same process setup (stream generated and
 engine built in both, the events processed in one), so start-up is not counted. The
@@ -56,6 +60,10 @@ def _child(what: str, count: int, work: bool) -> None:
     pack = commitrules.load_pack()
     if what == "baseline":
         prepare = run._baseline_dicts(baseline.Reference.from_pack(pack), events, until)
+    elif what in ("baseline-json", "engine-json"):
+        prepare = run._json_lines(what, pack, events, until)
+    elif what in run.PARTS:
+        prepare = run._part(what, pack, events)
     else:
         if what != "engine":
             drop = what.removeprefix("without:").split(",")
@@ -110,6 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=10_000, help="events of the stream")
     parser.add_argument("--kinds", default="", help="rule kinds to measure by leaving them out")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure validation alone and the baseline's loop alone, and print the best "
+        "ratio any engine on this contract could reach",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="also measure the JSON Lines goal: json.loads + baseline against process_json",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--work", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -126,15 +145,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         for kind in args.kinds.split(",")
         if kind
     ]
+    if args.json:
+        rows += [
+            ("json.loads + hand-written baseline, JSON lines in memory", "baseline-json"),
+            ("Engine.process_json, the same lines", "engine-json"),
+        ]
+    if args.floor:
+        rows += [
+            ("compiled validators alone", "validators"),
+            ("EventCatalog.validate + the time in µs (before any rule)", "validated"),
+            ("hand-written loop with no rule (time parsed, dispatched)", "dispatch"),
+            ("json.loads alone, per line", "loads"),
+            ("EventCatalog.validate_json + the time in µs", "validated-json"),
+        ]
     print(f"Instructions per event, first {args.events:,} events of the benchmark stream")
     print("| what | instructions/event | vs baseline |")
     print("|---|---:|---:|")
     figures: dict[str, float] = {}
     for label, what in rows:
         figures[what] = per_event(what, args.events)
-        ratio = figures["baseline"] / figures[what]
+        reference = "baseline-json" if what in ("baseline-json", "engine-json") else "baseline"
+        ratio = figures[reference] / figures[what]
         print(f"| {label} | {figures[what]:,.0f} | {ratio:.2f} |", flush=True)
+    if args.floor:
+        _print_ceiling(figures)
     return 0
+
+
+def _print_ceiling(figures: dict[str, float]) -> None:
+    """The best ratio an engine could reach if its rules cost what hand-written ones do."""
+    base = figures["baseline"]
+    rules = base - figures["dispatch"]  # the hand-written rules themselves
+    before = figures["validated"]
+    print()
+    print(f"hand-written rules alone: {rules:,.0f} instructions/event")
+    print(
+        f"ceiling: validation and time ({before:,.0f}) + rules as cheap as hand-written "
+        f"({rules:,.0f}) = {before + rules:,.0f} -> {base / (before + rules):.2f} of the "
+        "baseline, with no duplicate check, watermark or routing at all"
+    )
+    loads, json_before = figures["loads"], figures["validated-json"]
+    print(
+        f"JSON Lines ceiling: validate_json and time ({json_before:,.0f}) + the same rules = "
+        f"{json_before + rules:,.0f} against json.loads + baseline ({loads + base:,.0f}) -> "
+        f"{(loads + base) / (json_before + rules):.2f}"
+    )
+    budget = 2 * base - figures["without:all"]
+    print(
+        f"half the baseline's speed leaves the rules {budget:,.0f} instructions/event after "
+        f"this engine's fixed cost ({figures['without:all']:,.0f}); "
+        f"they take {figures['engine'] - figures['without:all']:,.0f}"
+    )
 
 
 if __name__ == "__main__":

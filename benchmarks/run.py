@@ -58,6 +58,7 @@ import streams  # noqa: E402
 
 import commitrules  # noqa: E402
 from commitrules.batch import check_files  # noqa: E402
+from commitrules.eventtime import to_us  # noqa: E402
 
 CST = streams.CST
 #: Periods and deadlines past the stream are judged in the correctness check up to here.
@@ -304,6 +305,97 @@ def _baseline_jsonl(ref: baseline.Reference, path: Path, until: dt.datetime) -> 
         return run
 
     return prepare
+
+
+#: Parts of the work measured alone (no engine state, no rules): the ceiling section and
+#: ``instructions.py --floor``.
+PARTS = ("dispatch", "validators", "validated", "loads", "validated-json")
+
+
+def _part(what: str, pack: commitrules.Pack, events: Sequence[Mapping[str, Any]]) -> Prepare:
+    """What one part of the work costs alone, on the same events."""
+    catalog = pack.catalog
+    lines = [json.dumps(event, ensure_ascii=False).encode() for event in events]
+    if what == "validators":  # the compiled pydantic validator of each event's type
+
+        def measured() -> None:
+            checks = {event_type.name: event_type.check for event_type in catalog}
+            for event in events:
+                checks[event["type"]](event)
+
+    elif what == "validated":  # the validated event and its time in µs: before any rule
+
+        def measured() -> None:
+            validate = catalog.validate
+            for event in events:
+                to_us(validate(event)["at"])
+
+    elif what == "loads":  # json.loads of each line
+
+        def measured() -> None:
+            loads = json.loads
+            for line in lines:
+                loads(line)
+
+    elif what == "validated-json":  # the same as "validated", from each line's bytes
+        catalog.validate_json(lines[0])  # its validator is built on first use
+
+        def measured() -> None:
+            validate_json = catalog.validate_json
+            for line in lines:
+                to_us(validate_json(line)["at"])
+
+    elif what == "dispatch":  # the hand-written loop with no handler: time parsed, dispatched
+
+        def measured() -> None:
+            handlers: dict[str, Callable[[Any, Any], None]] = {}
+            lookup = handlers.get
+            parse = dt.datetime.fromisoformat
+            for event in events:
+                lookup(event["type"], _ignore)(event, parse(event["at"]))
+
+    else:
+        msg = f"no part {what!r} (parts: {', '.join(PARTS)})"
+        raise ValueError(msg)
+    return lambda: measured
+
+
+def _ignore(event: Any, at: Any) -> None:
+    return None
+
+
+def _json_lines(
+    what: str, pack: commitrules.Pack, events: Sequence[Mapping[str, Any]], until: dt.datetime
+) -> Prepare:
+    """The JSON Lines goal on lines in memory: json.loads + baseline, or process_json."""
+    lines = [json.dumps(event, ensure_ascii=False).encode() for event in events]
+    if what == "baseline-json":
+
+        def prepare() -> Run:
+            machine = baseline.HandWritten(baseline.Reference.from_pack(pack))
+
+            def measured() -> None:
+                loads = json.loads
+                machine.process_many(loads(line) for line in lines)
+                machine.advance_to(until)
+
+            return measured
+
+        return prepare
+
+    def prepare_engine() -> Run:
+        engine = commitrules.Engine(pack)
+        pack.catalog.validate_json(lines[0])  # its validator is built on first use
+
+        def measured() -> None:
+            process_json = engine.process_json
+            for line in lines:
+                process_json(line)
+            engine.advance_to(until)
+
+        return measured
+
+    return prepare_engine
 
 
 def _engine_process(
@@ -598,6 +690,37 @@ def _interleaved(
     for label, spent in zip(labels, best, strict=True):
         _log(f"  {label:48s} {count / spent:>10,.0f} events/s")
     return best, first
+
+
+def ceiling(
+    profile: Profile,
+    pack: commitrules.Pack,
+    ref: baseline.Reference,
+    events: Sequence[Mapping[str, Any]],
+    until: dt.datetime,
+) -> dict[str, Any]:
+    """The best ratios any engine on this contract could reach, from parts measured alone.
+
+    An engine must at least validate each event and read its time (``validated``); if its
+    rules then cost exactly what the hand-written ones do (the baseline less its loop,
+    ``dispatch``) and it kept no state of its own (no duplicate store, watermark or
+    routing), its ratio would be ``baseline / (validated + rules)``: the ceiling.
+    """
+    events = events[: profile.kind_events]
+    count = len(events)
+    names = ("baseline", "dispatch", "validated", "loads", "validated-json")
+    runs = [_baseline_dicts(ref, events, until)] + [_part(name, pack, events) for name in names[1:]]
+    best, _ = _interleaved(runs, profile.repeats, count, names)
+    seconds = dict(zip(names, best, strict=True))
+    rules = seconds["baseline"] - seconds["dispatch"]
+    return {
+        "events": count,
+        "us_per_event": {name: spent / count * 1e6 for name, spent in seconds.items()},
+        "hand_written_rules_us": rules / count * 1e6,
+        "dicts": seconds["baseline"] / (seconds["validated"] + rules),
+        "json_lines": (seconds["loads"] + seconds["baseline"])
+        / (seconds["validated-json"] + rules),
+    }
 
 
 def rule_kinds(
@@ -978,6 +1101,37 @@ def render(results: Mapping[str, Any]) -> str:
         add(f"The engine's paths {agree} on the violations' ids.")
         add(f"Durable backend: {head['durable']}.")
         add("")
+    top = results.get("ceiling")
+    if top:
+        spent = top["us_per_event"]
+        add("## The ceiling")
+        add("")
+        add(
+            f"Parts of the work measured alone on the first {top['events']:,} events (best of "
+            "interleaved repeats): what any engine on this contract must do before its rules, "
+            "and the hand-written rules themselves (the baseline less its loop). The ceiling is "
+            "the ratio an engine would reach if its rules cost exactly what the hand-written "
+            "ones do and it kept no state of its own (no duplicate store, watermark, routing)."
+        )
+        add("")
+        add("| part | µs/event |")
+        add("|---|---:|")
+        labels = {
+            "baseline": "hand-written baseline, all rules",
+            "dispatch": "hand-written loop with no rule (time parsed, dispatched)",
+            "validated": "`EventCatalog.validate` + the time in µs",
+            "loads": "`json.loads` of the line",
+            "validated-json": "`EventCatalog.validate_json` + the time in µs",
+        }
+        for name, label in labels.items():
+            add(f"| {label} | {spent[name]:.2f} |")
+        add(f"| the hand-written rules alone | {top['hand_written_rules_us']:.2f} |")
+        add("")
+        add(
+            f"Ceiling from dicts: **{top['dicts']:.2f}x** the baseline (goal 0.5x); from JSON "
+            f"lines: **{top['json_lines']:.2f}x** `json.loads` + the baseline (goal 1x)."
+        )
+        add("")
     kinds = results.get("kinds")
     if kinds:
         add("## Each rule kind alone")
@@ -1120,7 +1274,7 @@ def _percent(value: float | None) -> str:
 
 
 # -- the command ------------------------------------------------------------------------------
-SECTIONS = ("headline", "kinds", "load", "rules", "keys", "endless")
+SECTIONS = ("headline", "ceiling", "kinds", "load", "rules", "keys", "endless")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1196,6 +1350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         key_ref = baseline.Reference.from_pack(pack, years=range(2025, 2027))
         sections: list[tuple[str, str, Callable[[], Any]]] = [
             ("headline", "headline", lambda: headline(profile, pack, ref, events, path, until)),
+            (
+                "ceiling",
+                "ceiling (parts alone)",
+                lambda: ceiling(profile, pack, ref, events, until),
+            ),
             (
                 "kinds",
                 "rule kinds alone",

@@ -346,7 +346,19 @@ def test_the_baseline_reads_the_events_as_given(
     assert all(isinstance(f.at, dt.datetime) and f.at.tzinfo for f in machine.findings)
 
 
-@pytest.mark.parametrize("what", ["engine", "baseline", "without:deadline,check"])
+@pytest.mark.parametrize(
+    "what",
+    [
+        "engine",
+        "baseline",
+        "without:deadline,check",
+        "validators",
+        "validated",
+        "dispatch",
+        "loads",
+        "validated-json",
+    ],
+)
 def test_the_instruction_count_runs_what_it_measures(what: str) -> None:
     # benchmarks/instructions.py counts under valgrind what its child mode runs; the child
     # must keep working without valgrind (stream, restricted pack, engine or baseline).
