@@ -61,6 +61,33 @@ def test_a_rejected_line_is_reported_with_its_number_and_processing_goes_on(
     assert json.loads(captured.out.splitlines()[0])["rule_id"] == "C1.marketing.banned-promise"
 
 
+def test_rejects_reasons_say_why_each_rejected_line_was_refused_in_the_rejects_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    late = {**CLEAN, "id": "late", "at": "2026-06-01T09:00:00+08:00"}
+    events = write(
+        tmp_path / "e.jsonl", CLEAN, {"id": "x", "type": "sale"}, late, raw="{not json\n"
+    )
+    with events.open("ab") as handle:
+        handle.write(b'{"id": "\xff\xfe", "type": "nope"}\n')  # not UTF-8
+    rejects = tmp_path / "rejects.jsonl"
+    reasons = tmp_path / "reasons.jsonl"
+    argv = ["check", str(events), "--rejects", str(rejects), "--rejects-reasons", str(reasons)]
+    assert main(argv) == 2
+    capsys.readouterr()
+    records = [json.loads(line) for line in reasons.read_text(encoding="utf-8").splitlines()]
+    assert [(r["source"], r["line"]) for r in records] == [(str(events), n) for n in (2, 3, 4, 5)]
+    assert "customer_id" in records[0]["reason"]  # the sale misses its fields
+    assert "watermark" in records[1]["reason"]  # a month before the first event
+    assert records[2]["reason"].startswith("not JSON")
+    assert records[2]["text"] == "{not json"
+    assert "\ufffd" in records[3]["text"]  # readable text; the bytes are in --rejects
+    kept = rejects.read_bytes().splitlines()
+    assert len(kept) == len(records)
+    assert kept[3] == b'{"id": "\xff\xfe", "type": "nope"}'
+    assert json.loads(kept[1]) == late
+
+
 def test_jsonl_lines_carry_the_violation_contract(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -109,6 +109,12 @@ def cli() -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the rejected lines here as they were, to fix and send again (why: on stderr).",
 )
+@click.option(
+    "--rejects-reasons",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write why each line was rejected here, as JSON Lines (source, line, reason, text), "
+    "in the order of --rejects.",
+)
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when violations are found.")
 @click.option(
@@ -138,6 +144,7 @@ def check(
     until: str | None,
     output_format: str,
     rejects: str | None,
+    rejects_reasons: str | None,
     lang: str,
     exit_zero: bool,
     waivers_path: str | None,
@@ -170,11 +177,25 @@ def check(
         log.attach(engine)
     err = Console(stderr=True)
     reject_file = Path(rejects).open("wb") if rejects else None  # noqa: SIM115 - closed below
+    reasons_file = (
+        Path(rejects_reasons).open("w", encoding="utf-8")  # noqa: SIM115 - closed below
+        if rejects_reasons
+        else None
+    )
 
     def on_reject(item: Rejected) -> None:
         click.echo(f"rejected {item}", err=True)
         if reject_file is not None:
             reject_file.write(item.raw + b"\n")
+        if reasons_file is not None:
+            record = {
+                "source": item.source,
+                "line": item.line,
+                "reason": item.reason,
+                # For reading: the exact bytes are what --rejects keeps.
+                "text": item.raw.decode("utf-8", "replace"),
+            }
+            reasons_file.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     try:
         result = _run_check(list(events), engine, moment, on_reject, err)
@@ -184,6 +205,8 @@ def check(
     finally:
         if reject_file is not None:
             reject_file.close()
+        if reasons_file is not None:
+            reasons_file.close()
         if log is not None:
             log.close()
     _print_violations(result.violations, output_format, lang)
