@@ -357,6 +357,7 @@ def test_the_baseline_reads_the_events_as_given(
         "dispatch",
         "loads",
         "validated-json",
+        "kept-json",
     ],
 )
 def test_the_instruction_count_runs_what_it_measures(what: str) -> None:
