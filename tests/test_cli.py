@@ -88,6 +88,35 @@ def test_rejects_reasons_say_why_each_rejected_line_was_refused_in_the_rejects_o
     assert json.loads(kept[1]) == late
 
 
+def test_rejects_reasons_keep_a_lone_surrogate_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A JSON escape of half a surrogate pair is valid JSON but not encodable as UTF-8.
+    events = write(tmp_path / "e.jsonl", CLEAN, raw='{"id": "x\\ud800", "type": "sale"}\n')
+    reasons = tmp_path / "reasons.jsonl"
+    assert main(["check", str(events), "--rejects-reasons", str(reasons)]) == 2
+    assert f"rejected {events}:2: event x\\ud800" in capsys.readouterr().err  # escaped
+    (record,) = [json.loads(line) for line in reasons.read_text(encoding="utf-8").splitlines()]
+    assert record["line"] == 2
+    assert record["text"] == '{"id": "x\\ud800", "type": "sale"}'
+
+
+@pytest.mark.parametrize("clash", ["each other", "an input"])
+def test_output_files_that_would_overwrite_an_input_or_each_other_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clash: str
+) -> None:
+    events = write(tmp_path / "e.jsonl", CLEAN)
+    before = events.read_bytes()
+    target = events if clash == "an input" else tmp_path / "out.jsonl"
+    argv = ["check", str(events), "--rejects", str(tmp_path / "out.jsonl")]
+    argv += ["--rejects-reasons", str(target)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert ("input file" if clash == "an input" else "name the same file") in err
+    assert events.read_bytes() == before
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_jsonl_lines_carry_the_violation_contract(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,6 +6,7 @@ a pack that does not load, or any rejected input line.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -172,43 +173,44 @@ def check(
     except CommitRulesError as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    log = DecisionLog(audit_path) if audit_path else None
-    if log is not None:
-        log.attach(engine)
+    _check_outputs(events, rejects, rejects_reasons)
     err = Console(stderr=True)
-    reject_file = Path(rejects).open("wb") if rejects else None  # noqa: SIM115 - closed below
-    reasons_file = (
-        Path(rejects_reasons).open("w", encoding="utf-8")  # noqa: SIM115 - closed below
-        if rejects_reasons
-        else None
-    )
+    with contextlib.ExitStack() as opened:
+        try:
+            log = DecisionLog(audit_path) if audit_path else None
+            if log is not None:
+                opened.callback(log.close)
+                log.attach(engine)
+            reject_file = opened.enter_context(Path(rejects).open("wb")) if rejects else None
+            reasons_file = (
+                # backslashreplace: a lone surrogate (an escape in the line) stays JSON.
+                opened.enter_context(
+                    Path(rejects_reasons).open("w", encoding="utf-8", errors="backslashreplace")
+                )
+                if rejects_reasons
+                else None
+            )
 
-    def on_reject(item: Rejected) -> None:
-        click.echo(f"rejected {item}", err=True)
-        if reject_file is not None:
-            reject_file.write(item.raw + b"\n")
-        if reasons_file is not None:
-            record = {
-                "source": item.source,
-                "line": item.line,
-                "reason": item.reason,
-                # For reading: the exact bytes are what --rejects keeps.
-                "text": item.raw.decode("utf-8", "replace"),
-            }
-            reasons_file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            def on_reject(item: Rejected) -> None:
+                # A lone surrogate (an escape in the line) is shown escaped, whatever stderr is.
+                shown = str(item).encode("utf-8", "backslashreplace").decode("utf-8")
+                click.echo(f"rejected {shown}", err=True)
+                if reject_file is not None:
+                    reject_file.write(item.raw + b"\n")
+                if reasons_file is not None:
+                    record = {
+                        "source": item.source,
+                        "line": item.line,
+                        "reason": item.reason,
+                        # For reading: the exact bytes are what --rejects keeps.
+                        "text": item.raw.decode("utf-8", "replace"),
+                    }
+                    reasons_file.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    try:
-        result = _run_check(list(events), engine, moment, on_reject, err)
-    except OSError as error:
-        click.echo(f"error: {_os_reason(error)}", err=True)
-        raise SystemExit(EXIT_USAGE) from None
-    finally:
-        if reject_file is not None:
-            reject_file.close()
-        if reasons_file is not None:
-            reasons_file.close()
-        if log is not None:
-            log.close()
+            result = _run_check(list(events), engine, moment, on_reject, err)
+        except OSError as error:
+            click.echo(f"error: {_os_reason(error)}", err=True)
+            raise SystemExit(EXIT_USAGE) from None
     _print_violations(result.violations, output_format, lang)
     stats = result.stats
     click.echo(
@@ -221,6 +223,26 @@ def check(
         raise SystemExit(EXIT_USAGE)
     if any(v.is_breach for v in result.violations) and not exit_zero:
         raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _check_outputs(events: Sequence[str], rejects: str | None, reasons: str | None) -> None:
+    """Refuse output files that would overwrite an input or each other (before any is opened)."""
+    named = [("--rejects", rejects), ("--rejects-reasons", reasons)]
+    inputs = {Path(p).resolve(): p for p in events if p != "-"}
+    seen: dict[Path, str] = {}
+    for option, value in named:
+        if value is None:
+            continue
+        where = Path(value).resolve()
+        if where in inputs:
+            click.echo(
+                f"error: {option} {value} is an input file; it would be overwritten", err=True
+            )
+            raise SystemExit(EXIT_USAGE)
+        if where in seen:
+            click.echo(f"error: {option} and {seen[where]} name the same file {value}", err=True)
+            raise SystemExit(EXIT_USAGE)
+        seen[where] = option
 
 
 def _run_check(
