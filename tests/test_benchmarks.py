@@ -357,7 +357,10 @@ def test_the_baseline_reads_the_events_as_given(
         "dispatch",
         "loads",
         "validated-json",
+        "kept",
         "kept-json",
+        "baseline-json",
+        "engine-json",
     ],
 )
 def test_the_instruction_count_runs_what_it_measures(what: str) -> None:
