@@ -1,13 +1,16 @@
 """Instructions per event, counted by valgrind: a measure that does not drift with the load.
 
-    .venv/bin/python benchmarks/instructions.py [--events 10000] [--kinds deadline,check] [--floor]
+    .venv/bin/python benchmarks/instructions.py [--events 10000] [--kinds deadline,check]
+        [--json] [--floor]
 
 Wall-clock ratios on a shared two-core machine move by 10-20 % between runs of the same
 commit, so a change worth 2 % cannot be seen in them. This counts the machine
 instructions that processing takes instead (valgrind's cachegrind, no cache simulation):
-the same commit gives the same count (hash seed fixed, garbage collector off while
-processing; its cost is left to the wall-clock benchmark), so two commits can be
-compared on one run each. It needs ``valgrind`` on the PATH.
+the same commit gives the same count within a few instructions per event in one sitting
+(hash seed fixed, garbage collector off while processing; its cost is left to the
+wall-clock benchmark), so two commits measured side by side can be compared on one run
+each; between sittings the counts have moved by up to 3 %, baseline and engine together.
+It needs ``valgrind`` on the PATH.
 
 For the first ``--events`` events of the benchmark's stream (``run.py``'s full profile) it
 reports the instructions per event of:
