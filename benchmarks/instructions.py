@@ -19,10 +19,13 @@ reports the instructions per event of:
 * ``Engine.process`` with the default pack;
 * the engine with no rules (validation, duplicate check, watermark: the fixed cost);
 * with ``--kinds``, the engine without each of the named rule kinds (what a kind costs);
+* with ``--json``, the JSON Lines goal: ``json.loads`` + the baseline against
+  ``Engine.process_json``, on the same lines in memory;
 * with ``--floor``, parts alone: the compiled validators, validation with the event's time
-  in µs (what every event needs before any rule), the same from JSON bytes, ``json.loads``
-  alone, and the baseline's loop with no rule; then the best ratio an engine could reach
-  if its rules cost exactly what the hand-written ones do and it kept no state of its own.
+  in µs (what every event needs before any rule), the same with an inline duplicate store
+  and watermark, all of it again from JSON bytes, ``json.loads`` alone, and the baseline's
+  loop with no rule; then the best ratio an engine could reach if its rules cost exactly
+  what the hand-written ones do and it kept no state of its own, or only those two.
 
 Each figure is a difference of two runs in the same process setup (stream generated and
 engine built in both, the events processed in one), so start-up is not counted. The
@@ -124,8 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--floor",
         action="store_true",
-        help="also measure validation alone and the baseline's loop alone, and print the best "
-        "ratio any engine on this contract could reach",
+        help="also measure the parts alone (validation, an inline duplicate store and "
+        "watermark, json.loads, the baseline's loop) and print the best ratio any engine on "
+        "this contract could reach",
     )
     parser.add_argument(
         "--json",

@@ -315,7 +315,10 @@ PARTS = ("dispatch", "validators", "validated", "loads", "validated-json", "kept
 def _part(what: str, pack: commitrules.Pack, events: Sequence[Mapping[str, Any]]) -> Prepare:
     """What one part of the work costs alone, on the same events."""
     catalog = pack.catalog
-    lines = [json.dumps(event, ensure_ascii=False).encode() for event in events]
+    json_parts = ("loads", "validated-json", "kept-json")
+    lines = (
+        [json.dumps(e, ensure_ascii=False).encode() for e in events] if what in json_parts else []
+    )
     if what == "validators":  # the compiled pydantic validator of each event's type
         checks = {event_type.name: event_type.check for event_type in catalog}
 
