@@ -181,20 +181,46 @@ def test_working_day_deadlines_skip_the_national_day_holiday() -> None:
     )
 
 
-def test_a_deadline_beyond_the_announced_calendar_is_an_error_that_says_so() -> None:
+REQUEST_2031 = {
+    "id": "r1",
+    "type": "service_requested",
+    "at": "2031-06-01T10:00:00+08:00",
+    "request_id": "R1",
+    "customer_id": "C1",
+    "service": "transfer",
+    "branch_id": "BR-SH-PD",
+    "channel": "branch",
+}
+
+
+def test_a_deadline_beyond_the_official_calendar_is_counted_and_marked_provisional() -> None:
     engine = Engine(commitrules.load_pack())
-    event = {
-        "id": "r1",
-        "type": "service_requested",
-        "at": "2031-06-01T10:00:00+08:00",
-        "request_id": "R1",
-        "customer_id": "C1",
-        "service": "transfer",
-        "branch_id": "BR-SH-PD",
-        "channel": "branch",
-    }
+    told = engine.process(REQUEST_2031)  # accepted: its single-event checks judge it at once
+    assert [v.rule_id for v in told] == ["M3.transparency.told-at-start"]
+    assert not told[0].provisional
+    found = engine.advance_to(dt.datetime(2031, 7, 1, tzinfo=CST))
+    late = [v for v in found if v.rule_id == "C4.completion.in-time"]
+    assert len(late) == 1
+    assert late[0].provisional
+    assert "2031 provisional" in late[0].evidence["calendar"]
+    assert late[0].to_dict()["provisional"] is True
+    # Only working-day deadlines count on the calendar; periods closing in 2031 do not.
+    working = {"C4.completion.in-time", "M3.transparency.status-notified"}
+    assert {v.rule_id for v in found if v.provisional} == working
+    assert any(v.rule_id not in working for v in found)
+
+
+def test_a_strict_calendar_rejects_the_event_whole_as_before(tmp_path: Path) -> None:
+    pack_dir = tmp_path / "strict"
+    pack_dir.mkdir()
+    (pack_dir / "pack.yaml").write_text(
+        "id: strict\nversion: 1.0.0\nname: {zh: 嚴格, en: Strict}\n"
+        "extends: customer-commitments\ncalendar: {country: CN, strict: true}\n",
+        encoding="utf-8",
+    )
+    engine = Engine(commitrules.load_pack(str(pack_dir), profile="cn"))
     with pytest.raises(commitrules.CalendarError, match="2031"):
-        engine.process(event)
+        engine.process(REQUEST_2031)
     assert engine.stats.processed == 0  # nothing half-applied
     assert engine.watermark is None
 

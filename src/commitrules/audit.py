@@ -103,7 +103,14 @@ class DecisionLog:
             "watermark": engine.watermark.isoformat() if engine and engine.watermark else None,
             "applied": self._applied,
             "released": [
-                {"id": v.id, "rule": v.rule_id, "kind": v.kind, "waiver": v.waiver}
+                {
+                    "id": v.id,
+                    "rule": v.rule_id,
+                    "kind": v.kind,
+                    "waiver": v.waiver,
+                    "provisional": v.provisional,
+                    "refers_to": v.refers_to,
+                }
                 for v in released
             ],
             "prev": self._previous,

@@ -299,6 +299,8 @@ def _print_violations(violations: Sequence[Violation], output_format: str, lang:
                 "due_at",
                 "event_ids",
                 "message",
+                "provisional",
+                "refers_to",
             ]
         )
         for v in violations:
@@ -316,6 +318,8 @@ def _print_violations(violations: Sequence[Violation], output_format: str, lang:
                     v.due_at.isoformat() if v.due_at else "",
                     " ".join(v.event_ids),
                     v.message.in_language(lang),
+                    "true" if v.provisional else "false",
+                    v.refers_to or "",
                 ]
             )
         click.echo(buffer.getvalue(), nl=False)
@@ -328,6 +332,8 @@ def _print_violations(violations: Sequence[Violation], output_format: str, lang:
         table.add_column(column, overflow="fold")
     for v in violations:
         kind = "" if v.kind == "violation" else f"[{v.kind}] "
+        if v.provisional:
+            kind += "[provisional] "
         table.add_row(
             v.at.strftime("%Y-%m-%d %H:%M"),
             v.clause_id,
@@ -695,6 +701,108 @@ def diff_command(
     )
     if change.added or change.removed:
         raise SystemExit(EXIT_VIOLATIONS)
+
+
+@cli.group("calendar")
+def calendar_group() -> None:
+    """Working-day calendars: show a pack's years, check a file, seed a new year."""
+
+
+@calendar_group.command("show")
+@click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
+@click.option("--profile", help="Jurisdiction profile (default: the pack's).")
+@click.option("--year", "years", type=int, multiple=True, help="Also list this year's days.")
+def calendar_show(pack_path: str | None, profile: str | None, years: tuple[int, ...]) -> None:
+    """Show the profile's calendar year by year: status, source, days off, make-up days."""
+    from .eventtime import WorkingDayCalendar  # noqa: PLC0415
+    from .eventtime._calendars import day_names, years_in_use  # noqa: PLC0415
+
+    pack = _load(pack_path, profile)
+    spec = pack.calendar_spec
+    if spec is None:
+        click.echo(
+            f"{pack.id} ({pack.profile}): no working-day calendar (no rule counts working days)"
+        )
+        return
+    calendar = WorkingDayCalendar(spec)
+    official = calendar.last_year
+    click.echo(
+        f"{pack.id} profile {pack.profile}: calendar {spec.jurisdiction}"
+        + (f", official through {official}" if official else ", no official year")
+        + (", strict" if spec.strict else "")
+    )
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("year", "status", "source", "days off", "make-up days", "working days"):
+        table.add_column(column, overflow="fold")
+    for year in years_in_use(calendar, years):
+        if year.source is not None:
+            source = year.source.describe() + (f"\n{year.source.link}" if year.source.link else "")
+        else:
+            assert year.derived is not None
+            source = year.derived.describe() + (
+                f"\n{year.derived.note}" if year.derived.note else ""
+            )
+        weekdays_off = sum(1 for day in year.days_off if day.weekday() not in (5, 6))
+        working = calendar.working_days_between(
+            dt.date(year.year - 1, 12, 31), dt.date(year.year, 12, 31)
+        )
+        table.add_row(
+            str(year.year),
+            year.status,
+            escape(source),
+            f"{len(year.days_off)} ({weekdays_off} on weekdays)",
+            str(len(year.working_days)),
+            str(working),
+        )
+    Console(width=160 if not sys.stdout.isatty() else None).print(table)
+    for number in years:
+        year = calendar.year(number)
+        names = day_names(year)
+        click.echo(f"\n{number} ({year.status}):")
+        for day in sorted(year.days_off):
+            click.echo(f"  off      {day.isoformat()} {day:%a}  {names.get(day, '')}")
+        for day in sorted(year.working_days):
+            click.echo(f"  working  {day.isoformat()} {day:%a}  {names.get(day, '')}")
+
+
+@calendar_group.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def calendar_check(files: tuple[str, ...]) -> None:
+    """Check calendar files (calendars/<JURISDICTION>.yaml): every problem with file:line."""
+    from .pack._read import read_calendar  # noqa: PLC0415
+
+    failed = False
+    for name in files:
+        try:
+            data = read_calendar(Path(name))
+        except CommitRulesError as error:
+            click.echo(f"error: {error}", err=True)
+            failed = True
+            continue
+        summary = ", ".join(f"{year.year} {year.status}" for year in data.years) or "no years"
+        click.echo(f"{name}: {data.jurisdiction}: {summary}")
+    if failed:
+        raise SystemExit(EXIT_USAGE)
+
+
+@calendar_group.command("seed")
+@click.argument("jurisdiction")
+@click.argument("year", type=int)
+def calendar_seed(jurisdiction: str, year: int) -> None:
+    """Draft YEAR of JURISDICTION (CN, HK, GB-ENG …) from a calendar package, to correct.
+
+    The draft is provisional: check every day against the official notice, then mark it
+    official with the notice as its source and add it under 'years:' in the pack's
+    calendars/<JURISDICTION>.yaml.
+    """
+    from .eventtime._calendar_files import seed_year  # noqa: PLC0415
+
+    country, _, subdivision = jurisdiction.partition("-")
+    try:
+        text = seed_year(country, year, subdivision=subdivision or None)
+    except (NotImplementedError, KeyError, ValueError, AttributeError) as error:
+        raise _Usage(f"cannot seed {jurisdiction} {year}: {error}") from None
+    click.echo(text, nl=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

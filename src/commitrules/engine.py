@@ -82,6 +82,7 @@ class Outcome:
     pack: Any
     violation_id: str | None = None
     waiver: str | None = None
+    provisional: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
@@ -94,6 +95,7 @@ class Outcome:
             "event_ids": list(self.event_ids),
             "violation_id": self.violation_id,
             "waiver": self.waiver,
+            "provisional": self.provisional,
             "pack": self.pack.to_dict(),
         }
 
@@ -139,8 +141,10 @@ class _Services:
         subject: Mapping[str, Any],
         at: dt.datetime,
         event_ids: tuple[str, ...],
+        *,
+        provisional: bool = False,
     ) -> None:
-        self.engine._outcome(rule, status, subject, at, event_ids, None, None)
+        self.engine._outcome(rule, status, subject, at, event_ids, None, None, provisional)
 
     def set_time(self, at_us: int) -> None:
         # The engine's per-event path inlines these lines (a call per event saved).
@@ -826,6 +830,7 @@ class Engine:
             refers_to=finding.refers_to,
             scope=scope,
             waiver=waiver.id if waiver is not None else None,
+            provisional=finding.provisional,
         )
         self._out.append(violation)
         self.stats.violations += 1
@@ -839,6 +844,7 @@ class Engine:
                 finding.event_ids,
                 violation.id,
                 violation.waiver,
+                finding.provisional,
             )
         if not self._counting or waiver is not None:
             return
@@ -874,6 +880,7 @@ class Engine:
         event_ids: tuple[str, ...],
         violation_id: str | None,
         waiver: str | None,
+        provisional: bool = False,
     ) -> None:
         if self._outcomes is None:
             return
@@ -888,6 +895,7 @@ class Engine:
                 pack=self._ref,
                 violation_id=violation_id,
                 waiver=waiver,
+                provisional=provisional,
             )
         )
 

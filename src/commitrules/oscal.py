@@ -151,6 +151,19 @@ def _observation(violation: Violation) -> dict[str, Any]:
         props.append(
             {"name": "waiver", "ns": "https://commitrules.invalid/ns", "value": violation.waiver}
         )
+    if violation.provisional:
+        # Counted on a calendar year that is not official yet: it may be corrected.
+        props.append(
+            {"name": "provisional", "ns": "https://commitrules.invalid/ns", "value": "true"}
+        )
+    if violation.refers_to is not None:
+        props.append(
+            {
+                "name": "refers-to",
+                "ns": "https://commitrules.invalid/ns",
+                "value": violation.refers_to,
+            }
+        )
     observation: dict[str, Any] = {
         "uuid": _uuid("observation", violation.id),
         "title": violation.rule_id,

@@ -42,9 +42,9 @@ class MatchSpec(Spec):
     clauses: list[str] = Field(default_factory=list)
     rules: list[str] = Field(default_factory=list)
     severities: list[Literal["low", "medium", "high", "critical"]] = Field(default_factory=list)
-    kinds: list[Literal["violation", "escalation", "insufficient_sample"]] = Field(
-        default_factory=list
-    )
+    kinds: list[
+        Literal["violation", "escalation", "insufficient_sample", "correction", "operational"]
+    ] = Field(default_factory=list)
 
 
 class RepeatsSpec(Spec):

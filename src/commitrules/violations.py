@@ -19,6 +19,7 @@ from typing import Any, Literal
 import attrs
 
 __all__ = [
+    "BREACH_KINDS",
     "FindingKind",
     "Message",
     "PackRef",
@@ -28,7 +29,11 @@ __all__ = [
 ]
 
 Severity = Literal["low", "medium", "high", "critical"]
-FindingKind = Literal["violation", "escalation", "insufficient_sample", "excused"]
+FindingKind = Literal[
+    "violation", "escalation", "insufficient_sample", "excused", "correction", "operational"
+]
+BREACH_KINDS: frozenset[str] = frozenset({"violation", "escalation"})
+"""The kinds that ask for action; every other kind is informational (no exit 1, no coverage)."""
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
 
@@ -49,20 +54,27 @@ class Message:
 
 @attrs.frozen
 class PackRef:
-    """Which pack decided: id, version, the profile and a hash of its content as loaded."""
+    """Which pack decided: id, version, the profile and a hash of its content as loaded.
+
+    ``calendar_package`` names the calendar package and version (``holidays 0.109``) when
+    some year of the profile's working-day calendar may come from it rather than from the
+    pack's own calendar file: results of working-day rules depend on it.
+    """
 
     id: str
     version: str
     profile: str
     digest: str
+    calendar_package: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | None]:
         """A JSON-ready mapping."""
         return {
             "id": self.id,
             "version": self.version,
             "profile": self.profile,
             "digest": self.digest,
+            "calendar_package": self.calendar_package,
         }
 
 
@@ -77,8 +89,14 @@ class Violation:
     ``route`` lists the role ids to notify, the responsible ``role`` first, then the
     escalations known when it was emitted. ``kind`` is ``violation`` for a breach,
     ``escalation`` for a later escalation of an earlier violation (``refers_to`` holds its
-    id), and ``insufficient_sample`` for a periodic target whose period had too few
-    observations to judge.
+    id), ``insufficient_sample`` for a periodic target whose period had too few
+    observations to judge, ``excused`` for a breach a waiver covers, ``correction`` for the
+    withdrawal of an earlier finding (``refers_to`` holds the withdrawn id; see the
+    calendar corrections) and ``operational`` for a finding the engine makes about itself
+    (a condition that failed at run time, a calendar running out of official years).
+
+    ``provisional`` is true when the finding depends on a working-day count through a
+    calendar year that is not official yet: it may be corrected when that year is.
     """
 
     id: str
@@ -98,12 +116,13 @@ class Violation:
     refers_to: str | None = None
     scope: Mapping[str, Any] = attrs.field(converter=_frozen_mapping, factory=dict)
     waiver: str | None = None
+    provisional: bool = False
 
     @property
     def is_breach(self) -> bool:
         """Whether it asks for action: a violation or an escalation (not excused, not a
-        period too small to judge)."""
-        return self.kind in ("violation", "escalation")
+        period too small to judge, not a correction or an engine's operational finding)."""
+        return self.kind in BREACH_KINDS
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -128,6 +147,7 @@ class Violation:
             "pack": self.pack.to_dict(),
             "refers_to": self.refers_to,
             "waiver": self.waiver,
+            "provisional": self.provisional,
         }
 
     def __repr__(self) -> str:

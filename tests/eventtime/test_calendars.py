@@ -84,31 +84,57 @@ def test_cn_past_years_are_known_too() -> None:
     assert CN.is_working_day(date(2025, 2, 8))
 
 
-def test_a_year_beyond_the_announced_schedules_raises_and_says_how_to_extend() -> None:
+STRICT_CN = WorkingDayCalendar(CalendarSpec("CN", strict=True))
+
+
+def test_a_year_beyond_the_announced_schedules_is_provisional_not_refused() -> None:
+    # No event is rejected because a calendar runs out: 2027 counts on the package's
+    # projection of the statutory holidays, and says so.
+    assert CN.is_working_day(date(2027, 1, 4))
+    year = CN.year(2027)
+    assert year.status == "provisional"
+    assert year.derived is not None
+    assert year.derived.method == "package"
+    assert not CN.is_working_day(date(2027, 10, 1))  # National Day follows a rule
+    assert CN.year(2026).status == "official"
+
+
+def test_a_strict_calendar_refuses_a_year_beyond_the_announced_schedules() -> None:
     with pytest.raises(CalendarError, match="2027") as caught:
-        CN.is_working_day(date(2027, 1, 4))
+        STRICT_CN.is_working_day(date(2027, 1, 4))
     message = str(caught.value)
     assert "2000 to 2026" in message
     assert "known_through" in message
     assert "extra_working_days" in message
+    assert "calendar file" in message
 
 
-def test_a_year_before_known_from_raises() -> None:
+def test_a_strict_calendar_refuses_a_year_before_known_from() -> None:
     with pytest.raises(CalendarError, match="1999"):
-        CN.is_working_day(date(1999, 12, 31))
+        STRICT_CN.is_working_day(date(1999, 12, 31))
+    assert CN.year(1999).status == "provisional"
 
 
-def test_counting_past_the_last_known_year_raises_naming_the_year() -> None:
+def test_counting_into_a_provisional_year_is_marked_not_refused() -> None:
+    assert CN.add_working_days(date(2026, 12, 28), 5) == date(2027, 1, 5)
+    assert CN.provisional_between(date(2026, 12, 28), date(2027, 1, 5))
+    assert not CN.provisional_between(date(2026, 1, 5), date(2026, 12, 31))
+    assert "CN 2027 provisional" in CN.describe_between(date(2026, 12, 28), date(2027, 1, 5))
+    assert CN.working_days_between(date(2026, 12, 1), date(2027, 1, 10)) > 0
+
+
+def test_a_strict_calendar_refuses_counting_past_the_last_known_year() -> None:
     with pytest.raises(CalendarError, match="does not know 2027 while counting 5 working days"):
-        CN.add_working_days(date(2026, 12, 28), 5)
+        STRICT_CN.add_working_days(date(2026, 12, 28), 5)
     with pytest.raises(CalendarError, match="2027"):
-        CN.working_days_between(date(2026, 12, 1), date(2027, 1, 10))
+        STRICT_CN.working_days_between(date(2026, 12, 1), date(2027, 1, 10))
 
 
-def test_known_through_extends_the_range_with_rule_based_holidays() -> None:
-    calendar = WorkingDayCalendar(CalendarSpec("CN", known_through=2027))
+def test_known_through_makes_the_package_years_official() -> None:
+    calendar = WorkingDayCalendar(CalendarSpec("CN", known_through=2027, strict=True))
     assert calendar.last_year == 2027
     assert calendar.is_working_day(date(2027, 1, 4))
+    assert calendar.year(2027).status == "official"
     assert not calendar.is_working_day(date(2027, 10, 1))  # National Day follows a rule
     with pytest.raises(CalendarError, match="2028"):
         calendar.is_working_day(date(2028, 1, 3))
@@ -186,8 +212,8 @@ def test_each_year_is_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[int] = []
     original = _calendars._build_year
 
-    def counting(spec: CalendarSpec, year: int) -> _calendars._YearTable:
-        built.append(year)
+    def counting(spec: CalendarSpec, year: _calendars.CalendarYear) -> _calendars._YearTable:
+        built.append(year.year)
         return original(spec, year)
 
     monkeypatch.setattr(_calendars, "_build_year", counting)
@@ -220,11 +246,13 @@ def test_england_bank_holidays_with_an_explicit_horizon() -> None:
     assert calendar.add_working_days(date(2026, 12, 24), 1) == date(2026, 12, 29)
 
 
-def test_england_without_a_horizon_stops_at_the_last_one_off_holiday() -> None:
+def test_england_without_a_horizon_is_official_to_the_last_one_off_holiday() -> None:
     calendar = WorkingDayCalendar(CalendarSpec("GB", "ENG"))
     assert calendar.last_year == 2023
+    assert calendar.year(2026).status == "provisional"
+    assert not calendar.is_working_day(date(2026, 12, 25))  # the package's rules still apply
     with pytest.raises(CalendarError, match="2026"):
-        calendar.is_working_day(date(2026, 1, 5))
+        WorkingDayCalendar(CalendarSpec("GB", "ENG", strict=True)).is_working_day(date(2026, 1, 5))
 
 
 def test_hong_kong_statutory_and_general_holidays() -> None:
@@ -245,6 +273,7 @@ def test_hong_kong_statutory_and_general_holidays() -> None:
 def test_weekends_only_calendar_runs_to_the_last_representable_year() -> None:
     calendar = WorkingDayCalendar(CalendarSpec(None))
     assert calendar.last_year == 9999
+    assert calendar.year(2031).status == "official"  # weekends only by the pack's choice
     assert calendar.is_working_day(date(2026, 10, 1))
     assert not calendar.is_working_day(date(2026, 10, 3))
     assert calendar.add_working_days(date(2031, 1, 3), 1) == date(2031, 1, 6)
@@ -274,15 +303,19 @@ def test_an_unknown_holiday_category_is_refused() -> None:
         WorkingDayCalendar(CalendarSpec("CN", holiday_categories=frozenset({"bank"})))
 
 
-def test_a_country_with_no_announced_data_needs_known_through() -> None:
+def test_a_country_with_no_announced_data_is_provisional_unless_known_through() -> None:
+    france = WorkingDayCalendar(CalendarSpec("FR"))
+    assert france.last_year == 0
+    assert france.year(2026).status == "provisional"
     with pytest.raises(CalendarError, match="set known_through"):
-        WorkingDayCalendar(CalendarSpec("FR"))
+        WorkingDayCalendar(CalendarSpec("FR", strict=True))
     assert WorkingDayCalendar(CalendarSpec("FR", known_through=2026)).last_year == 2026
 
 
-def test_a_horizon_before_known_from_is_refused() -> None:
+def test_a_strict_horizon_before_known_from_is_refused() -> None:
     with pytest.raises(CalendarError, match="would cover no year"):
-        WorkingDayCalendar(CalendarSpec("HK", known_from=2020))
+        WorkingDayCalendar(CalendarSpec("HK", known_from=2020, strict=True))
+    assert WorkingDayCalendar(CalendarSpec("HK", known_from=2020)).year(2026).provisional
 
 
 def test_known_through_past_the_package_data_is_refused() -> None:

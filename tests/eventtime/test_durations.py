@@ -174,10 +174,17 @@ def test_working_days_without_a_calendar_raise() -> None:
         add_duration(0, Duration(5, "working_days"), tz=SHANGHAI, calendar=None)
 
 
-def test_working_days_past_the_known_calendar_raise() -> None:
+def test_working_days_past_the_known_calendar_count_provisionally() -> None:
     received = to_us(datetime(2026, 12, 24, 10, tzinfo=SHANGHAI))
+    due_us = add_duration(received, Duration(10, "working_days"), tz=SHANGHAI, calendar=CN)
+    assert from_us(due_us, SHANGHAI).date() == CN.add_working_days(date(2026, 12, 24), 10)
+
+
+def test_working_days_past_a_strict_calendar_raise() -> None:
+    received = to_us(datetime(2026, 12, 24, 10, tzinfo=SHANGHAI))
+    strict = WorkingDayCalendar(CalendarSpec("CN", strict=True))
     with pytest.raises(CalendarError, match="2027"):
-        add_duration(received, Duration(10, "working_days"), tz=SHANGHAI, calendar=CN)
+        add_duration(received, Duration(10, "working_days"), tz=SHANGHAI, calendar=strict)
 
 
 # --- minutes and hours: elapsed time --------------------------------------------------

@@ -24,10 +24,14 @@ MODULES = [
 
 def test_every_public_name_is_exported_and_sorted() -> None:
     assert eventtime.__all__ == [
+        "CalendarData",
         "CalendarSpec",
+        "CalendarYear",
+        "Derivation",
         "DueFunction",
         "Duration",
         "LocalOffsets",
+        "OfficialSource",
         "Period",
         "PeriodUnit",
         "Unit",

@@ -29,7 +29,7 @@ import attrs
 
 from ..rules import CompileContext, RuntimeServices
 from ..rules._base import EventFilterSpec, key_getter
-from ..rules.deadline import DeadlineRule, _Pending, emit_due
+from ..rules.deadline import DeadlineRule, _Pending, counted_provisionally, emit_due
 from ._durable_base import DurableRule, in_force_cond, scope_for
 from ._durable_conditions import Cond, ConditionTranslator, FactLayout, all_of, pattern
 from ._durable_host import Prepared, Program, dumps, prepare
@@ -50,6 +50,7 @@ class _Follow:
     match: tuple[str, ...]
     effect: str  # fulfil | cancel | extend
     extend_due: Callable[[int, Any, Any], int] | None = None
+    how: int = 0  # for an extension: its place in 'extend', from 1 (what set the due time)
 
 
 @attrs.frozen
@@ -82,15 +83,17 @@ def _plan(native: DeadlineRule, ctx: CompileContext) -> _Plan:
         }
     # Follow-ups, in the order the native rule chains them.
     untils = spec.until if isinstance(spec.until, list) else [spec.until]
-    entries: list[tuple[EventFilterSpec, str, Any]] = [(f, "fulfil", None) for f in untils]
-    entries += [(cancel, "cancel", None) for cancel in spec.cancel]
+    entries: list[tuple[EventFilterSpec, str, Any, int]] = [(f, "fulfil", None, 0) for f in untils]
+    entries += [(cancel, "cancel", None, 0) for cancel in spec.cancel]
     entries += [
-        (extension, "extend", extend_due)
-        for extension, extend_due in zip(spec.extend, native._extensions, strict=True)
+        (extension, "extend", extend_due, place)
+        for place, (extension, extend_due) in enumerate(
+            zip(spec.extend, native._extensions, strict=True), start=1
+        )
         if extend_due is not None
     ]
     follows: list[_Follow] = []
-    for index, (follow, effect, extend_due) in enumerate(entries):
+    for index, (follow, effect, extend_due, how) in enumerate(entries):
         layout = FactLayout()
         where: Cond = True
         if follow.where:
@@ -103,7 +106,7 @@ def _plan(native: DeadlineRule, ctx: CompileContext) -> _Plan:
         if deadline is not None and found is not None:
             rules[f"fu{index}"] = {"all": [{"d": deadline}, {"m": found}]}
         match = tuple(follow.match) if follow.match else native.key_fields
-        follows.append(_Follow(index, follow.event, layout, match, effect, extend_due))
+        follows.append(_Follow(index, follow.event, layout, match, effect, extend_due, how))
     firing = pattern(
         "dl",
         *({key: {"c": key}} for key in keys),
@@ -131,6 +134,9 @@ class DurableDeadline(DurableRule):
         self._due = native._due
         self._escalations = native._escalations
         self._context_fields = native._context_fields
+        self._calendar = native._calendar
+        self._tz = native._tz
+        self._working = native._working
         self._keys = [f"_k{index}" for index in range(len(self.key_fields))]
         self._key_of = key_getter(self.key_fields)
         plan = self.plan(lambda: _plan(native, ctx))
@@ -146,7 +152,7 @@ class DurableDeadline(DurableRule):
                 action = self._cancel
             else:
                 assert follow.extend_due is not None
-                action = self._make_extend(follow.extend_due)
+                action = self._make_extend(follow.extend_due, follow.how)
             entry = (follow.index, follow.layout, follow.match, action)
             self._follows.setdefault(follow.event, []).append(entry)
         for event_type in self._follows:
@@ -216,7 +222,14 @@ class DurableDeadline(DurableRule):
         self._put(key, pending)
         services.schedule(due_us + 1, self, [list(key), due_us, 0])
         if services.tracking:
-            services.outcome(self, "pending", pending.subject, event["at"], (event["id"],))
+            services.outcome(
+                self,
+                "pending",
+                pending.subject,
+                event["at"],
+                (event["id"],),
+                provisional=counted_provisionally(self, pending),  # type: ignore[arg-type]
+            )
 
     def _make_follow(self, event_type: str) -> Any:
         follows = self._follows[event_type]
@@ -249,7 +262,7 @@ class DurableDeadline(DurableRule):
         self._drop(key)
 
     def _make_extend(
-        self, extend_due: Callable[[int, Any, Any], int]
+        self, extend_due: Callable[[int, Any, Any], int], how: int
     ) -> Callable[[tuple[Any, ...], dict[str, Any], int, RuntimeServices], None]:
         def extend(
             key: tuple[Any, ...], event: dict[str, Any], at_us: int, services: RuntimeServices
@@ -258,6 +271,7 @@ class DurableDeadline(DurableRule):
             new_due = extend_due(pending.start_us, event, services.params)
             if new_due > pending.due_us:
                 pending.due_us = new_due
+                pending.how = how
                 pending.evidence["extended_by"] = event["id"]
                 self._put(key, pending)
                 services.schedule(new_due + 1, self, [list(key), new_due, 0])

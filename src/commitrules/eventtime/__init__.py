@@ -19,7 +19,14 @@ time zone and working-day calendar.
 
 from __future__ import annotations
 
-from commitrules.eventtime._calendars import CalendarSpec, WorkingDayCalendar
+from commitrules.eventtime._calendars import (
+    CalendarData,
+    CalendarSpec,
+    CalendarYear,
+    Derivation,
+    OfficialSource,
+    WorkingDayCalendar,
+)
 from commitrules.eventtime._durations import Duration, Unit, add_duration
 from commitrules.eventtime._fast import DueFunction, LocalOffsets, due_function
 from commitrules.eventtime._instants import from_us, to_us
@@ -32,10 +39,14 @@ from commitrules.eventtime._periods import (
 )
 
 __all__ = [
+    "CalendarData",
     "CalendarSpec",
+    "CalendarYear",
+    "Derivation",
     "DueFunction",
     "Duration",
     "LocalOffsets",
+    "OfficialSource",
     "Period",
     "PeriodUnit",
     "Unit",

@@ -25,7 +25,8 @@ from pydantic import Field, create_model
 
 from ..errors import CalendarError, Location, PackError, PackValidationError, Problem
 from ..events import BUILTIN_EVENT_TYPES, Event, EventCatalog, EventTime, EventType
-from ..eventtime import CalendarSpec, WorkingDayCalendar, to_us
+from ..eventtime import CalendarData, CalendarSpec, WorkingDayCalendar, to_us
+from ..eventtime._calendars import holidays_version
 from ..expr import TableInfo
 from ..routing import EscalationSpec, Router, RoutingSpec
 from ..rules import CompileContext, RuleRuntime, RuleSpecBase, compile_rule
@@ -116,7 +117,15 @@ class Pack:
     @property
     def ref(self) -> PackRef:
         """Which pack decides: id, version, profile and content hash."""
-        return PackRef(id=self.id, version=self.version, profile=self.profile, digest=self.digest)
+        spec = self.calendar_spec
+        package = f"holidays {holidays_version}" if spec is not None and spec.uses_package else None
+        return PackRef(
+            id=self.id,
+            version=self.version,
+            profile=self.profile,
+            digest=self.digest,
+            calendar_package=package,
+        )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -238,9 +247,12 @@ class _Compiler:
         )
 
     def _fingerprint(self, spec: RuleSpecBase) -> str:
-        """What a rule's state depends on: its logic, the parameters and tables it reads,
-        the time zone and calendar. Presentation (messages, titles, role, severity) is left
-        out, so rewording a message keeps the rule's pending deadlines across a restore."""
+        """What a rule's state depends on: its logic, the parameters and tables it reads and
+        the time zone; the working-day calendar (its years and, where some come from the
+        ``holidays`` package, that package's version) only for rules that count working
+        days. Presentation (messages, titles, role, severity) is left out, so rewording a
+        message keeps the rule's pending deadlines across a restore, and a new calendar year
+        changes only the rules that count on it."""
         text = spec.model_dump_json(exclude=_PRESENTATION)
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
         values = {
@@ -248,7 +260,11 @@ class _Compiler:
             for name in sorted(words & set(self.parameters))
         }
         tables = [_canonical(self.tables[t].rows) for t in sorted(words & set(self.tables))]
-        calendar = _canonical(self.calendar.spec) if self.calendar is not None else None
+        calendar: Any = None
+        if self.calendar is not None and '"working_days"' in text:
+            spec_ = self.calendar.spec
+            package = holidays_version if spec_.uses_package else None
+            calendar = [_canonical(spec_), package]
         payload = json.dumps([text, values, tables, self.tz.key, calendar], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -484,7 +500,9 @@ class _Merge:
         compiled_parameters = self._parameters(parameters, overrides)
         compiled_tables = self._tables(tables)
         catalog = self._catalog(event_types)
-        calendar_spec, calendar = self._calendar(calendar_model, profile or self.top.meta)
+        calendar_spec, calendar = self._calendar(
+            calendar_model, profile or self.top.meta, self._calendar_files()
+        )
         role_ids = frozenset(r.value.id for r in roles)
         routing = RoutingSpec(escalations=[e.value for e in escalations.values()])
         for escalation in escalations.values():
@@ -689,11 +707,27 @@ class _Merge:
                 self._problem(placed.locate(()), f"event type {name!r}: {error}")
         return EventCatalog(types)
 
+    def _calendar_files(self) -> dict[str, CalendarData]:
+        """The chain's calendar files by jurisdiction; a pack's years replace its parent's."""
+        files: dict[str, CalendarData] = {}
+        for raw in self.chain:
+            for code, placed in raw.calendars.items():
+                inherited = files.get(code)
+                files[code] = placed.value if inherited is None else inherited.merged(placed.value)
+        return files
+
     def _calendar(
-        self, model: CalendarModel | None, where: Placed[Any] | None
+        self,
+        model: CalendarModel | None,
+        where: Placed[Any] | None,
+        files: Mapping[str, CalendarData],
     ) -> tuple[CalendarSpec | None, WorkingDayCalendar | None]:
         if model is None:
             return None, None
+        code = model.country
+        if code is not None and model.subdivision is not None:
+            code = f"{code}-{model.subdivision}"
+        data = files.get(code) if code is not None else None
         spec = CalendarSpec(
             country=model.country,
             subdivision=model.subdivision,
@@ -702,6 +736,9 @@ class _Merge:
             known_through=model.known_through,
             known_from=model.known_from,
             holiday_categories=frozenset(model.holiday_categories),
+            weekend=data.weekend if data is not None else frozenset({5, 6}),
+            data=data,
+            strict=model.strict,
         )
         try:
             return spec, WorkingDayCalendar(spec)

@@ -11,7 +11,9 @@ from typing import Any, Generic, TypeVar
 import attrs
 from pydantic import BaseModel, ValidationError
 
-from ..errors import Location, PackError, PackSyntaxError, Problem
+from ..errors import Location, PackError, PackSyntaxError, PackValidationError, Problem
+from ..eventtime import CalendarData
+from ..eventtime._calendar_files import CalendarFileModel, calendar_data
 from ..routing import EscalationSpec, RoutingSpec
 from ..rules import RULE_KINDS, RuleSpecBase
 from ._yaml import YamlFile, read_yaml
@@ -28,7 +30,7 @@ from .models import (
     TableModel,
 )
 
-__all__ = ["Placed", "RawPack", "read_pack_directory"]
+__all__ = ["Placed", "RawPack", "read_calendar", "read_pack_directory"]
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -63,6 +65,7 @@ class RawPack:
     event_types: dict[str, Placed[EventTypeModel]] = attrs.field(factory=dict)
     rules: list[Placed[RuleSpecBase]] = attrs.field(factory=list)
     escalations: list[Placed[EscalationSpec]] = attrs.field(factory=list)
+    calendars: dict[str, Placed[CalendarData]] = attrs.field(factory=dict)
     problems: list[Problem] = attrs.field(factory=list)
     digest_parts: list[tuple[str, bytes]] = attrs.field(factory=list)
 
@@ -86,6 +89,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     TableModel,
     EventTypeModel,
     EscalationSpec,
+    CalendarFileModel,
     *(spec for spec, _ in RULE_KINDS.values()),
 )
 for _model in _MODELS:
@@ -217,6 +221,7 @@ def read_pack_directory(root: Path) -> RawPack:
         _files(root, "profiles/*.yaml")
         + _files(root, "tables/*.yaml")
         + _files(root, "rules/*.yaml")
+        + _files(root, "calendars/*.yaml")
     )
     if len(paths) > MAX_PACK_FILES:
         raise PackError(f"more than {MAX_PACK_FILES} files in the pack", Location(file=str(root)))
@@ -277,6 +282,32 @@ def _read_all(raw: RawPack, root: Path, files: dict[Path, YamlFile]) -> None:
                 _unique(raw.tables, table.id, Placed(table, file, ()), "table", problems)
         elif folder == "rules":
             raw.rules.extend(_rules(file, problems))
+        elif folder == "calendars":
+            data = _calendar_file(file, problems)
+            if data is not None:
+                raw.calendars[data.jurisdiction] = Placed(data, file, ())
+
+
+def _calendar_file(file: YamlFile, problems: list[Problem]) -> CalendarData | None:
+    model = _validate(CalendarFileModel, file, problems)
+    if model is None:
+        return None
+    return calendar_data(model, Path(file.path).stem, file.locate, problems, Problem)
+
+
+def read_calendar(path: Path) -> CalendarData:
+    """Read and check one calendar file on its own (``commitrules calendar check``).
+
+    Raises:
+        PackSyntaxError: the YAML cannot be read.
+        PackValidationError: every problem found, each with its line and key.
+    """
+    file = read_yaml(path, display=str(path))
+    problems: list[Problem] = []
+    data = _calendar_file(file, problems)
+    if data is None:
+        raise PackValidationError(problems, where=str(path))
+    return data
 
 
 def _rules(file: YamlFile, problems: list[Problem]) -> Iterable[Placed[RuleSpecBase]]:

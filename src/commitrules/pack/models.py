@@ -63,6 +63,7 @@ class CalendarModel(Spec):
     extra_days_off: list[dt.date] = Field(default_factory=list)
     extra_working_days: list[dt.date] = Field(default_factory=list)
     holiday_categories: list[str] = Field(default_factory=lambda: ["public"])
+    strict: bool = False
 
 
 class LatenessModel(Spec):

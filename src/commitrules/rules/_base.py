@@ -145,6 +145,7 @@ class Finding:
     message: tuple[str, str] | None = None  # (zh, en) templates overriding the rule's
     severity: Severity | None = None
     context: Mapping[str, Any] = attrs.field(factory=dict)  # event fields a message may name
+    provisional: bool = False  # counted on a provisional calendar year
 
 
 class RuntimeServices(Protocol):
@@ -185,6 +186,8 @@ class RuntimeServices(Protocol):
         subject: Mapping[str, Any],
         at: dt.datetime,
         event_ids: tuple[str, ...],
+        *,
+        provisional: bool = False,
     ) -> None: ...
 
     def finding_id(self, finding: Finding) -> str: ...

@@ -99,6 +99,7 @@ class _Pending:
         "due_us",
         "event",
         "event_id",
+        "how",
         "rule",
         "start_us",
         "step",
@@ -115,6 +116,7 @@ class _Pending:
         self._evidence: dict[str, Any] | None = None
         self.step = 0  # escalation steps already emitted
         self.violation: str | None = None  # id of the violation once missed
+        self.how = 0  # what set the due time: 0 'within', k the k-th extension
 
     @classmethod
     def opened(cls, rule: Any, event: dict[str, Any], at_us: int, due_us: int) -> _Pending:
@@ -167,12 +169,14 @@ class _Pending:
             self.step,
             self.violation,
             context,
+            self.how,
         ]
 
     @classmethod
     def from_json(cls, rule: Any, data: list[Any]) -> _Pending:
-        start, due, event_id, subject, scope, evidence, step, violation, context = data
+        start, due, event_id, subject, scope, evidence, step, violation, context = data[:9]
         pending = cls(rule, None, int(start), int(due))
+        pending.how = int(data[9]) if len(data) > 9 else 0
         pending.event_id = str(event_id)
         pending._details = (dict(subject), dict(scope), dict(context))
         pending._evidence = dict(evidence)
@@ -193,6 +197,13 @@ class DeadlineRule(RuleRuntime):
         self._pending: dict[tuple[Any, ...], _Pending] = {}
         self._when: CompiledExpression | None = None
         self.drop_spent_timers = self._drop_spent_timers
+        self._calendar = ctx.calendar
+        self._tz = ctx.tz
+        # Whether each due time counts working days: 'within', then each extension's 'to'.
+        self._working: tuple[bool, ...] = (
+            spec.within.unit == "working_days",
+            *(extension.to.unit == "working_days" for extension in spec.extend),
+        )
         if not ctx.check_event_type(("on",), spec.on):
             return
         if not self.key_fields:
@@ -229,7 +240,7 @@ class DeadlineRule(RuleRuntime):
             if extend_due is None:
                 continue
             handler = self._follow_up(
-                ctx, ("extend", index), extension, self._make_extend(extend_due)
+                ctx, ("extend", index), extension, self._make_extend(extend_due, index + 1)
             )
             if handler is not None:
                 self._add(extension.event, handler)
@@ -352,7 +363,14 @@ class DeadlineRule(RuleRuntime):
         # (key, the due time the timer was set for, step 0), with no object of its own.
         services.schedule(due_us + 1, self, key)
         if services.tracking:
-            services.outcome(self, "pending", pending.subject, event["at"], (event["id"],))
+            services.outcome(
+                self,
+                "pending",
+                pending.subject,
+                event["at"],
+                (event["id"],),
+                provisional=counted_provisionally(self, pending),
+            )
 
     def _fulfil(
         self, key: tuple[Any, ...], event: dict[str, Any], at_us: int, services: RuntimeServices
@@ -371,7 +389,7 @@ class DeadlineRule(RuleRuntime):
         del self._pending[key]
 
     def _make_extend(
-        self, extend_due: DueFunction
+        self, extend_due: DueFunction, how: int
     ) -> Callable[[tuple[Any, ...], dict[str, Any], int, RuntimeServices], None]:
         def extend(
             key: tuple[Any, ...], event: dict[str, Any], at_us: int, services: RuntimeServices
@@ -382,6 +400,7 @@ class DeadlineRule(RuleRuntime):
             new_due = extend_due(pending.start_us, event, services.params)
             if new_due > pending.due_us:
                 pending.due_us = new_due
+                pending.how = how
                 pending.evidence["extended_by"] = event["id"]
                 services.schedule(new_due + 1, self, key)
 
@@ -449,6 +468,16 @@ def compile_rule(spec: DeadlineSpec, ctx: CompileContext) -> DeadlineRule:
     return DeadlineRule(spec, ctx)
 
 
+def counted_provisionally(rule: DeadlineRule, pending: _Pending) -> bool:
+    """Whether a deadline's due time was counted in working days through a provisional year."""
+    calendar = rule._calendar
+    if calendar is None or not rule._working[pending.how]:
+        return False
+    tz = rule._tz
+    start, due = from_us(pending.start_us, tz).date(), from_us(pending.due_us, tz).date()
+    return calendar.provisional_between(start, due)
+
+
 def emit_due(
     rule: DeadlineRule, pending: _Pending, due_us: int, step: int, fire_us: int, services: Any
 ) -> int | None:
@@ -460,6 +489,11 @@ def emit_due(
     tz = services.tz
     due_at = from_us(due_us, tz)
     started = {"started_at": from_us(pending.start_us, tz).isoformat(), **pending.evidence}
+    provisional = False
+    if rule._working[pending.how] and rule._calendar is not None:
+        start_day, due_day = from_us(pending.start_us, tz).date(), due_at.date()
+        provisional = rule._calendar.provisional_between(start_day, due_day)
+        started["calendar"] = rule._calendar.describe_between(start_day, due_day)
     if step == 0:
         finding = Finding(
             rule=rule,
@@ -472,6 +506,7 @@ def emit_due(
             due_us=due_us,
             moment_us=due_us,
             context=pending.context,
+            provisional=provisional,
         )
         services.emit(finding)
         pending.violation = services.finding_id(finding)
@@ -494,6 +529,7 @@ def emit_due(
                 severity=severity,
                 context=pending.context,
                 message=("升級:" + rule.message[0], "Escalated: " + rule.message[1]),
+                provisional=provisional,
             )
         )
     pending.step = step + 1

@@ -65,7 +65,10 @@ class ExpectedViolation(_Model):
 
     rule: str
     clause: str | None = None
-    kind: Literal["violation", "escalation", "insufficient_sample"] | None = None
+    kind: (
+        Literal["violation", "escalation", "insufficient_sample", "correction", "operational"]
+        | None
+    ) = None
     role: str | None = None
     route: list[str] | None = None
     severity: Literal["low", "medium", "high", "critical"] | None = None
