@@ -110,6 +110,14 @@ class Pack:
     scope_fields: tuple[str, ...]
     calendar_spec: CalendarSpec | None
     digest: str
+    #: Where the engine's own findings go (``operations_role``, or the first role).
+    operations_role: str
+    #: Whether pack.yaml names ``operations_role`` (lint warns when it does not).
+    operations_role_declared: bool
+    #: How far ahead of the watermark an event may be (µs).
+    max_ahead_us: int
+    #: Days before the end of the last official calendar year to raise the horizon alarm.
+    calendar_alarm_margin_days: int
     path: Path
     extends: tuple[str, ...]
     _compiler: _Compiler = attrs.field(repr=False, alias="compiler")
@@ -509,6 +517,17 @@ class _Merge:
             for index, role in enumerate(escalation.value.to):
                 if role not in role_ids:
                     self._problem(escalation.locate(("to", index)), f"unknown role {role!r}")
+        operations_role: str | None = settings.get("operations_role")
+        if operations_role is not None and operations_role not in role_ids:
+            where_meta = next(
+                (
+                    raw.meta.locate(("operations_role",))
+                    for raw in reversed(self.chain)
+                    if raw.meta is not None and "operations_role" in raw.meta.value.model_fields_set
+                ),
+                Location(key="operations_role"),
+            )
+            self._problem(where_meta, _unknown_role(operations_role, sorted(role_ids)))
         clause_ids = {c.value.id for c in clauses}
         for placed_rule in rules.values():
             clause = placed_rule.value.clause
@@ -574,6 +593,14 @@ class _Merge:
             scope_fields=compiler.scope_fields,
             calendar_spec=calendar_spec,
             digest=digest.hexdigest(),
+            operations_role=operations_role or (roles[0].value.id if roles else "operations"),
+            operations_role_declared=operations_role is not None,
+            max_ahead_us=settings["max_ahead"].to_us()
+            if "max_ahead" in settings
+            else 366 * 86_400_000_000,
+            calendar_alarm_margin_days=calendar_model.alarm_margin_days
+            if calendar_model is not None
+            else 60,
             path=self.top.root,
             extends=tuple(raw.meta.value.id for raw in self.chain[:-1] if raw.meta is not None),
             compiler=compiler,
@@ -746,6 +773,12 @@ class _Merge:
             location = where.locate(("calendar",)) if where is not None else Location()
             self._problem(location, f"calendar: {error}")
             return spec, None
+
+
+def _unknown_role(name: str, known: list[str]) -> str:
+    close = [c for c in difflib.get_close_matches(name, known, n=1) if c != name]
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"operations_role: unknown role {name!r}{hint}"
 
 
 def _unknown_parameter(name: str, known: list[str]) -> str:

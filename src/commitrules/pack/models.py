@@ -64,6 +64,9 @@ class CalendarModel(Spec):
     extra_working_days: list[dt.date] = Field(default_factory=list)
     holiday_categories: list[str] = Field(default_factory=lambda: ["public"])
     strict: bool = False
+    #: Raise the engine's horizon alarm this many days before working-day deadlines
+    #: reach the end of the last official year.
+    alarm_margin_days: int = Field(default=60, ge=0, le=3660)
 
 
 class LatenessModel(Spec):
@@ -101,6 +104,15 @@ class PackMeta(Spec):
     duplicate_horizon: LatenessModel = Field(
         default_factory=lambda: LatenessModel(count=30, unit="days")
     )
+    #: How far ahead of the watermark an event may be; beyond it the event is rejected and
+    #: does not move time (one event far in the future would otherwise release false
+    #: deadline findings and make every later genuine event late).
+    max_ahead: LatenessModel = Field(
+        default_factory=lambda: LatenessModel(count=366, unit="days")
+    )
+    #: The role the engine's own findings go to (a condition that failed at run time, the
+    #: calendar's horizon alarm). Without it they go to the pack's first role (lint warns).
+    operations_role: str | None = None
     personal_fields: list[Name] = Field(default_factory=list)
     scope_fields: list[Name] = Field(default_factory=lambda: ["branch_id", "staff_id"])
     default_profile: str = "default"
