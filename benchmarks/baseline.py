@@ -894,8 +894,16 @@ def finding_keys(findings: Iterable[Finding]) -> list[Key]:
 
 
 def violation_keys(violations: Iterable[Any]) -> list[Key]:
-    """The same for the engine's violations: subject values in the rule's key order."""
-    return [(v.rule_id, v.kind, tuple(v.subject.values()), to_us(v.at)) for v in violations]
+    """The same for the engine's violations: subject values in the rule's key order.
+
+    The engine's findings about itself (clause ``engine``: the calendar's horizon alarm,
+    a rule failing at run time) are not the pack's rules, so the baseline has none.
+    """
+    return [
+        (v.rule_id, v.kind, tuple(v.subject.values()), to_us(v.at))
+        for v in violations
+        if v.clause_id != "engine"
+    ]
 
 
 @dataclass(frozen=True)

@@ -196,8 +196,14 @@ REQUEST_2031 = {
 def test_a_deadline_beyond_the_official_calendar_is_counted_and_marked_provisional() -> None:
     engine = Engine(commitrules.load_pack())
     told = engine.process(REQUEST_2031)  # accepted: its single-event checks judge it at once
-    assert [v.rule_id for v in told] == ["M3.transparency.told-at-start"]
-    assert not told[0].provisional
+    # 2031 is long past the calendar's last official year: the engine says so at once.
+    assert sorted(v.rule_id for v in told) == [
+        "M3.transparency.told-at-start",
+        "engine.calendar-horizon",
+    ]
+    alarm = next(v for v in told if v.clause_id == "engine")
+    assert (alarm.kind, alarm.route, alarm.is_breach) == ("operational", ("operations",), False)
+    assert not any(v.provisional for v in told)
     found = engine.advance_to(dt.datetime(2031, 7, 1, tzinfo=CST))
     late = [v for v in found if v.rule_id == "C4.completion.in-time"]
     assert len(late) == 1
@@ -208,6 +214,7 @@ def test_a_deadline_beyond_the_official_calendar_is_counted_and_marked_provision
     working = {"C4.completion.in-time", "M3.transparency.status-notified"}
     assert {v.rule_id for v in found if v.provisional} == working
     assert any(v.rule_id not in working for v in found)
+    assert "engine.calendar-horizon" not in {v.rule_id for v in found}  # raised once
 
 
 def test_a_strict_calendar_rejects_the_event_whole_as_before(tmp_path: Path) -> None:

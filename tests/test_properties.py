@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import commitrules
 from commitrules import Engine, EventError
-from commitrules.rules._base import TimerQueue
+from commitrules.engine._time import Timers
 from commitrules.testing import strategies
 
 PACK = commitrules.load_pack()
@@ -251,44 +251,47 @@ def test_timers_fire_in_time_then_schedule_order_whatever_rule_scheduled_them(
     # of every timer, ordered by (time, sequence), also for timers scheduled while timers
     # fire and after the timers are reloaded as a restore does; the timers a rule drops
     # unfired (spent ones, due within the advance) are exactly those that would do nothing.
-    engine = Engine(PACK)
-    services = engine._services
     fired: list[Any] = []
     spent: set[Any] = set()
-    engine._rules = [  # type: ignore[misc]
-        _Recorder(fired, services.schedule, spent, drops=index != 1) for index in range(3)
-    ]
-    engine._rule_index = {rule: index for index, rule in enumerate(engine._rules)}
-    engine._queues = [TimerQueue() for _ in range(3)]
+    made: list[Timers] = []  # the recorders schedule through the Timers made after them
+
+    def schedule(fire_us: int, rule: Any, token: Any) -> None:
+        made[0].schedule(fire_us, rule, token)
+
+    rules = [_Recorder(fired, schedule, spent, drops=index != 1) for index in range(3)]
+    timers = Timers(rules)
+    made.append(timers)
     model = _OneHeap()
     model_fired: list[Any] = []
     model_rules = [_Recorder(model_fired, model.schedule, spent) for _ in range(3)]
     tokens: list[Any] = []
+
+    def run(rule: Any, token: Any, fire_us: int) -> None:
+        rule.on_timer(token, fire_us, None)
+
     for number, (step, value, fire_us, again) in enumerate(steps):
         if step == "schedule":
             token = ("again", number, again) if again >= 0 else ("t", number, 0)
             tokens.append(token)
-            services.schedule(fire_us, engine._rules[value], token)  # type: ignore[arg-type]
+            timers.schedule(fire_us, rules[value], token)
             model.schedule(fire_us, model_rules[value], token)
         elif step == "spend":
             if tokens:
                 spent.add(tokens[value % len(tokens)])
         elif step == "fire":
-            engine._fire_timers(value)
+            timers.fire(value, rules, lambda _us: None, run)
             model.fire(value)
         else:  # what restore does: every pending timer on the heap, the queues empty
-            pending = [(f, q, i, t) for f, q, i, t in engine._pending_timers()]
+            pending = timers.pending()
             assert [(f, q, t) for f, q, _, t in pending] == [
                 (f, q, t) for f, q, _, t in sorted(model.heap, key=lambda item: item[:2])
             ]
-            engine._timers = pending
-            heapq.heapify(engine._timers)
-            engine._queues = [TimerQueue() for _ in range(3)]
-    engine._fire_timers(10**6)
+            timers.load(pending, timers.sequence)
+    timers.fire(10**6, rules, lambda _us: None, run)
     model.fire(10**6)
     assert fired == model_fired
-    assert engine._pending_timers() == []
-    assert not any(queue.fires or queue.seqs or queue.tokens for queue in engine._queues)
+    assert timers.pending() == []
+    assert not any(queue.fires or queue.seqs or queue.tokens for queue in timers.queues)
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +324,7 @@ def test_the_generated_checks_judge_as_the_rules_own_handlers(
 ) -> None:
     # Each type's checks run as one generated function; with it switched off, each
     # check's own handler runs: violations and outcomes must be the same, in order.
-    from commitrules import engine as engine_module
+    from commitrules.engine import _engine as engine_module
 
     runs = []
     for fused in (True, False):
@@ -331,7 +334,7 @@ def test_the_generated_checks_judge_as_the_rules_own_handlers(
             engine = Engine(windowed_pack, outcomes=outcomes.append)
         finally:
             engine_module.FUSE_CHECKS = True
-        assert (engine._routes["sale"][1][0].__name__ == "checks") is fused
+        assert (engine._routes["sale"][1][0][1].__name__ == "checks") is fused
         found = engine.process_many(stream) + engine.advance_to(END)
         runs.append(([v.to_dict() for v in found], [o.to_dict() for o in outcomes]))
     assert runs[0] == runs[1]

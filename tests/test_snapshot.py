@@ -74,16 +74,25 @@ def complaint(eid: str, day: int, case: str) -> dict[str, Any]:
     }
 
 
-def test_a_changed_parameter_restarts_only_the_rules_that_read_it() -> None:
+def test_a_changed_parameter_carries_its_rule_over_with_the_new_due_time() -> None:
     engine = Engine(PACK)
     engine.process(complaint("c1", 1, "K1"))
     snapshot = through_json(engine.snapshot())
     changed = commitrules.load_pack(parameters={"complaint_ack_days": 5})
     restored = Engine.restore(changed, snapshot)
-    assert restored.fresh_rules == ("C5.acknowledge.in-time",)
-    # The pending decision deadline of K1 survived the restart.
+    assert restored.fresh_rules == ()
+    actions = {rule.rule_id: rule.action for rule in restored.migration.rules}
+    assert actions["C5.acknowledge.in-time"] == "carried"
+    assert [rule for rule, action in actions.items() if action != "kept"] == [
+        "C5.acknowledge.in-time"
+    ]
+    (item,) = next(r for r in restored.migration.rules if r.action == "carried").items
+    assert (item.action, dict(item.key)) == ("recomputed", {"case_id": "K1"})
+    # Both pending deadlines of K1 survived: the acknowledgement now due 5 days on.
     found = restored.advance_to(dt.datetime(2026, 7, 17, tzinfo=CST))
-    assert [v.rule_id for v in found if v.rule_id.startswith("C5")] == ["C5.resolve.simple"]
+    late = {v.rule_id: v.due_at for v in found if v.rule_id.startswith("C5")}
+    assert set(late) == {"C5.acknowledge.in-time", "C5.resolve.simple"}
+    assert late["C5.acknowledge.in-time"] == dt.datetime(2026, 7, 6, 23, 59, 59, 999999, tzinfo=CST)
 
 
 def test_rewording_a_message_keeps_the_state() -> None:

@@ -591,11 +591,20 @@ def audit_command(log_path: str) -> None:
 @click.argument("pack_path", required=False)
 @click.option("--profile", help="Lint with this profile applied.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-def lint_command(pack_path: str | None, profile: str | None, strict: bool) -> None:
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Check the calendars' horizon as of this day (YYYY-MM-DD): would deadlines counted "
+    "from it reach past the last official year?",
+)
+def lint_command(
+    pack_path: str | None, profile: str | None, strict: bool, as_of: dt.datetime | None
+) -> None:
     """Report what loading PACK would reject, and what is legal but likely wrong."""
     from .lint import lint  # noqa: PLC0415
 
-    report = lint(pack_path, profile=profile)
+    report = lint(pack_path, profile=profile, as_of=as_of.date() if as_of else None)
     for problem in report.errors:
         click.echo(f"error: {problem}")
     for warning in report.warnings:
@@ -701,6 +710,132 @@ def diff_command(
     )
     if change.added or change.removed:
         raise SystemExit(EXIT_VIOLATIONS)
+
+
+@cli.command("migrate")
+@click.argument("state", type=click.Path(exists=True, dir_okay=False))
+@click.option("--pack", "pack_path", required=True, help="The new pack (directory or bundled id).")
+@click.option("--profile", help="Profile of the new pack.")
+@click.option("--name", default="default", show_default=True, help="Checkpoint name in a store.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--apply", "apply_", is_flag=True, help="Write the migrated state.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="With --apply and a snapshot file: where to write the migrated snapshot "
+    "(a checkpoint store is updated in place).",
+)
+def migrate_command(
+    state: str,
+    pack_path: str,
+    profile: str | None,
+    name: str,
+    output_format: str,
+    apply_: bool,
+    out_path: str | None,
+) -> None:
+    """Say what restoring STATE (a snapshot JSON file or a checkpoint store) into a new pack
+    does, rule by rule and obligation by obligation; with --apply, do it.
+
+    Exit status: 0 nothing dropped, 1 some state would be dropped (still written with
+    --apply), 2 an error.
+    """
+    from .engine import Engine  # noqa: PLC0415
+    from .migration import MigrationReport, dumps  # noqa: PLC0415
+
+    pack = _load(pack_path, profile)
+    path = Path(state)
+    is_store = path.read_bytes()[:16] == b"SQLite format 3\x00"
+    position = 0
+    store: Any = None
+    try:
+        if is_store:
+            from .store import CheckpointStore  # noqa: PLC0415
+
+            store = CheckpointStore(path)
+            loaded = store.load(name=name)
+            if loaded is None:
+                raise _Usage(f"{state}: no checkpoint named {name!r}")
+            snapshot, position = loaded
+        else:
+            try:
+                snapshot = json.loads(path.read_text(encoding="utf-8"))
+            except (ValueError, UnicodeDecodeError) as error:
+                raise _Usage(
+                    f"{state}: not a snapshot (JSON) or a checkpoint store: {error}"
+                ) from None
+        if apply_ and not is_store and out_path is None:
+            raise _Usage("--apply with a snapshot file needs --out FILE")
+        if out_path is not None and Path(out_path).resolve() == path.resolve():
+            raise _Usage("--out must not be the input snapshot (write it next to it)")
+        try:
+            engine = Engine.restore(pack, snapshot)
+        except CommitRulesError as error:
+            click.echo(f"error: {error}", err=True)
+            raise SystemExit(EXIT_USAGE) from None
+        report = engine.migration
+        assert isinstance(report, MigrationReport)
+        if output_format == "json":
+            click.echo(dumps(report))
+        else:
+            _print_migration(report)
+        if apply_:
+            if store is not None:
+                store.save(engine, position, name=name)
+                click.echo(f"checkpoint {name!r} of {state} migrated", err=True)
+            else:
+                assert out_path is not None
+                Path(out_path).write_text(json.dumps(engine.snapshot()), encoding="utf-8")
+                click.echo(f"migrated snapshot written to {out_path}", err=True)
+    finally:
+        if store is not None:
+            store.close()
+    if report.drops:
+        raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _print_migration(report: Any) -> None:
+    click.echo(
+        f"from {report.from_pack.get('id')} {report.from_pack.get('version')} "
+        f"to {report.to_pack.get('id')} {report.to_pack.get('version')}"
+        f" ({report.to_pack.get('profile')}), watermark "
+        f"{report.watermark.isoformat() if report.watermark else '-'}"
+    )
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("rule", "action", "obligation", "old due", "new due", "why"):
+        table.add_column(column, overflow="fold")
+    shown = [rule for rule in report.rules if rule.action != "kept" or rule.items]
+    for rule in shown:
+        table.add_row(rule.rule_id, rule.action, "", "", "", escape(rule.reason))
+        tz = report.watermark.tzinfo if report.watermark else dt.UTC
+        for item in rule.items:
+            key = ", ".join(f"{k}={v}" for k, v in item.key.items())
+            old = _due_text(item.old_due_us, tz)
+            new = _due_text(item.new_due_us, tz)
+            table.add_row("", item.action, escape(key), old, new, escape(item.reason))
+    if shown:
+        Console(width=200 if not sys.stdout.isatty() else None).print(table)
+    else:
+        click.echo("every rule unchanged: the state is restored as it is")
+    for violation in report.released:
+        click.echo(
+            f"released by the upgrade: {violation.kind} {violation.rule_id} "
+            f"{violation.id} {violation.message.en}"
+        )
+    click.echo(report.summary() or "nothing to carry", err=True)
+
+
+def _due_text(us: int | None, tz: Any) -> str:
+    from .eventtime import from_us  # noqa: PLC0415
+
+    return from_us(us, tz).strftime("%Y-%m-%d %H:%M") if us is not None else ""
 
 
 @cli.group("calendar")

@@ -10,10 +10,15 @@
     ├── EventError                 an event that cannot be accepted
     │   ├── EventValidationError   a field is missing, has the wrong type or value
     │   ├── EventConflictError     an id seen before arrives with a different payload
-    │   └── LateEventError         older than the watermark
-    ├── CalendarError              a date the working-day calendar does not know
+    │   ├── LateEventError         older than the watermark
+    │   └── FutureEventError       further ahead of the watermark than the pack allows
+    ├── CalendarError              a strict calendar's provisional year was needed
     ├── SnapshotError              a snapshot that cannot be restored
-    └── CaseError                  a pack test case that cannot be read
+    ├── CaseError                  a pack test case that cannot be read
+    ├── ProcessingError            a call failed after validation; rolled back whole
+    ├── DeliveryError              a sink failed after the call committed; kept to redeliver
+    ├── MigrationError             a restore refused because state would be dropped
+    └── EngineConfigError          a bad argument to the engine (also a ValueError)
 
 Every error carries *where* (a :class:`Location`: file, line, column, key, rule id,
 expression offset, event id, field path) and *why* (``reason``), and renders both in its
@@ -32,16 +37,21 @@ __all__ = [
     "CalendarError",
     "CaseError",
     "CommitRulesError",
+    "DeliveryError",
+    "EngineConfigError",
     "EventConflictError",
     "EventError",
     "EventValidationError",
     "ExpressionError",
+    "FutureEventError",
     "LateEventError",
     "Location",
+    "MigrationError",
     "PackError",
     "PackSyntaxError",
     "PackValidationError",
     "Problem",
+    "ProcessingError",
     "SnapshotError",
 ]
 
@@ -172,8 +182,16 @@ class LateEventError(EventError):
     """An event is older than the watermark and can no longer be judged correctly."""
 
 
+class FutureEventError(EventError):
+    """An event is further ahead of the watermark than the pack's ``max_ahead`` allows.
+
+    It is rejected and does not move time: one event far in the future would otherwise
+    release false deadline findings and make every later genuine event late.
+    """
+
+
 class CalendarError(CommitRulesError):
-    """A working-day calculation reaches a year the calendar does not know."""
+    """A working-day calculation needs a year a strict calendar does not know officially."""
 
 
 class SnapshotError(CommitRulesError):
@@ -182,3 +200,62 @@ class SnapshotError(CommitRulesError):
 
 class CaseError(CommitRulesError):
     """A pack test case cannot be read."""
+
+
+class ProcessingError(CommitRulesError):
+    """A call failed after its input was validated; nothing of it was applied.
+
+    The engine's state (rule state, duplicate ids, watermark, router) is as before the
+    call and the same event can be sent again: it is processed, not called a duplicate.
+    :attr:`step` says where it failed (``release``, ``evaluation``, ``rendering``,
+    ``routing``, ``store``), :attr:`event_id` which event (None for ``advance_to``), and
+    the original exception is the ``__cause__``.
+    """
+
+    def __init__(self, reason: str, *, step: str, event_id: str | None = None) -> None:
+        self.step = step
+        self.event_id = event_id
+        super().__init__(reason, Location(event_id=event_id))
+
+
+class DeliveryError(CommitRulesError):
+    """A sink (the outcome sink, an observer, the decision log) failed after a commit.
+
+    Nothing is rolled back: the engine keeps what the sink did not take and delivers it
+    again, in order and before anything newer, on the next call or :meth:`Engine.flush`
+    (at least once). :attr:`violations` holds what the call released, so the caller loses
+    nothing; :attr:`processed` says whether the call's own input was applied (False when
+    the redelivery at the start of a call failed: then the call changed nothing and its
+    input can simply be sent again).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        violations: Sequence[object] = (),
+        processed: bool = True,
+        undelivered: int = 0,
+    ) -> None:
+        self.violations: list[object] = list(violations)
+        self.processed = processed
+        self.undelivered = undelivered
+        super().__init__(reason)
+
+
+class MigrationError(CommitRulesError):
+    """A restore into a changed pack would drop state and was asked not to (``refuse``).
+
+    :attr:`report` is the :class:`~commitrules.migration.MigrationReport` that says what.
+    """
+
+    def __init__(self, reason: str, report: object) -> None:
+        self.report = report
+        super().__init__(reason)
+
+
+class EngineConfigError(CommitRulesError, ValueError):
+    """A bad argument to the engine (unknown backend, a naive time, a missing key).
+
+    Also a :class:`ValueError`, so callers that caught that keep working.
+    """

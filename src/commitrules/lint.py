@@ -9,13 +9,16 @@ True
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 import attrs
 
 from .errors import CommitRulesError, Location, PackValidationError, Problem
+from .eventtime import WorkingDayCalendar, from_us, to_us
 from .pack import Pack, load_pack
+from .rules.operational import horizon_alarm, longest_working_days
 
 __all__ = ["LintReport", "Warning", "lint"]
 
@@ -46,15 +49,75 @@ class LintReport:
         return not self.errors
 
 
-def lint(path: str | Path | None = None, *, profile: str | None = None) -> LintReport:
-    """Lint a pack (a directory or bundled id; the default pack if None)."""
+def lint(
+    path: str | Path | None = None,
+    *,
+    profile: str | None = None,
+    as_of: dt.date | None = None,
+) -> LintReport:
+    """Lint a pack (a directory or bundled id; the default pack if None).
+
+    The working-day calendar of each profile (only ``profile`` when given) is checked
+    against its official years; with ``as_of``, also whether deadlines counted from that
+    day already reach past the last official year (the engine's horizon alarm).
+    """
     try:
         pack = load_pack(path, profile=profile)
     except PackValidationError as error:
         return LintReport(errors=error.problems, warnings=())
     except CommitRulesError as error:
         return LintReport(errors=(Problem(error.location, error.reason),), warnings=())
-    return LintReport(errors=(), warnings=tuple(_warnings(pack)))
+    found = _warnings(pack)
+    profiles = [profile] if profile is not None else list(pack.profiles) or [pack.profile]
+    for name in profiles:
+        try:
+            each = pack if name == pack.profile else load_pack(path, profile=name)
+        except CommitRulesError as error:
+            return LintReport(errors=(Problem(error.location, error.reason),), warnings=())
+        found.extend(_calendar_warnings(each, as_of))
+    return LintReport(errors=(), warnings=tuple(found))
+
+
+def _calendar_warnings(pack: Pack, as_of: dt.date | None) -> list[Warning]:
+    """The HK case (no official year) and the horizon, per profile, as the engine sees them."""
+    spec = pack.calendar_spec
+    longest = longest_working_days(
+        pack.rules, {name: [v for _, v in p.values] for name, p in pack.parameters.items()}
+    )
+    if spec is None or longest <= 0:
+        return []
+    calendar = WorkingDayCalendar(spec)
+    code = spec.jurisdiction
+    where = Location(file=f"calendars/{code}.yaml")
+    if calendar.last_year < 2:
+        return [
+            Warning(
+                "calendar-no-official-year",
+                f"profile {pack.profile}: the working-day calendar for {code} has no official "
+                f"year, so every working-day deadline counts on provisional days (the "
+                f"holidays package's projection, or weekends only) and is marked provisional; "
+                f"add calendars/{code}.yaml with the official years (or set known_through in "
+                f"the profile's calendar to the last year checked)",
+                where,
+            )
+        ]
+    if as_of is None or calendar.last_year >= dt.MAXYEAR:
+        return []
+    alarm = horizon_alarm(calendar, longest, pack.calendar_alarm_margin_days, "-", pack.tz)
+    assert alarm is not None
+    if to_us(dt.datetime.combine(as_of, dt.time(), tzinfo=pack.tz)) < alarm.alarm_us:
+        return []
+    return [
+        Warning(
+            "calendar-horizon",
+            f"profile {pack.profile}: the working-day calendar for {code} is official only "
+            f"through {calendar.last_year}; from {from_us(alarm.alarm_us, pack.tz).date()}, "
+            f"deadlines of up to {longest} working days (plus a margin of "
+            f"{pack.calendar_alarm_margin_days} days) reach into {calendar.last_year + 1}: "
+            f"add the official {calendar.last_year + 1} to calendars/{code}.yaml",
+            where,
+        )
+    ]
 
 
 def _warnings(pack: Pack) -> list[Warning]:
@@ -73,6 +136,18 @@ def _warnings(pack: Pack) -> list[Warning]:
                 )
             )
     used_roles = {rule.role for rule in pack.rules}
+    if pack.operations_role_declared:
+        used_roles.add(pack.operations_role)
+    else:
+        found.append(
+            Warning(
+                "operations-role-missing",
+                "pack.yaml names no operations_role: the engine's own findings (a rule failing "
+                f"at run time, the calendar's horizon alarm) go to the first role, "
+                f"{pack.operations_role!r}",
+                Location(file="pack.yaml", key="operations_role"),
+            )
+        )
     for escalation in pack.routing.escalations:
         used_roles.update(escalation.to)
     for rule in pack.rules:

@@ -133,6 +133,20 @@ class Router:
         high = bisect.bisect_right(times, finding.at_us)
         return high - low >= repeats.count
 
+    def uncount(self, finding: Finding) -> None:
+        """Take back a withdrawn finding from the repeat counters it was counted in."""
+        for escalation in self._escalations:
+            repeats = escalation.spec.repeats
+            if repeats is None or not escalation.matches(finding):
+                continue
+            value = finding.scope.get(repeats.by, finding.subject.get(repeats.by))
+            times = escalation.seen.get(value) if value is not None else None
+            if times is None:
+                continue
+            index = bisect.bisect_left(times, finding.at_us)
+            if index < len(times) and times[index] == finding.at_us:
+                del times[index]
+
     def forget_before(self, cutoff_us: int) -> None:
         """Drop repeat counters that can no longer matter (bounded memory)."""
         for escalation in self._escalations:

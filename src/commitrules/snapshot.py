@@ -11,9 +11,14 @@ A snapshot is a JSON object::
       "seen": [[event id, at µs, sha256 of the canonical event], …],
       "buffer": [[at µs, sequence, event, {rule id: prepared value}], …],
       "timers": [[fire µs, sequence, rule id, token], …],
-      "rules": {rule id: {"kind": …, "fingerprint": …, "state": …}, …},
-      "router": […]
+      "rules": {rule id: {"kind": …, "fingerprint": …, "shape": …, "state": …}, …},
+      "router": […],
+      "ids": {"scheme": 2, "keyed": false}
     }
+
+A rule's ``shape`` is a hash of what its state depends on structurally (its kind, key and
+trigger): when a pack changes a rule but not its shape, a restore carries the rule's state
+over and recomputes it under the new definition (see :mod:`commitrules.migration`).
 
 Instants are integers (microseconds since the Unix epoch). Values that JSON has no type for
 are tagged: ``{"$dt": "2026-07-01T10:00:00+08:00"}`` for a timestamp, ``{"$d": "2026-07-01"}``
@@ -28,11 +33,14 @@ import hashlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 
 from .errors import SnapshotError
+from .eventtime._instants import EARLIEST_US, LATEST_US
 
-__all__ = ["FORMAT", "VERSION", "decode", "digest", "encode"]
+__all__ = ["FORMAT", "VERSION", "decode", "digest", "encode", "validate"]
 
 FORMAT = "commitrules.snapshot"
 VERSION = 1
@@ -85,3 +93,98 @@ def digest(event: Mapping[str, Any]) -> str:
     """A hash of an event's content, independent of key order."""
     text = json.dumps(encode(event), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+Instant = Annotated[StrictInt, Field(ge=EARLIEST_US - 1, le=LATEST_US + 86_400_000_000)]
+Count = Annotated[StrictInt, Field(ge=0)]
+Digest = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class _Strict(BaseModel):
+    # Scalars are strict (StrictInt …); lists stand for tuples, as JSON has no tuples.
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Clock(_Strict):
+    started: StrictBool
+    latest_us: Instant | None
+    watermark_us: Instant | None
+    sequence: Count
+    swept_us: StrictInt
+
+
+class _Stats(_Strict):
+    processed: Count
+    duplicates: Count
+    rejected: Count
+    violations: Count
+
+
+class _Rule(_Strict):
+    kind: StrictStr
+    fingerprint: StrictStr
+    shape: StrictStr | None = None
+    state: Any
+
+
+class _Ids(_Strict):
+    scheme: StrictInt
+    keyed: StrictBool
+
+
+class _Snapshot(_Strict):
+    format: Literal["commitrules.snapshot"]
+    version: Literal[1]
+    pack: dict[StrictStr, StrictStr | None]
+    clock: _Clock
+    stats: _Stats
+    seen: list[tuple[StrictStr, Instant, Digest]]
+    seen_order: list[tuple[Instant, StrictStr]]
+    buffer: list[tuple[Instant, Count, dict[StrictStr, Any], dict[StrictStr, Any]]]
+    timers: list[tuple[StrictInt, Count, StrictStr, Any]]
+    rules: dict[StrictStr, _Rule]
+    router: list[Any]
+    ids: _Ids | None = None
+
+
+def validate(data: Any) -> None:
+    """Check a snapshot's whole structure before anything is restored from it.
+
+    Raises:
+        SnapshotError: naming every part that is missing or of the wrong type, and what
+            does not fit together (an id twice, a timer of a rule the snapshot lacks).
+    """
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        msg = "not a commitrules snapshot (no 'format': 'commitrules.snapshot')"
+        raise SnapshotError(msg)
+    if data.get("version") != VERSION:
+        msg = f"snapshot version {data.get('version')!r} is not supported (this is {VERSION})"
+        raise SnapshotError(msg)
+    try:
+        model = _Snapshot.model_validate(dict(data))
+    except ValidationError as error:
+        problems = [
+            f"{'.'.join(str(part) for part in item['loc']) or '(top)'}: {item['msg']}"
+            for item in error.errors(include_url=False)[:20]
+        ]
+        more = error.error_count() - len(problems)
+        if more > 0:
+            problems.append(f"… and {more} more")
+        raise SnapshotError("the snapshot is malformed: " + "; ".join(problems)) from None
+    seen = [entry[0] for entry in model.seen]
+    if len(set(seen)) != len(seen):
+        raise SnapshotError("the snapshot is malformed: an id appears twice in 'seen'")
+    order = [entry[1] for entry in model.seen_order]
+    if sorted(order) != sorted(seen):
+        raise SnapshotError("the snapshot is malformed: 'seen_order' does not list the 'seen' ids")
+    for index, (_, _, name, _) in enumerate(model.timers):
+        if name not in model.rules:
+            msg = (
+                f"the snapshot is malformed: timers.{index} belongs to rule {name!r}, "
+                "which is not in 'rules'"
+            )
+            raise SnapshotError(msg)
+    for index, (_, _, event, _) in enumerate(model.buffer):
+        if not {"id", "type", "at"} <= event.keys():
+            msg = f"the snapshot is malformed: buffer.{index} is not an event (id, type, at)"
+            raise SnapshotError(msg)

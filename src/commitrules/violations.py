@@ -3,13 +3,17 @@
 A :class:`Violation` is an immutable value. Its ``id`` is deterministic: computed from the
 rule, the kind of finding, the subject, the triggering event ids and the window or due
 time only, never from the position in the stream or the wall clock, so a consumer can
-deduplicate on it when delivery is at least once.
+deduplicate on it when delivery is at least once. It carries no personal data: with a
+deployment's id key (:func:`violation_id`'s ``key``) it is a keyed hash (HMAC-SHA256) that
+cannot be inverted without the key; without one, the values of personal fields are left
+out of it altogether.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -20,11 +24,14 @@ import attrs
 
 __all__ = [
     "BREACH_KINDS",
+    "ID_SCHEME",
+    "KIND_RANK",
     "FindingKind",
     "Message",
     "PackRef",
     "Severity",
     "Violation",
+    "release_order",
     "violation_id",
 ]
 
@@ -34,6 +41,20 @@ FindingKind = Literal[
 ]
 BREACH_KINDS: frozenset[str] = frozenset({"violation", "escalation"})
 """The kinds that ask for action; every other kind is informational (no exit 1, no coverage)."""
+
+KIND_RANK: dict[str, int] = {
+    "violation": 0,
+    "excused": 0,
+    "insufficient_sample": 0,
+    "escalation": 1,
+    "correction": 2,
+    "operational": 3,
+}
+"""How findings that tie on (at, rule_id) are ordered: a violation before its escalations."""
+
+ID_SCHEME = 2
+"""The id scheme: 1 hashed the subject's values as they were; 2 keeps personal values out
+(or keys the hash). Stored ids changed once, with release 0.2.0."""
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
 
@@ -177,22 +198,51 @@ def violation_id(
     subject: Mapping[str, Any],
     event_ids: tuple[str, ...],
     moment_us: int | None,
+    *,
+    key: bytes | None = None,
+    personal: frozenset[str] = frozenset(),
 ) -> str:
     """The deterministic id of a finding.
 
+    With ``key`` (the deployment's id key) the id is an HMAC-SHA256 of everything above,
+    personal values included: it cannot be inverted or guessed without the key. Without a
+    key the values of ``personal`` fields are left out of the hashed text altogether (the
+    triggering event ids and the moment keep findings apart).
+
     >>> violation_id("C1.x", "violation", {"customer_id": "C1"}, ("e1",), None)
     'v-193f3c3177148cf8e8980f3f'
+    >>> violation_id("C1.x", "violation", {"customer_id": "C1"}, ("e1",), None,
+    ...              personal=frozenset({"customer_id"}))
+    'v-d50e7b1ecb1705433b273627'
     """
+    if key is None:
+        values = sorted(
+            (k, "*" if k.rsplit(".", 1)[-1] in personal else _jsonable(v))
+            for k, v in subject.items()
+        )
+    else:
+        values = sorted((k, _jsonable(v)) for k, v in subject.items())
     payload = json.dumps(
-        [
-            rule_id,
-            kind,
-            sorted((k, _jsonable(v)) for k, v in subject.items()),
-            list(event_ids),
-            moment_us,
-        ],
+        [rule_id, kind, values, list(event_ids), moment_us],
         ensure_ascii=False,
         separators=(",", ":"),
         default=str,
+    ).encode()
+    if key is None:
+        return "v-" + hashlib.sha256(payload).hexdigest()[:24]
+    return "v-" + hmac.new(key, payload, hashlib.sha256).hexdigest()[:24]
+
+
+def release_order(violation: Violation) -> tuple[int, str, int, str]:
+    """The order findings released together come out in: (at, rule_id, kind rank, id)."""
+    at = violation.at
+    return (
+        (at - _EPOCH) // _MICROSECOND,
+        violation.rule_id,
+        KIND_RANK.get(violation.kind, 9),
+        violation.id,
     )
-    return "v-" + hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from ..expr import Scope
 from ..expr._types import FieldType
 from ..rules import CompileContext, RuleRuntime
+from ..rules._base import Carried, CarryContext
 from ._durable_conditions import Cond, all_of
 from ._durable_host import Prepared, Program
 from ._durable_values import number
@@ -104,6 +105,14 @@ class DurableRule(RuleRuntime):
         self.facts = Facts()
         self.ruleset = ""
         self._plans = plans
+
+    def shape_parts(self) -> Any:
+        """The native rule's (both backends carry state over alike)."""
+        return self.native.shape_parts()
+
+    def carry(self, state: Any, context: CarryContext) -> Carried:
+        """The native rule's carry-over: it works on the state's data only."""
+        return self.native.carry(state, context)
 
     def plan(self, build: Callable[[], T]) -> T:
         """This rule's plan, made once per pack."""

@@ -29,7 +29,14 @@ import attrs
 
 from ..rules import CompileContext, RuntimeServices
 from ..rules._base import EventFilterSpec, key_getter
-from ..rules.deadline import DeadlineRule, _Pending, counted_provisionally, emit_due
+from ..rules.deadline import (
+    DeadlineRule,
+    _Pending,
+    counted_provisionally,
+    emit_due,
+    remember_fulfilled,
+    split_state,
+)
 from ._durable_base import DurableRule, in_force_cond, scope_for
 from ._durable_conditions import Cond, ConditionTranslator, FactLayout, all_of, pattern
 from ._durable_host import Prepared, Program, dumps, prepare
@@ -137,6 +144,9 @@ class DurableDeadline(DurableRule):
         self._calendar = native._calendar
         self._tz = native._tz
         self._working = native._working
+        self._extensions = native._extensions
+        self._official_span = native._official_span
+        self._fulfilled: list[list[Any]] = []
         self._keys = [f"_k{index}" for index in range(len(self.key_fields))]
         self._key_of = key_getter(self.key_fields)
         plan = self.plan(lambda: _plan(native, ctx))
@@ -252,6 +262,9 @@ class DurableDeadline(DurableRule):
         if pending.violation is None and at_us > pending.due_us:
             return  # cannot happen in order; kept for safety
         self._drop(key)
+        span = self._official_span
+        if span is not None and not span[0] <= pending.start_us <= pending.due_us < span[1]:
+            remember_fulfilled(self, key, pending, event["id"], at_us)
         if services.tracking and pending.violation is None:
             ids = (pending.event_id, event["id"])
             services.outcome(self, "compliant", pending.subject, event["at"], ids)
@@ -307,17 +320,26 @@ class DurableDeadline(DurableRule):
             self._put(key, pending)
             services.schedule(when + 1, self, [list(key), due_us, step + 1])
             return
+        if pending.provisional:
+            # Kept (no timer) until fulfilled or official: see the native rule.
+            self._put(key, pending)
+            return
         self._drop(key)
 
     # -- snapshots ---------------------------------------------------------------------------
     def state(self) -> Any:
-        return [[list(key), pending.to_json()] for key, pending in self._pending.items()]
+        pending = [[list(key), pending.to_json()] for key, pending in self._pending.items()]
+        if not self._fulfilled:
+            return pending
+        return {"pending": pending, "fulfilled": [list(item) for item in self._fulfilled]}
 
     def restore(self, state: Any) -> None:
+        pending, fulfilled = split_state(state)
         for key in list(self._pending):
             self._drop(key)
-        for key, data in state:
+        for key, data in pending:
             self._put(tuple(key), _Pending.from_json(self, data))
+        self._fulfilled = fulfilled
 
 
 def _chain(first: Any, second: Any) -> Any:

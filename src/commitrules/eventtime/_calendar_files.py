@@ -140,7 +140,6 @@ class CalendarFileModel(_Spec):
     years: list[CalendarYearModel] = Field(default_factory=list)
 
 
-
 Locate = Callable[[Sequence[str | int]], Any]
 
 
@@ -257,9 +256,11 @@ def seed_year(country: str, year: int, *, subdivision: str | None = None) -> str
     """
     import holidays  # noqa: PLC0415 - a dependency; imported where it is used
 
+    from ._calendars import holidays_version  # noqa: PLC0415
+
     days_off: dict[dt.date, str] = {}
     working: dict[dt.date, str] = {}
-    package, version = "holidays", str(holidays.__version__)
+    package, version = "holidays", str(holidays_version)
     drafted = False
     if country == "CN" and subdivision is None:
         drafted = _seed_from_chinese_calendar(year, days_off, working)
@@ -285,9 +286,13 @@ def seed_year(country: str, year: int, *, subdivision: str | None = None) -> str
         "      note: drafted by 'commitrules calendar seed'; not yet checked",
         "    days_off:" + ("" if days_off else " []"),
     ]
-    lines += [f"      - {{date: {day.isoformat()}, name: {_quoted(n)}}}" for day, n in days_off.items()]
+    lines += [
+        f"      - {{date: {day.isoformat()}, name: {_quoted(n)}}}" for day, n in days_off.items()
+    ]
     lines.append("    working_days:" + ("" if working else " []"))
-    lines += [f"      - {{date: {day.isoformat()}, name: {_quoted(n)}}}" for day, n in working.items()]
+    lines += [
+        f"      - {{date: {day.isoformat()}, name: {_quoted(n)}}}" for day, n in working.items()
+    ]
     return "\n".join(lines) + "\n"
 
 

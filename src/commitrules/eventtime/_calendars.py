@@ -369,6 +369,14 @@ class WorkingDayCalendar:
         """The year's days, status and source (in strict mode, a provisional year raises)."""
         return self._year_table(number, None).year
 
+    def is_official(self, number: int) -> bool:
+        """Whether year ``number`` is official (never raises, strict or not)."""
+        if not MINYEAR <= number <= MAXYEAR:
+            return False
+        table = self._tables.get(number)
+        year = table.year if table is not None else self._resolve(number)
+        return not year.provisional and (not self.spec.strict or number >= self.first_year)
+
     def provisional_between(self, start: date, end: date) -> bool:
         """Whether any year from ``start`` to ``end`` (inclusive) is provisional."""
         first, last = (start, end) if start <= end else (end, start)

@@ -16,6 +16,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 __all__ = [
+    "EARLIEST",
+    "EARLIEST_US",
+    "LATEST",
+    "LATEST_US",
+    "check_instant",
+    "check_us",
     "end_of_local_day",
     "from_us",
     "local_date",
@@ -34,6 +40,40 @@ _MICROSECOND = timedelta(microseconds=1)
 _last_offset: tuple[tzinfo, int] = (UTC, 0)
 _MIDNIGHT = time(0)
 _ONE_DAY = timedelta(days=1)
+
+#: The earliest event time the engine accepts (also for ``advance_to`` and snapshots).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+#: The latest event time the engine accepts: the range fits every zone's local dates, the
+#: calendars, and the timestamp types of Arrow and Spark (int64 microseconds).
+LATEST = datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+EARLIEST_US = (EARLIEST - _EPOCH) // _MICROSECOND
+LATEST_US = (LATEST - _EPOCH) // _MICROSECOND
+
+
+def check_instant(moment: datetime) -> str | None:
+    """Why an aware time is outside the supported range, or None when it is inside.
+
+    >>> check_instant(datetime(2026, 7, 1, tzinfo=UTC)) is None
+    True
+    >>> print(check_instant(datetime(9999, 1, 1, tzinfo=UTC)))  # doctest: +NORMALIZE_WHITESPACE
+    time 9999-01-01T00:00:00+00:00 is outside the supported range
+    1900-01-01T00:00:00+00:00 to 2200-12-31T23:59:59.999999+00:00
+    """
+    try:
+        inside = EARLIEST <= moment <= LATEST
+    except (OverflowError, ValueError):  # the offset pushes it past what datetime holds
+        inside = False
+    if inside:
+        return None
+    return (
+        f"time {moment.isoformat()} is outside the supported range\n{EARLIEST.isoformat()} to "
+        f"{LATEST.isoformat()}"
+    ).replace("\n", " ")
+
+
+def check_us(value: int) -> bool:
+    """Whether an instant in µs is inside the supported range."""
+    return EARLIEST_US <= value <= LATEST_US
 
 
 def to_us(moment: datetime) -> int:

@@ -30,6 +30,7 @@ from ..eventtime._calendars import holidays_version
 from ..expr import TableInfo
 from ..routing import EscalationSpec, Router, RoutingSpec
 from ..rules import CompileContext, RuleRuntime, RuleSpecBase, compile_rule
+from ..rules._base import PRESENTATION
 from ..violations import Message, PackRef
 from ._read import Placed, RawPack, read_pack_directory
 from ._values import Parameter, ParameterTimeline, Table, TableIndex, coerce
@@ -301,7 +302,7 @@ def _canonical(value: Any) -> Any:
     return f"{type(value).__name__}:{value}"  # dates, times, decimals: their str is stable
 
 
-_PRESENTATION = {"message", "message_missing", "title", "description", "tags", "severity", "role"}
+_PRESENTATION = set(PRESENTATION)
 
 
 # -- reading with extends ----------------------------------------------------------------

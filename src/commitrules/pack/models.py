@@ -107,9 +107,7 @@ class PackMeta(Spec):
     #: How far ahead of the watermark an event may be; beyond it the event is rejected and
     #: does not move time (one event far in the future would otherwise release false
     #: deadline findings and make every later genuine event late).
-    max_ahead: LatenessModel = Field(
-        default_factory=lambda: LatenessModel(count=366, unit="days")
-    )
+    max_ahead: LatenessModel = Field(default_factory=lambda: LatenessModel(count=366, unit="days"))
     #: The role the engine's own findings go to (a condition that failed at run time, the
     #: calendar's horizon alarm). Without it they go to the pack's first role (lint warns).
     operations_role: str | None = None

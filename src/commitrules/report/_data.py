@@ -77,6 +77,10 @@ def compute(
     first_us = checked[0][0] if checked else None
     scoped_events = [(at_us, event) for at_us, event in checked if in_window(at_us)]
     scoped = [v for v in findings if in_window(moments[v.id])]
+    # The engine's findings about itself (clause "engine") are shown apart, never counted
+    # as the pack's findings.
+    operational = [v for v in scoped if v.clause_id == "engine"]
+    scoped = [v for v in scoped if v.clause_id != "engine"]
     span: tuple[int, int] | None = None
     if window is not None:
         span = (window.start_us, window.end_us)
@@ -135,6 +139,7 @@ def compute(
         "early_warnings": [
             _finding_row(v, lang, tz) for v in scoped if v.clause_id.startswith(WARNING_CLAUSES)
         ],
+        "operational": [_finding_row(v, lang, tz) for v in operational],
     }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
+import json
 import operator
 import re
 from collections import deque
@@ -29,7 +31,11 @@ if TYPE_CHECKING:
     from ..events import EventCatalog
 
 __all__ = [
+    "PRESENTATION",
     "Bilingual",
+    "Carried",
+    "CarriedItem",
+    "CarryContext",
     "CompileContext",
     "CountRef",
     "DurationSpec",
@@ -188,9 +194,15 @@ class RuntimeServices(Protocol):
         event_ids: tuple[str, ...],
         *,
         provisional: bool = False,
+        measure: tuple[int, int, str] | None = None,
     ) -> None: ...
 
     def finding_id(self, finding: Finding) -> str: ...
+
+    def rule_failed(
+        self, rule: RuleRuntime, error: BaseException, event: Mapping[str, Any] | None
+    ) -> None:
+        """A rule raised at run time: the engine skips it for this input and says so."""
 
 
 Handler = Callable[[dict[str, Any], int, RuntimeServices], None]
@@ -289,6 +301,73 @@ class RuleRuntime:
 
     def start(self, first_us: int, services: RuntimeServices) -> None:
         """The engine saw its first event (periodic rules schedule their first close)."""
+
+    # -- pack upgrades ---------------------------------------------------------------------
+    def shape_parts(self) -> Any:
+        """What the rule's state depends on structurally, as JSON-ready data.
+
+        By default the whole logic of the spec: any change leaves nothing to carry over.
+        Kinds whose state survives a change of their parameters or conditions narrow this
+        to their kind, key and trigger.
+        """
+        spec = getattr(self, "spec", None)
+        if spec is None:
+            return self.rule_id
+        return spec.model_dump(mode="json", exclude=PRESENTATION)
+
+    def shape(self) -> str:
+        """A hash of :meth:`shape_parts`: equal shapes let a restore carry state over."""
+        payload = json.dumps([self.kind, list(self.key_fields), self.shape_parts()], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def carry(self, state: Any, context: CarryContext) -> Carried:
+        """The state of an earlier version of this rule (same :meth:`shape`), recomputed
+        under this version's definition. By default the state as it was."""
+        return Carried(state=state)
+
+
+PRESENTATION = frozenset(
+    {"message", "message_missing", "title", "description", "tags", "severity", "role"}
+)
+"""Spec keys that change only how a finding reads, never what the rule decides."""
+
+
+@attrs.frozen
+class CarriedItem:
+    """One obligation a pack upgrade recomputed, dropped or left as it was, and why."""
+
+    rule_id: str
+    key: Mapping[str, Any]
+    action: str  # kept | recomputed | released | corrected | dropped | not-rejudged
+    reason: str
+    old_due_us: int | None = None
+    new_due_us: int | None = None
+
+
+@attrs.frozen
+class Carried:
+    """What :meth:`RuleRuntime.carry` returns: the new state, its timers and the report.
+
+    ``timers`` None keeps the snapshot's timers of the rule; a list replaces them with
+    ``(fire µs, token)`` pairs.
+    """
+
+    state: Any
+    timers: list[tuple[int, Any]] | None = None
+    items: list[CarriedItem] = attrs.field(factory=list)
+
+
+class CarryContext(Protocol):
+    """What a rule sees while its state is carried over into a new pack version."""
+
+    watermark_us: int | None
+    services: RuntimeServices
+
+    def params_at(self, at_us: int) -> Mapping[str, Any]: ...
+
+    def emit(self, finding: Finding) -> None: ...
+
+    def uncount(self, rule: RuleRuntime, pending: Any, at_us: int, kind: str) -> None: ...
 
 
 class CompileContext:

@@ -172,6 +172,8 @@ def fuse_checks(rules: Sequence[CheckRule], event_type: str) -> Any:
         namespace[f"{tag}_in_force"] = rule.in_force
         namespace[f"{tag}_violated"] = _violated(rule, fields, params)
         namespace[f"{tag}_held"] = _held(rule)
+        namespace[f"{tag}_rule"] = rule
+    namespace["_Exception"] = Exception
     exec(code, namespace)  # noqa: S102 - our own source: see the docstring
     return namespace["checks"]
 
@@ -197,14 +199,19 @@ def _generate(
             guard.append(f"({_inline(when, tag + 'w', renamed, in_when=True)})")
         held = _inline(body, tag + "b", renamed, in_when=False)
         names.append(renamed)
-        indent = "    "
+        # Each check in its own try (free while nothing fails): a check that fails at run
+        # time is reported by the engine and the others still judge the event.
+        lines.append("    try:")
+        indent = "        "
         if guard:
-            lines.append(f"    if {' and '.join(guard)}:")
-            indent = "        "
+            lines.append(f"        if {' and '.join(guard)}:")
+            indent = "            "
         lines.append(f"{indent}if {'not ' if obligation else ''}({held}):")
         lines.append(f"{indent}    {tag}_violated(e, at_us, ctx)")
         lines.append(f"{indent}elif ctx.tracking:")
         lines.append(f"{indent}    {tag}_held(e, ctx)")
+        lines.append("    except _Exception as error:")
+        lines.append(f"        ctx.rule_failed({tag}_rule, error, e)")
     code = compile("\n".join(lines) + "\n", f"<checks of {event_type}>", "exec")
     return code, names
 

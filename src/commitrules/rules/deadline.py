@@ -29,14 +29,18 @@ refers to the violation's id; nothing already emitted changes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
-from ..eventtime import from_us
+from ..eventtime import from_us, to_us
 from ..expr import CompiledExpression
 from ._base import (
+    Carried,
+    CarriedItem,
+    CarryContext,
     CompileContext,
     DurationSpec,
     EventFilterSpec,
@@ -100,6 +104,7 @@ class _Pending:
         "event",
         "event_id",
         "how",
+        "provisional",
         "rule",
         "start_us",
         "step",
@@ -117,6 +122,7 @@ class _Pending:
         self.step = 0  # escalation steps already emitted
         self.violation: str | None = None  # id of the violation once missed
         self.how = 0  # what set the due time: 0 'within', k the k-th extension
+        self.provisional = False  # the released violation was counted provisionally
 
     @classmethod
     def opened(cls, rule: Any, event: dict[str, Any], at_us: int, due_us: int) -> _Pending:
@@ -170,6 +176,7 @@ class _Pending:
             self.violation,
             context,
             self.how,
+            self.provisional,
         ]
 
     @classmethod
@@ -177,6 +184,7 @@ class _Pending:
         start, due, event_id, subject, scope, evidence, step, violation, context = data[:9]
         pending = cls(rule, None, int(start), int(due))
         pending.how = int(data[9]) if len(data) > 9 else 0
+        pending.provisional = bool(data[10]) if len(data) > 10 else False
         pending.event_id = str(event_id)
         pending._details = (dict(subject), dict(scope), dict(context))
         pending._evidence = dict(evidence)
@@ -204,6 +212,10 @@ class DeadlineRule(RuleRuntime):
             spec.within.unit == "working_days",
             *(extension.to.unit == "working_days" for extension in spec.extend),
         )
+        # Fulfilled deadlines counted through a provisional year, kept until the year is
+        # official: a new calendar may move their due time before their fulfilment.
+        self._fulfilled: list[list[Any]] = []
+        self._official_span = official_span(ctx.calendar, ctx.tz) if any(self._working) else None
         if not ctx.check_event_type(("on",), spec.on):
             return
         if not self.key_fields:
@@ -327,6 +339,9 @@ class DeadlineRule(RuleRuntime):
             if pending.violation is None and at_us > pending.due_us:
                 return  # cannot happen in order; kept for safety
             del pending_by_key[key]
+            span = self._official_span
+            if span is not None and not span[0] <= pending.start_us <= pending.due_us < span[1]:
+                remember_fulfilled(self, key, pending, event["id"], at_us)
             if services.tracking and pending.violation is None:
                 ids = (pending.event_id, event["id"])
                 services.outcome(self, "compliant", pending.subject, event["at"], ids)
@@ -379,6 +394,9 @@ class DeadlineRule(RuleRuntime):
         if pending.violation is None and at_us > pending.due_us:
             return  # cannot happen in order; kept for safety
         del self._pending[key]
+        span = self._official_span
+        if span is not None and not span[0] <= pending.start_us <= pending.due_us < span[1]:
+            remember_fulfilled(self, key, pending, event["id"], at_us)
         if services.tracking and pending.violation is None:
             ids = (pending.event_id, event["id"])
             services.outcome(self, "compliant", pending.subject, event["at"], ids)
@@ -451,16 +469,32 @@ class DeadlineRule(RuleRuntime):
         if when is not None:
             services.schedule(when + 1, self, [key, due_us, step + 1])
             return
-        del self._pending[key]
+        if not pending.provisional:
+            del self._pending[key]
+        # A violation counted provisionally stays (with no timer) until it is fulfilled or
+        # its year is official: a new calendar may withdraw it, or release it again.
 
     # -- snapshots ---------------------------------------------------------------------
     def state(self) -> Any:
-        return [[list(key), pending.to_json()] for key, pending in self._pending.items()]
+        pending = [[list(key), pending.to_json()] for key, pending in self._pending.items()]
+        if not self._fulfilled:
+            return pending
+        return {"pending": pending, "fulfilled": [list(item) for item in self._fulfilled]}
 
     def restore(self, state: Any) -> None:
+        pending, fulfilled = split_state(state)
         # In place: the follow-up handlers hold this very dict.
         self._pending.clear()
-        self._pending.update({tuple(key): _Pending.from_json(self, data) for key, data in state})
+        self._pending.update({tuple(key): _Pending.from_json(self, data) for key, data in pending})
+        self._fulfilled = fulfilled
+
+    # -- pack upgrades -----------------------------------------------------------------
+    def shape_parts(self) -> Any:
+        """A deadline's open state depends on what opens it: its trigger and key."""
+        return {"on": self.spec.on, "when": self.spec.when}
+
+    def carry(self, state: Any, context: CarryContext) -> Carried:
+        return carry_deadlines(self, state, context)
 
 
 def compile_rule(spec: DeadlineSpec, ctx: CompileContext) -> DeadlineRule:
@@ -510,6 +544,7 @@ def emit_due(
         )
         services.emit(finding)
         pending.violation = services.finding_id(finding)
+        pending.provisional = provisional
     else:
         _after, roles, severity = rule._escalations[step - 1]
         services.emit(
@@ -538,3 +573,306 @@ def emit_due(
         if after is not None:
             return int(after(due_us, {}, services.params))
     return None
+
+
+# -- provisional deadlines and pack upgrades --------------------------------------------
+
+
+def official_span(calendar: Any, tz: Any) -> tuple[int, int] | None:
+    """[start, end) in µs of the run of official years ending with the last official one.
+
+    A deadline whose start and due time both lie inside it was counted on official days
+    only; anything else may have been counted provisionally (checked precisely then).
+    """
+    if calendar is None:
+        return None
+    last = calendar.last_year
+    if last >= 9999:
+        return (-(2**62), 2**62)
+    if last < 2:
+        return (0, 0)
+    if not calendar.is_official(last):  # no run of official years at all
+        return (0, 0)
+    first = last
+    while first > max(1, last - 200) and calendar.is_official(first - 1):
+        first -= 1
+    start = dt.datetime(first, 1, 1, tzinfo=tz)
+    end = dt.datetime(last + 1, 1, 1, tzinfo=tz)
+    return (to_us(start), to_us(end))
+
+
+def remember_fulfilled(
+    rule: Any, key: tuple[Any, ...], pending: _Pending, by_event: str, at_us: int
+) -> None:
+    """Keep a fulfilled deadline counted provisionally (compactly) until its year is official."""
+    if counted_provisionally(rule, pending):
+        rule._fulfilled.append([list(key), pending.to_json(), at_us, by_event])
+
+
+def split_state(state: Any) -> tuple[list[Any], list[list[Any]]]:
+    """(open deadlines, remembered fulfilled ones) of a deadline rule's state, any format."""
+    if isinstance(state, dict):
+        return list(state["pending"]), [list(item) for item in state.get("fulfilled", [])]
+    return list(state), []
+
+
+def _due_function(rule: Any, how: int) -> Any:
+    if how == 0:
+        return rule._due
+    extensions = rule._extensions
+    return extensions[how - 1] if 0 < how <= len(extensions) else None
+
+
+def _counts_from_field(rule: Any, how: int) -> bool:
+    spec = rule.spec
+    duration = spec.within if how == 0 else spec.extend[how - 1].to
+    return isinstance(duration.count, FieldRef)
+
+
+def recompute_due(rule: Any, pending: _Pending, context: CarryContext) -> int | None:
+    """The due time this rule's definition gives an open deadline (None: cannot say)."""
+    how = pending.how
+    if how > len(rule._extensions) or _counts_from_field(rule, how):
+        return None
+    function = _due_function(rule, how)
+    if function is None:
+        return None
+    return int(function(pending.start_us, {}, context.params_at(pending.start_us)))
+
+
+def _escalation_times(rule: Any, due_us: int, context: CarryContext, steps: int) -> list[int]:
+    """When escalation steps 1..steps fall due for a deadline due at ``due_us``."""
+    times = []
+    params = context.params_at(due_us)
+    for after, _roles, _severity in rule._escalations[:steps]:
+        if after is None:
+            break
+        times.append(int(after(due_us, {}, params)))
+    return times
+
+
+def _withdraw(
+    rule: Any,
+    pending: _Pending,
+    new_due: int,
+    escalated: int,
+    context: CarryContext,
+) -> None:
+    """Corrections for a released violation (and its ``escalated`` escalations) whose due
+    time moved: each refers to the withdrawn id and names both due times."""
+    assert context.watermark_us is not None
+    services = context.services
+    tz = services.tz
+    at_us = context.watermark_us
+    old_due = pending.due_us
+    old_text, new_text = from_us(old_due, tz).isoformat(), from_us(new_due, tz).isoformat()
+    withdrawn: list[tuple[str, str, int]] = [("violation", str(pending.violation), old_due)]
+    for step, moment in enumerate(_escalation_times(rule, old_due, context, escalated), 1):
+        original = Finding(
+            rule=rule,
+            at_us=moment,
+            at=from_us(moment, tz),
+            event_ids=(pending.event_id,),
+            subject=pending.subject,
+            evidence={},
+            scope=pending.scope,
+            kind="escalation",
+            due_us=old_due,
+            moment_us=moment,
+        )
+        withdrawn.append((f"escalation {step}", services.finding_id(original), moment))
+    for what, finding_id, moment in withdrawn:
+        context.uncount(rule, pending, moment, "violation" if what == "violation" else "escalation")
+        context.emit(
+            Finding(
+                rule=rule,
+                at_us=at_us,
+                at=from_us(at_us, tz),
+                event_ids=(pending.event_id,),
+                subject=pending.subject,
+                evidence={
+                    "withdrawn": finding_id,
+                    "withdrawn_kind": what,
+                    "old_due_at": old_text,
+                    "new_due_at": new_text,
+                    "calendar": rule._calendar.describe_between(
+                        from_us(pending.start_us, tz).date(),
+                        from_us(max(old_due, new_due), tz).date(),
+                    )
+                    if rule._calendar is not None
+                    else "-",
+                },
+                scope=pending.scope,
+                kind="correction",
+                due_us=new_due,
+                moment_us=moment,
+                refers_to=finding_id,
+                context={**pending.context, "old_due_at": old_text, "new_due_at": new_text},
+                message=(
+                    "更正:撤回 "
+                    + finding_id
+                    + "(原到期 {old_due_at},按新的工作日曆為 {new_due_at}):"
+                    + rule.message[0],
+                    "Correction: "
+                    + finding_id
+                    + " withdrawn (was due {old_due_at}, due {new_due_at} on the new working-day"
+                    " calendar): " + rule.message[1],
+                ),
+            )
+        )
+
+
+def _timers_of(
+    rule: Any, key: tuple[Any, ...], pending: _Pending, context: CarryContext
+) -> list[tuple[int, Any]]:
+    """The one timer an open deadline waits on, from its state."""
+    if pending.step == 0:
+        return [(pending.due_us + 1, [list(key), pending.due_us, 0])]
+    times = _escalation_times(rule, pending.due_us, context, pending.step)
+    if len(times) < pending.step:
+        return []  # no further escalation
+    return [(times[pending.step - 1] + 1, [list(key), pending.due_us, pending.step])]
+
+
+def carry_deadlines(rule: Any, state: Any, context: CarryContext) -> Carried:
+    """Open deadlines (and remembered fulfilled provisional ones) under a new definition.
+
+    An open deadline gets its new due time (released by the next call if already past);
+    one already released keeps its violation unless it was counted provisionally, in which
+    case it is withdrawn by a correction and judged again at its new due time. A
+    remembered fulfilled one whose new due time falls before its fulfilment is released;
+    one released before is withdrawn. Both backends call this.
+    """
+    pending_entries, fulfilled_entries = split_state(state)
+    services = context.services
+    tz = services.tz
+    items: list[CarriedItem] = []
+    timers: list[tuple[int, Any]] = []
+    carried: list[list[Any]] = []
+    for raw_key, data in pending_entries:
+        key = tuple(raw_key)
+        pending = _Pending.from_json(rule, data)
+        subject = dict(pending.subject)
+        old_due = pending.due_us
+        new_due = recompute_due(rule, pending, context)
+        if new_due is None:
+            items.append(
+                CarriedItem(
+                    rule.rule_id,
+                    subject,
+                    "kept",
+                    "its due time counts from an event "
+                    "field the snapshot does not hold: kept as it was",
+                    old_due,
+                    old_due,
+                )
+            )
+        elif new_due != old_due and pending.violation is None:
+            pending.due_us = new_due
+            past = context.watermark_us is not None and new_due < context.watermark_us
+            items.append(
+                CarriedItem(
+                    rule.rule_id,
+                    subject,
+                    "released" if past else "recomputed",
+                    "due time recomputed under the new definition"
+                    + ("; already past: released by the next call" if past else ""),
+                    old_due,
+                    new_due,
+                )
+            )
+        elif new_due != old_due and pending.provisional:
+            _withdraw(rule, pending, new_due, pending.step - 1, context)
+            pending.due_us = new_due
+            pending.step = 0
+            pending.violation = None
+            pending.provisional = False
+            items.append(
+                CarriedItem(
+                    rule.rule_id,
+                    subject,
+                    "corrected",
+                    "released on a provisional calendar year and its due time moved: "
+                    "withdrawn by a correction and judged again at the new due time",
+                    old_due,
+                    new_due,
+                )
+            )
+        elif new_due != old_due:
+            items.append(
+                CarriedItem(
+                    rule.rule_id,
+                    subject,
+                    "not-rejudged",
+                    "released before the upgrade; the new definition would have made it due "
+                    "at another time (not judged again: for a person to decide)",
+                    old_due,
+                    new_due,
+                )
+            )
+        waiting = _timers_of(rule, key, pending, context)
+        if (
+            pending.violation is not None
+            and not waiting
+            and not counted_provisionally(rule, pending)
+        ):
+            continue  # released, done with, and official now: nothing left to keep
+        timers.extend(waiting)
+        carried.append([list(key), pending.to_json()])
+    remembered: list[list[Any]] = []
+    for raw_key, data, fulfilled_us, by_event in fulfilled_entries:
+        pending = _Pending.from_json(rule, data)
+        old_due = pending.due_us
+        new_due = recompute_due(rule, pending, context)
+        if new_due is not None and new_due != old_due:
+            subject = dict(pending.subject)
+            if pending.violation is not None:
+                escalated = len(
+                    [
+                        t
+                        for t in _escalation_times(rule, old_due, context, pending.step - 1)
+                        if t < fulfilled_us
+                    ]
+                )
+                _withdraw(rule, pending, new_due, escalated, context)
+            pending.due_us = new_due
+            pending.step = 0
+            pending.violation = None
+            pending.provisional = False
+            late = new_due < fulfilled_us
+            if late:
+                _release_closed(rule, pending, int(fulfilled_us), context)
+            items.append(
+                CarriedItem(
+                    rule.rule_id,
+                    subject,
+                    "released" if late else "corrected" if data[7] is not None else "recomputed",
+                    f"fulfilled at {from_us(int(fulfilled_us), tz).isoformat()} (event "
+                    f"{by_event}); on the new calendar it was " + ("late" if late else "in time"),
+                    old_due,
+                    new_due,
+                )
+            )
+        if counted_provisionally(rule, pending):
+            remembered.append([list(raw_key), pending.to_json(), fulfilled_us, by_event])
+    new_state: Any = carried
+    if remembered:
+        new_state = {"pending": carried, "fulfilled": remembered}
+    return Carried(state=new_state, timers=timers, items=items)
+
+
+def _release_closed(rule: Any, pending: _Pending, fulfilled_us: int, context: CarryContext) -> None:
+    """Release a deadline fulfilled at ``fulfilled_us`` that its new due time made late,
+    with the escalations that fell due while it was still open (up to the watermark)."""
+    services = context.services
+    watermark = context.watermark_us if context.watermark_us is not None else fulfilled_us
+    due_us = pending.due_us
+    if due_us > watermark:
+        return
+    services.set_time(due_us)
+    when = emit_due(rule, pending, due_us, 0, due_us + 1, services)
+    step = 1
+    while when is not None and when < fulfilled_us and when <= watermark:
+        services.set_time(when)
+        when = emit_due(rule, pending, due_us, step, when + 1, services)
+        step += 1

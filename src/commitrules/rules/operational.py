@@ -24,8 +24,17 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from ..errors import CalendarError
 from ..eventtime import WorkingDayCalendar, from_us, to_us
-from ._base import DurationSpec, Finding, ParamRef, RuleRuntime, RuntimeServices
+from ._base import (
+    Carried,
+    CarryContext,
+    DurationSpec,
+    Finding,
+    ParamRef,
+    RuleRuntime,
+    RuntimeServices,
+)
 
 __all__ = [
     "CALENDAR_HORIZON",
@@ -123,13 +132,9 @@ def longest_working_days(
             if isinstance(count, int):
                 longest = max(longest, count)
             elif isinstance(count, ParamRef):
-                values = [int(v) for v in parameter_values.get(count.param, ()) if _whole(v)]
+                values = [v for v in parameter_values.get(count.param, ()) if isinstance(v, int)]
                 longest = max(longest, *values, 0)
     return longest
-
-
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _durations(value: Any) -> Iterable[DurationSpec]:
@@ -223,6 +228,16 @@ class HorizonAlarm(RuleRuntime):
             )
         )
 
+    def carry(self, state: Any, context: CarryContext) -> Carried:
+        """A calendar with a new last official year: its own alarm, once."""
+        alarmed = {int(year) for year in state["alarmed"]}
+        timers: list[tuple[int, Any]] = []
+        if self._official not in alarmed:
+            watermark = context.watermark_us
+            fire = self.alarm_us if watermark is None else max(self.alarm_us, watermark)
+            timers.append((fire, self._official))
+        return Carried(state={"alarmed": sorted(alarmed)}, timers=timers)
+
     def state(self) -> Any:
         return {"alarmed": sorted(self._alarmed)}
 
@@ -256,7 +271,11 @@ def _alarm_instant(
     # The first day D with add_working_days(D, longest) >= end (monotone in D).
     while low < high:
         middle = low + (high - low) // 2
-        if calendar.add_working_days(middle, longest) >= end:
+        try:
+            reaches = calendar.add_working_days(middle, longest) >= end
+        except CalendarError:  # a strict calendar refuses the provisional year: past the end
+            reaches = True
+        if reaches:
             high = middle
         else:
             low = middle + dt.timedelta(days=1)

@@ -211,6 +211,15 @@ class _PeriodicRule(RuleRuntime):
     ) -> Finding:
         return period_finding(self, period, services, subject, evidence, kind=kind)
 
+    def shape_parts(self) -> Any:
+        """The counts kept depend on the period and on what is counted; the target, the
+        sample size and the members may change."""
+        spec = self.spec
+        return spec.model_dump(
+            mode="json",
+            include={"period", "numerator", "denominator", "group_by", "requires", "member_field"},
+        )
+
     def _period_state(self) -> Any:
         return None if self._current is None else self._current.start_us
 

@@ -32,8 +32,12 @@ from ..eventtime import from_us, to_us
 from ..expr import CompiledExpression
 from ._base import (
     Bilingual,
+    Carried,
+    CarriedItem,
+    CarryContext,
     CompileContext,
     DurationSpec,
+    FieldRef,
     Finding,
     Name,
     ParamRef,
@@ -219,6 +223,43 @@ class PrecedenceRule(RuleRuntime):
         # snapshot or an edited one need not list them so.
         priors.sort(key=lambda item: item[1][0])
         self._priors.update(priors)
+
+    # -- pack upgrades -----------------------------------------------------------------
+    def shape_parts(self) -> Any:
+        """The priors kept depend on which events are priors and which of their fields the
+        condition reads; the window and the condition itself may change."""
+        prior = self.spec.requires
+        return {
+            "on": self.spec.on,
+            "prior": prior.event,
+            "where": prior.where,
+            "match": list(prior.match),
+            "kept": list(self._prior_fields),
+        }
+
+    def carry(self, state: Any, context: CarryContext) -> Carried:
+        """Each prior's validity recomputed under the (possibly new) window."""
+        valid_until = self._valid_until
+        priors = []
+        items = []
+        field_count = isinstance(self.spec.requires.within.count, FieldRef)
+        for key, at, until, pid, values in state["priors"]:
+            new_until = int(until)
+            if valid_until is not None and not field_count:
+                new_until = int(valid_until(int(at), {}, context.params_at(int(at))))
+            if new_until != int(until):
+                items.append(
+                    CarriedItem(
+                        self.rule_id,
+                        dict(zip(self.match, key, strict=False)),
+                        "recomputed",
+                        "the prior's validity recomputed under the new window",
+                        int(until),
+                        new_until,
+                    )
+                )
+            priors.append([key, at, new_until, pid, values])
+        return Carried(state={"sweeping": state["sweeping"], "priors": priors}, items=items)
 
 
 def compile_rule(spec: PrecedenceSpec, ctx: CompileContext) -> PrecedenceRule:

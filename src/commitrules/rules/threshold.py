@@ -33,6 +33,8 @@ from ..eventtime import Period, from_us, period_of
 from ..expr import CompiledExpression
 from ..violations import FindingKind
 from ._base import (
+    Carried,
+    CarryContext,
     CompileContext,
     DurationSpec,
     EventFilterSpec,
@@ -280,6 +282,41 @@ class ThresholdWindows:
             ],
         }
 
+    def shape_parts(self) -> Any:
+        """The items kept depend on what is counted, by group, and in which kind of window;
+        the limit, the operator and the window's length may change."""
+        spec = self.spec  # type: ignore[attr-defined]
+        return {
+            "count": spec.model_dump(mode="json", include={"count", "count_findings", "ratio"}),
+            "period": spec.window.period,
+            "sliding": spec.window.sliding is not None,
+        }
+
+    def carry(self, state: Any, context: CarryContext) -> Carried:
+        """The same items; whether each group is armed re-derived under the new limit."""
+        watermark = context.watermark_us
+        if watermark is None:
+            return Carried(state=state)
+        limit_param, limit_value = self._limit_param, self._limit_value
+        params = context.params_at(watermark)
+        limit = Decimal(params[limit_param]) if limit_param is not None else limit_value
+        assert limit is not None
+        groups = []
+        for key, numerator, denominator, _armed, last_us, period_start in state["groups"]:
+            group = _Group()
+            group.numerator = [int(x) for x in numerator]
+            group.denominator = [int(x) for x in denominator]
+            if self._window_us is not None:
+                cutoff = watermark - self._window_us
+                group.numerator = [x for x in group.numerator if x > cutoff]
+                group.denominator = [x for x in group.denominator if x > cutoff]
+            value = self._value(group)
+            crossing = value is not None and compare(value, self._op, limit)
+            groups.append(
+                [key, group.numerator, group.denominator, not crossing, last_us, period_start]
+            )
+        return Carried(state={"sweep": state["sweep"], "groups": groups})
+
     def restore(self, state: Any) -> None:
         self._sweep_scheduled = bool(state["sweep"])
         self._groups = {}
@@ -393,26 +430,39 @@ class ThresholdRule(ThresholdWindows, RuleRuntime):
         self.on_release[item.event] = handle
 
     def on_finding(self, finding: Finding, services: RuntimeServices) -> None:
+        key = self.counted_key(finding)
+        if key is not None:
+            self._count_finding(key, finding, services)
+
+    def counted_key(self, finding: Finding) -> tuple[Any, ...] | None:
+        """The group a finding of the engine counts in, or None when it does not count."""
         spec = self._finding_filter
         if spec is None or finding.rule is self or finding.rule.counts_findings:
-            return
+            return None
         if spec.kinds and finding.kind not in spec.kinds:
-            return
+            return None
         rule = finding.rule
         if spec.rules and rule.rule_id not in spec.rules:
-            return
+            return None
         if spec.clauses and not any(
             rule.clause_id == c or rule.clause_id.startswith(c + ".") for c in spec.clauses
         ):
-            return
+            return None
         severity = finding.severity or rule.severity
         if spec.severities and severity not in spec.severities:
-            return
+            return None
         values = {**finding.scope, **finding.subject}
         key = tuple(values.get(name) for name in self.group_by)
         if any(value is None for value in key):
-            return
-        self._count_finding(key, finding, services)
+            return None
+        return key
+
+    def uncount_finding(self, finding: Finding) -> None:
+        """Take back one counted finding (withdrawn by a correction)."""
+        key = self.counted_key(finding)
+        group = self._groups.get(key) if key is not None else None
+        if group is not None and finding.at_us in group.numerator:
+            group.numerator.remove(finding.at_us)
 
     def _admits(self, at_us: int) -> bool:
         return self.in_force(at_us)
