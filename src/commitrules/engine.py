@@ -37,7 +37,7 @@ from .pack._load import Pack, PackRuntime
 from .rules import Finding, RuleRuntime
 from .rules._base import TimerQueue
 from .rules.check import CheckRule, fuse_checks
-from .violations import Message, Violation, violation_id
+from .violations import Message, Violation, kind_rank, violation_id
 from .waivers import Waivers, unknown_target
 
 __all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome"]
@@ -946,8 +946,10 @@ def _check_waivers(waivers: Waivers, pack: Pack) -> None:
         raise PackValidationError(problems, where="the waivers")
 
 
-def _release_order(violation: Violation) -> tuple[int, str, str]:
-    return to_us(violation.at), violation.rule_id, violation.id
+def _release_order(violation: Violation) -> tuple[int, str, int, str]:
+    # A violation comes before its escalations when they share a moment (an escalation
+    # with ``after: 0``); the id, a hash, only breaks the remaining ties.
+    return to_us(violation.at), violation.rule_id, kind_rank(violation.kind), violation.id
 
 
 def _seen_entry(value: Any) -> tuple[int, str]:

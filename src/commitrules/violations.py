@@ -19,17 +19,35 @@ from typing import Any, Literal
 import attrs
 
 __all__ = [
+    "FINDING_KIND_RANK",
     "FindingKind",
     "Message",
     "PackRef",
     "Severity",
     "Violation",
+    "kind_rank",
     "violation_id",
 ]
 
 Severity = Literal["low", "medium", "high", "critical"]
 FindingKind = Literal["violation", "escalation", "insufficient_sample", "excused"]
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+
+#: Where each kind of finding goes among findings of one rule at one moment (lower first):
+#: a violation before the escalations that follow it up, then the findings that ask for no
+#: action. The one table of it: a new kind gets its rank here (a kind not listed goes last).
+FINDING_KIND_RANK: Mapping[str, int] = MappingProxyType(
+    {"violation": 0, "escalation": 1, "excused": 2, "insufficient_sample": 3}
+)
+
+
+def kind_rank(kind: str) -> int:
+    """The rank of a kind of finding in the release order (see :data:`FINDING_KIND_RANK`).
+
+    >>> kind_rank("violation") < kind_rank("escalation") < kind_rank("a-kind-added-later")
+    True
+    """
+    return FINDING_KIND_RANK.get(kind, len(FINDING_KIND_RANK))
 
 
 @attrs.frozen

@@ -27,7 +27,7 @@ from ..eventtime import (
     to_us,
 )
 from ..rules.periodic import PeriodicTargetSpec
-from ..violations import Violation
+from ..violations import Violation, kind_rank
 from ._text import words
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def compute(
     tz = pack.tz
     window = parse_period(period, tz) if period is not None else None
     checked, given, duplicates, invalid = _checked_events(pack, events)
-    findings = sorted(violations, key=lambda v: (to_us(v.at), v.rule_id, v.id))
+    findings = sorted(violations, key=lambda v: (to_us(v.at), v.rule_id, kind_rank(v.kind), v.id))
     moments = {v.id: _moment_us(v, tz) for v in findings}
 
     def in_window(us: int) -> bool:
