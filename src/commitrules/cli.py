@@ -342,9 +342,10 @@ def _print_violations(violations: Sequence[Violation], output_format: str, lang:
 @cli.command()
 @click.argument("event_type", required=False)
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
-def schema(event_type: str | None, pack_path: str | None) -> None:
+@click.option("--profile", help="Jurisdiction profile of the pack.")
+def schema(event_type: str | None, pack_path: str | None, profile: str | None) -> None:
     """Print the JSON Schema of the events a pack accepts (or of one EVENT_TYPE)."""
-    pack = _load(pack_path, None)
+    pack = _load(pack_path, profile)
     if event_type is not None and event_type not in pack.catalog:
         known = ", ".join(pack.catalog.names)
         click.echo(f"error: unknown event type {event_type!r}; known: {known}", err=True)

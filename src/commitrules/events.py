@@ -731,14 +731,30 @@ class EventCatalog:
         return _with_times(checked, self._types[checked["type"]].times)
 
     def json_schema(self, name: str | None = None) -> dict[str, Any]:
-        """JSON Schema of one type, or of the union of all types (discriminated by ``type``)."""
+        """JSON Schema of one type, or of the union of all types (discriminated by ``type``).
+
+        The result is JSON-ready: bounds are JSON numbers, a decimal default is its text (as
+        events carry decimals).
+        """
         if name is not None:
-            return self._types[name].model.model_json_schema()
+            return _json_ready(self._types[name].model.model_json_schema())
         models = tuple(t.model for t in self._types.values())
         union: Any = Annotated[
             models[0] if len(models) == 1 else _union(models), Field(discriminator="type")
         ]
-        return TypeAdapter(union).json_schema()
+        return _json_ready(TypeAdapter(union).json_schema())
+
+
+def _json_ready(value: Any) -> Any:
+    """A schema with every Decimal left by pydantic (a bound) as a JSON number."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, Decimal):
+        whole = value == value.to_integral_value()
+        return int(value) if whole else float(value)
+    return value
 
 
 def _union(models: tuple[type[Event], ...]) -> Any:

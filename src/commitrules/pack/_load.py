@@ -741,10 +741,13 @@ def _event_model(name: str, model: Any) -> type[Event]:
         constraints: dict[str, Any] = {}
         if spec.enum is not None:
             annotation = Literal[tuple(spec.enum)]
+        # Bounds of the field's own type: an int field's bounds are ints (a Decimal bound
+        # would reach its JSON Schema as a Decimal, which JSON cannot hold).
+        bound = int if spec.type == "int" else Decimal
         if spec.min is not None:
-            constraints["ge"] = spec.min
+            constraints["ge"] = bound(spec.min)
         if spec.max is not None:
-            constraints["le"] = spec.max
+            constraints["le"] = bound(spec.max)
         if spec.max_length is not None:
             constraints["max_length"] = spec.max_length
         elif spec.type == "str" and spec.enum is None:

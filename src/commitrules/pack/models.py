@@ -268,6 +268,14 @@ class FieldModel(Spec):
         if (self.min is not None or self.max is not None) and self.type not in ("int", "decimal"):
             msg = f"'min' and 'max' apply to int and decimal fields, not {self.type}"
             raise ValueError(msg)
+        if self.type == "int":
+            for name, bound in (("min", self.min), ("max", self.max)):
+                if bound is not None and bound != bound.to_integral_value():
+                    msg = f"'{name}' of an int field must be a whole number, not {bound}"
+                    raise ValueError(msg)
+        if self.min is not None and self.max is not None and self.min > self.max:
+            msg = f"'min' ({self.min}) is above 'max' ({self.max})"
+            raise ValueError(msg)
         if self.enum is not None and self.type != "str":
             msg = f"'enum' applies to str fields, not {self.type}"
             raise ValueError(msg)
