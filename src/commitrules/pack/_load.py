@@ -416,13 +416,31 @@ class _Merge:
         event_types: dict[str, Any] = {}
         escalations: dict[str, Placed[EscalationSpec]] = {}
         rules: dict[str, Placed[RuleSpecBase]] = {}
+        # A stand-alone pack (the default pack nowhere in its chain) owns every type name:
+        # its own type replaces the built-in one of that name. A pack that extends the
+        # default pack keeps the built-in types, which the default pack's rules are about.
+        standalone = not any(
+            raw.meta is not None and raw.meta.value.id == DEFAULT_PACK for raw in self.chain
+        )
         for raw in self.chain:
             parameters.update(raw.parameters)
             profiles.update(raw.profiles)
             tables.update(raw.tables)
             for name, placed_type in raw.event_types.items():
-                if name in event_types or name in _BUILTIN_NAMES:
-                    self._problem(placed_type.locate(()), f"event type {name!r} is already defined")
+                if name in event_types:
+                    first = event_types[name].locate(())
+                    self._problem(
+                        placed_type.locate(()),
+                        f"event type {name!r} is already defined in {first.file}:{first.line}",
+                    )
+                    continue
+                if name in _BUILTIN_NAMES and not standalone:
+                    self._problem(
+                        placed_type.locate(()),
+                        f"event type {name!r} is built in; a pack that extends "
+                        f"{DEFAULT_PACK!r} keeps the built-in types (only a stand-alone pack "
+                        "may replace one): choose another name",
+                    )
                     continue
                 event_types[name] = placed_type
             for escalation in raw.escalations:
@@ -681,7 +699,8 @@ class _Merge:
         return out
 
     def _catalog(self, event_types: dict[str, Placed[Any]]) -> EventCatalog:
-        types = list(EventCatalog.builtin())
+        # A declared type with a built-in name replaces the built-in type (stand-alone packs).
+        types = [t for t in EventCatalog.builtin() if t.name not in event_types]
         for name, placed in event_types.items():
             try:
                 types.append(EventType.from_model(_event_model(name, placed.value), builtin=False))
