@@ -737,12 +737,14 @@ class EventCatalog:
         events carry decimals).
         """
         if name is not None:
-            return _json_ready(self._types[name].model.model_json_schema())
+            schema: dict[str, Any] = _json_ready(self._types[name].model.model_json_schema())
+            return schema
         models = tuple(t.model for t in self._types.values())
         union: Any = Annotated[
             models[0] if len(models) == 1 else _union(models), Field(discriminator="type")
         ]
-        return _json_ready(TypeAdapter(union).json_schema())
+        whole: dict[str, Any] = _json_ready(TypeAdapter(union).json_schema())
+        return whole
 
 
 def _json_ready(value: Any) -> Any:
