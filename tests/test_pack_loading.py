@@ -107,7 +107,7 @@ def test_a_bad_expression_points_at_the_offset(pack_dir: Path) -> None:
 def test_a_kind_that_does_not_exist_lists_the_kinds(pack_dir: Path) -> None:
     write_rules(pack_dir, "rules:\n  - {id: X.1, kind: regex, clause: K1, role: owner}\n")
     found = "\n".join(problems_of(pack_dir))
-    assert "unknown rule kind; the kinds are check, deadline" in found
+    assert "unknown kind 'regex'; the kinds are check, deadline" in found
 
 
 @pytest.mark.parametrize(

@@ -498,7 +498,8 @@ def report_command(
 
     moment = _when(until)
     pack = _load(pack_path, profile)
-    engine = Engine(pack, waivers=_waivers(waivers_path, pack))
+    outcomes: list[Any] = []
+    engine = Engine(pack, waivers=_waivers(waivers_path, pack), outcomes=outcomes.append)
     stream = _read_events(events)
     found: list[Violation] = []
     for event in stream:
@@ -509,7 +510,9 @@ def report_command(
     if moment is not None:
         found.extend(engine.advance_to(moment))
     try:
-        report = build_report(pack, stream, found, period=period, lang=lang, until=moment)
+        report = build_report(
+            pack, stream, found, period=period, lang=lang, until=moment, outcomes=outcomes
+        )
     except (ValueError, ImportError) as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None

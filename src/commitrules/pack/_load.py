@@ -31,6 +31,7 @@ from ..routing import EscalationSpec, Router, RoutingSpec
 from ..rules import CompileContext, RuleRuntime, RuleSpecBase, compile_rule
 from ..violations import Message, PackRef
 from ._read import Placed, RawPack, read_pack_directory
+from ._report import ReportSection, report_sections
 from ._values import Parameter, ParameterTimeline, Table, TableIndex, coerce
 from .models import CalendarModel, ParameterModel, ParameterOverride, ProfileFile, TableModel
 
@@ -111,6 +112,8 @@ class Pack:
     digest: str
     path: Path
     extends: tuple[str, ...]
+    #: The sections the pack adds to the commitment report (``report.yaml``).
+    report_sections: tuple[ReportSection, ...]
     _compiler: _Compiler = attrs.field(repr=False, alias="compiler")
 
     @property
@@ -517,6 +520,13 @@ class _Merge:
         personal = set(settings.get("personal_fields", []))
         for event_type in catalog:
             personal |= event_type.personal_fields
+        sections = report_sections(
+            [section for raw in self.chain for section in raw.report_sections],
+            catalog=catalog,
+            rules={rule_id: placed.value for rule_id, placed in rules.items()},
+            clause_ids=[c.value.id for c in clauses],
+            problem=self._problem,
+        )
         compiler = _Compiler(
             rules=list(rules.values()),
             catalog=catalog,
@@ -576,6 +586,7 @@ class _Merge:
             digest=digest.hexdigest(),
             path=self.top.root,
             extends=tuple(raw.meta.value.id for raw in self.chain[:-1] if raw.meta is not None),
+            report_sections=sections,
             compiler=compiler,
         )
 

@@ -25,6 +25,7 @@ from .models import (
     ParameterModel,
     ParametersFile,
     ProfileFile,
+    ReportFile,
     RoleModel,
     RulesFile,
     TableModel,
@@ -80,6 +81,7 @@ class RawPack:
     event_types: dict[str, Placed[EventTypeModel]] = attrs.field(factory=dict)
     rules: list[Placed[RuleSpecBase]] = attrs.field(factory=list)
     escalations: list[Placed[EscalationSpec]] = attrs.field(factory=list)
+    report_sections: list[Placed[Any]] = attrs.field(factory=list)
     problems: list[Problem] = attrs.field(factory=list)
     digest_parts: list[tuple[str, bytes]] = attrs.field(factory=list)
 
@@ -184,10 +186,17 @@ def _reason(item: Any, path: tuple[str | int, ...], model: type[BaseModel] | Non
         hint = did_you_mean(path[-1], keys_at(model, item["loc"])) if model is not None else ""
         return f"unknown key '{path[-1]}'{hint}"
     if kind == "union_tag_invalid":
-        kinds = ", ".join(sorted(RULE_KINDS))
-        return f"unknown rule kind; the kinds are {kinds}"
+        context = item.get("ctx") or {}
+        tags = str(context.get("expected_tags", "")).replace("'", "")
+        tags = ", ".join(sorted(t.strip() for t in tags.split(",") if t.strip()))
+        tags = tags or ", ".join(sorted(RULE_KINDS))
+        given = context.get("tag")
+        hint = did_you_mean(str(given), tags.split(", ")) if given is not None else ""
+        return f"unknown kind {given!r}; the kinds are {tags}{hint}"
     if kind == "union_tag_not_found":
-        return "missing key 'kind' (one of " + ", ".join(sorted(RULE_KINDS)) + ")"
+        if model is RulesFile:
+            return "missing key 'kind' (one of " + ", ".join(sorted(RULE_KINDS)) + ")"
+        return "missing key 'kind'"
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     return message
@@ -279,6 +288,7 @@ def read_pack_directory(root: Path) -> RawPack:
         "parameters.yaml",
         "events.yaml",
         "routing.yaml",
+        "report.yaml",
     ]
     paths = [root / n for n in names if (root / n).is_file()]
     paths += (
@@ -332,6 +342,12 @@ def _read_all(raw: RawPack, root: Path, files: dict[Path, YamlFile]) -> None:
             raw.escalations.extend(
                 Placed(e, file, ("escalations", i)) for i, e in enumerate(routing.escalations)
             )
+    if (file := files.get(root / "report.yaml")) is not None:
+        report = _validate(ReportFile, file, problems)
+        if report is not None:
+            raw.report_sections.extend(
+                Placed(section, file, ("sections", i)) for i, section in enumerate(report.sections)
+            )
     for path, file in files.items():
         relative = path.relative_to(root)
         folder = relative.parts[0] if len(relative.parts) > 1 else ""
@@ -360,9 +376,7 @@ def _rules(file: YamlFile, problems: list[Problem]) -> Iterable[Placed[RuleSpecB
         try:
             parsed = RulesFile.model_validate({"rules": [item]})
         except ValidationError as error:
-            for problem in validation_problems(
-                error, _Shifted(file, index), (), model=RulesFile
-            ):
+            for problem in validation_problems(error, _Shifted(file, index), (), model=RulesFile):
                 problems.append(problem)
             continue
         out.append(Placed(parsed.rules[0], file, ("rules", index)))

@@ -11,6 +11,7 @@ A pack is a directory::
     events.yaml        the pack's own event types (optional)
     rules/*.yaml       the rules, each with an explicit kind
     routing.yaml       escalations
+    report.yaml        extra sections of the commitment report (optional)
     tests/*.yaml       test cases (see commitrules.testing)
 """
 
@@ -29,17 +30,21 @@ from ..rules._base import Bilingual, Name, Spec
 
 __all__ = [
     "CalendarModel",
+    "CaseHandlingSection",
     "ClauseFile",
     "ClauseModel",
     "DisableModel",
     "EventTypeModel",
     "EventTypesFile",
     "FieldModel",
+    "FindingsSection",
     "LatenessModel",
     "PackMeta",
     "ParameterModel",
     "ParametersFile",
     "ProfileFile",
+    "ReportFile",
+    "ReportSectionModel",
     "RoleModel",
     "RolesFile",
     "RulesFile",
@@ -309,3 +314,60 @@ class RulesFile(Spec):
     """``rules/*.yaml``."""
 
     rules: list[RuleSpec]
+
+
+SectionId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
+
+
+class CaseHandlingSection(Spec):
+    """How cases were handled: each case opened by an ``opened_by`` event and closed by the
+    first ``closed_by`` event of the same ``key``: how many were received, closed and still
+    open, the days they took (nearest-rank p50 and p90, the longest), and, with ``limits``,
+    how many closed within their limit and how many open ones are past it.
+
+    ``limits`` names deadline rules of the pack that open on ``opened_by``: a case has a
+    limit when one of them opened a deadline for its opening event, and kept it when none
+    of them found the deadline missed (as the engine decides: working days, extensions and
+    all). The report shows each rule's time limit as in force on the report's last day.
+    """
+
+    id: SectionId
+    kind: Literal["case_handling"]
+    title: Bilingual
+    opened_by: Name
+    closed_by: Name
+    key: Name
+    limits: list[str] = Field(default_factory=list)
+    note: Bilingual | None = None
+
+
+class FindingsSection(Spec):
+    """A list of the period's findings of some clauses (with their sub-clauses) and rules,
+    one row each: time, clause, rule, kind, severity, message and subject."""
+
+    id: SectionId
+    kind: Literal["findings"]
+    title: Bilingual
+    clauses: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    note: Bilingual | None = None
+
+    @model_validator(mode="after")
+    def _names_something(self) -> FindingsSection:
+        if not self.clauses and not self.rules:
+            msg = "a findings section names 'clauses', 'rules' or both"
+            raise ValueError(msg)
+        return self
+
+
+ReportSectionModel = Annotated[CaseHandlingSection | FindingsSection, Field(discriminator="kind")]
+"""One section a pack adds to the report; ``kind`` decides which other keys it takes."""
+
+
+class ReportFile(Spec):
+    """``report.yaml``: sections the pack adds to the commitment report, in order, after
+    the sections every report has (clauses, checks, deadlines, thresholds, targets). A pack
+    that extends another adds to its sections; a section with the id of one of the parent's
+    replaces it."""
+
+    sections: list[ReportSectionModel]
