@@ -771,6 +771,10 @@ _BUILTIN_TYPES = tuple(EventType.from_model(m) for m in BUILTIN_EVENT_TYPES)
 def event_json_schema(name: str | None = None) -> dict[str, Any]:
     """JSON Schema of a built-in event type, or of all of them.
 
+    It belongs to no pack: a pack's own types, and a type a stand-alone pack declares under
+    a built-in name (which replaces the built-in one for that pack), are in the pack's
+    schema, ``pack.catalog.json_schema(name)`` (``commitrules schema --pack P``).
+
     >>> event_json_schema("sale")["properties"]["product_risk"]["maximum"]
     5
     """

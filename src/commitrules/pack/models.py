@@ -305,7 +305,17 @@ class EventTypeModel(Spec):
 
 
 class EventTypesFile(Spec):
-    """``events.yaml``."""
+    """``events.yaml``: the pack's own event types, each a mapping of field names to fields.
+
+    Every type also has ``id``, ``type`` and ``at``. A pack that extends the default pack
+    (``customer-commitments``, anywhere in its ``extends`` chain) keeps the built-in types
+    and may not declare one of their names. A stand-alone pack (the default pack nowhere in
+    its chain) may: its type then replaces the built-in type of that name for that pack, and
+    everything that works from the pack sees the pack's type: validation, the pack's JSON
+    Schema (``pack.catalog.json_schema()``, ``commitrules schema --pack``), the hypothesis
+    strategies drawn from ``pack.catalog``, the conditions of both backends (native and
+    durable), explain and the report. ``commitrules.event_json_schema()``, which belongs to
+    no pack, still describes the built-in types only."""
 
     event_types: dict[Name, EventTypeModel]
 
@@ -366,8 +376,25 @@ ReportSectionModel = Annotated[CaseHandlingSection | FindingsSection, Field(disc
 
 class ReportFile(Spec):
     """``report.yaml``: sections the pack adds to the commitment report, in order, after
-    the sections every report has (clauses, checks, deadlines, thresholds, targets). A pack
-    that extends another adds to its sections; a section with the id of one of the parent's
-    replaces it."""
+    the sections every report has (clauses, checks, deadlines, thresholds, targets, time,
+    roles, offenders). A pack that extends another adds to its sections; a section with the
+    id of one of the parent's replaces it. The default pack declares its complaint section
+    and its early-warning list here:
+
+    .. code-block:: yaml
+
+        sections:
+          - id: complaints
+            kind: case_handling
+            title: {zh: 投訴處理, en: Complaint handling}
+            opened_by: complaint_received
+            closed_by: complaint_resolved
+            key: case_id
+            limits: [C5.resolve.simple, C5.resolve.complex]
+          - id: early-warnings
+            kind: findings
+            title: {zh: 預警及應急(W1/W2), en: Early warnings and emergency response (W1/W2)}
+            clauses: [W1, W2]
+    """
 
     sections: list[ReportSectionModel]
