@@ -42,6 +42,7 @@ EXECUTED_PAGES = (
     "conditions.md",
     "embedding.md",
     "writing-a-pack.md",
+    "standalone-pack.md",
     "backends.md",
     "../README.md",
 )
