@@ -595,3 +595,17 @@ def test_an_extending_pack_replaces_a_section_by_its_id(tmp_path: Path) -> None:
         ("early-warnings", "Warnings"),
         ("marketing", "Marketing"),
     ]
+
+
+def test_a_disabled_rule_leaves_the_inherited_section_without_it(tmp_path: Path) -> None:
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "pack.yaml").write_text(
+        "id: child\nversion: 0.1.0\nname: {zh: 子, en: Child}\nextends: customer-commitments\n"
+        "disable:\n"
+        "  - {rule: C5.resolve.simple, reason: decided by the group's pack}\n",
+        encoding="utf-8",
+    )
+    pack = commitrules.load_pack(child)
+    complaints = next(s for s in pack.report_sections if s.id == "complaints")
+    assert complaints.limits == ["C5.resolve.complex"]  # type: ignore[union-attr]

@@ -526,6 +526,7 @@ class _Merge:
             rules={rule_id: placed.value for rule_id, placed in rules.items()},
             clause_ids=[c.value.id for c in clauses],
             problem=self._problem,
+            disabled=[rule_id for rule_id, _ in disabled],
         )
         compiler = _Compiler(
             rules=list(rules.values()),

@@ -25,11 +25,24 @@ def report_sections(
     rules: Mapping[str, RuleSpecBase],
     clause_ids: Sequence[str],
     problem: Callable[[Location, str], None],
+    disabled: Iterable[str] = (),
 ) -> tuple[ReportSection, ...]:
     """The sections in order (a later one with an earlier id replaces it in place), each
-    problem reported with its place."""
+    problem reported with its place.
+
+    A rule the pack disabled (``disable`` in ``pack.yaml``) is left out of the sections
+    that name it: a bank that switches off an inherited rule keeps the inherited section.
+    """
+    off = set(disabled)
     merged: dict[str, Placed[ReportSection]] = {}
     for item in placed:
+        section = item.value
+        if isinstance(section, CaseHandlingSection) and off & set(section.limits):
+            kept = [rule for rule in section.limits if rule not in off]
+            item = Placed(section.model_copy(update={"limits": kept}), item.file, item.path)
+        elif isinstance(section, FindingsSection) and off & set(section.rules):
+            kept = [rule for rule in section.rules if rule not in off]
+            item = Placed(section.model_copy(update={"rules": kept}), item.file, item.path)
         merged[item.value.id] = item
     for item in merged.values():
         section = item.value
