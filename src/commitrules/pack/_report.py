@@ -35,15 +35,15 @@ def report_sections(
     """
     off = set(disabled)
     merged: dict[str, Placed[ReportSection]] = {}
-    for item in placed:
-        section = item.value
+    for given in placed:
+        section = given.value
         if isinstance(section, CaseHandlingSection) and off & set(section.limits):
             kept = [rule for rule in section.limits if rule not in off]
-            item = Placed(section.model_copy(update={"limits": kept}), item.file, item.path)
+            section = section.model_copy(update={"limits": kept})
         elif isinstance(section, FindingsSection) and off & set(section.rules):
             kept = [rule for rule in section.rules if rule not in off]
-            item = Placed(section.model_copy(update={"rules": kept}), item.file, item.path)
-        merged[item.value.id] = item
+            section = section.model_copy(update={"rules": kept})
+        merged[section.id] = Placed(section, given.file, given.path)
     for item in merged.values():
         section = item.value
         if isinstance(section, CaseHandlingSection):
