@@ -316,6 +316,7 @@ PACK_FILES: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("events.yaml", models.EventTypesFile, "The pack's own event types (optional)."),
     ("rules/NAME.yaml", models.RulesFile, "Rules (any number of files)."),
     ("routing.yaml", RoutingSpec, "Escalations (optional)."),
+    ("report.yaml", models.ReportFile, "Extra sections of the commitment report (optional)."),
     ("tests/NAME.yaml", CaseFileModel, "Test cases (see the case format below)."),
 )
 

@@ -42,7 +42,9 @@ EXECUTED_PAGES = (
     "conditions.md",
     "embedding.md",
     "writing-a-pack.md",
+    "standalone-pack.md",
     "backends.md",
+    "api.md",
     "../README.md",
 )
 REGENERATE = "python docs/generate.py"
@@ -119,6 +121,43 @@ def as_list_items(block: str) -> str:
     return textwrap.indent(textwrap.dedent(block).strip("\n") + "\n", "  ")
 
 
+#: The public entry points the API reference must document (issue 23).
+API_ENTRY_POINTS = (
+    "commitrules.load_pack",
+    "commitrules.Engine",
+    "commitrules.batch.check_files",
+    "commitrules.testing.run_pack_tests",
+    "commitrules.testing.coverage",
+    "commitrules.testing.strategies",
+    "commitrules.waivers.load_waivers",
+    "commitrules.audit.DecisionLog",
+    "commitrules.audit.verify_log",
+    "commitrules.report.build_report",
+    "commitrules.explain.explain",
+)
+
+
+def test_the_api_reference_documents_every_public_entry_point() -> None:
+    page = (DOCS / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^::: (\S+)$", page, flags=re.MULTILINE))
+    assert set(API_ENTRY_POINTS) <= documented, set(API_ENTRY_POINTS) - documented
+    engine = page.split("::: commitrules.Engine", 1)[1].split("\n\n", 1)[0]
+    for method in ("process", "process_json", "process_many", "advance_to", "snapshot"):
+        assert method in engine, method
+
+
+def test_the_api_reference_docstring_extension_examples_run() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "griffe_docstrings", DOCS / "griffe_docstrings.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    failures, tried = doctest.testmod(module)
+    assert (failures, tried > 0) == (0, True)
+
+
 def test_every_condition_function_is_documented() -> None:
     from commitrules.expr.builtins import FUNCTIONS
 
@@ -153,6 +192,13 @@ def test_site_builds_with_strict_link_checks(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "index.html").is_file()
+    # The API reference is read from the docstrings: the methods' own words are there, and
+    # their doctest examples are code.
+    api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
+    for text in ("process_json", "process_many", "Judge one event given as JSON text"):
+        assert text in api, text
+    assert "```pycon" not in api
+    assert 'class="language-pycon' in api or "highlight" in api
     assert not (tmp_path / "site" / "_proposed").exists()
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import commitrules
 from commitrules import Engine, EventConflictError, EventValidationError, LateEventError
+from tests.conftest import MINI
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -348,6 +351,35 @@ class TestContract:
         keys = [(v.at, v.rule_id, v.id) for v in found]
         assert keys == sorted(keys)
         assert len(found) >= 4
+
+    def test_a_violation_comes_before_its_escalation_at_the_same_moment(
+        self, tmp_path: Path
+    ) -> None:
+        # An escalation with after: 0 shares the violation's time and rule: before the kind
+        # rank, the hash id decided which came first (the escalation, for about half the ids).
+        pack_dir = tmp_path / "zero"
+        shutil.copytree(MINI, pack_dir)
+        rules = (pack_dir / "rules" / "all.yaml").read_text(encoding="utf-8")
+        rules = rules.replace(
+            "{after: {count: 10, unit: calendar_days}", "{after: {count: 0, unit: calendar_days}"
+        )
+        (pack_dir / "rules" / "all.yaml").write_text(rules, encoding="utf-8")
+        engine = Engine(commitrules.load_pack(pack_dir))
+        for index in range(40):
+            engine.process(complaint(f"c{index}", at(1, 10, index), case=f"K{index}"))
+        found = [
+            v
+            for v in engine.advance_to(dt.datetime(2026, 8, 1, tzinfo=CST))
+            if v.rule_id == "D1.resolve"
+        ]
+        assert len(found) == 80
+        position = {v.id: index for index, v in enumerate(found)}
+        escalations = [v for v in found if v.kind == "escalation"]
+        assert len(escalations) == 40
+        for escalation in escalations:
+            assert escalation.refers_to is not None
+            assert position[escalation.refers_to] < position[escalation.id]
+            assert found[position[escalation.refers_to]].at == escalation.at
 
     def test_a_repeated_id_is_ignored_and_counted(self, engine: Engine) -> None:
         first = engine.process(sale("s1", at(1), amount="900"))

@@ -48,7 +48,7 @@ def test_an_unknown_key_names_the_file_line_and_a_close_match(pack_dir: Path) ->
     )
     found = problems_of(pack_dir)
     assert (
-        "rules/extra.yaml:6:5: rules[0].requre: unknown key 'requre'; did you mean 'require'?"
+        "rules/extra.yaml:6:5: rule X.1: requre: unknown key 'requre'; did you mean 'require'?"
         in found
     )
 
@@ -73,15 +73,15 @@ def test_every_problem_is_reported_at_once(pack_dir: Path) -> None:
         "    message: {zh: x, en: x}\n",
     )
     found = "\n".join(problems_of(pack_dir))
-    assert "rules/extra.yaml:4:5: rules[0].clause: unknown clause 'NOPE'" in found
+    assert "rules/extra.yaml:4:5: rule X.1: clause: unknown clause 'NOPE'" in found
     assert (
-        "rules/extra.yaml:5:5: rules[0].on: unknown event type 'sael'; did you mean 'sale'?"
+        "rules/extra.yaml:5:5: rule X.1: on: unknown event type 'sael'; did you mean 'sale'?"
         in found
     )
-    assert "rules/extra.yaml:7:5: rules[0].role: unknown role 'nobody'" in found
-    assert "rules/extra.yaml:13:5: rules[1].require: rule" not in found  # location, not rule text
+    assert "rules/extra.yaml:7:5: rule X.1: role: unknown role 'nobody'" in found
+    assert "rules/extra.yaml:13:5: rule X.2: require: rule" not in found  # location, not rule text
     assert "unknown field 'prodcut_risk'; did you mean 'product_risk'?" in found
-    assert "rules/extra.yaml:13:5: rules[1].require" in found
+    assert "rules/extra.yaml:13:5: rule X.2: require" in found
 
 
 def test_a_bad_expression_points_at_the_offset(pack_dir: Path) -> None:
@@ -107,7 +107,7 @@ def test_a_bad_expression_points_at_the_offset(pack_dir: Path) -> None:
 def test_a_kind_that_does_not_exist_lists_the_kinds(pack_dir: Path) -> None:
     write_rules(pack_dir, "rules:\n  - {id: X.1, kind: regex, clause: K1, role: owner}\n")
     found = "\n".join(problems_of(pack_dir))
-    assert "unknown rule kind; the kinds are check, deadline" in found
+    assert "unknown kind 'regex'; the kinds are check, deadline" in found
 
 
 @pytest.mark.parametrize(

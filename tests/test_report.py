@@ -5,17 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from collections import Counter
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import attrs
 import pytest
 
 import commitrules
 from commitrules import Violation
 from commitrules.eventtime import parse_period, to_us
 from commitrules.report import Report, build_report
+from tests.conftest import MINI
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNTIL = dt.datetime(2026, 10, 31, tzinfo=SHANGHAI)
@@ -138,17 +140,25 @@ def events() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def violations(pack: commitrules.Pack, events: list[dict[str, Any]]) -> list[Violation]:
-    engine = commitrules.Engine(pack)
+def run(pack: commitrules.Pack, events: list[dict[str, Any]]) -> tuple[list[Violation], list[Any]]:
+    outcomes: list[Any] = []
+    engine = commitrules.Engine(pack, outcomes=outcomes.append)
     found = engine.process_many(events)
-    return found + engine.advance_to(UNTIL)
+    return found + engine.advance_to(UNTIL), outcomes
+
+
+@pytest.fixture(scope="module")
+def violations(run: tuple[list[Violation], list[Any]]) -> list[Violation]:
+    return run[0]
 
 
 @pytest.fixture(scope="module")
 def report(
-    pack: commitrules.Pack, events: list[dict[str, Any]], violations: list[Violation]
+    pack: commitrules.Pack,
+    events: list[dict[str, Any]],
+    run: tuple[list[Violation], list[Any]],
 ) -> Report:
-    return build_report(pack, events, violations, lang="en", until=UNTIL)
+    return build_report(pack, events, run[0], lang="en", until=UNTIL, outcomes=run[1])
 
 
 @pytest.fixture(scope="module")
@@ -223,8 +233,13 @@ def test_clauses_come_in_catalogue_order_with_their_status(
     assert by_id["M1.satisfaction"]["status"] == "kept"
 
 
+def section(report: Report, section_id: str) -> dict[str, Any]:
+    return next(s for s in report.data["sections"] if s["id"] == section_id)
+
+
 def test_complaint_handling_matches_a_hand_count(report: Report) -> None:
-    complaints = report.data["complaints"]
+    complaints = section(report, "complaints")
+    assert (complaints["kind"], complaints["title"]) == ("case_handling", "Complaint handling")
     assert complaints["received"] == 6
     assert complaints["resolved"] == 5
     assert complaints["open"] == 1
@@ -237,21 +252,60 @@ def test_complaint_handling_matches_a_hand_count(report: Report) -> None:
     assert complaints["days_p50"] == 17.5
     assert complaints["days_p90"] == 46.0
     assert complaints["days_max"] == 46.0
-    assert complaints["limits"] == {"simple": 15, "complex": 30, "extended": 60}
+    limits = {limit["rule_id"]: limit for limit in complaints["limits"]}
+    assert limits["C5.resolve.simple"]["within"] == {
+        "count": 15,
+        "unit": "calendar_days",
+        "param": "complaint_decision_days",
+    }
+    assert limits["C5.resolve.complex"]["within"]["count"] == 30
+    assert [e["count"] for e in limits["C5.resolve.simple"]["extended"]] == [60]
 
 
-def test_complaints_are_skipped_gracefully_when_the_pack_has_no_limit(
-    pack: commitrules.Pack, events: list[dict[str, Any]]
+def test_the_complaint_section_reads_the_same_without_outcomes(
+    pack: commitrules.Pack, events: list[dict[str, Any]], violations: list[Violation]
 ) -> None:
-    kept = {k: v for k, v in pack.parameters.items() if not k.startswith("complaint_decision")}
-    other = attrs.evolve(pack, parameters=kept)
-    data = build_report(other, events, [], until=UNTIL).data
-    complaints = data["complaints"]
-    assert complaints["resolved"] == 5
-    assert complaints["with_limit"] == 0
-    assert complaints["share_within_limit"] is None
-    assert complaints["days_p50"] == 17.5
-    assert complaints["limits"]["simple"] is None
+    plain = build_report(pack, events, violations, lang="en", until=UNTIL)
+    complaints = section(plain, "complaints")
+    assert (complaints["with_limit"], complaints["within_limit"]) == (5, 4)
+    assert plain.data["outcomes_known"] is False
+    deadlines = {row["rule_id"]: row for row in plain.data["deadlines"]}
+    assert deadlines["C5.resolve.simple"]["opened"] is None
+    assert deadlines["C5.resolve.simple"]["missed"] == 2
+
+
+def test_deadlines_count_opened_met_missed_and_open(report: Report) -> None:
+    deadlines = {row["rule_id"]: row for row in report.data["deadlines"]}
+    simple = deadlines["C5.resolve.simple"]
+    # K1, K2, K3, K5, K6 are simple; K3 and K6 missed, K1, K2 and K5 (extended) met.
+    assert (simple["opened"], simple["met"], simple["missed"], simple["open"]) == (5, 3, 2, 0)
+    assert simple["share_met"] == 0.6
+    assert simple["limit"]["within"]["count"] == 15
+    complex_ = deadlines["C5.resolve.complex"]
+    assert (complex_["opened"], complex_["met"], complex_["missed"]) == (1, 1, 0)
+    acknowledged = deadlines["C5.acknowledge.in-time"]
+    assert (acknowledged["opened"], acknowledged["met"]) == (6, 6)
+
+
+def test_checks_count_what_they_judged(report: Report, violations: list[Violation]) -> None:
+    checks = {row["rule_id"]: row for row in report.data["checks"]}
+    unapproved = checks["C1.marketing.unapproved"]
+    # Three marketing texts: M-1 approved, M-2 and M-3 not.
+    assert (unapproved["judged"], unapproved["held"]) == (3, 1)
+    assert unapproved["counts"]["violation"] == sum(
+        v.rule_id == "C1.marketing.unapproved" for v in violations
+    )
+
+
+def test_a_pack_without_complaints_has_no_complaint_section(
+    mini_pack: commitrules.Pack,
+) -> None:
+    data = build_report(mini_pack, [], [], lang="en").data
+    assert data["sections"] == []
+    text = build_report(mini_pack, [], [], lang="en").to_markdown()
+    assert "Complaint handling" not in text
+    assert "W1/W2" not in text
+    assert "Extended with approval" not in text
 
 
 def test_periodic_targets_report_met_missed_and_too_few(report: Report) -> None:
@@ -288,7 +342,7 @@ def test_repeat_offenders_and_early_warnings(report: Report, violations: list[Vi
     branches = {item["id"]: item["count"] for item in report.data["offenders"]["branch_id"]}
     assert branches[HOSTILE_BRANCH] == 1
     assert branches["BR-SH-XH"] == 2  # M-2 and M-3 unapproved
-    warnings = report.data["early_warnings"]
+    warnings = section(report, "early-warnings")["findings"]
     expected = sorted(v.id for v in violations if v.clause_id.startswith(("W1", "W2")))
     assert sorted(w["id"] for w in warnings) == expected
     assert any(w["rule_id"] == "W1.leak.incident" for w in warnings)
@@ -342,7 +396,7 @@ def test_a_period_label_must_be_one(pack: commitrules.Pack) -> None:
 def test_an_empty_report_still_renders(pack: commitrules.Pack) -> None:
     report = build_report(pack, [], [], period="2026", lang="zh")
     assert report.data["findings"]["total"] == 0
-    assert report.data["complaints"]["received"] == 0
+    assert section(report, "complaints")["received"] == 0
     assert "<svg" not in report.to_html()
     assert "誠信經營" in report.to_markdown()
 
@@ -385,17 +439,26 @@ def test_the_page_shows_the_counts(html: str, report: Report) -> None:
 
 
 def test_the_same_input_gives_the_same_bytes(
-    pack: commitrules.Pack, events: list[dict[str, Any]], violations: list[Violation], html: str
+    pack: commitrules.Pack,
+    events: list[dict[str, Any]],
+    run: tuple[list[Violation], list[Any]],
+    html: str,
 ) -> None:
-    again = build_report(pack, list(reversed(events)), violations[::-1], lang="en", until=UNTIL)
+    found, outcomes = run
+    again = build_report(
+        pack, list(reversed(events)), found[::-1], lang="en", until=UNTIL, outcomes=outcomes
+    )
     assert again.to_html() == html
 
 
 def test_validated_events_give_the_same_report(
-    pack: commitrules.Pack, events: list[dict[str, Any]], violations: list[Violation], html: str
+    pack: commitrules.Pack,
+    events: list[dict[str, Any]],
+    run: tuple[list[Violation], list[Any]],
+    html: str,
 ) -> None:
     checked = [pack.catalog.validate(event) for event in events]
-    report = build_report(pack, checked, violations, lang="en", until=UNTIL)
+    report = build_report(pack, checked, run[0], lang="en", until=UNTIL, outcomes=run[1])
     assert report.to_html() == html
 
 
@@ -405,7 +468,7 @@ def test_repeated_and_invalid_events_are_counted_not_used(
     noisy = [*events, events[0], {"id": "bad", "type": "sale", "at": "yesterday"}]
     data = build_report(pack, noisy, violations, until=UNTIL).data
     assert (data["events"]["duplicates"], data["events"]["invalid"]) == (1, 1)
-    assert data["complaints"]["received"] == 6
+    assert next(s for s in data["sections"] if s["id"] == "complaints")["received"] == 6
 
 
 # -- the Markdown text -----------------------------------------------------------------------
@@ -440,7 +503,7 @@ def test_late_complaints_agree_with_the_engines_deadline_findings(
         if v.clause_id == "C5.resolve" and v.kind == "violation"
     }
     assert late == {"K3", "K6"}
-    complaints = report.data["complaints"]
+    complaints = section(report, "complaints")
     missed = complaints["with_limit"] - complaints["within_limit"]
     assert missed + complaints["open_overdue"] == len(late)
 
@@ -477,3 +540,75 @@ def test_importing_the_report_does_not_import_matplotlib() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+# -- what a pack declares --------------------------------------------------------------------
+
+
+def test_a_section_is_checked_against_the_pack(tmp_path: Path) -> None:
+    pack_dir = tmp_path / "mini"
+    shutil.copytree(MINI, pack_dir)
+    (pack_dir / "report.yaml").write_text(
+        "sections:\n"
+        "  - {id: cases, kind: case_handling, title: {zh: 案, en: Cases},\n"
+        "     opened_by: complaint_recieved, closed_by: complaint_resolved, key: case,\n"
+        "     limits: [K1.amount, D1.reslove]}\n"
+        "  - {id: list, kind: findings, title: {zh: 表, en: List}, clauses: [Z9]}\n"
+        "  - {id: other, kind: chart, title: {zh: 圖, en: Chart}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(commitrules.PackValidationError) as caught:
+        commitrules.load_pack(pack_dir)
+    found = "\n".join(str(p) for p in caught.value.problems)
+    assert "unknown kind 'chart'; the kinds are case_handling, findings" in found
+    (pack_dir / "report.yaml").write_text(
+        (pack_dir / "report.yaml").read_text(encoding="utf-8").rsplit("  - {id: other", 1)[0],
+        encoding="utf-8",
+    )
+    with pytest.raises(commitrules.PackValidationError) as caught:
+        commitrules.load_pack(pack_dir)
+    found = "\n".join(str(p) for p in caught.value.problems)
+    assert (
+        "report.yaml:3:6: sections[0].opened_by: unknown event type 'complaint_recieved'; "
+        "did you mean 'complaint_received'?"
+    ) in found
+    assert "event type 'complaint_resolved' has no field 'case'; did you mean 'case_id'?" in found
+    assert "rule 'K1.amount' is a check rule, not a deadline" in found
+    assert "no rule 'D1.reslove'; did you mean 'D1.resolve'?" in found
+    assert "sections[1].clauses[0]: unknown clause 'Z9'" in found
+
+
+def test_an_extending_pack_replaces_a_section_by_its_id(tmp_path: Path) -> None:
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "pack.yaml").write_text(
+        "id: child\nversion: 0.1.0\nname: {zh: 子, en: Child}\nextends: customer-commitments\n",
+        encoding="utf-8",
+    )
+    (child / "report.yaml").write_text(
+        "sections:\n"
+        "  - {id: early-warnings, kind: findings, title: {zh: 預警, en: Warnings}, clauses: [W1]}\n"
+        "  - {id: marketing, kind: findings, title: {zh: 營銷, en: Marketing},"
+        " rules: [C1.marketing.unapproved]}\n",
+        encoding="utf-8",
+    )
+    pack = commitrules.load_pack(child)
+    assert [(s.id, s.title.en) for s in pack.report_sections] == [
+        ("complaints", "Complaint handling"),
+        ("early-warnings", "Warnings"),
+        ("marketing", "Marketing"),
+    ]
+
+
+def test_a_disabled_rule_leaves_the_inherited_section_without_it(tmp_path: Path) -> None:
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "pack.yaml").write_text(
+        "id: child\nversion: 0.1.0\nname: {zh: 子, en: Child}\nextends: customer-commitments\n"
+        "disable:\n"
+        "  - {rule: C5.resolve.simple, reason: decided by the group's pack}\n",
+        encoding="utf-8",
+    )
+    pack = commitrules.load_pack(child)
+    complaints = next(s for s in pack.report_sections if s.id == "complaints")
+    assert complaints.limits == ["C5.resolve.complex"]  # type: ignore[union-attr]

@@ -348,9 +348,10 @@ def _print_violations(violations: Sequence[Violation], output_format: str, lang:
 @cli.command()
 @click.argument("event_type", required=False)
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
-def schema(event_type: str | None, pack_path: str | None) -> None:
+@click.option("--profile", help="Jurisdiction profile of the pack.")
+def schema(event_type: str | None, pack_path: str | None, profile: str | None) -> None:
     """Print the JSON Schema of the events a pack accepts (or of one EVENT_TYPE)."""
-    pack = _load(pack_path, None)
+    pack = _load(pack_path, profile)
     if event_type is not None and event_type not in pack.catalog:
         known = ", ".join(pack.catalog.names)
         click.echo(f"error: unknown event type {event_type!r}; known: {known}", err=True)
@@ -503,7 +504,8 @@ def report_command(
 
     moment = _when(until)
     pack = _load(pack_path, profile)
-    engine = Engine(pack, waivers=_waivers(waivers_path, pack))
+    outcomes: list[Any] = []
+    engine = Engine(pack, waivers=_waivers(waivers_path, pack), outcomes=outcomes.append)
     stream = _read_events(events)
     found: list[Violation] = []
     for event in stream:
@@ -514,7 +516,9 @@ def report_command(
     if moment is not None:
         found.extend(engine.advance_to(moment))
     try:
-        report = build_report(pack, stream, found, period=period, lang=lang, until=moment)
+        report = build_report(
+            pack, stream, found, period=period, lang=lang, until=moment, outcomes=outcomes
+        )
     except (ValueError, ImportError) as error:
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
@@ -639,18 +643,35 @@ def _read_events(paths: Sequence[str]) -> list[dict[str, Any]]:
 @click.option("--event", "event_id", help="Only this event's decisions.")
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
 @click.option("--profile", help="Jurisdiction profile.")
+@click.option(
+    "--until",
+    help="Move event time here at the end: deadlines due and periods closed by then, each a line.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON array of the lines (fields as in Explanation.to_dict).",
+)
 @_personal_options
 def explain_command(
     events: tuple[str, ...],
     event_id: str | None,
     pack_path: str | None,
     profile: str | None,
+    until: str | None,
+    output_format: str,
     personal: str,
     pseudonym_key_file: str | None,
 ) -> None:
-    """For each event, every rule that applied, whether it held, and the values it compared."""
+    """For each event, every rule that applied, whether it held, and the values it compared;
+    what each deadline did (opened, fulfilled, extended, cancelled) and what moving event
+    time did (a deadline missed or escalated, a period closed)."""
     from .explain import explain  # noqa: PLC0415
 
+    moment = _when(until)
     pack = _load(pack_path, profile)
     key = _pseudonym_key(personal, pseudonym_key_file)
     try:
@@ -662,14 +683,18 @@ def explain_command(
             pack,
             stream,
             event_id=event_id,
+            until=moment,
             evidence=personal,  # type: ignore[arg-type]
             pseudonym_key=key,
         )
     except OSError as error:
         click.echo(f"error: {_os_reason(error)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    for line in lines:
-        click.echo(str(line))
+    if output_format == "json":
+        click.echo(json.dumps([line.to_dict() for line in lines], ensure_ascii=False, indent=2))
+    else:
+        for line in lines:
+            click.echo(str(line))
     if event_id is not None and not lines:
         click.echo(f"no rule applies to event {event_id!r}", err=True)
 

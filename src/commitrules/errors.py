@@ -29,6 +29,7 @@ a :class:`~commitrules.Violation`.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -53,6 +54,7 @@ __all__ = [
     "Problem",
     "ProcessingError",
     "SnapshotError",
+    "did_you_mean",
 ]
 
 
@@ -62,6 +64,8 @@ class Location:
 
     >>> str(Location(file="rules/c1.yaml", line=12, column=5, key="rules[0].when"))
     'rules/c1.yaml:12:5: rules[0].when'
+    >>> str(Location(file="rules/c1.yaml", line=12, column=5, key="when", rule_id="C1.x"))
+    'rules/c1.yaml:12:5: rule C1.x: when'
     """
 
     file: str | None = None
@@ -81,10 +85,10 @@ class Location:
                 if self.column is not None:
                     where += f":{self.column}"
             parts.append(where)
-        if self.key:
-            parts.append(self.key)
         if self.rule_id is not None:
             parts.append(f"rule {self.rule_id}")
+        if self.key:
+            parts.append(self.key)
         if self.offset is not None:
             parts.append(f"at offset {self.offset}")
         if self.event_id is not None:
@@ -199,7 +203,17 @@ class SnapshotError(CommitRulesError):
 
 
 class CaseError(CommitRulesError):
-    """A pack test case cannot be read."""
+    """A pack test case cannot be read; :attr:`problems` lists every problem found."""
+
+    def __init__(
+        self,
+        reason: str,
+        location: Location | None = None,
+        *,
+        problems: Iterable[Problem] = (),
+    ) -> None:
+        super().__init__(reason, location)
+        self.problems: tuple[Problem, ...] = tuple(problems) or (Problem(self.location, reason),)
 
 
 class ProcessingError(CommitRulesError):
@@ -259,3 +273,21 @@ class EngineConfigError(CommitRulesError, ValueError):
 
     Also a :class:`ValueError`, so callers that caught that keep working.
     """
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """A hint naming the valid name closest to ``name``, or ``""`` when none is close.
+
+    Only names from ``valid`` are proposed, and never ``name`` itself (a name that is valid
+    elsewhere is still wrong where it was written).
+
+    >>> did_you_mean("requre", ["require", "forbid"])
+    "; did you mean 'require'?"
+    >>> did_you_mean("require", ["require", "requires"])
+    "; did you mean 'requires'?"
+    >>> did_you_mean("zzz", ["require"])
+    ''
+    """
+    others = sorted({item for item in valid if item != name})
+    close = difflib.get_close_matches(name, others, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -731,14 +731,32 @@ class EventCatalog:
         return _with_times(checked, self._types[checked["type"]].times)
 
     def json_schema(self, name: str | None = None) -> dict[str, Any]:
-        """JSON Schema of one type, or of the union of all types (discriminated by ``type``)."""
+        """JSON Schema of one type, or of the union of all types (discriminated by ``type``).
+
+        The result is JSON-ready: bounds are JSON numbers, a decimal default is its text (as
+        events carry decimals).
+        """
         if name is not None:
-            return self._types[name].model.model_json_schema()
+            schema: dict[str, Any] = _json_ready(self._types[name].model.model_json_schema())
+            return schema
         models = tuple(t.model for t in self._types.values())
         union: Any = Annotated[
             models[0] if len(models) == 1 else _union(models), Field(discriminator="type")
         ]
-        return TypeAdapter(union).json_schema()
+        whole: dict[str, Any] = _json_ready(TypeAdapter(union).json_schema())
+        return whole
+
+
+def _json_ready(value: Any) -> Any:
+    """A schema with every Decimal left by pydantic (a bound) as a JSON number."""
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, Decimal):
+        whole = value == value.to_integral_value()
+        return int(value) if whole else float(value)
+    return value
 
 
 def _union(models: tuple[type[Event], ...]) -> Any:
@@ -752,6 +770,10 @@ _BUILTIN_TYPES = tuple(EventType.from_model(m) for m in BUILTIN_EVENT_TYPES)
 
 def event_json_schema(name: str | None = None) -> dict[str, Any]:
     """JSON Schema of a built-in event type, or of all of them.
+
+    It belongs to no pack: a pack's own types, and a type a stand-alone pack declares under
+    a built-in name (which replaces the built-in one for that pack), are in the pack's
+    schema, ``pack.catalog.json_schema(name)`` (``commitrules schema --pack P``).
 
     >>> event_json_schema("sale")["properties"]["product_risk"]["maximum"]
     5

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 
-from .errors import CommitRulesError, Location, PackValidationError, Problem
+from .errors import CaseError, CommitRulesError, Location, PackValidationError, Problem
 from .eventtime import WorkingDayCalendar, from_us, to_us
 from .pack import Pack, load_pack
 from .rules.operational import horizon_alarm, longest_working_days
@@ -38,14 +38,14 @@ class Warning:  # noqa: A001 - the domain word; never raised, so no clash in pra
 
 @attrs.frozen
 class LintReport:
-    """The errors (the pack does not load) and warnings of a pack."""
+    """The errors (the pack does not load, or its test cases cannot run) and warnings."""
 
     errors: tuple[Problem, ...]
     warnings: tuple[Warning, ...]
 
     @property
     def ok(self) -> bool:
-        """Whether the pack loads."""
+        """Whether the pack loads and its case files can run."""
         return not self.errors
 
 
@@ -55,7 +55,9 @@ def lint(
     profile: str | None = None,
     as_of: dt.date | None = None,
 ) -> LintReport:
-    """Lint a pack (a directory or bundled id; the default pack if None).
+    """Lint a pack (a directory or bundled id; the default pack if None) and its test cases
+    (``tests/*.yaml``): a case file that cannot be read, or a case naming a rule the pack
+    does not have (expected or ignored), is an error.
 
     The working-day calendar of each profile (only ``profile`` when given) is checked
     against its official years; with ``as_of``, also whether deadlines counted from that
@@ -75,7 +77,7 @@ def lint(
         except CommitRulesError as error:
             return LintReport(errors=(Problem(error.location, error.reason),), warnings=())
         found.extend(_calendar_warnings(each, as_of))
-    return LintReport(errors=(), warnings=tuple(found))
+    return LintReport(errors=tuple(_case_problems(pack)), warnings=tuple(found))
 
 
 def _calendar_warnings(pack: Pack, as_of: dt.date | None) -> list[Warning]:
@@ -120,8 +122,41 @@ def _calendar_warnings(pack: Pack, as_of: dt.date | None) -> list[Warning]:
     ]
 
 
+def _case_problems(pack: Pack) -> list[Problem]:
+    """What would stop the pack's own cases from running, found without running them."""
+    from .testing._suite import case_files  # noqa: PLC0415 - testing imports the engine
+    from .testing.cases import load_case_file, unknown_names  # noqa: PLC0415
+
+    problems: list[Problem] = []
+    for path in case_files(pack.path):
+        shown = str(path.relative_to(pack.path))
+        try:
+            case_file = load_case_file(path, shown=shown)
+        except CaseError as error:
+            problems.extend(error.problems)
+            continue
+        for index, case in enumerate(case_file.cases):
+            for keys, reason in unknown_names(case_file, index, pack):
+                if keys[0] == "ignore" and case.ignore is None:
+                    where = case_file.source.locate(keys)  # the file's default
+                else:
+                    where = case_file.locate(index, *keys)
+                problems.append(Problem(where, reason))
+    return list(dict.fromkeys(problems))  # a file's default ignore: said once
+
+
 def _warnings(pack: Pack) -> list[Warning]:
     found: list[Warning] = []
+    if not pack.rules:
+        found.append(
+            Warning(
+                "empty-pack",
+                f"pack {pack.id!r} has no rule: it judges nothing (add rules under rules/"
+                + (", or extend a pack" if not pack.extends else "")
+                + ")",
+                Location(file="rules/"),
+            )
+        )
     ruled = {rule.clause for rule in pack.rules}
     for clause in pack.clauses:
         has_rule = clause.id in ruled or any(c.startswith(clause.id + ".") for c in ruled)
@@ -138,7 +173,7 @@ def _warnings(pack: Pack) -> list[Warning]:
     used_roles = {rule.role for rule in pack.rules}
     if pack.operations_role_declared:
         used_roles.add(pack.operations_role)
-    else:
+    elif pack.rules:
         found.append(
             Warning(
                 "operations-role-missing",

@@ -24,13 +24,14 @@ import attrs
 
 __all__ = [
     "BREACH_KINDS",
+    "FINDING_KIND_RANK",
     "ID_SCHEME",
-    "KIND_RANK",
     "FindingKind",
     "Message",
     "PackRef",
     "Severity",
     "Violation",
+    "kind_rank",
     "release_order",
     "violation_id",
 ]
@@ -42,20 +43,34 @@ FindingKind = Literal[
 BREACH_KINDS: frozenset[str] = frozenset({"violation", "escalation"})
 """The kinds that ask for action; every other kind is informational (no exit 1, no coverage)."""
 
-KIND_RANK: dict[str, int] = {
-    "violation": 0,
-    "excused": 0,
-    "insufficient_sample": 0,
-    "escalation": 1,
-    "correction": 2,
-    "operational": 3,
-}
-"""How findings that tie on (at, rule_id) are ordered: a violation before its escalations."""
 
 ID_SCHEME = 2
 """The id scheme: 1 hashed the subject's values as they were; 2 keeps personal values out
 (or keys the hash). Stored ids changed once, with release 0.2.0."""
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+
+#: Where each kind of finding goes among findings of one rule at one moment (lower first):
+#: a violation before the escalations that follow it up, then the findings that ask for no
+#: action. The one table of it: a new kind gets its rank here (a kind not listed goes last).
+FINDING_KIND_RANK: Mapping[str, int] = MappingProxyType(
+    {
+        "violation": 0,
+        "escalation": 1,
+        "excused": 2,
+        "insufficient_sample": 3,
+        "correction": 4,
+        "operational": 5,
+    }
+)
+
+
+def kind_rank(kind: str) -> int:
+    """The rank of a kind of finding in the release order (see :data:`FINDING_KIND_RANK`).
+
+    >>> kind_rank("violation") < kind_rank("escalation") < kind_rank("a-kind-added-later")
+    True
+    """
+    return FINDING_KIND_RANK.get(kind, len(FINDING_KIND_RANK))
 
 
 @attrs.frozen
@@ -239,7 +254,7 @@ def release_order(violation: Violation) -> tuple[int, str, int, str]:
     return (
         (at - _EPOCH) // _MICROSECOND,
         violation.rule_id,
-        KIND_RANK.get(violation.kind, 9),
+        kind_rank(violation.kind),
         violation.id,
     )
 

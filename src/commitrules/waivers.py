@@ -141,7 +141,7 @@ def load_waivers(path: str | Path, pack: Pack | None = None) -> Waivers:
         model = WaiversFile.model_validate(source.data)
     except ValidationError as error:
         raise PackValidationError(
-            validation_problems(error, source), where="the waivers file"
+            validation_problems(error, source, model=WaiversFile), where="the waivers file"
         ) from None
     seen: set[str] = set()
     problems: list[Problem] = []

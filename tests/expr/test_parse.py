@@ -318,7 +318,7 @@ def test_every_error_carries_the_location_and_renders_a_caret(scope: Scope) -> N
         file="rules/c1.yaml", line=12, column=9, key="rules[0].when", rule_id="C1", offset=21
     )
     assert str(error) == (
-        "rules/c1.yaml:12:9: rules[0].when: rule C1: at offset 21: "
+        "rules/c1.yaml:12:9: rule C1: rules[0].when: at offset 21: "
         "unknown field 'prodcut_id'; did you mean 'product_id'?\n"
         "    product_risk > 1 and prodcut_id == 'a'\n"
         "                         ^"

@@ -33,6 +33,7 @@ from ..rules import CompileContext, RuleRuntime, RuleSpecBase, compile_rule
 from ..rules._base import PRESENTATION
 from ..violations import Message, PackRef
 from ._read import Placed, RawPack, read_pack_directory
+from ._report import ReportSection, report_sections
 from ._values import Parameter, ParameterTimeline, Table, TableIndex, coerce
 from .models import CalendarModel, ParameterModel, ParameterOverride, ProfileFile, TableModel
 
@@ -121,6 +122,8 @@ class Pack:
     calendar_alarm_margin_days: int
     path: Path
     extends: tuple[str, ...]
+    #: The sections the pack adds to the commitment report (``report.yaml``).
+    report_sections: tuple[ReportSection, ...]
     _compiler: _Compiler = attrs.field(repr=False, alias="compiler")
 
     @property
@@ -441,13 +444,31 @@ class _Merge:
         event_types: dict[str, Any] = {}
         escalations: dict[str, Placed[EscalationSpec]] = {}
         rules: dict[str, Placed[RuleSpecBase]] = {}
+        # A stand-alone pack (the default pack nowhere in its chain) owns every type name:
+        # its own type replaces the built-in one of that name. A pack that extends the
+        # default pack keeps the built-in types, which the default pack's rules are about.
+        standalone = not any(
+            raw.meta is not None and raw.meta.value.id == DEFAULT_PACK for raw in self.chain
+        )
         for raw in self.chain:
             parameters.update(raw.parameters)
             profiles.update(raw.profiles)
             tables.update(raw.tables)
             for name, placed_type in raw.event_types.items():
-                if name in event_types or name in _BUILTIN_NAMES:
-                    self._problem(placed_type.locate(()), f"event type {name!r} is already defined")
+                if name in event_types:
+                    first = event_types[name].locate(())
+                    self._problem(
+                        placed_type.locate(()),
+                        f"event type {name!r} is already defined in {first.file}:{first.line}",
+                    )
+                    continue
+                if name in _BUILTIN_NAMES and not standalone:
+                    self._problem(
+                        placed_type.locate(()),
+                        f"event type {name!r} is built in; a pack that extends "
+                        f"{DEFAULT_PACK!r} keeps the built-in types (only a stand-alone pack "
+                        "may replace one): choose another name",
+                    )
                     continue
                 event_types[name] = placed_type
             for escalation in raw.escalations:
@@ -537,6 +558,14 @@ class _Merge:
         personal = set(settings.get("personal_fields", []))
         for event_type in catalog:
             personal |= event_type.personal_fields
+        sections = report_sections(
+            [section for raw in self.chain for section in raw.report_sections],
+            catalog=catalog,
+            rules={rule_id: placed.value for rule_id, placed in rules.items()},
+            clause_ids=[c.value.id for c in clauses],
+            problem=self._problem,
+            disabled=[rule_id for rule_id, _ in disabled],
+        )
         compiler = _Compiler(
             rules=list(rules.values()),
             catalog=catalog,
@@ -604,6 +633,7 @@ class _Merge:
             else 60,
             path=self.top.root,
             extends=tuple(raw.meta.value.id for raw in self.chain[:-1] if raw.meta is not None),
+            report_sections=sections,
             compiler=compiler,
         )
 
@@ -727,7 +757,8 @@ class _Merge:
         return out
 
     def _catalog(self, event_types: dict[str, Placed[Any]]) -> EventCatalog:
-        types = list(EventCatalog.builtin())
+        # A declared type with a built-in name replaces the built-in type (stand-alone packs).
+        types = [t for t in EventCatalog.builtin() if t.name not in event_types]
         for name, placed in event_types.items():
             try:
                 types.append(EventType.from_model(_event_model(name, placed.value), builtin=False))
@@ -812,10 +843,13 @@ def _event_model(name: str, model: Any) -> type[Event]:
         constraints: dict[str, Any] = {}
         if spec.enum is not None:
             annotation = Literal[tuple(spec.enum)]
+        # Bounds of the field's own type: an int field's bounds are ints (a Decimal bound
+        # would reach its JSON Schema as a Decimal, which JSON cannot hold).
+        bound = int if spec.type == "int" else Decimal
         if spec.min is not None:
-            constraints["ge"] = spec.min
+            constraints["ge"] = bound(spec.min)
         if spec.max is not None:
-            constraints["le"] = spec.max
+            constraints["le"] = bound(spec.max)
         if spec.max_length is not None:
             constraints["max_length"] = spec.max_length
         elif spec.type == "str" and spec.enum is None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
+import re
+import types
+import typing
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -11,12 +13,19 @@ from typing import Any, Generic, TypeVar
 import attrs
 from pydantic import BaseModel, ValidationError
 
-from ..errors import Location, PackError, PackSyntaxError, PackValidationError, Problem
+from ..errors import (
+    Location,
+    PackError,
+    PackSyntaxError,
+    PackValidationError,
+    Problem,
+    did_you_mean,
+)
 from ..eventtime import CalendarData
 from ..eventtime._calendar_files import CalendarFileModel, calendar_data
 from ..routing import EscalationSpec, RoutingSpec
 from ..rules import RULE_KINDS, RuleSpecBase
-from ._yaml import YamlFile, read_yaml
+from ._yaml import YamlFile, format_path, read_yaml
 from .models import (
     ClauseModel,
     EventTypeModel,
@@ -25,6 +34,7 @@ from .models import (
     ParameterModel,
     ParametersFile,
     ProfileFile,
+    ReportFile,
     RoleModel,
     RulesFile,
     TableModel,
@@ -47,8 +57,23 @@ class Placed(Generic[T]):
     path: tuple[str | int, ...]
 
     def locate(self, keys: Sequence[str | int] = ()) -> Location:
-        """Where a key below this value is written."""
-        return self.file.locate((*self.path, *keys))
+        """Where a key below this value is written (a rule's keys: by the rule's id)."""
+        where = self.file.locate((*self.path, *keys))
+        if len(self.path) == 2 and self.path[0] == "rules":
+            return by_rule_id(where, getattr(self.value, "id", None), keys)
+        return where
+
+
+_RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")
+
+
+def by_rule_id(where: Location, rule_id: object, keys: Sequence[str | int]) -> Location:
+    """A location inside a rule named by the rule's id (``rule C1.x: when``) instead of its
+    position (``rules[3].when``); the position stays when the id itself is at fault (a
+    problem with the ``id`` key, or an id that is not one)."""
+    if not isinstance(rule_id, str) or not _RULE_ID.match(rule_id) or tuple(keys[:1]) == ("id",):
+        return where
+    return attrs.evolve(where, key=format_path(keys) or None, rule_id=rule_id)
 
 
 @attrs.define
@@ -66,6 +91,7 @@ class RawPack:
     rules: list[Placed[RuleSpecBase]] = attrs.field(factory=list)
     escalations: list[Placed[EscalationSpec]] = attrs.field(factory=list)
     calendars: dict[str, Placed[CalendarData]] = attrs.field(factory=dict)
+    report_sections: list[Placed[Any]] = attrs.field(factory=list)
     problems: list[Problem] = attrs.field(factory=list)
     digest_parts: list[tuple[str, bytes]] = attrs.field(factory=list)
 
@@ -79,24 +105,67 @@ class RawPack:
         return sha.hexdigest()
 
 
-_KNOWN_KEYS: set[str] = set()
-_MODELS: tuple[type[BaseModel], ...] = (
-    PackMeta,
-    ClauseModel,
-    RoleModel,
-    ParameterModel,
-    ProfileFile,
-    TableModel,
-    EventTypeModel,
-    EscalationSpec,
-    CalendarFileModel,
-    *(spec for spec, _ in RULE_KINDS.values()),
-)
-for _model in _MODELS:
-    _KNOWN_KEYS.update(_model.model_fields)
-    for _field in _model.model_fields.values():
-        if _field.alias:
-            _KNOWN_KEYS.add(_field.alias)
+def keys_at(model: type[BaseModel], loc: Sequence[Any]) -> set[str]:
+    """The keys valid at the place of a pydantic error's location ``loc`` (its last part is
+    the offending key), for a document validated by ``model``.
+
+    pydantic's locations name the branch of a union they went into (a rule's ``kind`` tag,
+    a model's name); where the branch is not named, the keys of every branch are valid.
+    """
+    found: list[Any] = [model]
+    for part in list(loc)[:-1]:
+        found = _descend(found, part)
+    keys: set[str] = set()
+    for annotation in _members(found):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for name, info in annotation.model_fields.items():
+                keys.add(info.alias or name)
+    return keys
+
+
+def _members(annotations: Iterable[Any]) -> list[Any]:
+    """Annotations with Annotated, unions and None taken apart."""
+    out: list[Any] = []
+    for annotation in annotations:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            out.extend(_members([typing.get_args(annotation)[0]]))
+        elif origin in (typing.Union, types.UnionType):
+            out.extend(_members(a for a in typing.get_args(annotation) if a is not type(None)))
+        else:
+            out.append(annotation)
+    return out
+
+
+def _descend(annotations: list[Any], part: Any) -> list[Any]:
+    members = _members(annotations)
+    if isinstance(part, int):
+        return [
+            typing.get_args(a)[0]
+            for a in members
+            if typing.get_origin(a) is list and typing.get_args(a)
+        ]
+    chosen = [a for a in members if _names_branch(a, part)]
+    if chosen:  # a union's branch: stay at this place, in that branch only
+        return chosen
+    out: list[Any] = []
+    for annotation in members:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for name, info in annotation.model_fields.items():
+                if part in (name, info.alias):
+                    out.append(info.annotation)
+        elif typing.get_origin(annotation) is dict:
+            out.append(typing.get_args(annotation)[1])
+    return out
+
+
+def _names_branch(annotation: Any, part: str) -> bool:
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return False
+    if part == annotation.__name__:
+        return True
+    kind = annotation.model_fields.get("kind")
+    return kind is not None and typing.get_args(kind.annotation) == (part,)
 
 
 def _clean_path(loc: Sequence[Any], data: Any, error_type: str) -> tuple[str | int, ...]:
@@ -118,29 +187,43 @@ def _clean_path(loc: Sequence[Any], data: Any, error_type: str) -> tuple[str | i
     return tuple(out)
 
 
-def _reason(item: Any, path: tuple[str | int, ...]) -> str:
+def _reason(item: Any, path: tuple[str | int, ...], model: type[BaseModel] | None) -> str:
     kind = item["type"]
     message = str(item["msg"])
     if kind == "missing" and path and isinstance(path[-1], str):
         return f"missing key '{path[-1]}'"
     if kind == "extra_forbidden" and path and isinstance(path[-1], str):
-        close = difflib.get_close_matches(path[-1], sorted(_KNOWN_KEYS), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(path[-1], keys_at(model, item["loc"])) if model is not None else ""
         return f"unknown key '{path[-1]}'{hint}"
     if kind == "union_tag_invalid":
-        kinds = ", ".join(sorted(RULE_KINDS))
-        return f"unknown rule kind; the kinds are {kinds}"
+        context = item.get("ctx") or {}
+        tags = str(context.get("expected_tags", "")).replace("'", "")
+        tags = ", ".join(sorted(t.strip() for t in tags.split(",") if t.strip()))
+        tags = tags or ", ".join(sorted(RULE_KINDS))
+        given = context.get("tag")
+        hint = did_you_mean(str(given), tags.split(", ")) if given is not None else ""
+        return f"unknown kind {given!r}; the kinds are {tags}{hint}"
     if kind == "union_tag_not_found":
-        return "missing key 'kind' (one of " + ", ".join(sorted(RULE_KINDS)) + ")"
+        if model is RulesFile:
+            return "missing key 'kind' (one of " + ", ".join(sorted(RULE_KINDS)) + ")"
+        return "missing key 'kind'"
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     return message
 
 
 def validation_problems(
-    error: ValidationError, file: YamlFile, base: tuple[str | int, ...] = ()
+    error: ValidationError,
+    file: YamlFile,
+    base: tuple[str | int, ...] = (),
+    *,
+    model: type[BaseModel] | None = None,
 ) -> list[Problem]:
-    """Turn a pydantic error into located problems."""
+    """Turn a pydantic error into located problems.
+
+    ``model`` is what validated the data: an unknown key's "did you mean" proposes only
+    the keys valid where it is written (none without it).
+    """
     problems: list[Problem] = []
     seen: set[tuple[tuple[str | int, ...], str]] = set()
     root = file.data
@@ -148,7 +231,7 @@ def validation_problems(
         root = root[key]
     for item in error.errors(include_url=False):
         path = _clean_path(item["loc"], root, item["type"])
-        reason = _reason(item, path)
+        reason = _reason(item, path, model)
         if (path, reason) in seen:
             continue
         seen.add((path, reason))
@@ -163,7 +246,7 @@ def _validate(model: type[M], file: YamlFile, problems: list[Problem]) -> M | No
     try:
         return model.model_validate(file.data)
     except ValidationError as error:
-        problems.extend(validation_problems(error, file))
+        problems.extend(validation_problems(error, file, model=model))
         return None
 
 
@@ -187,7 +270,7 @@ def _validate_items(
         try:
             out.append(Placed(model.model_validate(item), file, (key, index)))
         except ValidationError as error:
-            problems.extend(validation_problems(error, file, (key, index)))
+            problems.extend(validation_problems(error, file, (key, index), model=model))
     return out
 
 
@@ -215,6 +298,7 @@ def read_pack_directory(root: Path) -> RawPack:
         "parameters.yaml",
         "events.yaml",
         "routing.yaml",
+        "report.yaml",
     ]
     paths = [root / n for n in names if (root / n).is_file()]
     paths += (
@@ -268,6 +352,12 @@ def _read_all(raw: RawPack, root: Path, files: dict[Path, YamlFile]) -> None:
         if routing is not None:
             raw.escalations.extend(
                 Placed(e, file, ("escalations", i)) for i, e in enumerate(routing.escalations)
+            )
+    if (file := files.get(root / "report.yaml")) is not None:
+        report = _validate(ReportFile, file, problems)
+        if report is not None:
+            raw.report_sections.extend(
+                Placed(section, file, ("sections", i)) for i, section in enumerate(report.sections)
             )
     for path, file in files.items():
         relative = path.relative_to(root)
@@ -323,7 +413,7 @@ def _rules(file: YamlFile, problems: list[Problem]) -> Iterable[Placed[RuleSpecB
         try:
             parsed = RulesFile.model_validate({"rules": [item]})
         except ValidationError as error:
-            for problem in validation_problems(error, _Shifted(file, index), ()):
+            for problem in validation_problems(error, _Shifted(file, index), (), model=RulesFile):
                 problems.append(problem)
             continue
         out.append(Placed(parsed.rules[0], file, ("rules", index)))
@@ -342,6 +432,10 @@ class _Shifted(YamlFile):
         shifted = list(keys)
         if len(shifted) >= 2 and shifted[0] == "rules":
             shifted[1] = self._index
+            where = self._file.locate(shifted)
+            item = self._file.data["rules"][self._index]
+            rule_id = item.get("id") if isinstance(item, dict) else None
+            return by_rule_id(where, rule_id, shifted[2:])
         return self._file.locate(shifted)
 
 

@@ -11,6 +11,7 @@ A pack is a directory::
     events.yaml        the pack's own event types (optional)
     rules/*.yaml       the rules, each with an explicit kind
     routing.yaml       escalations
+    report.yaml        extra sections of the commitment report (optional)
     tests/*.yaml       test cases (see commitrules.testing)
 """
 
@@ -29,17 +30,21 @@ from ..rules._base import Bilingual, Name, Spec
 
 __all__ = [
     "CalendarModel",
+    "CaseHandlingSection",
     "ClauseFile",
     "ClauseModel",
     "DisableModel",
     "EventTypeModel",
     "EventTypesFile",
     "FieldModel",
+    "FindingsSection",
     "LatenessModel",
     "PackMeta",
     "ParameterModel",
     "ParametersFile",
     "ProfileFile",
+    "ReportFile",
+    "ReportSectionModel",
     "RoleModel",
     "RolesFile",
     "RulesFile",
@@ -279,6 +284,14 @@ class FieldModel(Spec):
         if (self.min is not None or self.max is not None) and self.type not in ("int", "decimal"):
             msg = f"'min' and 'max' apply to int and decimal fields, not {self.type}"
             raise ValueError(msg)
+        if self.type == "int":
+            for name, bound in (("min", self.min), ("max", self.max)):
+                if bound is not None and bound != bound.to_integral_value():
+                    msg = f"'{name}' of an int field must be a whole number, not {bound}"
+                    raise ValueError(msg)
+        if self.min is not None and self.max is not None and self.min > self.max:
+            msg = f"'min' ({self.min}) is above 'max' ({self.max})"
+            raise ValueError(msg)
         if self.enum is not None and self.type != "str":
             msg = f"'enum' applies to str fields, not {self.type}"
             raise ValueError(msg)
@@ -303,7 +316,17 @@ class EventTypeModel(Spec):
 
 
 class EventTypesFile(Spec):
-    """``events.yaml``."""
+    """``events.yaml``: the pack's own event types, each a mapping of field names to fields.
+
+    Every type also has ``id``, ``type`` and ``at``. A pack that extends the default pack
+    (``customer-commitments``, anywhere in its ``extends`` chain) keeps the built-in types
+    and may not declare one of their names. A stand-alone pack (the default pack nowhere in
+    its chain) may: its type then replaces the built-in type of that name for that pack, and
+    everything that works from the pack sees the pack's type: validation, the pack's JSON
+    Schema (``pack.catalog.json_schema()``, ``commitrules schema --pack``), the hypothesis
+    strategies drawn from ``pack.catalog``, the conditions of both backends (native and
+    durable), explain and the report. ``commitrules.event_json_schema()``, which belongs to
+    no pack, still describes the built-in types only."""
 
     event_types: dict[Name, EventTypeModel]
 
@@ -312,3 +335,77 @@ class RulesFile(Spec):
     """``rules/*.yaml``."""
 
     rules: list[RuleSpec]
+
+
+SectionId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,63}$")]
+
+
+class CaseHandlingSection(Spec):
+    """How cases were handled: each case opened by an ``opened_by`` event and closed by the
+    first ``closed_by`` event of the same ``key``: how many were received, closed and still
+    open, the days they took (nearest-rank p50 and p90, the longest), and, with ``limits``,
+    how many closed within their limit and how many open ones are past it.
+
+    ``limits`` names deadline rules of the pack that open on ``opened_by``: a case has a
+    limit when one of them opened a deadline for its opening event, and kept it when none
+    of them found the deadline missed (as the engine decides: working days, extensions and
+    all). The report shows each rule's time limit as in force on the report's last day.
+    """
+
+    id: SectionId
+    kind: Literal["case_handling"]
+    title: Bilingual
+    opened_by: Name
+    closed_by: Name
+    key: Name
+    limits: list[str] = Field(default_factory=list)
+    note: Bilingual | None = None
+
+
+class FindingsSection(Spec):
+    """A list of the period's findings of some clauses (with their sub-clauses) and rules,
+    one row each: time, clause, rule, kind, severity, message and subject."""
+
+    id: SectionId
+    kind: Literal["findings"]
+    title: Bilingual
+    clauses: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    note: Bilingual | None = None
+
+    @model_validator(mode="after")
+    def _names_something(self) -> FindingsSection:
+        if not self.clauses and not self.rules:
+            msg = "a findings section names 'clauses', 'rules' or both"
+            raise ValueError(msg)
+        return self
+
+
+ReportSectionModel = Annotated[CaseHandlingSection | FindingsSection, Field(discriminator="kind")]
+"""One section a pack adds to the report; ``kind`` decides which other keys it takes."""
+
+
+class ReportFile(Spec):
+    """``report.yaml``: sections the pack adds to the commitment report, in order, after
+    the sections every report has (clauses, checks, deadlines, thresholds, targets, time,
+    roles, offenders). A pack that extends another adds to its sections; a section with the
+    id of one of the parent's replaces it. The default pack declares its complaint section
+    and its early-warning list here:
+
+    .. code-block:: yaml
+
+        sections:
+          - id: complaints
+            kind: case_handling
+            title: {zh: 投訴處理, en: Complaint handling}
+            opened_by: complaint_received
+            closed_by: complaint_resolved
+            key: case_id
+            limits: [C5.resolve.simple, C5.resolve.complex]
+          - id: early-warnings
+            kind: findings
+            title: {zh: 預警及應急(W1/W2), en: Early warnings and emergency response (W1/W2)}
+            clauses: [W1, W2]
+    """
+
+    sections: list[ReportSectionModel]

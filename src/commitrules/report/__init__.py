@@ -22,11 +22,20 @@ Arguments of :func:`build_report`:
   ``2026Q3``, ``2026-07``, ``2026-W27``); ``None`` reports on everything given. A finding
   belongs to the moment it was found, except that the finding of a closed period (a
   periodic target or obligation, emitted when the next period starts) belongs to that
-  period. Complaints belong to the period they were received in.
+  period. A deadline, and a case, belongs to the period it was opened in.
 * ``lang`` — ``"zh"`` or ``"en"``: the report's words and the pack's clause and role titles.
 * ``until`` — optional, the moment event time was advanced to (``advance_to``, the CLI's
   ``--until``). Periods that closed by then without a finding are reported as met. Without
   it, the latest event or finding is the last moment known to be judged.
+* ``outcomes`` — optional, the :class:`~commitrules.engine.Outcome` records of the same run
+  (``Engine(pack, outcomes=collected.append)``): with them the report also counts what
+  held, not only what broke (events a check judged, deadlines opened and met), and knows
+  which cases a limit applied to. Without them those counts are ``None``.
+
+Everything the report shows is derived from the pack being reported: a section appears
+for what the pack has (its clauses; its checks, deadlines, thresholds and periodic
+targets; its scope fields), and a pack adds its own sections in ``report.yaml`` (see the
+pack format reference: a ``case_handling`` section, a ``findings`` section).
 
 What the report holds (the keys of :attr:`Report.data`):
 
@@ -36,20 +45,28 @@ What the report holds (the keys of :attr:`Report.data`):
 * ``clauses`` — every clause in catalogue order with its status (``kept``, ``breached``,
   ``breached_sub`` (in a sub-clause), ``insufficient_sample``, ``not_automatable`` with the
   reason, ``not_checked`` when no rule covers it) and its own findings counted by kind.
-* ``complaints`` — complaints received in the period: decided and open counts, the share
-  decided within the limit (parameters ``complaint_decision_days``,
-  ``complaint_decision_days_complex`` for ``complexity: complex``,
-  ``complaint_decision_days_max`` (else 60) after an approved, notified extension; due at
-  the end of the due day, as the deadline rules compute it), and nearest-rank percentiles
-  p50/p90 and the maximum of the days taken.
+* ``checks`` — each ``check`` and ``precedence`` rule: events judged and held (with
+  outcomes), its findings by kind.
+* ``deadlines`` — each ``deadline`` rule: its limit as in force on the last day (and its
+  extensions); deadlines opened in the period, met, missed, escalated, still open, and
+  the share met (opened, met and still open need outcomes; missed ones are counted from
+  the findings).
+* ``thresholds`` — each ``threshold`` rule: its findings by kind and the groups that
+  crossed it most.
 * ``targets`` — each ``periodic_target`` rule per closed period: ``met`` (no finding),
   ``missed``, ``insufficient_sample`` or ``excused``, with numerator, denominator and rate
   where a finding recorded them, and the goal in force; charted where rates are known.
 * ``timeline`` — breaches per week (a span up to 100 days), month or year; charted.
 * ``by_role`` — breaches by the responsible role; charted.
-* ``offenders`` — the ten branches and staff with the most violations (from the finding's
-  scope or subject; warnings that count violations are left out).
-* ``early_warnings`` — findings of clauses ``W1``/``W2``, listed.
+* ``offenders`` — for each of the pack's scope fields (``scope_fields``, e.g. branch and
+  staff), the ten values with the most violations (warnings that count violations are
+  left out).
+* ``sections`` — the pack's own sections (``report.yaml``) in order, each with its ``id``,
+  ``kind``, ``title`` and ``note``: a ``case_handling`` section counts cases received,
+  closed and open, with the days they took (nearest-rank p50, p90, longest) and, when it
+  names deadline rules as ``limits``, how many closed within their limit and how many open
+  ones are past it (as those rules decided); a ``findings`` section lists the period's
+  findings of its clauses and rules.
 
 Charts need matplotlib (``pip install 'commitrules[report]'``); it is imported only when
 :meth:`Report.to_html` draws them. The output is deterministic: the same input gives the
@@ -86,6 +103,7 @@ from ._markdown import render_markdown
 from ._text import words
 
 if TYPE_CHECKING:
+    from ..engine import Outcome
     from ..pack import Pack
 
 __all__ = ["Report", "build_report"]
@@ -140,6 +158,7 @@ def build_report(
     period: str | None = None,
     lang: str = "en",
     until: dt.datetime | None = None,
+    outcomes: Iterable[Outcome] | None = None,
 ) -> Report:
     """Build the commitment report of ``events`` and the ``violations`` found in them.
 
@@ -150,4 +169,8 @@ def build_report(
             ``until`` has no offset.
     """
     words(lang)  # an unknown language fails before any work
-    return Report(data=compute(pack, events, violations, period=period, lang=lang, until=until))
+    return Report(
+        data=compute(
+            pack, events, violations, period=period, lang=lang, until=until, outcomes=outcomes
+        )
+    )

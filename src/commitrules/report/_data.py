@@ -16,33 +16,36 @@ from zoneinfo import ZoneInfo
 
 from ..errors import EventValidationError
 from ..eventtime import (
-    Duration,
     Period,
     PeriodUnit,
-    add_duration,
     from_us,
     next_period,
     parse_period,
     period_of,
     to_us,
 )
+from ..rules import RuleSpecBase
+from ..rules._base import DurationSpec, FieldRef, ParamRef
+from ..rules.deadline import DeadlineSpec
 from ..rules.periodic import PeriodicTargetSpec
-from ..violations import Violation
+from ..violations import Violation, kind_rank
 from ._text import words
 
 if TYPE_CHECKING:
+    from ..engine import Outcome
     from ..pack import Pack
+    from ..pack._report import ReportSection
+    from ..pack.models import CaseHandlingSection
 
 __all__ = ["FORMAT", "KINDS", "VERSION", "compute"]
 
 FORMAT = "commitrules.report"
-VERSION = 1
+VERSION = 2
 KINDS = ("violation", "escalation", "insufficient_sample", "excused")
 BREACHES = ("violation", "escalation")
-WARNING_CLAUSES = ("W1", "W2")
-OFFENDER_FIELDS = ("branch_id", "staff_id")
+MISSED = ("violation", "excused")  # a deadline missed (excused: missed, but waived)
 TOP_OFFENDERS = 10
-EXTENDED_LIMIT_DAYS = 60  # the regulation's longest limit, used when a pack has no parameter
+TOP_GROUPS = 5
 _US_PER_DAY = 86_400_000_000
 _MAX_PERIODS = 5_000  # a runaway period walk (day periods over centuries) stops here
 
@@ -55,13 +58,15 @@ def compute(
     period: str | None,
     lang: str,
     until: datetime | None,
+    outcomes: Iterable[Outcome] | None = None,
 ) -> dict[str, Any]:
     """The report's data (see :func:`commitrules.report.build_report` for its keys)."""
     say = words(lang)
     tz = pack.tz
+    known = list(outcomes) if outcomes is not None else None
     window = parse_period(period, tz) if period is not None else None
     checked, given, duplicates, invalid = _checked_events(pack, events)
-    findings = sorted(violations, key=lambda v: (to_us(v.at), v.rule_id, v.id))
+    findings = sorted(violations, key=lambda v: (to_us(v.at), v.rule_id, kind_rank(v.kind), v.id))
     moments = {v.id: _moment_us(v, tz) for v in findings}
 
     def in_window(us: int) -> bool:
@@ -130,14 +135,18 @@ def compute(
             "by_kind": {kind: kinds.get(kind, 0) for kind in KINDS},
             "breaches": sum(kinds.get(kind, 0) for kind in BREACHES),
         },
+        "outcomes_known": known is not None,
         "clauses": _clauses(pack, scoped, lang),
-        "complaints": _complaints(pack, checked, in_window, judged_us, last_day),
+        "checks": _checks(pack, scoped, known, in_window, lang),
+        "deadlines": _deadlines(pack, findings, known, in_window, lang, last_day),
+        "thresholds": _thresholds(pack, scoped, lang),
         "targets": _targets(pack, findings, lang, first_us, judged_us, window),
         "timeline": _timeline(scoped, moments, span, tz),
         "by_role": _by_role(pack, scoped, lang),
         "offenders": _offenders(pack, scoped),
-        "early_warnings": [
-            _finding_row(v, lang, tz) for v in scoped if v.clause_id.startswith(WARNING_CLAUSES)
+        "sections": [
+            _section(pack, section, checked, findings, scoped, known, in_window, lang, last_day)
+            for section in pack.report_sections
         ],
         "operational": [_finding_row(v, lang, tz) for v in operational],
     }
@@ -281,7 +290,174 @@ def _clauses(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[st
     return rows
 
 
-# -- complaints ----------------------------------------------------------------------------
+# -- rules of each kind ---------------------------------------------------------------------
+
+
+def _title(spec: RuleSpecBase, lang: str) -> str:
+    return _text(spec.title, lang) if spec.title is not None else spec.id
+
+
+def _text(text: Any, lang: str) -> str:
+    """A pack text (zh and en) in ``lang``."""
+    return str(text.zh if lang == "zh" else text.en)
+
+
+def _kind(spec: RuleSpecBase) -> str:
+    return str(getattr(spec, "kind", ""))
+
+
+def _counts(found: Iterable[Violation]) -> dict[str, int]:
+    kinds: Counter[str] = Counter(v.kind for v in found)
+    return {kind: kinds.get(kind, 0) for kind in KINDS}
+
+
+def _checks(
+    pack: Pack,
+    scoped: Sequence[Violation],
+    outcomes: Sequence[Outcome] | None,
+    in_window: Callable[[int], bool],
+    lang: str,
+) -> list[dict[str, Any]]:
+    """Each check and precedence rule: the events it judged, how many held, its findings."""
+    held: Counter[str] = Counter()
+    for outcome in outcomes or ():
+        if outcome.status == "compliant" and in_window(to_us(outcome.at)):
+            held[outcome.rule_id] += 1
+    rows = []
+    for spec in pack.rules:
+        if _kind(spec) not in ("check", "precedence"):
+            continue
+        counts = _counts(v for v in scoped if v.rule_id == spec.id)
+        kept = held[spec.id] if outcomes is not None else None
+        judged = None if kept is None else kept + counts["violation"] + counts["excused"]
+        rows.append(
+            {
+                "rule_id": spec.id,
+                "clause_id": spec.clause,
+                "kind": _kind(spec),
+                "title": _title(spec, lang),
+                "judged": judged,
+                "held": kept,
+                "counts": counts,
+            }
+        )
+    return rows
+
+
+def _deadlines(
+    pack: Pack,
+    findings: Sequence[Violation],
+    outcomes: Sequence[Outcome] | None,
+    in_window: Callable[[int], bool],
+    lang: str,
+    last_day: date | None,
+) -> list[dict[str, Any]]:
+    """Each deadline rule: deadlines opened in the period, met, missed and still open; its
+    time limit as in force on the report's last day. A deadline belongs to the period it was
+    opened in (its finding may come later)."""
+    rows = []
+    for spec in pack.rules:
+        if not isinstance(spec, DeadlineSpec):
+            continue
+        missed: dict[str, Violation] = {}
+        escalated: set[str] = set()
+        for v in findings:
+            if v.rule_id == spec.id and v.event_ids:
+                if v.kind in MISSED:
+                    missed.setdefault(v.event_ids[0], v)
+                elif v.kind == "escalation":
+                    escalated.add(v.event_ids[0])
+        opened: dict[str, int] | None = None
+        met: set[str] = set()
+        if outcomes is not None:
+            opened = {}
+            for outcome in outcomes:
+                if outcome.rule_id != spec.id or not outcome.event_ids:
+                    continue
+                if outcome.status == "pending":
+                    opened[outcome.event_ids[0]] = to_us(outcome.at)
+                elif outcome.status == "compliant":
+                    met.add(outcome.event_ids[0])
+        row: dict[str, Any] = {
+            "rule_id": spec.id,
+            "clause_id": spec.clause,
+            "title": _title(spec, lang),
+            "limit": _limit(pack, spec, last_day),
+            "opened": None,
+            "met": None,
+            "open": None,
+            "share_met": None,
+        }
+        # Without outcomes, a missed deadline belongs to the period its due time fell in.
+        missed_here = [
+            opening
+            for opening, v in missed.items()
+            if (opened is not None and opening in opened and in_window(opened[opening]))
+            or (opened is None and in_window(to_us(v.due_at or v.at)))
+        ]
+        row["missed"] = len(missed_here)
+        row["excused"] = sum(missed[opening].kind == "excused" for opening in missed_here)
+        row["escalated"] = sum(opening in escalated for opening in missed_here)
+        if opened is not None:
+            here = [opening for opening, at_us in opened.items() if in_window(at_us)]
+            row["opened"] = len(here)
+            row["met"] = sum(opening in met for opening in here)
+            row["open"] = row["opened"] - row["met"] - row["missed"]
+            judged = row["met"] + row["missed"]
+            row["share_met"] = round(row["met"] / judged, 4) if judged else None
+        rows.append(row)
+    return rows
+
+
+def _limit(pack: Pack, spec: DeadlineSpec, day: date | None) -> dict[str, Any]:
+    """A deadline's time limit, and its extensions, as in force on ``day``."""
+    return {
+        "within": _duration(pack, spec.within, day),
+        "extended": [_duration(pack, step.to, day) for step in spec.extend],
+    }
+
+
+def _duration(pack: Pack, duration: DurationSpec, day: date | None) -> dict[str, Any]:
+    count = duration.count
+    value: int | None
+    source: str | None = None
+    if isinstance(count, ParamRef):
+        source = count.param
+        value = _days(pack, count.param, day)
+    elif isinstance(count, FieldRef):
+        source = "field:" + count.field
+        value = None
+    else:
+        value = count
+    return {"count": value, "unit": duration.unit, "param": source}
+
+
+def _thresholds(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[str, Any]]:
+    """Each threshold rule: its findings in the period and the groups that crossed it most."""
+    rows = []
+    for spec in pack.rules:
+        if _kind(spec) != "threshold":
+            continue
+        own = [v for v in scoped if v.rule_id == spec.id]
+        groups: Counter[str] = Counter()
+        for v in own:
+            if v.kind == "violation":
+                label = ", ".join(f"{k}={value}" for k, value in sorted(v.subject.items()))
+                groups[label or "—"] += 1
+        ranked = sorted(groups.items(), key=lambda item: (-item[1], item[0]))[:TOP_GROUPS]
+        rows.append(
+            {
+                "rule_id": spec.id,
+                "clause_id": spec.clause,
+                "title": _title(spec, lang),
+                "counts": _counts(own),
+                "groups": [{"group": group, "count": count} for group, count in ranked],
+            }
+        )
+    return rows
+
+
+# -- sections the pack declares -------------------------------------------------------------
 
 
 def percentile(values: Sequence[float], percent: int) -> float | None:
@@ -292,103 +468,108 @@ def percentile(values: Sequence[float], percent: int) -> float | None:
     return values[rank - 1]
 
 
-def _complaints(
+def _section(
     pack: Pack,
+    section: ReportSection,
     checked: Sequence[tuple[int, dict[str, Any]]],
+    findings: Sequence[Violation],
+    scoped: Sequence[Violation],
+    outcomes: Sequence[Outcome] | None,
     in_window: Callable[[int], bool],
-    judged_us: int | None,
+    lang: str,
     last_day: date | None,
 ) -> dict[str, Any]:
-    tz = pack.tz
-    received: dict[str, tuple[int, dict[str, Any]]] = {}
-    resolved: dict[str, list[int]] = {}
-    extended: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    head: dict[str, Any] = {
+        "id": section.id,
+        "kind": section.kind,
+        "title": _text(section.title, lang),
+        "note": _text(section.note, lang) if section.note is not None else None,
+    }
+    if section.kind == "case_handling":
+        return head | _case_handling(
+            pack, section, checked, findings, outcomes, in_window, last_day, lang
+        )
+    family = tuple(section.clauses)
+    rules = set(section.rules)
+    rows = [
+        _finding_row(v, lang, pack.tz)
+        for v in scoped
+        if v.rule_id in rules
+        or any(v.clause_id == c or v.clause_id.startswith(c + ".") for c in family)
+    ]
+    return head | {"findings": rows}
+
+
+def _case_handling(
+    pack: Pack,
+    section: CaseHandlingSection,
+    checked: Sequence[tuple[int, dict[str, Any]]],
+    findings: Sequence[Violation],
+    outcomes: Sequence[Outcome] | None,
+    in_window: Callable[[int], bool],
+    last_day: date | None,
+    lang: str,
+) -> dict[str, Any]:
+    """Cases opened in the period: closed and open counts, days taken, and with ``limits``
+    whether each kept its limit, as the pack's deadline rules decided."""
+    limits = set(section.limits)
+    opened: dict[str, tuple[int, str]] = {}
+    closed: dict[str, list[int]] = {}
     for at_us, event in checked:
-        case = event.get("case_id")
-        if not isinstance(case, str):
+        case = event.get(section.key)
+        if case is None:
             continue
-        kind = event["type"]
-        if kind == "complaint_received":
-            received.setdefault(case, (at_us, event))
-        elif kind == "complaint_resolved":
-            resolved.setdefault(case, []).append(at_us)
-        elif kind == "complaint_extended":
-            extended.setdefault(case, []).append((at_us, event))
+        if event["type"] == section.opened_by:
+            opened.setdefault(str(case), (at_us, event["id"]))
+        elif event["type"] == section.closed_by:
+            closed.setdefault(str(case), []).append(at_us)
+    missed = {
+        v.event_ids[0] for v in findings if v.rule_id in limits and v.kind in MISSED and v.event_ids
+    }
+    with_deadline: set[str] | None = None
+    if outcomes is not None:
+        with_deadline = {
+            o.event_ids[0]
+            for o in outcomes
+            if o.rule_id in limits and o.status == "pending" and o.event_ids
+        }
     days: list[float] = []
-    counted = resolved_count = open_count = overdue = with_limit = within = 0
-    for case, (start_us, event) in received.items():
+    counted = closed_count = open_count = overdue = with_limit = within = 0
+    for case, (start_us, opening) in opened.items():
         if not in_window(start_us):
             continue
         counted += 1
-        end_us = next((us for us in resolved.get(case, ()) if us >= start_us), None)
-        due_us = _complaint_due(pack, case, start_us, event, end_us, extended, tz)
+        has_limit = bool(limits) and (with_deadline is None or opening in with_deadline)
+        end_us = next((us for us in closed.get(case, ()) if us >= start_us), None)
         if end_us is None:
             open_count += 1
-            if due_us is not None and judged_us is not None and judged_us > due_us:
-                overdue += 1
+            overdue += opening in missed
             continue
-        resolved_count += 1
+        closed_count += 1
         days.append((end_us - start_us) / _US_PER_DAY)
-        if due_us is not None:
+        if has_limit:
             with_limit += 1
-            within += end_us <= due_us
+            within += opening not in missed
     days.sort()
     share = round(within / with_limit, 4) if with_limit else None
+    rules = [spec for spec in pack.rules if spec.id in limits]
     return {
         "received": counted,
-        "resolved": resolved_count,
+        "resolved": closed_count,
         "open": open_count,
-        "open_overdue": overdue,
-        "with_limit": with_limit,
-        "within_limit": within,
+        "open_overdue": overdue if limits else None,
+        "with_limit": with_limit if limits else None,
+        "within_limit": within if limits else None,
         "share_within_limit": share,
         "days_p50": _rounded(percentile(days, 50)),
         "days_p90": _rounded(percentile(days, 90)),
         "days_max": _rounded(days[-1] if days else None),
-        "limits": {
-            "simple": _days(pack, "complaint_decision_days", last_day),
-            "complex": _days(pack, "complaint_decision_days_complex", last_day),
-            "extended": _days(pack, "complaint_decision_days_max", last_day) or EXTENDED_LIMIT_DAYS,
-        },
+        "limits": [
+            {"rule_id": spec.id, "title": _title(spec, lang)} | _limit(pack, spec, last_day)
+            for spec in rules
+            if isinstance(spec, DeadlineSpec)
+        ],
     }
-
-
-def _complaint_due(
-    pack: Pack,
-    case: str,
-    start_us: int,
-    event: Mapping[str, Any],
-    end_us: int | None,
-    extended: Mapping[str, Sequence[tuple[int, Mapping[str, Any]]]],
-    tz: ZoneInfo,
-) -> int | None:
-    """The decision's due instant as the pack's deadline rules compute it (calendar days to
-    the end of the due day); ``None`` when the pack has no limit for the case."""
-    day = from_us(start_us, tz).date()
-    name = (
-        "complaint_decision_days_complex"
-        if event.get("complexity") == "complex"
-        else "complaint_decision_days"
-    )
-    limit = _days(pack, name, day)
-    if limit is None or limit < 0:
-        return None
-    due_us = add_duration(
-        start_us, Duration(limit, "calendar_days", end_of_day=True), tz=tz, calendar=None
-    )
-    # An approved, notified extension made while the case was open and not yet late.
-    for at_us, extension in extended.get(case, ()):
-        if not (start_us <= at_us <= due_us and (end_us is None or at_us <= end_us)):
-            continue
-        if not extension.get("approved_by") or extension.get("complainant_notified") is False:
-            continue
-        longest = _days(pack, "complaint_decision_days_max", day) or EXTENDED_LIMIT_DAYS
-        longer = add_duration(
-            start_us, Duration(longest, "calendar_days", end_of_day=True), tz=tz, calendar=None
-        )
-        due_us = max(due_us, longer)
-        break
-    return due_us
 
 
 def _rounded(value: float | None) -> float | None:
@@ -564,7 +745,7 @@ def _offenders(pack: Pack, scoped: Sequence[Violation]) -> dict[str, list[dict[s
     # Warnings that count violations (W1 "frequent violations") would count them twice.
     counting = {spec.id for spec in pack.rules if getattr(spec, "count_findings", None)}
     out: dict[str, list[dict[str, Any]]] = {}
-    for name in OFFENDER_FIELDS:
+    for name in pack.scope_fields:
         counts: Counter[str] = Counter()
         for violation in scoped:
             if violation.kind != "violation" or violation.rule_id in counting:

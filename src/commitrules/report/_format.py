@@ -8,10 +8,13 @@ from typing import Any
 from ._text import Words
 
 __all__ = [
+    "case_measures",
     "clause_status",
     "comparison",
     "days",
+    "duration",
     "kind_label",
+    "limit_text",
     "number",
     "percent",
     "period_text",
@@ -85,3 +88,53 @@ def period_text(data: Mapping[str, Any], say: Words) -> str:
         f"{period['label']} ({period['first_day']} {say['to']} {period['last_day']}, "
         f"{data['pack']['timezone']})"
     )
+
+
+def duration(value: Mapping[str, Any], say: Words) -> str:
+    """``{count: 15, unit: calendar_days}`` -> '15 calendar days' (in the report's language)."""
+    param = value.get("param") or ""
+    if param.startswith("field:"):
+        return f"{say['duration_from_field']} {param.removeprefix('field:')}"
+    count = value.get("count")
+    shown = say["limit_unknown"] if count is None else str(count)
+    separator = "" if say.lang == "zh" else " "
+    return f"{shown}{separator}{say['duration_' + value['unit']]}"
+
+
+def limit_text(limit: Mapping[str, Any], say: Words) -> str:
+    """A deadline's limit and its extensions: '15 calendar days (extended: 60 calendar days)'."""
+    text = duration(limit["within"], say)
+    longer = [duration(item, say) for item in limit.get("extended", ())]
+    if longer:
+        text += f" ({say['extended_to']}: {', '.join(longer)})"
+    return text
+
+
+def case_measures(c: Mapping[str, Any], say: Words) -> list[tuple[str, str, bool]]:
+    """The measures of a case-handling section, in order: (label, text, is a number)."""
+    rows = [
+        (say["cases_received"], number(c["received"]), True),
+        (say["cases_resolved"], number(c["resolved"]), True),
+        (say["cases_open"], number(c["open"]), True),
+    ]
+    if c["limits"]:
+        rows += [
+            (say["cases_open_overdue"], number(c["open_overdue"]), True),
+            (say["cases_with_limit"], number(c["with_limit"]), True),
+            (say["cases_within_limit"], number(c["within_limit"]), True),
+            (say["cases_share"], percent(c["share_within_limit"]), True),
+        ]
+    rows += [
+        (say["cases_p50"], days(c["days_p50"]), True),
+        (say["cases_p90"], days(c["days_p90"]), True),
+        (say["cases_max"], days(c["days_max"]), True),
+    ]
+    rows += [
+        (
+            f"{say['cases_limit']}: {limit['title']} ({limit['rule_id']})",
+            limit_text(limit, say),
+            False,
+        )
+        for limit in c["limits"]
+    ]
+    return rows

@@ -111,12 +111,14 @@ def render_html(data: Mapping[str, Any], charts: Mapping[str, str], say: Words) 
         f'<p class="subtitle">{_e(data["pack"]["name"])}</p>',
         _summary(data, say),
         _clauses(data, say),
-        _complaints(data, say),
+        _checks(data, say),
+        _deadlines(data, say),
+        _thresholds(data, say),
         _targets(data, charts, say),
         _over_time(data, charts, say),
         _by_role(data, charts, say),
         _offenders(data, say),
-        _warnings(data, say),
+        *(_section(section, say) for section in data["sections"]),
         f"<footer>{_e(say['footer'])}</footer>",
         "</main>",
         "</body>",
@@ -180,32 +182,120 @@ def _clauses(data: Mapping[str, Any], say: Words) -> str:
     )
 
 
-def _complaints(data: Mapping[str, Any], say: Words) -> str:
-    c = data["complaints"]
-    limits = c["limits"]
-
-    def limit(value: int | None) -> str:
-        return say["limit_unknown"] if value is None else str(value)
-
-    rows: list[tuple[str, Cell]] = [
-        (say["complaints_received"], _n(c["received"])),
-        (say["complaints_resolved"], _n(c["resolved"])),
-        (say["complaints_open"], _n(c["open"])),
-        (say["complaints_open_overdue"], _n(c["open_overdue"])),
-        (say["complaints_with_limit"], _n(c["with_limit"])),
-        (say["complaints_within_limit"], _n(c["within_limit"])),
-        (say["complaints_share"], (fmt.percent(c["share_within_limit"]), "n")),
-        (say["complaints_p50"], (fmt.days(c["days_p50"]), "n")),
-        (say["complaints_p90"], (fmt.days(c["days_p90"]), "n")),
-        (say["complaints_max"], (fmt.days(c["days_max"]), "n")),
-        (f"{say['complaints_limits']}: {say['limit_simple']}", limit(limits["simple"])),
-        (f"{say['complaints_limits']}: {say['limit_complex']}", limit(limits["complex"])),
-        (f"{say['complaints_limits']}: {say['limit_extended']}", limit(limits["extended"])),
+def _checks(data: Mapping[str, Any], say: Words) -> str:
+    rows_data = data["checks"]
+    if not rows_data:
+        return ""
+    headers: list[Cell] = [
+        say["rule"],
+        say["clause"],
+        say["title"],
+        (say["judged"], "n"),
+        (say["held"], "n"),
+        (say["kind_violation"], "n"),
+        (say["kind_excused"], "n"),
+    ]
+    rows = [
+        [
+            (row["rule_id"], "mono"),
+            (row["clause_id"], "mono"),
+            row["title"],
+            _n(row["judged"]),
+            _n(row["held"]),
+            _n(row["counts"]["violation"]),
+            _n(row["counts"]["excused"]),
+        ]
+        for row in rows_data
     ]
     return (
-        f'<section id="complaints">\n<h2>{_e(say["complaints"])}</h2>\n{_kv(rows)}\n'
-        f'<p class="note">{_e(say["percentile_note"])}</p>\n</section>'
+        f'<section id="checks">\n<h2>{_e(say["checks"])}</h2>\n{_table(headers, rows)}\n'
+        f'<p class="note">{_e(say["checks_note"])}</p>\n</section>'
     )
+
+
+def _deadlines(data: Mapping[str, Any], say: Words) -> str:
+    rows_data = data["deadlines"]
+    if not rows_data:
+        return ""
+    headers: list[Cell] = [
+        say["rule"],
+        say["clause"],
+        say["title"],
+        say["limit"],
+        (say["opened"], "n"),
+        (say["met"], "n"),
+        (say["missed"], "n"),
+        (say["escalated"], "n"),
+        (say["still_open"], "n"),
+        (say["share_met"], "n"),
+    ]
+    rows = [
+        [
+            (row["rule_id"], "mono"),
+            (row["clause_id"], "mono"),
+            row["title"],
+            fmt.limit_text(row["limit"], say),
+            _n(row["opened"]),
+            _n(row["met"]),
+            _n(row["missed"]),
+            _n(row["escalated"]),
+            _n(row["open"]),
+            (fmt.percent(row["share_met"]), "n"),
+        ]
+        for row in rows_data
+    ]
+    return (
+        f'<section id="deadlines">\n<h2>{_e(say["deadlines"])}</h2>\n{_table(headers, rows)}\n'
+        f'<p class="note">{_e(say["deadlines_note"])}</p>\n</section>'
+    )
+
+
+def _thresholds(data: Mapping[str, Any], say: Words) -> str:
+    rows_data = data["thresholds"]
+    if not rows_data:
+        return ""
+    headers: list[Cell] = [
+        say["rule"],
+        say["clause"],
+        say["title"],
+        (say["kind_violation"], "n"),
+        (say["kind_excused"], "n"),
+        say["groups"],
+    ]
+    rows = [
+        [
+            (row["rule_id"], "mono"),
+            (row["clause_id"], "mono"),
+            row["title"],
+            _n(row["counts"]["violation"]),
+            _n(row["counts"]["excused"]),
+            "; ".join(f"{g['group']} ({g['count']})" for g in row["groups"]),
+        ]
+        for row in rows_data
+    ]
+    return (
+        f'<section id="thresholds">\n<h2>{_e(say["thresholds"])}</h2>\n'
+        f"{_table(headers, rows)}\n</section>"
+    )
+
+
+def _section(section: Mapping[str, Any], say: Words) -> str:
+    """A section the pack declares (report.yaml)."""
+    anchor = "section-" + section["id"]
+    out = [f'<section id="{_e(anchor)}">\n<h2>{_e(section["title"])}</h2>']
+    if section["kind"] == "case_handling":
+        rows: list[tuple[str, Cell]] = [
+            (label, (text, "n") if numeric else text)
+            for label, text, numeric in fmt.case_measures(section, say)
+        ]
+        out.append(_kv(rows))
+        out.append(f'<p class="note">{_e(say["percentile_note"])}</p>')
+    else:
+        out.append(_findings_table(section["findings"], say))
+    if section["note"]:
+        out.append(f'<p class="note">{_e(section["note"])}</p>')
+    out.append("</section>")
+    return "\n".join(out)
 
 
 def _targets(data: Mapping[str, Any], charts: Mapping[str, str], say: Words) -> str:
@@ -293,11 +383,14 @@ def _by_role(data: Mapping[str, Any], charts: Mapping[str, str], say: Words) -> 
 
 
 def _offenders(data: Mapping[str, Any], say: Words) -> str:
+    if not data["offenders"]:
+        return ""
     out = [f'<section id="offenders">\n<h2>{_e(say["offenders"])}</h2>\n<div class="columns">']
     for field, ranked in data["offenders"].items():
-        out.append(f"<div>\n<h3>{_e(say[field])}</h3>")
+        label = say.get(field, field)
+        out.append(f"<div>\n<h3>{_e(label)}</h3>")
         if ranked:
-            headers: list[Cell] = [say[field], (say["kind_violation"], "n")]
+            headers: list[Cell] = [label, (say["kind_violation"], "n")]
             rows = [[(item["id"], "mono"), _n(item["count"])] for item in ranked]
             out.append(_table(headers, rows))
         else:
@@ -307,33 +400,28 @@ def _offenders(data: Mapping[str, Any], say: Words) -> str:
     return "\n".join(out)
 
 
-def _warnings(data: Mapping[str, Any], say: Words) -> str:
-    found = data["early_warnings"]
-    out = [f'<section id="warnings">\n<h2>{_e(say["warnings"])}</h2>']
+def _findings_table(found: Sequence[Mapping[str, Any]], say: Words) -> str:
     if not found:
-        out.append(f"<p>{_e(say['none'])}</p>")
-    else:
-        headers: list[Cell] = [
-            say["at"],
-            say["clause"],
-            say["rule"],
-            say["kind"],
-            say["severity"],
-            say["message"],
-            say["subject"],
+        return f"<p>{_e(say['none'])}</p>"
+    headers: list[Cell] = [
+        say["at"],
+        say["clause"],
+        say["rule"],
+        say["kind"],
+        say["severity"],
+        say["message"],
+        say["subject"],
+    ]
+    rows = [
+        [
+            (row["at"], "n"),
+            (row["clause_id"], "mono"),
+            (row["rule_id"], "mono"),
+            (fmt.kind_label(row["kind"], say), row["kind"]),
+            row["severity"],
+            row["message"],
+            (row["subject"], "mono"),
         ]
-        rows = [
-            [
-                (row["at"], "n"),
-                (row["clause_id"], "mono"),
-                (row["rule_id"], "mono"),
-                (fmt.kind_label(row["kind"], say), row["kind"]),
-                row["severity"],
-                row["message"],
-                (row["subject"], "mono"),
-            ]
-            for row in found
-        ]
-        out.append(_table(headers, rows))
-    out.append("</section>")
-    return "\n".join(out)
+        for row in found
+    ]
+    return _table(headers, rows)

@@ -47,16 +47,18 @@ def render_markdown(data: Mapping[str, Any], say: Words) -> str:
         escape(data["pack"]["name"]),
         _summary(data, say),
         _clauses(data, say),
-        _complaints(data, say),
+        _checks(data, say),
+        _deadlines(data, say),
+        _thresholds(data, say),
         _targets(data, say),
         _over_time(data, say),
         _by_role(data, say),
         _offenders(data, say),
-        _warnings(data, say),
+        *(_section(section, say) for section in data["sections"]),
         "---",
         f"*{escape(say['footer'])}*",
     ]
-    return "\n\n".join(parts) + "\n"
+    return "\n\n".join(part for part in parts if part) + "\n"
 
 
 def _summary(data: Mapping[str, Any], say: Words) -> str:
@@ -110,33 +112,109 @@ def _clauses(data: Mapping[str, Any], say: Words) -> str:
     return f"## {escape(say['clauses'])}\n\n{_table(headers, rows, right=1 + len(KINDS))}"
 
 
-def _complaints(data: Mapping[str, Any], say: Words) -> str:
-    c = data["complaints"]
-    limits = c["limits"]
-
-    def limit(value: int | None) -> str:
-        return say["limit_unknown"] if value is None else str(value)
-
+def _checks(data: Mapping[str, Any], say: Words) -> str:
+    if not data["checks"]:
+        return ""
+    headers = [
+        say["rule"],
+        say["clause"],
+        say["title"],
+        say["judged"],
+        say["held"],
+        say["kind_violation"],
+        say["kind_excused"],
+    ]
     rows = [
-        [say["complaints_received"], fmt.number(c["received"])],
-        [say["complaints_resolved"], fmt.number(c["resolved"])],
-        [say["complaints_open"], fmt.number(c["open"])],
-        [say["complaints_open_overdue"], fmt.number(c["open_overdue"])],
-        [say["complaints_with_limit"], fmt.number(c["with_limit"])],
-        [say["complaints_within_limit"], fmt.number(c["within_limit"])],
-        [say["complaints_share"], fmt.percent(c["share_within_limit"])],
-        [say["complaints_p50"], fmt.days(c["days_p50"])],
-        [say["complaints_p90"], fmt.days(c["days_p90"])],
-        [say["complaints_max"], fmt.days(c["days_max"])],
-        [f"{say['complaints_limits']}: {say['limit_simple']}", limit(limits["simple"])],
-        [f"{say['complaints_limits']}: {say['limit_complex']}", limit(limits["complex"])],
-        [f"{say['complaints_limits']}: {say['limit_extended']}", limit(limits["extended"])],
+        [
+            row["rule_id"],
+            row["clause_id"],
+            row["title"],
+            fmt.number(row["judged"]),
+            fmt.number(row["held"]),
+            fmt.number(row["counts"]["violation"]),
+            fmt.number(row["counts"]["excused"]),
+        ]
+        for row in data["checks"]
     ]
     return (
-        f"## {escape(say['complaints'])}\n\n"
-        f"{_table([say['measure'], say['value']], rows, right=1)}\n\n"
-        f"{escape(say['percentile_note'])}"
+        f"## {escape(say['checks'])}\n\n{_table(headers, rows, right=4)}\n\n"
+        f"{escape(say['checks_note'])}"
     )
+
+
+def _deadlines(data: Mapping[str, Any], say: Words) -> str:
+    if not data["deadlines"]:
+        return ""
+    headers = [
+        say["rule"],
+        say["clause"],
+        say["title"],
+        say["limit"],
+        say["opened"],
+        say["met"],
+        say["missed"],
+        say["escalated"],
+        say["still_open"],
+        say["share_met"],
+    ]
+    rows = [
+        [
+            row["rule_id"],
+            row["clause_id"],
+            row["title"],
+            fmt.limit_text(row["limit"], say),
+            fmt.number(row["opened"]),
+            fmt.number(row["met"]),
+            fmt.number(row["missed"]),
+            fmt.number(row["escalated"]),
+            fmt.number(row["open"]),
+            fmt.percent(row["share_met"]),
+        ]
+        for row in data["deadlines"]
+    ]
+    return (
+        f"## {escape(say['deadlines'])}\n\n{_table(headers, rows, right=6)}\n\n"
+        f"{escape(say['deadlines_note'])}"
+    )
+
+
+def _thresholds(data: Mapping[str, Any], say: Words) -> str:
+    if not data["thresholds"]:
+        return ""
+    headers = [
+        say["rule"],
+        say["clause"],
+        say["title"],
+        say["groups"],
+        say["kind_violation"],
+        say["kind_excused"],
+    ]
+    rows = [
+        [
+            row["rule_id"],
+            row["clause_id"],
+            row["title"],
+            "; ".join(f"{g['group']} ({g['count']})" for g in row["groups"]),
+            fmt.number(row["counts"]["violation"]),
+            fmt.number(row["counts"]["excused"]),
+        ]
+        for row in data["thresholds"]
+    ]
+    return f"## {escape(say['thresholds'])}\n\n{_table(headers, rows, right=2)}"
+
+
+def _section(section: Mapping[str, Any], say: Words) -> str:
+    """A section the pack declares (report.yaml)."""
+    out = [f"## {escape(section['title'])}"]
+    if section["kind"] == "case_handling":
+        rows = [[label, text] for label, text, _ in fmt.case_measures(section, say)]
+        out.append(_table([say["measure"], say["value"]], rows, right=1))
+        out.append(escape(say["percentile_note"]))
+    else:
+        out.append(_findings_table(section["findings"], say))
+    if section["note"]:
+        out.append(escape(section["note"]))
+    return "\n\n".join(out)
 
 
 def _targets(data: Mapping[str, Any], say: Words) -> str:
@@ -206,23 +284,24 @@ def _by_role(data: Mapping[str, Any], say: Words) -> str:
 
 
 def _offenders(data: Mapping[str, Any], say: Words) -> str:
+    if not data["offenders"]:
+        return ""
     out = [f"## {escape(say['offenders'])}"]
     for field, ranked in data["offenders"].items():
-        out.append(f"### {escape(say[field])}")
+        label = say.get(field, field)
+        out.append(f"### {escape(label)}")
         if ranked:
             rows = [[item["id"], fmt.number(item["count"])] for item in ranked]
-            out.append(_table([say[field], say["kind_violation"]], rows, right=1))
+            out.append(_table([label, say["kind_violation"]], rows, right=1))
         else:
             out.append(escape(say["none"]))
     out.append(escape(say["offenders_note"]))
     return "\n\n".join(out)
 
 
-def _warnings(data: Mapping[str, Any], say: Words) -> str:
-    found = data["early_warnings"]
-    title = f"## {escape(say['warnings'])}"
+def _findings_table(found: Sequence[Mapping[str, Any]], say: Words) -> str:
     if not found:
-        return f"{title}\n\n{escape(say['none'])}"
+        return escape(say["none"])
     headers = [
         say["at"],
         say["clause"],
@@ -244,4 +323,4 @@ def _warnings(data: Mapping[str, Any], say: Words) -> str:
         ]
         for row in found
     ]
-    return f"{title}\n\n{_table(headers, rows)}"
+    return _table(headers, rows)

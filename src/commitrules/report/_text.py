@@ -57,28 +57,56 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     "kind_escalation": ("升級", "Escalations"),
     "kind_insufficient_sample": ("樣本不足", "Too few observations"),
     "kind_excused": ("已豁免", "Excused"),
-    # Complaints.
-    "complaints": ("投訴處理", "Complaint handling"),
-    "complaints_received": ("期內收到的投訴", "Complaints received in the period"),
-    "complaints_resolved": ("已處理", "Decided"),
-    "complaints_open": ("未處理", "Still open"),
-    "complaints_open_overdue": ("未處理且已逾期", "Still open and past the limit"),
-    "complaints_with_limit": ("已處理且時限可知", "Decided, with a known limit"),
-    "complaints_within_limit": ("在時限內處理", "Decided within the limit"),
-    "complaints_share": ("時限內處理比例", "Share decided within the limit"),
-    "complaints_p50": ("處理天數中位數(P50)", "Days to decide, median (p50)"),
-    "complaints_p90": ("處理天數 P90", "Days to decide, p90"),
-    "complaints_max": ("處理天數最長", "Days to decide, longest"),
-    "complaints_limits": ("時限(日曆日)", "Limits (calendar days)"),
-    "limit_simple": ("一般投訴", "Simple complaint"),
-    "limit_complex": ("複雜投訴", "Complex complaint"),
-    "limit_extended": ("經批准延長", "Extended with approval"),
+    # Cases (a section a pack declares: kind case_handling).
+    "cases_received": ("期內開立的個案", "Cases opened in the period"),
+    "cases_resolved": ("已完結", "Closed"),
+    "cases_open": ("未完結", "Still open"),
+    "cases_open_overdue": ("未完結且已逾時限", "Still open and past the limit"),
+    "cases_with_limit": ("已完結且有時限", "Closed, with a limit"),
+    "cases_within_limit": ("在時限內完結", "Closed within the limit"),
+    "cases_share": ("時限內完結比例", "Share closed within the limit"),
+    "cases_p50": ("所需天數中位數(P50)", "Days taken, median (p50)"),
+    "cases_p90": ("所需天數 P90", "Days taken, p90"),
+    "cases_max": ("所需天數最長", "Days taken, longest"),
+    "cases_limit": ("時限", "Limit"),
+    "extended_to": ("延期後", "extended"),
     "limit_unknown": ("本規則包未設", "not set in this pack"),
     "percentile_note": (
-        "百分位數採用最近秩法;天數為收到至作出處理決定的實際經過時間。",
-        "Percentiles use the nearest-rank method; days are the time elapsed from receipt "
-        "to the decision.",
+        "百分位數採用最近秩法;天數為開立至完結的實際經過時間。",
+        "Percentiles use the nearest-rank method; days are the time elapsed from opening "
+        "to closing.",
     ),
+    # Rules of each kind.
+    "checks": ("逐項檢查", "Checks"),
+    "checks_note": (
+        "「已判定」為規則適用並作出判定的事件數;未提供判定結果時不顯示。",
+        "Judged: the events a rule applied to and decided on (shown when the engine's outcomes "
+        "were given).",
+    ),
+    "judged": ("已判定", "Judged"),
+    "held": ("符合", "Held"),
+    "deadlines": ("時限", "Deadlines"),
+    "deadlines_note": (
+        "時限屬於其開始的報告期;「未完結」為期末尚未到期者。",
+        "A deadline belongs to the period it was opened in; still open: not yet due when the "
+        "report was judged.",
+    ),
+    "limit": ("時限", "Limit"),
+    "opened": ("開始", "Opened"),
+    "met": ("按時", "Met"),
+    "missed": ("逾時", "Missed"),
+    "escalated": ("已升級", "Escalated"),
+    "still_open": ("未完結", "Still open"),
+    "share_met": ("按時比例", "Share met"),
+    "thresholds": ("閾值", "Thresholds"),
+    "groups": ("觸發最多的組別", "Groups that crossed it most"),
+    "duration_minutes": ("分鐘", "minutes"),
+    "duration_hours": ("小時", "hours"),
+    "duration_calendar_days": ("日曆日", "calendar days"),
+    "duration_working_days": ("工作日", "working days"),
+    "duration_weeks": ("週", "weeks"),
+    "duration_months": ("個月", "months"),
+    "duration_from_field": ("按事件欄位", "from the event's field"),
     "measure": ("指標", "Measure"),
     "value": ("數值", "Value"),
     # Periodic targets.
@@ -114,7 +142,7 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     "role": ("角色", "Role"),
     "total": ("合計", "Total"),
     # Offenders and warnings.
-    "offenders": ("違規最多的網點及員工", "Repeat offenders"),
+    "offenders": ("重複違規者", "Repeat offenders"),
     "offenders_note": (
         "只計首次違規(不含升級),不含由違規次數觸發的預警本身。",
         "Counts first findings of breach only (no escalations), leaving out the warnings "
@@ -122,7 +150,6 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     ),
     "branch_id": ("網點", "Branch"),
     "staff_id": ("員工", "Staff"),
-    "warnings": ("預警及應急(W1/W2)", "Early warnings and emergency response (W1/W2)"),
     "at": ("時間", "Time"),
     "rule": ("規則", "Rule"),
     "kind": ("類別", "Kind"),
@@ -145,6 +172,10 @@ class Words:
     def __getitem__(self, key: str) -> str:
         zh, en = _TEXT[key]
         return zh if self.lang == "zh" else en
+
+    def get(self, key: str, default: str) -> str:
+        """The words for ``key``, or ``default`` when the report has none (a pack's field)."""
+        return self[key] if key in _TEXT else default
 
 
 def words(lang: str) -> Words:

@@ -22,10 +22,19 @@ Cases live beside the pack, in ``tests/*.yaml``:
             - {rule: C5.resolve.simple, role: rights-specialist, count: 1, events: [c1]}
           # violations: []          # explicitly none
         match: exact                # or: subset (only check what is listed)
+        ignore: [insufficient_sample]   # optional: left out of an exact comparison
 
 An expected violation names its ``rule`` and, optionally, ``clause``, ``kind``, ``role``,
 ``route``, ``severity``, ``subject`` (the listed keys), ``events`` (the event ids),
-``at`` and ``due_at`` (timestamps), and ``count`` (default 1).
+``at`` and ``due_at`` (timestamps), and ``count`` (default 1). A rule the pack does not
+have fails the case as such, with the nearest rule id the pack has.
+
+``ignore`` names rule ids or kinds of finding (``violation``, ``escalation``,
+``insufficient_sample``, ``excused``) whose findings an exact comparison leaves out: a
+finding the case did not expect is not a failure when its rule or its kind is listed. What
+the case expects is still checked in full. A file may set ``ignore`` at its top level, as
+the default of its cases; a case's own ``ignore`` replaces it (``ignore: []`` for none).
+A name that is neither a kind nor a rule of the pack fails the case.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ import attrs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..engine import Engine
-from ..errors import CaseError, CommitRulesError, Location
+from ..errors import CaseError, CommitRulesError, Location, did_you_mean
 from ..eventtime import to_us
 from ..pack import Pack, load_pack
 from ..pack._read import validation_problems
@@ -48,13 +57,16 @@ from ..pack._yaml import YamlFile, read_yaml
 from ..violations import Violation
 
 __all__ = [
+    "FINDING_KINDS",
     "Case",
     "CaseFile",
     "CaseResult",
     "ExpectedViolation",
     "PackCache",
+    "ignored",
     "load_case_file",
     "run_case",
+    "unknown_names",
 ]
 
 
@@ -135,12 +147,14 @@ class Case(_Model):
     until: dt.datetime | None = None
     expect: Expectation
     match: Literal["exact", "subset"] = "exact"
+    ignore: list[str] | None = None
 
 
 class CaseFileModel(_Model):
-    """A case file: optional per-type defaults, and the cases."""
+    """A case file: optional per-type defaults, the default ``ignore``, and the cases."""
 
     defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    ignore: list[str] = Field(default_factory=list)
     cases: list[Case] = Field(min_length=1)
 
 
@@ -154,6 +168,7 @@ class CaseFile:
     lines: tuple[int | None, ...]
     defaults: Mapping[str, Mapping[str, Any]]
     source: YamlFile
+    ignore: tuple[str, ...] = ()
 
     def locate(self, index: int, *keys: str | int) -> Location:
         """Where a key of a case is written."""
@@ -174,11 +189,11 @@ def load_case_file(path: Path, *, shown: str | None = None) -> CaseFile:
     try:
         model = CaseFileModel.model_validate(source.data)
     except ValidationError as error:
-        problems = validation_problems(error, source)
-        text = "; ".join(str(p) for p in problems)
-        raise CaseError(
-            text, problems[0].location if problems else Location(file=display)
-        ) from None
+        problems = validation_problems(error, source, model=CaseFileModel)
+        if len(problems) == 1:
+            raise CaseError(problems[0].reason, problems[0].location) from None
+        text = f"{len(problems)} problems: " + "; ".join(str(p) for p in problems)
+        raise CaseError(text, None, problems=problems) from None
     lines = tuple(source.locate(("cases", i)).line for i in range(len(model.cases)))
     return CaseFile(
         path=path,
@@ -187,6 +202,7 @@ def load_case_file(path: Path, *, shown: str | None = None) -> CaseFile:
         lines=lines,
         defaults=model.defaults,
         source=source,
+        ignore=tuple(model.ignore),
     )
 
 
@@ -286,6 +302,53 @@ def _events(case_file: CaseFile, case: Case, index: int) -> list[dict[str, Any]]
     return items
 
 
+FINDING_KINDS = ("violation", "escalation", "insufficient_sample", "excused")
+"""The kinds of finding a case's ``ignore`` may name (besides rule ids)."""
+
+
+def ignored(case_file: CaseFile, index: int) -> tuple[str, ...]:
+    """What the exact comparison of a case leaves out: its own ``ignore``, else the file's."""
+    own = case_file.cases[index].ignore
+    return tuple(own) if own is not None else case_file.ignore
+
+
+def unknown_names(
+    case_file: CaseFile, index: int, pack: Pack
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """The names a case uses that the pack does not have (expected and ignored rules, its
+    profile, the parameters it replaces): for each, the key path in the case and why."""
+    case = case_file.cases[index]
+    rule_ids = [rule.id for rule in pack.rules]
+    known = set(rule_ids)
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    for position, expectation in enumerate(case.expect.violations):
+        if expectation.rule not in known:
+            hint = did_you_mean(expectation.rule, rule_ids)
+            reason = f"expected rule {expectation.rule!r} does not exist in pack {pack.id!r}{hint}"
+            found.append((("expect", "violations", position, "rule"), reason))
+    if case.profile is not None and case.profile not in pack.profiles:
+        hint = did_you_mean(case.profile, pack.profiles)
+        known_profiles = ", ".join(pack.profiles) or "none"
+        reason = (
+            f"no profile {case.profile!r} in pack {pack.id!r} (profiles: {known_profiles}){hint}"
+        )
+        found.append((("profile",), reason))
+    for name in case.parameters:
+        if name not in pack.parameters:
+            hint = did_you_mean(name, pack.parameters)
+            found.append((("parameters", name), f"no parameter {name!r} to replace{hint}"))
+    names = ignored(case_file, index)
+    for position, name in enumerate(names):
+        if name not in known and name not in FINDING_KINDS:
+            hint = did_you_mean(name, [*FINDING_KINDS, *rule_ids])
+            reason = (
+                f"ignore {name!r} is neither a kind of finding ({', '.join(FINDING_KINDS)}) "
+                f"nor a rule of pack {pack.id!r}{hint}"
+            )
+            found.append((("ignore", position), reason))
+    return found
+
+
 def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache) -> CaseResult:
     """Run one case of a case file against the pack at ``pack_path``."""
     case = case_file.cases[index]
@@ -293,6 +356,17 @@ def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache)
     expected_rules = frozenset(e.rule for e in case.expect.violations)
     try:
         pack = cache.get(pack_path, case.profile, case.parameters)
+        unknown = unknown_names(case_file, index, pack)
+        if unknown:
+            return CaseResult(
+                file=case_file.shown,
+                line=line,
+                name=case.name,
+                passed=False,
+                violations=(),
+                error="; ".join(reason for _, reason in unknown),
+                expected_rules=expected_rules,
+            )
         events = _events(case_file, case, index)
         # Cases check logic, so they see real subjects (masking is tested elsewhere).
         engine = Engine(pack, evidence="include")
@@ -321,7 +395,12 @@ def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache)
             error=str(error),
             expected_rules=expected_rules,
         )
-    missing, unexpected = compare(case.expect.violations, found, exact=case.match == "exact")
+    missing, unexpected = compare(
+        case.expect.violations,
+        found,
+        exact=case.match == "exact",
+        ignore=ignored(case_file, index),
+    )
     times = [
         to_us(dt.datetime.fromisoformat(str(e["at"]))) for e in events if "type" in e and "at" in e
     ]
@@ -341,9 +420,16 @@ def run_case(case_file: CaseFile, index: int, pack_path: Path, cache: PackCache)
 
 
 def compare(
-    expected: Sequence[ExpectedViolation], actual: Sequence[Violation], *, exact: bool
+    expected: Sequence[ExpectedViolation],
+    actual: Sequence[Violation],
+    *,
+    exact: bool,
+    ignore: Sequence[str] = (),
 ) -> tuple[list[str], list[Violation]]:
-    """Match expectations to violations: (what is missing, what was not expected)."""
+    """Match expectations to violations: (what is missing, what was not expected).
+
+    A violation left over whose rule id or kind is in ``ignore`` is not "not expected".
+    """
     left = list(actual)
     missing: list[str] = []
     # The most specific expectations claim their violations first.
@@ -365,4 +451,5 @@ def compare(
     # expects one of them: a case tests the pack's rules, not the calendar's age.
     if not any(e.rule.startswith("engine.") for e in expected):
         left = [v for v in left if v.clause_id != "engine"]
-    return missing, left
+    leave_out = set(ignore)
+    return missing, [v for v in left if v.rule_id not in leave_out and v.kind not in leave_out]

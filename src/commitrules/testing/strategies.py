@@ -14,7 +14,10 @@ Use them to property-test your own packs:
 ...     assert [v.id for v in first] == [v.id for v in again]
 >>> test_replaying_a_stream_gives_the_same_violations()
 
-Every generated event is valid for the catalog it was drawn from. Streams have unique
+Every generated event is valid for the catalog it was drawn from: draw from
+``pack.catalog`` to get the pack's own types, and, for a stand-alone pack that declares a
+type under a built-in name, the pack's type in place of the built-in one (``KEY_POOLS``
+apply by field name, whatever the type). Streams have unique
 ids, non-decreasing times, and keys (customer, product, case, staff, branch …) drawn from
 small pools so that events relate to each other.
 """
