@@ -13,6 +13,8 @@
     │   └── LateEventError         older than the watermark
     ├── CalendarError              a date the working-day calendar does not know
     ├── SnapshotError              a snapshot that cannot be restored
+    │   └── CheckpointError        a checkpoint database that cannot be read
+    ├── AuditLogError              a decision log that cannot be appended to (also ValueError)
     └── CaseError                  a pack test case that cannot be read
 
 Every error carries *where* (a :class:`Location`: file, line, column, key, rule id,
@@ -29,8 +31,10 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 __all__ = [
+    "AuditLogError",
     "CalendarError",
     "CaseError",
+    "CheckpointError",
     "CommitRulesError",
     "EventConflictError",
     "EventError",
@@ -178,6 +182,17 @@ class CalendarError(CommitRulesError):
 
 class SnapshotError(CommitRulesError):
     """A snapshot cannot be read or does not fit the pack it is restored into."""
+
+
+class CheckpointError(SnapshotError):
+    """A checkpoint database cannot be opened or read (damaged, or not a database)."""
+
+
+class AuditLogError(CommitRulesError, ValueError):
+    """A decision log cannot be appended to: not a decision log, damaged, or keyed otherwise.
+
+    Also a ``ValueError``, which :class:`~commitrules.audit.DecisionLog` raised before.
+    """
 
 
 class CaseError(CommitRulesError):
