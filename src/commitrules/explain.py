@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from ._safe_text import visible
 from .engine import Engine, EvidenceMode
 from .errors import CommitRulesError
 from .pack import Pack
@@ -44,6 +45,7 @@ class Explanation:
     note: str
 
     def __str__(self) -> str:
+        """One line for people: values as reprs, terminal controls escaped."""
         if not self.applied:
             verdict = "did not apply"
         elif self.held is None:
@@ -56,7 +58,7 @@ class Explanation:
             text += f" [{values}]"
         if self.note:
             text += f" — {self.note}"
-        return text
+        return visible(text, lines=False)
 
 
 def explain(
