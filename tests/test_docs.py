@@ -43,6 +43,7 @@ EXECUTED_PAGES = (
     "embedding.md",
     "writing-a-pack.md",
     "backends.md",
+    "limits.md",
     "../README.md",
 )
 REGENERATE = "python docs/generate.py"

@@ -23,7 +23,15 @@ import attrs
 
 from ._json_limits import MAX_DEPTH, MAX_NUMBER_DIGITS, check_bounds, decode
 
-__all__ = ["MAX_LINE_BYTES", "SKIP_CHUNK", "Line", "bounded_lines", "raw_lines", "read_lines"]
+__all__ = [
+    "MAX_LINE_BYTES",
+    "SKIP_CHUNK",
+    "Line",
+    "bounded_lines",
+    "checked_lines",
+    "raw_lines",
+    "read_lines",
+]
 
 MAX_LINE_BYTES = 1_000_000
 """Bytes of one line (without its line break); a longer line is rejected, unread."""
@@ -95,33 +103,42 @@ def bounded_lines(
         yield number + 1, b"", _damage(error, number)
 
 
-def raw_lines(path: str) -> Iterator[tuple[int, bytes, str | None]]:
-    """Yield ``(number, text, error)`` for every non-blank line, undecoded.
+def checked_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes, str | None]]:
+    """Yield ``(number, text, error)`` for every non-blank line of a binary stream.
 
     ``error`` is None, or why the line cannot be read (then ``text`` is at most its first
     200 bytes): longer than :data:`MAX_LINE_BYTES`, nested deeper than
     :data:`~commitrules._json_limits.MAX_DEPTH` levels, a number of more than
     :data:`~commitrules._json_limits.MAX_NUMBER_DIGITS` digits, or the end of a damaged
-    gzip file. The batch path reads lines this way: no object per line.
+    gzip stream.
+    """
+    for number, line, problem in bounded_lines(stream):
+        if problem is not None:
+            yield number, line, problem
+            continue
+        if not line:
+            continue
+        # Two counts in C first: most lines cannot be too deep or hold a long number.
+        if (
+            line.count(b"[") + line.count(b"{") > MAX_DEPTH
+            or len(line) - len(line.translate(None, _DIGITS)) > MAX_NUMBER_DIGITS
+        ):
+            beyond = check_bounds(line)
+            if beyond is not None:
+                yield number, line[:200], beyond
+                continue
+        yield number, line, None
+
+
+def raw_lines(path: str) -> Iterator[tuple[int, bytes, str | None]]:
+    """Yield ``(number, text, error)`` for every non-blank line of a file, undecoded.
+
+    ``-`` is stdin, a name ending in ``.gz`` is read as gzip; see :func:`checked_lines`
+    for the errors. The batch path reads lines this way: no object per line.
     """
     stream = _open(path)
     try:
-        for number, line, problem in bounded_lines(stream):
-            if problem is not None:
-                yield number, line, problem
-                continue
-            if not line:
-                continue
-            # Two counts in C first: most lines cannot be too deep or hold a long number.
-            if (
-                line.count(b"[") + line.count(b"{") > MAX_DEPTH
-                or len(line) - len(line.translate(None, _DIGITS)) > MAX_NUMBER_DIGITS
-            ):
-                beyond = check_bounds(line)
-                if beyond is not None:
-                    yield number, line[:200], beyond
-                    continue
-            yield number, line, None
+        yield from checked_lines(stream)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
