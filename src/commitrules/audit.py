@@ -127,23 +127,10 @@ def _check_key(key: bytes | None) -> None:
         raise AuditLogError(msg)
 
 
-def _clean(value: Any) -> Any:
-    """A copy whose texts are valid Unicode (a lone surrogate becomes its escape)."""
-    if isinstance(value, str):
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, Mapping):
-        return {_clean(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def _canonical(value: Mapping[str, Any]) -> bytes:
-    """RFC 8785 canonical form (an event id with a lone surrogate is escaped first)."""
-    try:
-        return rfc8785.dumps(value)
-    except rfc8785.CanonicalizationError:
-        return rfc8785.dumps(_clean(value))
+    """RFC 8785 canonical form (texts are valid Unicode: events with a lone surrogate are
+    refused by validation, before anything is logged)."""
+    return rfc8785.dumps(value)
 
 
 class _Tagger:
