@@ -425,7 +425,7 @@ def test_a_number_with_too_many_digits_in_a_pack_is_refused(pack_dir: Path) -> N
 @pytest.mark.parametrize(
     ("condition", "words"),
     [
-        ("\uff41mount > 500", "names are ASCII: the character 'ａ' (U+FF41"),
+        ("\uff41mount > 500", "names are ASCII: the character '\uff41' (U+FF41"),
         ("staff_id == 'A\u3164'", "the invisible filler character U+3164 (HANGUL FILLER)"),
     ],
 )
