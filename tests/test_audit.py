@@ -16,10 +16,20 @@ from typing import Any
 
 import pytest
 import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
 
 import commitrules
 from commitrules import AuditLogError
-from commitrules.audit import GENESIS, HEAD_BYTES, DecisionLog, head_path, key_id, verify_log
+from commitrules.audit import (
+    GENESIS,
+    HEAD_BYTES,
+    DecisionLog,
+    _canonical_written,
+    head_path,
+    key_id,
+    verify_log,
+)
 from commitrules.cli import main
 from tests.conftest import ROOT
 
@@ -78,9 +88,39 @@ def examiner_verifies(path: Path, key: bytes) -> bool:
             return False
         previous, count = record["hash"], count + 1
     head = json.loads(head_path(path).read_bytes())
+    assert rfc8785.dumps(head) == head_path(path).read_bytes().rstrip()
     body = {k: v for k, v in head.items() if k != "tag"}
     tag = hmac.new(key, rfc8785.dumps(body), hashlib.sha256).hexdigest()
     return head["tag"] == tag and head["records"] == count and head["last"] == previous
+
+
+texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "seq": st.integers(1, 2**53 - 1),
+            "event_id": texts,
+            "event_type": texts,
+            "pack": st.fixed_dictionaries({"id": texts, "digest": texts}),
+            "watermark": st.none() | texts,
+            "applied": st.lists(
+                st.fixed_dictionaries(
+                    {"rule": texts, "event": texts, "outcome": st.lists(texts, max_size=2)}
+                ),
+                max_size=3,
+            ),
+            "released": st.lists(
+                st.fixed_dictionaries({"id": texts, "waiver": st.none() | texts}), max_size=2
+            ),
+            "chain": st.just("sha256"),
+            "prev": texts,
+        }
+    )
+)
+def test_the_fast_canonical_form_of_a_record_is_rfc_8785(record: dict[str, Any]) -> None:
+    assert _canonical_written(record) == rfc8785.dumps(record)
 
 
 # -- what an intact log shows -----------------------------------------------------------------

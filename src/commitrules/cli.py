@@ -228,6 +228,7 @@ def check(
         ("--rejects", rejects),
         ("--rejects-reasons", rejects_reasons),
         ("--audit", audit_path),
+        pack=pack,
     )
     audit_key = _key_file(audit_key_file, "--audit-key-file")
     err = Console(stderr=True)
