@@ -20,10 +20,13 @@ log's name plus ``.head``) holds the chain's head, ``{"chain", "format", "last",
 "records", "tag"}``: the number of records, the last ``hash``, and a tag over the rest
 made the same way, padded with spaces to :data:`HEAD_BYTES` bytes. After every append the
 head is rewritten in place by one write of that one block at offset 0 (a new log's head is
-written whole and renamed into place), so a crash leaves the old head or the new one: a
-process crash cannot tear a single write, and a power failure tears no write of one disk
-sector on the disks banks use. The log and the head are forced to disk on :meth:`close
-<DecisionLog.close>`.
+written whole and renamed into place). A process that dies leaves the old head or the new
+one (the kernel completes a write it has begun); a power failure could tear the block only
+on storage that does not write one 512-byte sector whole, and ``audit`` would then report
+the head as damaged. The record is written before its head, so an interruption between
+the two leaves the head one record behind, which ``audit`` reports and the next
+:class:`DecisionLog` on the file repairs. The log and the head are forced to disk on
+:meth:`close <DecisionLog.close>`.
 
 What :func:`verify_log` shows
 -----------------------------
