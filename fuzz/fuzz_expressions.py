@@ -23,6 +23,15 @@ SCOPE = Scope(
     params={"limit": FieldType("decimal"), "words": FieldType("list")},
 )
 CONTEXT = StaticContext(params={"limit": 1, "words": ["a"]})
+
+SEEDS = [
+    b"amount > params.limit and channel in params.words",
+    b"age >= 65 or prior.level < 3",
+    b"((((((((((",
+    "\uff41mount > 1 or channel == '\u3164'".encode(),
+    "channel == '保本保收益'".encode(),
+    b"\x00\xff\xfe",
+]
 EVENT = {"amount": 5, "channel": "web", "age": None}
 
 

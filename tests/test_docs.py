@@ -45,6 +45,7 @@ EXECUTED_PAGES = (
     "standalone-pack.md",
     "backends.md",
     "api.md",
+    "limits.md",
     "../README.md",
 )
 REGENERATE = "python docs/generate.py"

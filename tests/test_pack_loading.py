@@ -10,6 +10,7 @@ import pytest
 
 import commitrules
 from commitrules import Engine, PackError, PackSyntaxError, PackValidationError
+from commitrules.cli import main
 from tests.conftest import MINI
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -391,3 +392,58 @@ def test_syntax_error_in_pack_yaml_is_a_located_problem(pack_dir: Path) -> None:
     with pytest.raises((PackValidationError, PackSyntaxError)) as caught:
         commitrules.load_pack(pack_dir)
     assert "pack.yaml:" in str(caught.value)
+
+
+@pytest.mark.parametrize("profile", [None, "mars"])
+def test_an_unknown_time_zone_in_a_profile_is_a_located_problem(
+    pack_dir: Path, profile: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (pack_dir / "profiles").mkdir()
+    (pack_dir / "profiles" / "mars.yaml").write_text(
+        "id: mars\nname: {zh: 火星, en: Mars}\ntimezone: Mars/Olympus\n", encoding="utf-8"
+    )
+    with pytest.raises(PackValidationError) as caught:
+        commitrules.load_pack(pack_dir, profile=profile)
+    (problem,) = caught.value.problems
+    assert str(problem) == (
+        "profiles/mars.yaml:3:1: timezone: unknown time zone 'Mars/Olympus' "
+        "(use an IANA name such as 'Asia/Shanghai')"
+    )
+    argv = ["lint", str(pack_dir), *(["--profile", profile] if profile else [])]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "error: profiles/mars.yaml:3:1: timezone: unknown time zone" in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_a_number_with_too_many_digits_in_a_pack_is_refused(pack_dir: Path) -> None:
+    (pack_dir / "rules" / "bad.yaml").write_text("a: " + "9" * 101 + "\n", encoding="utf-8")
+    found = "\n".join(problems_of(pack_dir))
+    assert "rules/bad.yaml:1:4: a number with more than 100 digits" in found
+
+
+@pytest.mark.parametrize(
+    ("condition", "words"),
+    [
+        ("\uff41mount > 500", "names are ASCII: the character '\uff41' (U+FF41"),
+        ("staff_id == 'A\u3164'", "the invisible filler character U+3164 (HANGUL FILLER)"),
+    ],
+)
+def test_lint_refuses_lookalike_names_and_invisible_fillers_with_their_place(
+    pack_dir: Path, condition: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_rules(
+        pack_dir,
+        "rules:\n"
+        "  - id: X.1\n"
+        "    kind: check\n"
+        "    clause: K1\n"
+        "    on: sale\n"
+        f"    require: '{condition.replace(chr(39), chr(39) * 2)}'\n"
+        "    role: owner\n"
+        "    message: {zh: x, en: x}\n",
+    )
+    assert main(["lint", str(pack_dir)]) == 2
+    out = capsys.readouterr().out
+    assert "error: rules/extra.yaml:6:" in out
+    assert words in out

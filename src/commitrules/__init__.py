@@ -14,8 +14,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .engine import Engine, EngineStats, EvidenceMode
 from .errors import (
+    AuditLogError,
     CalendarError,
     CaseError,
+    CheckpointError,
     CommitRulesError,
     EventConflictError,
     EventError,
@@ -40,8 +42,10 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "DEFAULT_PACK",
+    "AuditLogError",
     "CalendarError",
     "CaseError",
+    "CheckpointError",
     "Clause",
     "CommitRulesError",
     "Engine",

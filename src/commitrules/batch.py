@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from ._io import Line, raw_lines
+from ._safe_text import visible
 from .engine import Engine, EngineStats
 from .errors import CommitRulesError
 from .pack import Pack, load_pack
@@ -32,7 +33,8 @@ class Rejected:
     raw: bytes
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.line}: {self.reason}"
+        """``file:line: reason`` on one line, terminal controls escaped."""
+        return visible(f"{self.source}:{self.line}: {self.reason}", lines=False)
 
 
 @attrs.frozen

@@ -1,7 +1,11 @@
 """The command line: a thin shell over the public API.
 
-Exit status: 0 no violations, 1 violations found (or failed pack tests), 2 usage errors,
-a pack that does not load, or any rejected input line.
+Exit status: 0 no violations, 1 violations found (or failed pack tests, or a decision
+log that does not verify), 2 usage errors, a pack that does not load, any rejected input
+line, or any unexpected error (one line; the traceback with ``--debug``): never 1.
+
+Text from events, packs and files is shown with terminal controls escaped
+(:func:`commitrules._safe_text.visible`); CSV output neutralises spreadsheet formulas.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,8 +29,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
+from ._safe_text import json_visible, spreadsheet_cell, visible
 from .batch import CheckResult, Rejected, check_files
-from .errors import CommitRulesError
+from .errors import AuditLogError, CommitRulesError
 from .pack import Pack, bundled_packs, load_pack
 from .violations import Violation
 from .waivers import Waivers, load_waivers
@@ -36,6 +43,27 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 
 class _Usage(click.UsageError):
     exit_code = EXIT_USAGE
+
+
+class _Settings:
+    """Options of the whole command line that ``main`` needs after a command fails."""
+
+    debug = False
+
+
+def _say(text: object, *, err: bool = False, lines: bool = True) -> None:
+    """Echo text that may hold outside text (event fields, file contents), made visible."""
+    click.echo(visible(text, lines=lines), err=err)
+
+
+def _key_file(path: str | None, option: str) -> bytes | None:
+    """The secret in a key file (surrounding whitespace removed), or None."""
+    if not path:
+        return None
+    key = Path(path).read_bytes().strip()
+    if not key:
+        raise _Usage(f"{option} {path} is empty")
+    return key
 
 
 def _when(value: str | None) -> dt.datetime | None:
@@ -56,7 +84,7 @@ def _load(pack: str | None, profile: str | None) -> Pack:
     try:
         return load_pack(pack, profile=profile)
     except CommitRulesError as error:
-        click.echo(f"error: cannot load pack: {error}", err=True)
+        _say(f"error: cannot load pack: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
 
 
@@ -85,8 +113,15 @@ def _pseudonym_key(personal: str, key_file: str | None) -> bytes | None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="commitrules")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="On an unexpected error, print the full traceback (otherwise one line, exit 2).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
     """Check business events against a customer-commitment rule pack."""
+    ctx.ensure_object(_Settings).debug = debug
 
 
 @cli.command()
@@ -128,7 +163,20 @@ def cli() -> None:
     "--audit",
     "audit_path",
     type=click.Path(dir_okay=False),
-    help="Append a verifiable decision log here.",
+    help="Append a verifiable decision log here (and keep its head in FILE.head).",
+)
+@click.option(
+    "--audit-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="COMMITRULES_AUDIT_KEY_FILE",
+    help="Secret key (16+ bytes) that keys the decision log's chain with HMAC-SHA256; "
+    "without it the chain is unkeyed SHA-256. [env: COMMITRULES_AUDIT_KEY_FILE]",
+)
+@click.option(
+    "--csv-raw",
+    is_flag=True,
+    help="With --format csv: write values as they are, without a ' before a leading "
+    "= + - @ tab or CR and without escaping control characters.",
 )
 @_personal_options
 @click.option(
@@ -150,6 +198,8 @@ def check(
     exit_zero: bool,
     waivers_path: str | None,
     audit_path: str | None,
+    audit_key_file: str | None,
+    csv_raw: bool,
     personal: str,
     pseudonym_key_file: str | None,
     backend: str,
@@ -171,13 +221,20 @@ def check(
             waivers=waivers,
         )
     except CommitRulesError as error:
-        click.echo(f"error: {error}", err=True)
+        _say(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    _check_outputs(events, rejects, rejects_reasons)
+    _check_outputs(
+        [*events, *([waivers_path] if waivers_path else [])],
+        ("--rejects", rejects),
+        ("--rejects-reasons", rejects_reasons),
+        ("--audit", audit_path),
+        pack=pack,
+    )
+    audit_key = _key_file(audit_key_file, "--audit-key-file")
     err = Console(stderr=True)
     with contextlib.ExitStack() as opened:
         try:
-            log = DecisionLog(audit_path) if audit_path else None
+            log = DecisionLog(audit_path, key=audit_key) if audit_path else None
             if log is not None:
                 opened.callback(log.close)
                 log.attach(engine)
@@ -194,7 +251,7 @@ def check(
             def on_reject(item: Rejected) -> None:
                 # A lone surrogate (an escape in the line) is shown escaped, whatever stderr is.
                 shown = str(item).encode("utf-8", "backslashreplace").decode("utf-8")
-                click.echo(f"rejected {shown}", err=True)
+                _say(f"rejected {shown}", err=True, lines=False)
                 if reject_file is not None:
                     reject_file.write(item.raw + b"\n")
                 if reasons_file is not None:
@@ -208,10 +265,13 @@ def check(
                     reasons_file.write(json.dumps(record, ensure_ascii=False) + "\n")
 
             result = _run_check(list(events), engine, moment, on_reject, err)
-        except OSError as error:
-            click.echo(f"error: {_os_reason(error)}", err=True)
+        except AuditLogError as error:
+            _say(f"error: --audit: {error}", err=True)
             raise SystemExit(EXIT_USAGE) from None
-    _print_violations(result.violations, output_format, lang)
+        except OSError as error:
+            _say(f"error: {_os_reason(error)}", err=True)
+            raise SystemExit(EXIT_USAGE) from None
+    _print_violations(result.violations, output_format, lang, raw=csv_raw)
     stats = result.stats
     click.echo(
         f"{stats.processed} processed, {stats.duplicates} duplicate, {stats.rejected} rejected; "
@@ -225,24 +285,39 @@ def check(
         raise SystemExit(EXIT_VIOLATIONS)
 
 
-def _check_outputs(events: Sequence[str], rejects: str | None, reasons: str | None) -> None:
-    """Refuse output files that would overwrite an input or each other (before any is opened)."""
-    named = [("--rejects", rejects), ("--rejects-reasons", reasons)]
-    inputs = {Path(p).resolve(): p for p in events if p != "-"}
-    seen: dict[Path, str] = {}
+def _same_file(one: Path, other: Path) -> bool:
+    if one == other:
+        return True
+    try:
+        return os.path.samefile(one, other)  # a hard link is the same file too
+    except OSError:
+        return False
+
+
+def _check_outputs(
+    inputs: Sequence[str], *named: tuple[str, str | None], pack: Pack | None = None
+) -> None:
+    """Refuse output files that would overwrite an input, the pack or each other.
+
+    Checked before any output is opened; ``inputs`` are the files read (``-`` is stdin).
+    """
+    read = [Path(p).resolve() for p in inputs if p != "-"]
+    seen: list[tuple[Path, str]] = []
     for option, value in named:
-        if value is None:
+        if value is None or value == "-":
             continue
         where = Path(value).resolve()
-        if where in inputs:
-            click.echo(
-                f"error: {option} {value} is an input file; it would be overwritten", err=True
-            )
+        if any(_same_file(where, source) for source in read):
+            _say(f"error: {option} {value} is an input file; it would be overwritten", err=True)
             raise SystemExit(EXIT_USAGE)
-        if where in seen:
-            click.echo(f"error: {option} and {seen[where]} name the same file {value}", err=True)
+        if pack is not None and where.is_relative_to(pack.path.resolve()):
+            _say(f"error: {option} {value} is inside the pack {pack.path}", err=True)
             raise SystemExit(EXIT_USAGE)
-        seen[where] = option
+        for other, name in seen:
+            if _same_file(where, other):
+                _say(f"error: {option} and {name} name the same file {value}", err=True)
+                raise SystemExit(EXIT_USAGE)
+        seen.append((where, option))
 
 
 def _run_check(
@@ -274,17 +349,22 @@ def _run_check(
         )
 
 
-def _print_violations(violations: Sequence[Violation], output_format: str, lang: str) -> None:
+def _print_violations(
+    violations: Sequence[Violation], output_format: str, lang: str, *, raw: bool = False
+) -> None:
+    # JSON: C1 controls and reordering characters as \u escapes (the values read the same).
     if output_format == "jsonl":
         for violation in violations:
-            click.echo(json.dumps(violation.to_dict(), ensure_ascii=False))
+            click.echo(json_visible(json.dumps(violation.to_dict(), ensure_ascii=False)))
         return
     if output_format == "json":
-        click.echo(json.dumps([v.to_dict() for v in violations], ensure_ascii=False, indent=2))
+        text = json.dumps([v.to_dict() for v in violations], ensure_ascii=False, indent=2)
+        click.echo(json_visible(text))
         return
     if output_format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
+        cell: Callable[[str], str] = (lambda value: value) if raw else spreadsheet_cell
         writer.writerow(
             [
                 "id",
@@ -304,24 +384,23 @@ def _print_violations(violations: Sequence[Violation], output_format: str, lang:
             ]
         )
         for v in violations:
-            writer.writerow(
-                [
-                    v.id,
-                    v.kind,
-                    v.at.isoformat(),
-                    v.rule_id,
-                    v.clause_id,
-                    v.severity,
-                    v.role,
-                    " ".join(v.route),
-                    json.dumps(v.to_dict()["subject"], ensure_ascii=False),
-                    v.due_at.isoformat() if v.due_at else "",
-                    " ".join(v.event_ids),
-                    v.message.in_language(lang),
-                    "true" if v.provisional else "false",
-                    v.refers_to or "",
-                ]
-            )
+            values = [
+                v.id,
+                v.kind,
+                v.at.isoformat(),
+                v.rule_id,
+                v.clause_id,
+                v.severity,
+                v.role,
+                " ".join(v.route),
+                json.dumps(v.to_dict()["subject"], ensure_ascii=False),
+                v.due_at.isoformat() if v.due_at else "",
+                " ".join(v.event_ids),
+                v.message.in_language(lang),
+                "true" if v.provisional else "false",
+                v.refers_to or "",
+            ]
+            writer.writerow([cell(value) for value in values])
         click.echo(buffer.getvalue(), nl=False)
         return
     if not violations:
@@ -334,13 +413,11 @@ def _print_violations(violations: Sequence[Violation], output_format: str, lang:
         kind = "" if v.kind == "violation" else f"[{v.kind}] "
         if v.provisional:
             kind += "[provisional] "
+        cells = (v.clause_id, v.rule_id, v.severity, " → ".join(v.route))
         table.add_row(
             v.at.strftime("%Y-%m-%d %H:%M"),
-            v.clause_id,
-            v.rule_id,
-            v.severity,
-            " → ".join(v.route),
-            escape(kind + v.message.in_language(lang)),
+            *(escape(visible(c, lines=False)) for c in cells),
+            escape(visible(kind + v.message.in_language(lang), lines=False)),
         )
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
 
@@ -400,16 +477,17 @@ def test_command(packs: tuple[str, ...], show_coverage: bool, min_coverage: floa
         try:
             suite = run_pack_tests(pack_ref)
         except CommitRulesError as error:
-            click.echo(f"error: {error}", err=True)
+            _say(f"error: {error}", err=True)
             raise SystemExit(EXIT_USAGE) from None
         for problem in suite.errors:
-            click.echo(f"error: {problem}", err=True)
+            _say(f"error: {problem}", err=True)
         for result in suite.results:
             mark = "[green]ok[/]" if result.passed else "[red]FAIL[/]"
-            console.print(f"{mark}  {escape(result.where)}  {escape(result.name)}")
+            where, name = visible(result.where, lines=False), visible(result.name, lines=False)
+            console.print(f"{mark}  {escape(where)}  {escape(name)}")
         for result in suite.results:
             if not result.passed:
-                click.echo(result.report())
+                _say(result.report())
         passed = sum(r.passed for r in suite.results)
         total = len(suite.results)
         click.echo(f"{suite.pack.id}: {passed}/{total} cases passed")
@@ -444,7 +522,7 @@ def _print_coverage(console: Console, report: Any) -> None:
         )
     console.print(table)
     for clause_id, reason in report.clauses_not_automatable:
-        console.print(f"not automatable: {escape(clause_id)}: {escape(reason)}")
+        console.print(f"not automatable: {escape(clause_id)}: {escape(visible(reason))}")
     for clause_id in report.clauses_uncovered:
         console.print(f"[red]no rule and no reason:[/] {escape(clause_id)}")
     console.print(
@@ -461,7 +539,7 @@ def _waivers(path: str | None, pack: Pack) -> Waivers | None:
     try:
         return load_waivers(path, pack)
     except CommitRulesError as error:
-        click.echo(f"error: cannot load waivers: {error}", err=True)
+        _say(f"error: cannot load waivers: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
 
 
@@ -504,6 +582,9 @@ def report_command(
 
     moment = _when(until)
     pack = _load(pack_path, profile)
+    _check_outputs(
+        [*events, *([waivers_path] if waivers_path else [])], ("--out", out_path), pack=pack
+    )
     outcomes: list[Any] = []
     engine = Engine(pack, waivers=_waivers(waivers_path, pack), outcomes=outcomes.append)
     stream = _read_events(events)
@@ -512,7 +593,7 @@ def report_command(
         try:
             found.extend(engine.process(event))
         except CommitRulesError as error:
-            click.echo(f"rejected {event.get('id')}: {error}", err=True)
+            _say(f"rejected {event.get('id')}: {error}", err=True, lines=False)
     if moment is not None:
         found.extend(engine.advance_to(moment))
     try:
@@ -520,7 +601,7 @@ def report_command(
             pack, stream, found, period=period, lang=lang, until=moment, outcomes=outcomes
         )
     except (ValueError, ImportError) as error:
-        click.echo(f"error: {error}", err=True)
+        _say(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     text = report.to_markdown() if markdown else report.to_html()
     Path(out_path).write_text(text, encoding="utf-8")
@@ -548,6 +629,9 @@ def oscal_command(
 
     moment = _when(until)
     pack = _load(pack_path, profile)
+    _check_outputs(
+        [*events, *([waivers_path] if waivers_path else [])], ("--out", out_path), pack=pack
+    )
     engine = Engine(pack, waivers=_waivers(waivers_path, pack))
     stream = _read_events(events)
     found: list[Violation] = []
@@ -556,7 +640,7 @@ def oscal_command(
         try:
             found.extend(engine.process(event))
         except CommitRulesError as error:
-            click.echo(f"rejected {event.get('id')}: {error}", err=True)
+            _say(f"rejected {event.get('id')}: {error}", err=True, lines=False)
             continue
         if first is None:
             first = dt.datetime.fromisoformat(str(event["at"]))
@@ -577,17 +661,46 @@ def oscal_command(
 
 @cli.command("audit")
 @click.argument("log_path", type=click.Path(exists=True, dir_okay=False))
-def audit_command(log_path: str) -> None:
-    """Verify a decision log written by 'check --audit': nothing removed, reordered or edited."""
+@click.option(
+    "--key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="COMMITRULES_AUDIT_KEY_FILE",
+    help="The key the log was written with (check --audit-key-file). "
+    "[env: COMMITRULES_AUDIT_KEY_FILE]",
+)
+def audit_command(log_path: str, key_file: str | None) -> None:
+    """Verify a decision log written by 'check --audit' and its head (LOG_PATH.head).
+
+    Exit 0 intact, 1 broken (an edited, inserted, removed or reordered record, a cut tail,
+    a missing, edited or stale head), 2 unverifiable (not a decision log; keyed, and no
+    key or another key given).
+    """
     from .audit import verify_log  # noqa: PLC0415
 
-    result = verify_log(log_path)
+    try:
+        result = verify_log(log_path, key=_key_file(key_file, "--key-file"))
+    except AuditLogError as error:
+        _say(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    shown = visible(log_path, lines=False)
     if result.ok:
-        click.echo(
-            f"{log_path}: {result.records} records, chain intact (last hash {result.last_hash})"
-        )
+        kind = {
+            "hmac-sha256": f"keyed: HMAC-SHA256, key id {result.key_id}",
+            "sha256": "unkeyed: SHA-256",
+        }.get(result.chain, "commitrules 0.1 format: unkeyed, no head")
+        head = "" if result.head is None else f", head matches ({result.head} records)"
+        last = result.last_hash
+        _say(f"{shown}: {result.records} records, chain intact ({kind}){head}, last hash {last}")
+        for note in result.notes:
+            _say(f"  {note}")
         return
-    click.echo(f"{log_path}: BROKEN at line {result.line}: {result.reason}", err=True)
+    where = f" at line {result.line}" if result.line else ""
+    if result.verdict == "unverifiable":
+        _say(f"{shown}: cannot verify{where}: {result.reason}", err=True)
+        raise SystemExit(EXIT_USAGE)
+    _say(f"{shown}: BROKEN{where}: {result.reason}", err=True)
+    if result.line:
+        _say(f"  {result.records} records verified before it", err=True)
     raise SystemExit(EXIT_VIOLATIONS)
 
 
@@ -610,9 +723,9 @@ def lint_command(
 
     report = lint(pack_path, profile=profile, as_of=as_of.date() if as_of else None)
     for problem in report.errors:
-        click.echo(f"error: {problem}")
+        _say(f"error: {problem}")
     for warning in report.warnings:
-        click.echo(f"warning: {warning}")
+        _say(f"warning: {warning}")
     errors, warnings = len(report.errors), len(report.warnings)
     click.echo(
         f"{errors} error{'' if errors == 1 else 's'}, "
@@ -632,7 +745,7 @@ def _read_events(paths: Sequence[str]) -> list[dict[str, Any]]:
     for path in paths:
         for line in read_lines(path):
             if line.error is not None:
-                click.echo(f"rejected {line.source}:{line.number}: {line.error}", err=True)
+                _say(f"rejected {line.source}:{line.number}: {line.error}", err=True, lines=False)
                 continue
             events.append(line.record)
     return events
@@ -677,7 +790,7 @@ def explain_command(
     try:
         stream = _read_events(events)
         if event_id is not None and not any(event.get("id") == event_id for event in stream):
-            click.echo(f"error: no event with id {event_id!r} in {', '.join(events)}", err=True)
+            _say(f"error: no event with id {event_id!r} in {', '.join(events)}", err=True)
             raise SystemExit(EXIT_USAGE)
         lines = explain(
             pack,
@@ -694,9 +807,9 @@ def explain_command(
         click.echo(json.dumps([line.to_dict() for line in lines], ensure_ascii=False, indent=2))
     else:
         for line in lines:
-            click.echo(str(line))
+            _say(line, lines=False)
     if event_id is not None and not lines:
-        click.echo(f"no rule applies to event {event_id!r}", err=True)
+        _say(f"no rule applies to event {event_id!r}", err=True)
 
 
 @cli.command("diff")
@@ -726,9 +839,13 @@ def diff_command(
         click.echo(f"error: {_os_reason(error)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     for violation in change.added:
-        click.echo(f"+ {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
+        _say(
+            f"+ {violation.at.isoformat()} {violation.rule_id} {violation.message.en}", lines=False
+        )
     for violation in change.removed:
-        click.echo(f"- {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
+        _say(
+            f"- {violation.at.isoformat()} {violation.rule_id} {violation.message.en}", lines=False
+        )
     click.echo(
         f"{len(change.added)} added, {len(change.removed)} removed, {change.unchanged} unchanged",
         err=True,
@@ -966,12 +1083,14 @@ def calendar_seed(jurisdiction: str, year: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (never 1 for an unexpected error)."""
+    settings = _Settings()
     try:
         cli.main(
             args=list(argv) if argv is not None else None,
             prog_name="commitrules",
             standalone_mode=False,
+            obj=settings,
         )
     except SystemExit as exit_:
         return int(exit_.code or 0)
@@ -983,9 +1102,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as error:
         # A file that cannot be read or written, from any command: say which and why.
-        click.echo(f"error: {_os_reason(error)}", err=True)
+        _say(f"error: {_os_reason(error)}", err=True)
+        return EXIT_USAGE
+    except Exception as error:  # noqa: BLE001 - the last resort: one line and exit 2, never 1
+        if settings.debug:
+            traceback.print_exc()
+        _say(f"error: {_unexpected(error)}", err=True, lines=False)
         return EXIT_USAGE
     return EXIT_OK
+
+
+def _unexpected(error: BaseException) -> str:
+    """One line about an error nothing else caught (the traceback is for --debug)."""
+    text = " ".join(str(error).split())
+    if len(text) > 300:
+        text = text[:300] + " …"
+    detail = f": {text}" if text else ""
+    return (
+        f"unexpected {type(error).__name__}{detail} (a bug, or an input commitrules does not "
+        "handle yet; 'commitrules --debug …' prints the traceback)"
+    )
 
 
 def _os_reason(error: OSError) -> str:

@@ -21,6 +21,7 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from commitrules._safe_text import visible
 from commitrules.violations import Violation
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ _SEVERITY_COLOURS = {
 
 
 def _escape(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(visible(value), quote=True)
 
 
 def _when(moment: dt.datetime) -> str:

@@ -14,6 +14,8 @@
     │   └── FutureEventError       further ahead of the watermark than the pack allows
     ├── CalendarError              a strict calendar's provisional year was needed
     ├── SnapshotError              a snapshot that cannot be restored
+    │   └── CheckpointError        a checkpoint database that cannot be read
+    ├── AuditLogError              a decision log that cannot be appended to (also ValueError)
     ├── CaseError                  a pack test case that cannot be read
     ├── ProcessingError            a call failed after validation; rolled back whole
     ├── DeliveryError              a sink failed after the call committed; kept to redeliver
@@ -35,8 +37,10 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 __all__ = [
+    "AuditLogError",
     "CalendarError",
     "CaseError",
+    "CheckpointError",
     "CommitRulesError",
     "DeliveryError",
     "EngineConfigError",
@@ -200,6 +204,17 @@ class CalendarError(CommitRulesError):
 
 class SnapshotError(CommitRulesError):
     """A snapshot cannot be read or does not fit the pack it is restored into."""
+
+
+class CheckpointError(SnapshotError):
+    """A checkpoint database cannot be opened or read (damaged, or not a database)."""
+
+
+class AuditLogError(CommitRulesError, ValueError):
+    """A decision log cannot be appended to: not a decision log, damaged, or keyed otherwise.
+
+    Also a ``ValueError``, which :class:`~commitrules.audit.DecisionLog` raised before.
+    """
 
 
 class CaseError(CommitRulesError):

@@ -717,13 +717,14 @@ class EventCatalog:
         try:
             checked: dict[str, Any] = check(data)
         except ValidationError as error:
-            # Re-run the dict path for the clearest message (unknown type, did you mean …).
-            import json  # noqa: PLC0415 - only on the error path
+            # Re-run the dict path for the clearest message (unknown type, did you mean …),
+            # within the readers' bounds (depth, digits): never a RecursionError.
+            from ._json_limits import decode  # noqa: PLC0415 - only on the error path
 
             try:
-                raw = json.loads(data)
+                raw = decode(data)
             except ValueError as bad:
-                problem = Problem(Location(), f"not JSON: {bad}")
+                problem = Problem(Location(), str(bad))
                 raise EventValidationError([problem]) from None
             if isinstance(raw, Mapping):
                 self.validate(raw)

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from ._safe_text import visible
 from .engine import Engine, EvidenceMode
 from .errors import CommitRulesError
 from .eventtime import from_us
@@ -87,6 +88,7 @@ class Explanation:
         }
 
     def __str__(self) -> str:
+        """One line for people: values as JSON, terminal controls escaped."""
         values = ", ".join(
             f"{k}={json.dumps(_jsonable(v), ensure_ascii=False, default=str)}"
             for k, v in self.values.items()
@@ -96,7 +98,7 @@ class Explanation:
             text += f" [{values}]"
         if self.note:
             text += f" — {self.note}"
-        return text
+        return visible(text, lines=False)
 
 
 def explain(

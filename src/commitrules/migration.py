@@ -319,7 +319,14 @@ def apply_migration(engine: Engine, data: Mapping[str, Any], plan: _Plan) -> Non
                 result = rule.carry(state, context)
                 rule.restore(result.state)
                 carried[rule.rule_id] = result
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            IndexError,
+            AttributeError,
+            OverflowError,
+        ) as error:
             msg = (
                 f"the snapshot is malformed: the state of rule {rule.rule_id!r} "
                 f"({type(error).__name__}: {error})"

@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from ._io import read_lines
+from ._json_limits import SNAPSHOT_MAX_DEPTH, decode
 from .engine import Engine
-from .errors import CommitRulesError, SnapshotError
+from .errors import CheckpointError, CommitRulesError, SnapshotError
 from .pack import Pack
 from .violations import Violation
 
@@ -49,20 +51,49 @@ CREATE TABLE IF NOT EXISTS checkpoint (
 
 
 class CheckpointStore:
-    """Checkpoints (engine snapshot + input position) in a SQLite file."""
+    """Checkpoints (engine snapshot + input position) in a SQLite file.
+
+    Raises:
+        CheckpointError: (from any method) the file is not a checkpoint database, is
+            damaged, locked or cannot be written; the message names the file and what to do.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        try:
+            with self._database("open"):
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute(_SCHEMA)
+        except CheckpointError:
+            self._db.close()
+            raise
+
+    @contextmanager
+    def _database(self, doing: str) -> Iterator[None]:
+        """Turn a raw sqlite3 error into a CheckpointError that names the file and a remedy."""
+        try:
+            yield
+        except sqlite3.DatabaseError as error:
+            text = str(error)
+            if "not a database" in text or "malformed" in text:
+                what = (
+                    f"{self.path} is not a readable checkpoint database ({text}): restore it "
+                    "from a backup, or move it aside to start again from the beginning of the "
+                    "log (its events are then processed again: at-least-once delivery)"
+                )
+            elif "locked" in text or "busy" in text:
+                what = f"{self.path} is locked by another process ({text}): one worker per store"
+            else:
+                what = f"cannot {doing} the checkpoint database {self.path}: {text}"
+            raise CheckpointError(what) from None
 
     def save(self, engine: Engine, position: int, *, name: str = "default") -> None:
         """Save the engine's state and the input position it has consumed, atomically."""
         text = json.dumps(engine.snapshot(), ensure_ascii=False, separators=(",", ":"))
         ref = engine.pack.ref
-        with self._transaction():
+        with self._database("save to"), self._transaction():
             self._db.execute(
                 "INSERT OR REPLACE INTO checkpoint "
                 "(name, position, pack_id, pack_digest, snapshot) VALUES (?, ?, ?, ?, ?)",
@@ -71,17 +102,19 @@ class CheckpointStore:
 
     def load(self, *, name: str = "default") -> tuple[Mapping[str, Any], int] | None:
         """The last checkpoint (snapshot, position), or None."""
-        row = self._db.execute(
-            "SELECT snapshot, position FROM checkpoint WHERE name = ?", (name,)
-        ).fetchone()
+        with self._database("read"):
+            row = self._db.execute(
+                "SELECT snapshot, position FROM checkpoint WHERE name = ?", (name,)
+            ).fetchone()
         if row is None:
             return None
         try:
-            snapshot = json.loads(row[0])
-        except json.JSONDecodeError as error:
-            msg = f"checkpoint {name!r} in {self.path} is not JSON: {error}"
+            snapshot = decode(row[0], max_depth=SNAPSHOT_MAX_DEPTH)
+            position = int(row[1])
+        except (TypeError, ValueError) as error:
+            msg = f"checkpoint {name!r} in {self.path} cannot be read: {error}"
             raise SnapshotError(msg) from None
-        return snapshot, int(row[1])
+        return snapshot, position
 
     def resume(self, pack: Pack, *, name: str = "default", **options: Any) -> tuple[Engine, int]:
         """An engine restored from the last checkpoint and its position, or a new one at 0."""

@@ -323,3 +323,57 @@ def test_every_error_carries_the_location_and_renders_a_caret(scope: Scope) -> N
         "    product_risk > 1 and prodcut_id == 'a'\n"
         "                         ^"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "words"),
+    [
+        ("\uff41mount > 5", 0, "U+FF41 FULLWIDTH LATIN SMALL LETTER A"),
+        ("amount > params.\uff4cimit", 16, "Python would read it as 'l'"),
+        ("title == 'x' and \u30bf > 1", 17, "names are ASCII"),
+        ("amount\u00aa > 5", 6, "only allowed inside a text"),
+    ],
+)
+def test_a_name_that_is_not_ascii_is_refused(
+    scope: Scope, text: str, offset: int, words: str
+) -> None:
+    error = _error(text, scope)
+    assert words in error.reason
+    assert error.reason.startswith("names are ASCII")
+    assert error.offset == offset
+
+
+@pytest.mark.parametrize(
+    ("char", "words"),
+    [
+        ("\u3164", "invisible filler character U+3164 (HANGUL FILLER)"),
+        ("\uffa0", "invisible filler character U+FFA0 (HALFWIDTH HANGUL FILLER)"),
+        ("\u115f", "U+115F (HANGUL CHOSEONG FILLER)"),
+        ("\u034f", "U+034F (COMBINING GRAPHEME JOINER)"),
+        ("\ufe0f", "U+FE0F (VARIATION SELECTOR-16)"),
+        ("\u2800", "U+2800 (BRAILLE PATTERN BLANK)"),
+        ("\u200b", "invisible formatting character U+200B"),
+        ("\u200d", "invisible formatting character U+200D"),
+        ("\u2060", "invisible formatting character U+2060"),
+        ("\u00ad", "invisible formatting character U+00AD"),
+        ("\u00a0", "space-like character U+00A0 (NO-BREAK SPACE)"),
+        ("\u3000", "space-like character U+3000 (IDEOGRAPHIC SPACE)"),
+        ("\ue000", "private-use character U+E000"),
+        ("\u0378", "unassigned character U+0378"),
+    ],
+)
+def test_an_invisible_character_in_a_text_is_refused_naming_its_code_point(
+    scope: Scope, char: str, words: str
+) -> None:
+    error = _error(f"title == 'branch{char}'", scope)
+    assert words in error.reason
+    assert error.offset == 16
+
+
+def test_visible_text_in_any_script_and_escapes_stay_legal(scope: Scope) -> None:
+    for text in (
+        "title == '保本保收益' or title == 'Ελληνικά' or title == 'é'",
+        "title == 'e\u0301'",  # a visible combining accent
+        "title == 'a\\u3164b'",  # written as an escape: visible in the pack
+    ):
+        assert compile_expression(text, scope).kind == "bool"

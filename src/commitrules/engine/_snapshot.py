@@ -90,7 +90,15 @@ def load(engine: Engine, data: Mapping[str, Any], *, refuse_drops: bool = False)
     try:
         _load_engine_state(engine, data)
         apply_migration(engine, data, plan)
-    except (CommitRulesError, KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+    except (
+        CommitRulesError,
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        AttributeError,
+        OverflowError,
+    ) as error:
         if isinstance(error, SnapshotError | MigrationError):
             raise
         msg = f"the snapshot is malformed: {type(error).__name__}: {error}"

@@ -52,6 +52,17 @@ _BIDI_CONTROLS = frozenset(
 
 _LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
+# Characters that show as nothing, or as a blank, yet are not a space: Unicode's
+# Default_Ignorable_Code_Point characters outside the Cf and Cn categories (those are
+# refused by category), and the Braille blank. In a text they make two texts that look
+# alike differ; in a name ('amount\u3164') they make two names that look alike.
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(chr(c) for c in range(0xFE00, 0xFE10))
+    + "".join(chr(c) for c in range(0xE0100, 0xE01F0))
+)
+_UNUSABLE = {"Cn": "unassigned", "Co": "private-use", "Cs": "surrogate"}
+
 _NOT_ALLOWED: dict[type[ast.AST], str] = {
     ast.Subscript: "subscripts (x[...]) are not allowed",
     ast.Slice: "slices are not allowed",
@@ -174,7 +185,33 @@ def parse(text: str, *, location: Location | None, limits: Limits) -> ParsedExpr
     if comment >= 0:
         raise parsed.error("comments are not allowed in a condition", comment)
     _check_tree(parsed, limits)
+    _check_names_are_ascii(parsed)
     return parsed
+
+
+def _check_names_are_ascii(parsed: ParsedExpression) -> None:
+    """Refuse any non-ASCII character outside a text literal.
+
+    Python reads names NFKC-normalised: 'amount' with a full-width first letter (U+FF41)
+    would read 'amount'. Field, parameter and function names are ASCII; so are a condition's.
+    """
+    if parsed.text.isascii():
+        return
+    texts = [
+        (parsed.offset(node), parsed.end_offset(node))
+        for node in ast.walk(parsed.tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+    for index, char in enumerate(parsed.text):
+        if char.isascii() or any(start <= index < end for start, end in texts):
+            continue
+        folded = unicodedata.normalize("NFKC", char)
+        hint = f"; Python would read it as {folded!r}" if folded.isascii() else ""
+        raise parsed.error(
+            f"names are ASCII: the character {char!r} (U+{ord(char):04X} "
+            f"{unicodedata.name(char, 'unnamed')}) is only allowed inside a text{hint}",
+            index,
+        )
 
 
 def _check_characters(parsed: ParsedExpression) -> None:
@@ -198,6 +235,21 @@ def _check_characters(parsed: ParsedExpression) -> None:
             # differ ('branch' and 'branch\u200b'), which a reviewer cannot see.
             raise parsed.error(
                 f"the invisible formatting character U+{ord(char):04X} is not allowed", index
+            )
+        if char in _INVISIBLE or category == "Zs":
+            kind = "space-like" if category == "Zs" else "invisible filler"
+            code = ord(char)
+            escape = f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+            raise parsed.error(
+                f"the {kind} character U+{code:04X} ({unicodedata.name(char, 'unnamed')}) "
+                f"is not allowed: it cannot be told apart from "
+                f"{'a space' if category == 'Zs' else 'nothing'}; inside a text, write it as "
+                f"the escape {escape} if it is meant",
+                index,
+            )
+        if category in _UNUSABLE:
+            raise parsed.error(
+                f"the {_UNUSABLE[category]} character U+{ord(char):04X} is not allowed", index
             )
 
 

@@ -503,6 +503,9 @@ class _Merge:
         calendar_model: CalendarModel | None = settings.get("calendar")
         profile = profiles.get(chosen)
         if profile is None and not (chosen == "default" and not profiles):
+            if self.problems:
+                # The profile may be missing because its file has problems: report those.
+                raise PackValidationError(self.problems)
             known = ", ".join(sorted(profiles)) or "none"
             raise PackError(
                 f"no profile {chosen!r} in pack {meta.id!r} (profiles: {known})", Location()

@@ -8,7 +8,8 @@ Python values itself. It:
   any other tag, ``!!python/...`` included, is refused);
 * refuses anchors and aliases (no alias bombs), merge keys, duplicate keys, several
   documents in one file, non-text keys, files over :data:`MAX_FILE_BYTES`, nesting deeper
-  than :data:`MAX_DEPTH` and more than :data:`MAX_NODES` nodes;
+  than :data:`MAX_DEPTH`, more than :data:`MAX_NODES` nodes, values longer than
+  :data:`MAX_SCALAR` characters and numbers of more than :data:`MAX_NUMBER_DIGITS` digits;
 * records the line and column of every key and list item, so that any key path can be
   turned into a file:line:column.
 """
@@ -26,12 +27,22 @@ import yaml
 
 from ..errors import Location, PackSyntaxError
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "YamlFile", "parse_yaml", "read_yaml"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NODES",
+    "MAX_NUMBER_DIGITS",
+    "MAX_SCALAR",
+    "YamlFile",
+    "parse_yaml",
+    "read_yaml",
+]
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 40
 MAX_NODES = 500_000
 MAX_SCALAR = 100_000
+MAX_NUMBER_DIGITS = 100  # as in JSON input (commitrules._json_limits)
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -50,6 +61,7 @@ _Loader.add_implicit_resolver(
 )
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_NUMBER_TAGS = {_TAG + "int", _TAG + "float"}
 _DECIMAL = re.compile(r"^[-+]?(\d[\d_]*)?(\.\d*)?([eE][-+]?\d+)?$")
 
 Path_ = tuple[str | int, ...]
@@ -150,6 +162,8 @@ class _Builder:
         text: str = node.value
         if len(text) > MAX_SCALAR:
             raise self.fail(node, f"a YAML value longer than {MAX_SCALAR} characters")
+        if node.tag in _NUMBER_TAGS and sum(c.isdigit() for c in text) > MAX_NUMBER_DIGITS:
+            raise self.fail(node, f"a number with more than {MAX_NUMBER_DIGITS} digits")
         if node.tag == _TAG + "str":
             return text
         if node.tag == _TAG + "float" and _DECIMAL.match(text):

@@ -93,6 +93,16 @@ class DisableModel(Spec):
     reason: Annotated[str, Field(min_length=3)]
 
 
+def _checked_zone(value: str) -> str:
+    """An IANA time zone name that this machine knows, or a ValueError naming it."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        msg = f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')"
+        raise ValueError(msg) from None
+    return value
+
+
 class PackMeta(Spec):
     """``pack.yaml``."""
 
@@ -125,12 +135,7 @@ class PackMeta(Spec):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            msg = f"unknown time zone {value!r} (use an IANA name such as 'Asia/Shanghai')"
-            raise ValueError(msg) from None
-        return value
+        return _checked_zone(value)
 
 
 class ClauseModel(Spec):
@@ -240,6 +245,11 @@ class ProfileFile(Spec):
     timezone: str | None = None
     calendar: CalendarModel | None = None
     parameters: dict[Name, ParameterOverride] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _checked_zone(value)
 
 
 class ColumnModel(Spec):

@@ -1,7 +1,9 @@
 """The report as one self-contained HTML page: inline CSS, inline SVG, nothing to fetch.
 
 Every text that comes from events, findings or the pack goes through :func:`html.escape`
-(event fields are untrusted); the page has no script.
+(event fields are untrusted: markup is shown, never interpreted), with control and
+reordering characters written as escapes first (the page may be read in a terminal too);
+the page has no script.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._safe_text import visible
 from . import _format as fmt
 from ._data import KINDS
 from ._text import Words
@@ -60,7 +63,7 @@ footer { color: #7b8794; font-size: 0.85em; text-align: center; margin-top: 24px
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(visible(text), quote=True)
 
 
 def _table(headers: Sequence[Cell], rows: Sequence[Sequence[Cell]], css: str = "") -> str:

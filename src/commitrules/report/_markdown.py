@@ -4,7 +4,8 @@ nothing outside itself).
 
 Untrusted text is escaped for Markdown and for the HTML a Markdown viewer may let through
 (``<``, ``>`` and ``&`` become entities; ``|``, ``*``, ``_``, ``~``, brackets, backslashes
-and backticks are backslash-escaped; line breaks become spaces).
+and backticks are backslash-escaped; line breaks become spaces), and for a terminal that
+shows the file (control characters and reordering characters are written as escapes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._safe_text import visible
 from . import _format as fmt
 from ._data import KINDS
 from ._text import Words
@@ -25,7 +27,7 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 def escape(text: object) -> str:
     """Text safe inside a Markdown table cell or paragraph."""
-    flat = " ".join(str(text).split())
+    flat = visible(" ".join(str(text).split()), lines=False)
     return _SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
 
 

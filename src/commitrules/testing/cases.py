@@ -48,6 +48,8 @@ from typing import Any, Literal
 import attrs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .._io import raw_lines
+from .._json_limits import decode
 from ..engine import Engine
 from ..errors import CaseError, CommitRulesError, Location, did_you_mean
 from ..eventtime import to_us
@@ -279,22 +281,25 @@ def _events(case_file: CaseFile, case: Case, index: int) -> list[dict[str, Any]]
             raise CaseError(
                 "events_file must stay inside the pack", case_file.locate(index, "events_file")
             )
+        # The same bounds as every event reader: line length, nesting depth, digits.
         try:
-            text = target.read_text(encoding="utf-8")
+            for number, line, problem in raw_lines(str(target)):
+                reason = problem
+                if reason is None:
+                    try:
+                        items.append(decode(line))
+                        continue
+                    except ValueError as error:
+                        reason = str(error)
+                raise CaseError(
+                    f"{case.events_file}:{number}: {reason}",
+                    case_file.locate(index, "events_file"),
+                )
         except OSError as error:
             raise CaseError(
                 f"cannot read {case.events_file}: {error.strerror}",
                 case_file.locate(index, "events_file"),
             ) from None
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    items.append(json.loads(line))
-                except json.JSONDecodeError as error:
-                    raise CaseError(
-                        f"{case.events_file}:{number}: not JSON: {error}",
-                        case_file.locate(index, "events_file"),
-                    ) from None
     for event in case.events:
         event_type = event.get("type")
         base = case_file.defaults.get(event_type, {}) if isinstance(event_type, str) else {}
