@@ -326,7 +326,14 @@ class DurablePeriodicTarget(_DurablePeriodic):
                 services.emit(self._finding(period, services, subject, evidence))
             elif services.tracking:
                 met = {**subject, "period": period.label}
-                services.outcome(self, "compliant", met, from_us(period.end_us, services.tz), ())
+                services.outcome(
+                    self,
+                    "compliant",
+                    met,
+                    from_us(period.end_us, services.tz),
+                    (),
+                    measure=(numerator, denominator, evidence["target"]),
+                )
 
     def _members(
         self, rows: list[dict[str, Any]], key_column: str, services: RuntimeServices

@@ -866,6 +866,7 @@ class Engine:
         self.stats.violations += 1
         if self._outcomes is not None:
             status = "violated" if kind == "violation" else kind
+            measured = finding.evidence
             self._outcome(
                 rule,
                 status,
@@ -875,6 +876,9 @@ class Engine:
                 violation.id,
                 violation.waiver,
                 finding.provisional,
+                (measured["numerator"], measured["denominator"], str(measured["target"]))
+                if rule.kind == "periodic_target" and "denominator" in measured
+                else None,
             )
         if not self._counting or waiver is not None or kind not in ("violation", "escalation"):
             return

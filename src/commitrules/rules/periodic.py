@@ -314,7 +314,14 @@ class PeriodicTargetRule(_PeriodicRule):
                 services.emit(self._finding(period, services, subject, evidence))
             elif services.tracking:
                 met = {**subject, "period": period.label}
-                services.outcome(self, "compliant", met, from_us(period.end_us, services.tz), ())
+                services.outcome(
+                    self,
+                    "compliant",
+                    met,
+                    from_us(period.end_us, services.tz),
+                    (),
+                    measure=(numerator, denominator, evidence["target"]),
+                )
 
     def reset(self) -> None:
         self._counts.clear()
