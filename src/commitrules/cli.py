@@ -32,6 +32,7 @@ from . import __version__
 from ._safe_text import json_visible, spreadsheet_cell, visible
 from .batch import CheckResult, Rejected, check_files
 from .errors import AuditLogError, CommitRulesError
+from .eventtime._instants import check_instant
 from .pack import Pack, bundled_packs, load_pack
 from .violations import Violation
 from .waivers import Waivers, load_waivers
@@ -77,6 +78,9 @@ def _when(value: str | None) -> dt.datetime | None:
     if moment.tzinfo is None:
         msg = f"--until {value!r} needs an offset (e.g. +08:00): a naive time is never assumed UTC"
         raise _Usage(msg)
+    problem = check_instant(moment)
+    if problem is not None:
+        raise _Usage(f"--until: {problem}")
     return moment
 
 
@@ -173,6 +177,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "without it the chain is unkeyed SHA-256. [env: COMMITRULES_AUDIT_KEY_FILE]",
 )
 @click.option(
+    "--id-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="COMMITRULES_ID_KEY_FILE",
+    help="The deployment's secret id key (16+ bytes): violation ids become HMAC-SHA256 "
+    "under it, personal values included; without it personal values are left out of the "
+    "ids. [env: COMMITRULES_ID_KEY_FILE]",
+)
+@click.option(
     "--csv-raw",
     is_flag=True,
     help="With --format csv: write values as they are, without a ' before a leading "
@@ -199,6 +211,7 @@ def check(
     waivers_path: str | None,
     audit_path: str | None,
     audit_key_file: str | None,
+    id_key_file: str | None,
     csv_raw: bool,
     personal: str,
     pseudonym_key_file: str | None,
@@ -212,6 +225,7 @@ def check(
     pack = _load(pack_path, profile)
     key = _pseudonym_key(personal, pseudonym_key_file)
     waivers = _waivers(waivers_path, pack)
+    id_key = _key_file(id_key_file, "--id-key-file")
     try:
         engine = Engine(
             pack,
@@ -219,6 +233,7 @@ def check(
             evidence=personal,  # type: ignore[arg-type]
             pseudonym_key=key,
             waivers=waivers,
+            id_key=id_key,
         )
     except CommitRulesError as error:
         _say(f"error: {error}", err=True)

@@ -39,6 +39,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from .errors import EventValidationError, Location, Problem
+from .eventtime._instants import check_instant
 
 __all__ = [
     "BUILTIN_EVENT_TYPES",
@@ -89,6 +90,13 @@ _NAIVE_TIME = "Input should have timezone info"
 _parse_iso = dt.datetime.fromisoformat
 
 
+def _outside(moment: dt.datetime) -> str | None:
+    """Why a parsed time is outside the supported range (see ``eventtime``), or None."""
+    if 1900 < moment.year < 2200:
+        return None
+    return check_instant(moment)
+
+
 def _instant(value: object, nullable: bool) -> str | None:
     """Why a timestamp field's value is wrong, or None when it is right.
 
@@ -98,11 +106,14 @@ def _instant(value: object, nullable: bool) -> str | None:
     and tracked by the garbage collector).
     """
     if isinstance(value, str):
-        if _read_instant(str(value)) is not None:
-            return None
+        moment = _read_instant(str(value))
+        if moment is not None:
+            return _outside(moment)
         return _NAIVE_TIME if _naive(value) else _BAD_TIME
     if isinstance(value, dt.datetime):
-        return None if value.tzinfo is not None and value.utcoffset() is not None else _NAIVE_TIME
+        if value.tzinfo is None or value.utcoffset() is None:
+            return _NAIVE_TIME
+        return _outside(value)
     if value is None:
         return None if nullable else "Input should be a timestamp, not null"
     if isinstance(value, bool | int | float | Decimal):
@@ -159,9 +170,14 @@ def _times(checked: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -> lis
         if isinstance(value, str):
             moment = _read_instant(str(value))
             if moment is not None:
-                checked[name] = moment
-                continue
-        reason = _instant(value, nullable)
+                reason = _outside(moment)
+                if reason is None:
+                    checked[name] = moment
+                    continue
+            else:
+                reason = _instant(value, nullable)
+        else:
+            reason = _instant(value, nullable)
         if reason is not None:
             event_id = checked.get("id")
             where = Location(key=name, event_id=event_id if isinstance(event_id, str) else None)
@@ -176,7 +192,7 @@ def _with_times(checked: dict[str, Any], fields: tuple[tuple[str, bool], ...]) -
         text = checked["at"]
         if type(text) is str:
             moment = _read_instant(text)
-            if moment is not None:
+            if moment is not None and 1900 < moment.year < 2200:
                 checked["at"] = moment
                 return checked
     problems = _times(checked, fields)
@@ -195,9 +211,19 @@ def _naive(text: str) -> bool:
 EventTime = Annotated[AwareDatetime, BeforeValidator(_check_timestamp)]
 """An aware timestamp: RFC 3339 text with an offset, or an aware ``datetime``."""
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+"""Whole numbers are int64: what Arrow's int64 and Spark's LongType hold."""
+DECIMAL_DIGITS, DECIMAL_PLACES = 38, 18
+"""Decimals have at most 38 significant digits, 18 of them after the point: what Arrow's
+``decimal128(38, 18)`` and Spark's ``DecimalType(38, 18)`` hold (so below 10**20)."""
+
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
 RiskLevel = Annotated[int, Field(ge=1, le=5)]
-Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=INT_MAX)]
+Money = Annotated[
+    Decimal,
+    Field(ge=0, allow_inf_nan=False, max_digits=DECIMAL_DIGITS, decimal_places=DECIMAL_PLACES),
+]
 Section = Literal["product", "risk", "fees"]
 DataClass = Literal["public", "internal", "confidential", "sensitive"]
 FreeText = Annotated[str, Field(max_length=20_000)]
@@ -385,7 +411,7 @@ class SecurityIncident(Event):
     incident_id: NonEmpty
     kind: NonEmpty
     severity: Literal["minor", "relatively_major", "major", "critical"]
-    customers_affected: Annotated[int, Field(ge=0)] = 0
+    customers_affected: Count = 0
     branch_id: NonEmpty | None = None
 
 
@@ -421,7 +447,7 @@ class TrainingCompleted(Event):
     type: Literal["training_completed"] = "training_completed"
     staff_id: NonEmpty
     course: NonEmpty
-    hours: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = None
+    hours: Money | None = None
 
 
 class ComplianceCheckCompleted(Event):
@@ -430,7 +456,7 @@ class ComplianceCheckCompleted(Event):
     type: Literal["compliance_check_completed"] = "compliance_check_completed"
     check_id: NonEmpty
     branch_id: NonEmpty
-    findings: Annotated[int, Field(ge=0)] = 0
+    findings: Count = 0
 
 
 class StaffAppraised(Event):
@@ -440,7 +466,19 @@ class StaffAppraised(Event):
     staff_id: NonEmpty
     includes_satisfaction: bool
     includes_complaint_timeliness: bool
-    target_achievement: Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    target_achievement: (
+        Annotated[
+            Decimal,
+            Field(
+                ge=0,
+                le=1,
+                allow_inf_nan=False,
+                max_digits=DECIMAL_DIGITS,
+                decimal_places=DECIMAL_PLACES,
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ImplementationReviewed(Event):
@@ -673,11 +711,13 @@ class EventCatalog:
                         and "\x00" not in text
                     ):
                         try:
-                            checked["at"] = _parse_iso(text)
+                            moment = _parse_iso(text)
                         except ValueError:
                             pass
                         else:
-                            return checked
+                            if 1900 < moment.year < 2200:
+                                checked["at"] = moment
+                                return checked
                 return _with_times(checked, times)
         if isinstance(raw, BaseModel):
             raw = raw.model_dump()

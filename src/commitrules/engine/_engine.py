@@ -211,6 +211,9 @@ class Engine:
         if evidence == "pseudonymize" and not pseudonym_key:
             msg = "evidence='pseudonymize' needs a secret pseudonym_key"
             raise EngineConfigError(msg)
+        if id_key is not None and len(id_key) < 16:
+            msg = "id_key must be a secret of 16 bytes or more (the deployment's id key)"
+            raise EngineConfigError(msg)
         if max_ahead is not None and max_ahead <= dt.timedelta(0):
             msg = f"max_ahead must be a positive duration, not {max_ahead}"
             raise EngineConfigError(msg)

@@ -281,7 +281,9 @@ class CalendarSpec:
     @property
     def uses_package(self) -> bool:
         """Whether some year may come from the ``holidays`` package."""
-        return self.country is not None
+        if self.country is None:
+            return False
+        return self.data is None or self.country in holidays.list_supported_countries()
 
 
 @attrs.frozen
@@ -467,6 +469,8 @@ class WorkingDayCalendar:
         assert spec.country is not None
         version = holidays_version
         supported = holidays.list_supported_countries()
+        if spec.country not in supported and spec.data is not None:
+            return  # a jurisdiction the package does not know: the pack's file alone
         if spec.country not in supported:
             message = (
                 f"the holidays package ({version}) has no calendar for country "

@@ -24,7 +24,17 @@ import attrs
 from pydantic import Field, create_model
 
 from ..errors import CalendarError, Location, PackError, PackValidationError, Problem
-from ..events import BUILTIN_EVENT_TYPES, Event, EventCatalog, EventTime, EventType
+from ..events import (
+    BUILTIN_EVENT_TYPES,
+    DECIMAL_DIGITS,
+    DECIMAL_PLACES,
+    INT_MAX,
+    INT_MIN,
+    Event,
+    EventCatalog,
+    EventTime,
+    EventType,
+)
 from ..eventtime import CalendarData, CalendarSpec, WorkingDayCalendar, to_us
 from ..eventtime._calendars import holidays_version
 from ..expr import TableInfo
@@ -828,7 +838,10 @@ _BUILTIN_NAMES = frozenset(m.model_fields["type"].default for m in BUILTIN_EVENT
 _FIELD_TYPES: dict[str, Any] = {
     "str": str,
     "int": int,
-    "decimal": Annotated[Decimal, Field(allow_inf_nan=False)],
+    "decimal": Annotated[
+        Decimal,
+        Field(allow_inf_nan=False, max_digits=DECIMAL_DIGITS, decimal_places=DECIMAL_PLACES),
+    ],
     "bool": bool,
     "datetime": EventTime,
     "list": list[str],
@@ -853,6 +866,10 @@ def _event_model(name: str, model: Any) -> type[Event]:
             constraints["ge"] = bound(spec.min)
         if spec.max is not None:
             constraints["le"] = bound(spec.max)
+        if spec.type == "int":
+            # Whole numbers are int64 whatever the pack says (Arrow and Spark carry them).
+            constraints["ge"] = max(constraints.get("ge", INT_MIN), INT_MIN)
+            constraints["le"] = min(constraints.get("le", INT_MAX), INT_MAX)
         if spec.max_length is not None:
             constraints["max_length"] = spec.max_length
         elif spec.type == "str" and spec.enum is None:

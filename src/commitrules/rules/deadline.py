@@ -525,9 +525,10 @@ def emit_due(
     started = {"started_at": from_us(pending.start_us, tz).isoformat(), **pending.evidence}
     provisional = False
     if rule._working[pending.how] and rule._calendar is not None:
+        # Only the flag: a finding that does not move when its year becomes official must
+        # differ from a fresh run's in nothing else.
         start_day, due_day = from_us(pending.start_us, tz).date(), due_at.date()
         provisional = rule._calendar.provisional_between(start_day, due_day)
-        started["calendar"] = rule._calendar.describe_between(start_day, due_day)
     if step == 0:
         finding = Finding(
             rule=rule,
