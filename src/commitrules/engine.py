@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import heapq
 import hmac
+import logging
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -41,6 +42,8 @@ from .violations import Message, Violation, violation_id
 from .waivers import Waivers, unknown_target
 
 __all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome"]
+
+_log = logging.getLogger(__name__)
 
 EvidenceMode = Literal["mask", "pseudonymize", "include"]
 _FINDING = "__finding__"
@@ -602,6 +605,15 @@ class Engine:
         except (KeyError, TypeError, ValueError, IndexError) as error:
             msg = f"the snapshot is malformed: {type(error).__name__}: {error}"
             raise SnapshotError(msg) from None
+        if engine.fresh_rules or engine.dropped_rules:
+            _log.warning(
+                "restore into pack %s %s: state dropped; rules that start fresh (new or "
+                "changed): %s; rules of the snapshot not in the pack: %s",
+                pack.id,
+                pack.version,
+                ", ".join(engine.fresh_rules) or "none",
+                ", ".join(engine.dropped_rules) or "none",
+            )
         return engine
 
     def _load(self, data: Mapping[str, Any]) -> None:

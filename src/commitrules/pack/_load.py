@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -37,6 +38,7 @@ from .models import CalendarModel, ParameterModel, ParameterOverride, ProfileFil
 __all__ = ["DEFAULT_PACK", "Clause", "Pack", "Role", "bundled_packs", "load_pack"]
 
 DEFAULT_PACK = "customer-commitments"
+_log = logging.getLogger(__name__)
 MAX_EXTENDS_DEPTH = 8
 
 
@@ -384,6 +386,14 @@ def load_pack(
     pack = builder.finish(profile, dict(parameters or {}))
     if problems:
         raise PackValidationError(problems)
+    _log.info(
+        "loaded pack %s %s (profile %s, %s) from %s",
+        pack.id,
+        pack.version,
+        pack.profile,
+        pack.ref.digest,
+        root,
+    )
     return pack
 
 
