@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +33,8 @@ from .waivers import Waivers, load_waivers
 __all__ = ["main", "run"]
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+# What a shell shows for a process that SIGPIPE ended (128 + 13): the output's reader went away.
+EXIT_BROKEN_PIPE = 141
 
 
 class _Usage(click.UsageError):
@@ -83,8 +86,47 @@ def _pseudonym_key(personal: str, key_file: str | None) -> bytes | None:
     return key
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """--version: this package's version and the versions its results depend on."""
+    if not value or ctx.resilient_parsing:
+        return
+    import platform  # noqa: PLC0415 - only --version needs it
+    from importlib.metadata import version  # noqa: PLC0415
+
+    # The working-day calendars of packs that take them from the holidays package change with
+    # its version: so do deadlines counted in working days.
+    click.echo(f"commitrules {__version__}")
+    click.echo(f"holidays {version('holidays')} (working-day calendars)")
+    click.echo(f"Python {platform.python_version()}")
+    ctx.exit()
+
+
+def _verbosity(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    """-v: INFO messages of the 'commitrules' logger on stderr; -vv: DEBUG."""
+    if value and not ctx.resilient_parsing:
+        from ._logging import log_to_stderr  # noqa: PLC0415
+
+        log_to_stderr(value)
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="commitrules")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version (and the holidays package's) and exit.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    expose_value=False,
+    callback=_verbosity,
+    help="Log what happens on stderr: -v pack loads and dropped state, -vv more.",
+)
 def cli() -> None:
     """Check business events against a customer-commitment rule pack."""
 
@@ -699,15 +741,22 @@ def diff_command(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    from ._logging import stop_logging_to_stderr  # noqa: PLC0415
+
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="commitrules",
-            standalone_mode=False,
-        )
+        # Not cli.main(): it turns a broken pipe into exit status 1 ("violations found") and
+        # replaces sys.stdout for the rest of the process.
+        with cli.make_context("commitrules", args) as context:
+            cli.invoke(context)
+    except click.exceptions.Exit as exit_:  # --help, --version
+        return exit_.exit_code
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    except click.exceptions.Abort:
+    except BrokenPipeError:
+        # The reader went away (`commitrules check … | head -1`): stop quietly, as Unix tools do.
+        return EXIT_BROKEN_PIPE
+    except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
         click.echo("aborted", err=True)
         return EXIT_USAGE
     except click.ClickException as error:
@@ -717,6 +766,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A file that cannot be read or written, from any command: say which and why.
         click.echo(f"error: {_os_reason(error)}", err=True)
         return EXIT_USAGE
+    finally:
+        stop_logging_to_stderr()
     return EXIT_OK
 
 
@@ -728,4 +779,11 @@ def _os_reason(error: OSError) -> str:
 
 def run() -> None:
     """The console-script entry point."""
-    raise SystemExit(main())
+    status = main()
+    if status == EXIT_BROKEN_PIPE:
+        # Python flushes stdout at exit, which would fail again and print "Exception ignored":
+        # point the descriptor at the null device first (the recipe of Python's signal docs).
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+    raise SystemExit(status)
