@@ -8,15 +8,18 @@ Delivery is **at least once**: violations released after the last checkpoint and
 crash are released again when the worker replays that input. Their ids are deterministic,
 so a consumer that keeps the ids it has seen drops the repeats.
 
+The store holds an open SQLite connection: use it as a context manager (or call
+:meth:`CheckpointStore.close`), so the connection is closed when the work is done, not
+whenever the garbage collector gets to it (Python 3.13 warns about such a connection).
+
 >>> import commitrules, tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
->>> store = CheckpointStore(folder / "state.db")
 >>> pack = commitrules.load_pack()
->>> engine, position = store.resume(pack)
+>>> with CheckpointStore(folder / "state.db") as store:
+...     engine, position = store.resume(pack)
+...     store.save(engine, 0)
 >>> position
 0
->>> store.save(engine, 0)
->>> store.close()
 """
 
 from __future__ import annotations
@@ -49,14 +52,34 @@ CREATE TABLE IF NOT EXISTS checkpoint (
 
 
 class CheckpointStore:
-    """Checkpoints (engine snapshot + input position) in a SQLite file."""
+    """Checkpoints (engine snapshot + input position) in a SQLite file.
+
+    A context manager: leaving the ``with`` block closes the connection.
+
+    Raises:
+        SnapshotError: the file exists but is not a checkpoint store (not SQLite).
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            msg = f"{self.path} is not a checkpoint store: {error}"
+            raise SnapshotError(msg) from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __enter__(self) -> CheckpointStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def save(self, engine: Engine, position: int, *, name: str = "default") -> None:
         """Save the engine's state and the input position it has consumed, atomically."""
@@ -92,7 +115,7 @@ class CheckpointStore:
         return Engine.restore(pack, snapshot, **options), position
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database (again is harmless)."""
         self._db.close()
 
     def _transaction(self) -> Any:
