@@ -1,7 +1,12 @@
 """The command line: a thin shell over the public API.
 
 Exit status: 0 no violations, 1 violations found (or failed pack tests), 2 usage errors,
-a pack that does not load, or any rejected input line.
+a pack that does not load, or any rejected input line; 141 when the reader of the output
+went away (``commitrules check … | head -1``), as for a Unix tool that SIGPIPE ended.
+
+For machines: ``--format json`` on ``check``, ``lint``, ``test``, ``diff``, ``audit`` and
+``packs`` (shapes in docs/machine-output.md), SARIF 2.1.0 or GitHub annotations from
+``lint``, ``--out -`` (standard output) on ``report`` and ``oscal``; ``-v`` logs to stderr.
 """
 
 from __future__ import annotations
@@ -394,11 +399,47 @@ def schema(event_type: str | None, pack_path: str | None) -> None:
     click.echo(json.dumps(pack.catalog.json_schema(event_type), ensure_ascii=False, indent=2))
 
 
+def _format_option(*choices: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--format: the first choice (text for people) is the default; json is for machines."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format (json: docs/machine-output.md).",
+    )
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
 @cli.command()
-def packs() -> None:
-    """List the bundled packs with their versions, profiles and clause and rule counts."""
-    table = Table(header_style="bold")
+@_format_option("table", "json")
+def packs(output_format: str) -> None:
+    """List the known packs (shipped, and installed as packages) with their versions,
+    profiles and clause and rule counts."""
     ids = bundled_packs()
+    if output_format == "json":
+        listed = []
+        for pack_id, directory in ids.items():
+            pack = _load(pack_id, None)
+            listed.append(
+                {
+                    "id": pack_id,
+                    "pack_id": pack.id,
+                    "version": pack.version,
+                    "profiles": list(pack.profiles),
+                    "clauses": len(pack.clauses),
+                    "rules": len(pack.rules),
+                    "name": {"zh": pack.name.zh, "en": pack.name.en},
+                    "path": str(directory),
+                }
+            )
+        _print_json(listed)
+        return
+    table = Table(header_style="bold")
     # The id is what --pack takes: shown whole, however narrow the terminal.
     table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids), default=2))
     for column in ("version", "profiles", "clauses", "rules", "name"):
@@ -406,7 +447,7 @@ def packs() -> None:
     for pack_id in ids:
         pack = _load(pack_id, None)
         table.add_row(
-            pack.id,
+            pack_id,
             pack.version,
             ", ".join(pack.profiles),
             str(len(pack.clauses)),
@@ -425,18 +466,30 @@ def packs() -> None:
     default=None,
     help="Fail if the share of rules with a violating and a compliant case is lower.",
 )
-def test_command(packs: tuple[str, ...], show_coverage: bool, min_coverage: float | None) -> None:
+@_format_option("text", "json")
+def test_command(
+    packs: tuple[str, ...], show_coverage: bool, min_coverage: float | None, output_format: str
+) -> None:
     """Run the test cases of PACKS (directories or bundled ids; the default pack if none)."""
     from .testing import coverage, run_pack_tests  # noqa: PLC0415 - only this command needs it
 
     failed = False
     console = Console()
+    suites: list[Any] = []
+    coverages: dict[str, Any] = {}
     for pack_ref in packs or (None,):
         try:
             suite = run_pack_tests(pack_ref)
         except CommitRulesError as error:
             click.echo(f"error: {error}", err=True)
             raise SystemExit(EXIT_USAGE) from None
+        if output_format == "json":
+            suites.append(suite)
+            failed = failed or not suite.passed
+            if show_coverage or min_coverage is not None:
+                report = coverages[suite.pack.id] = coverage(suite)
+                failed = failed or _below(report, min_coverage)
+            continue
         for problem in suite.errors:
             click.echo(f"error: {problem}", err=True)
         for result in suite.results:
@@ -452,14 +505,24 @@ def test_command(packs: tuple[str, ...], show_coverage: bool, min_coverage: floa
         if show_coverage or min_coverage is not None:
             report = coverage(suite)
             _print_coverage(console, report)
-            if min_coverage is not None and report.rule_percent < min_coverage:
-                click.echo(
-                    f"rule coverage {report.rule_percent:.1f}% is below {min_coverage:.1f}%",
-                    err=True,
-                )
-                failed = True
+            failed = _below(report, min_coverage) or failed
+    if output_format == "json":
+        from ._formats import pack_tests_json  # noqa: PLC0415
+
+        _print_json(pack_tests_json(suites, coverages))
     if failed:
         raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _below(report: Any, min_coverage: float | None) -> bool:
+    """Whether rule coverage is below --min-coverage (said on stderr)."""
+    if min_coverage is None or report.rule_percent >= min_coverage:
+        return False
+    click.echo(
+        f"rule coverage {report.rule_percent:.1f}% is below {min_coverage:.1f}%",
+        err=True,
+    )
+    return True
 
 
 def _print_coverage(console: Console, report: Any) -> None:
@@ -505,10 +568,12 @@ def _waivers(path: str | None, pack: Pack) -> Waivers | None:
 @click.option(
     "--out",
     "out_path",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
     required=True,
-    help="report.html (HTML) or report.md (Markdown), by suffix.",
+    help="report.html (HTML) or report.md (Markdown), by suffix; '-' for standard output "
+    "(HTML, or Markdown with --markdown).",
 )
+@click.option("--markdown", is_flag=True, help="With --out -: write Markdown, not HTML.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--period", help="A period of the pack's time zone: 2026Q3, 2026H2, 2026, 2026-07.")
 @click.option(
@@ -526,10 +591,12 @@ def report_command(
     pack_path: str | None,
     profile: str | None,
     waivers_path: str | None,
+    markdown: bool,
 ) -> None:
     """Write the commitment report (section 7: how the commitments were kept) for EVENTS."""
-    markdown = Path(out_path).suffix.lower() in (".md", ".markdown")
-    if not markdown and Path(out_path).suffix.lower() not in (".html", ".htm"):
+    if out_path != "-":
+        markdown = Path(out_path).suffix.lower() in (".md", ".markdown")
+    if out_path != "-" and not markdown and Path(out_path).suffix.lower() not in (".html", ".htm"):
         click.echo(
             f"error: --out {out_path}: the suffix chooses the format: .html or .md", err=True
         )
@@ -555,13 +622,27 @@ def report_command(
         click.echo(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     text = report.to_markdown() if markdown else report.to_html()
-    Path(out_path).write_text(text, encoding="utf-8")
+    _write_out(out_path, text)
     click.echo(f"{out_path}: report of {len(stream)} events, {len(found)} findings", err=True)
+
+
+def _write_out(out_path: str, text: str) -> None:
+    """Write an --out file; '-' is standard output."""
+    if out_path == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    Path(out_path).write_text(text, encoding="utf-8")
 
 
 @cli.command("oscal")
 @click.argument("events", nargs=-1, required=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    required=True,
+    help="The JSON file to write; '-' for standard output.",
+)
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
 @click.option("--profile", help="Jurisdiction profile.")
 @click.option("--until", help="Move event time here at the end (the assessment's end).")
@@ -599,7 +680,7 @@ def oscal_command(
         click.echo("error: no event was processed", err=True)
         raise SystemExit(EXIT_USAGE)
     document = assessment_results(pack, found, start=first, end=end)
-    Path(out_path).write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    _write_out(out_path, json.dumps(document, ensure_ascii=False, indent=2))
     breaches = sum(v.is_breach for v in found)
     click.echo(
         f"{out_path}: {len(found)} findings ({breaches} breaches), OSCAL assessment results",
@@ -609,11 +690,19 @@ def oscal_command(
 
 @cli.command("audit")
 @click.argument("log_path", type=click.Path(exists=True, dir_okay=False))
-def audit_command(log_path: str) -> None:
+@_format_option("text", "json")
+def audit_command(log_path: str, output_format: str) -> None:
     """Verify a decision log written by 'check --audit': nothing removed, reordered or edited."""
     from .audit import verify_log  # noqa: PLC0415
 
     result = verify_log(log_path)
+    if output_format == "json":
+        from ._formats import audit_json  # noqa: PLC0415
+
+        _print_json(audit_json(log_path, result))
+        if not result.ok:
+            raise SystemExit(EXIT_VIOLATIONS)
+        return
     if result.ok:
         click.echo(
             f"{log_path}: {result.records} records, chain intact (last hash {result.last_hash})"
@@ -627,15 +716,36 @@ def audit_command(log_path: str) -> None:
 @click.argument("pack_path", required=False)
 @click.option("--profile", help="Lint with this profile applied.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-def lint_command(pack_path: str | None, profile: str | None, strict: bool) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    show_default=True,
+    help="json: docs/machine-output.md; sarif: SARIF 2.1.0 for code scanning; github: "
+    "GitHub Actions annotations.",
+)
+def lint_command(
+    pack_path: str | None, profile: str | None, strict: bool, output_format: str
+) -> None:
     """Report what loading PACK would reject, and what is legal but likely wrong."""
+    from . import _formats  # noqa: PLC0415
     from .lint import lint  # noqa: PLC0415
 
     report = lint(pack_path, profile=profile)
-    for problem in report.errors:
-        click.echo(f"error: {problem}")
-    for warning in report.warnings:
-        click.echo(f"warning: {warning}")
+    pack_dir = _pack_directory(pack_path)
+    if output_format == "json":
+        _print_json(_formats.lint_json(pack_path, report))
+    elif output_format == "sarif":
+        _print_json(_formats.lint_sarif(pack_dir, report, version=__version__))
+    elif output_format == "github":
+        for line in _formats.github_annotations(pack_dir, report):
+            click.echo(line)
+    else:
+        for problem in report.errors:
+            click.echo(f"error: {problem}")
+        for warning in report.warnings:
+            click.echo(f"warning: {warning}")
     errors, warnings = len(report.errors), len(report.warnings)
     click.echo(
         f"{errors} error{'' if errors == 1 else 's'}, "
@@ -646,6 +756,15 @@ def lint_command(pack_path: str | None, profile: str | None, strict: bool) -> No
         raise SystemExit(EXIT_USAGE)
     if strict and report.warnings:
         raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _pack_directory(pack_path: str | None) -> Path | None:
+    """The folder of the pack that PACK names (a directory or a known id), for file paths."""
+    if pack_path is not None and Path(pack_path).is_dir():
+        return Path(pack_path)
+    from .pack import DEFAULT_PACK  # noqa: PLC0415
+
+    return bundled_packs().get(pack_path or DEFAULT_PACK)
 
 
 def _read_events(paths: Sequence[str]) -> list[dict[str, Any]]:
@@ -708,6 +827,7 @@ def explain_command(
 @click.option("--until", help="Move event time here at the end.")
 @click.option("--old-profile", help="Profile of the old pack.")
 @click.option("--new-profile", help="Profile of the new pack.")
+@_format_option("text", "json")
 def diff_command(
     old_pack: str,
     new_pack: str,
@@ -715,6 +835,7 @@ def diff_command(
     until: str | None,
     old_profile: str | None,
     new_profile: str | None,
+    output_format: str,
 ) -> None:
     """The violations a pack change adds (+) and removes (-) on the same EVENTS."""
     from .compare import compare_packs  # noqa: PLC0415
@@ -727,10 +848,15 @@ def diff_command(
     except OSError as error:
         click.echo(f"error: {_os_reason(error)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    for violation in change.added:
-        click.echo(f"+ {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
-    for violation in change.removed:
-        click.echo(f"- {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
+    if output_format == "json":
+        from ._formats import diff_json  # noqa: PLC0415
+
+        _print_json(diff_json(change.added, change.removed, change))
+    else:
+        for violation in change.added:
+            click.echo(f"+ {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
+        for violation in change.removed:
+            click.echo(f"- {violation.at.isoformat()} {violation.rule_id} {violation.message.en}")
     click.echo(
         f"{len(change.added)} added, {len(change.removed)} removed, {change.unchanged} unchanged",
         err=True,
