@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import doctest
 import json
 import logging
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import commitrules
-from commitrules import Engine
+from commitrules import Engine, _logging
 from commitrules.cli import main
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -89,3 +90,9 @@ def test_without_verbose_the_cli_logs_nothing(
 ) -> None:
     assert main(["packs"]) == 0
     assert "commitrules:" not in capsys.readouterr().err
+
+
+def test_the_module_examples_run() -> None:
+    failures, tried = doctest.testmod(_logging)
+    assert tried > 0
+    assert failures == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import doctest
 import datetime as dt
 import fnmatch
 import json
@@ -103,3 +104,9 @@ def test_the_schemas_catch_what_loading_would_refuse() -> None:
 
 def test_file_schemas_lists_every_kind() -> None:
     assert set(file_schemas()) == set(_schema.PACK_FILES)
+
+
+def test_the_module_examples_run() -> None:
+    failures, tried = doctest.testmod(_schema)
+    assert tried > 0
+    assert failures == 0
