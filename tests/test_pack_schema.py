@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import doctest
 import datetime as dt
+import doctest
 import fnmatch
 import json
 from decimal import Decimal
