@@ -161,3 +161,17 @@ def test_security_policy_covers_every_hostile_input_and_how_to_report() -> None:
 def test_the_sdist_takes_the_license_and_the_policy() -> None:
     include = PYPROJECT["tool"]["hatch"]["build"]["targets"]["sdist"]["include"]
     assert {"LICENSE", "SECURITY.md", "CHANGELOG.md"} <= set(include)
+
+
+def test_the_changelog_has_unreleased_on_top_then_dated_releases() -> None:
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+    assert headings[0] == "[Unreleased]"
+    releases = headings[1:]
+    assert releases, "no release is cut"
+    for heading in releases:
+        assert re.fullmatch(r"\[\d+\.\d+\.\d+\] - \d{4}-\d{2}-\d{2}", heading), heading
+    dates = [heading.rsplit(" - ", 1)[1] for heading in releases]
+    assert dates == sorted(dates, reverse=True)
+    # The version the package says it is has been released (or is the next one, unreleased).
+    assert any(heading.startswith(f"[{PROJECT['version']}]") for heading in releases)
