@@ -47,9 +47,8 @@ def test_a_restore_that_starts_rules_fresh_logs_a_warning(
     with caplog.at_level(logging.WARNING, logger="commitrules"):
         restored = Engine.restore(changed, snapshot)
     assert restored.fresh_rules == ("C5.acknowledge.in-time",)
-    [record] = [r for r in caplog.records if r.name == "commitrules.engine"]
-    assert record.levelno == logging.WARNING
-    assert "state dropped" in record.getMessage()
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert record.name.split(".")[0] == "commitrules"
     assert "C5.acknowledge.in-time" in record.getMessage()
 
 
@@ -59,14 +58,15 @@ def test_a_restore_that_keeps_every_rule_logs_nothing(caplog: pytest.LogCaptureF
     engine.process(complaint("c1", 1, "K1"))
     with caplog.at_level(logging.DEBUG, logger="commitrules"):
         Engine.restore(pack, json.loads(json.dumps(engine.snapshot())))
-    assert [r for r in caplog.records if r.name == "commitrules.engine"] == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_a_pack_load_is_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="commitrules"):
         pack = commitrules.load_pack(profile="hk")
-    [record] = [r for r in caplog.records if r.name == "commitrules.pack._load"]
+    [record] = [r for r in caplog.records if "loaded pack" in r.getMessage()]
     assert record.levelno == logging.INFO
+    assert record.name.split(".")[0] == "commitrules"
     message = record.getMessage()
     assert "customer-commitments" in message
     assert "profile hk" in message

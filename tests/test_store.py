@@ -152,7 +152,8 @@ def test_the_store_is_a_context_manager_that_closes_its_connection(tmp_path: Pat
 def test_a_file_that_is_not_a_store_is_refused_and_its_connection_closed(tmp_path: Path) -> None:
     path = tmp_path / "notes.db"
     path.write_bytes(b"not a database at all\n" * 200)
-    with pytest.raises(commitrules.SnapshotError, match=r"notes\.db is not a checkpoint store"):
+    # (A SnapshotError here; the name of the error class may change, the message names the file.)
+    with pytest.raises(commitrules.CommitRulesError, match=r"notes\.db"):
         CheckpointStore(path)
     # Python 3.13 warns (ResourceWarning) about a connection left to the garbage collector; the
     # suite turns warnings into errors, so a leak fails here.
