@@ -7,7 +7,10 @@ per property, with ``pytest --hypothesis-profile=thorough`` (or ``HYPOTHESIS_PRO
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,50 @@ def mini_pack() -> commitrules.Pack:
 def default_pack() -> commitrules.Pack:
     """The bundled default pack, cn profile."""
     return commitrules.load_pack()
+
+
+#: The example notebooks, and where their executed copies go (docs/hooks.py renders these).
+NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
+EXECUTED_NOTEBOOKS = ROOT / "build" / "notebooks"
+NOTEBOOK_NEEDS = ("nbclient", "nbformat", "ipykernel", "pandas", "matplotlib")
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks() -> Callable[[Path], Path]:
+    """Run an example notebook (once per session) and return its executed copy.
+
+    Each notebook runs with nbclient in a ``python3`` kernel whose working directory is
+    ``examples/``; a cell that raises raises ``CellExecutionError`` naming the cell. The copy
+    is written to ``build/notebooks/``, which the documentation site renders.
+    """
+    missing = [name for name in NOTEBOOK_NEEDS if importlib.util.find_spec(name) is None]
+    done: dict[Path, Path] = {}
+
+    def run(path: Path) -> Path:
+        if missing:
+            pytest.skip(f"not installed: {', '.join(missing)} (pip install '.[test]')")
+        if path not in done:
+            with warnings.catch_warnings():
+                # jupyter_core warns that it will move its folders (platformdirs).
+                warnings.filterwarnings(
+                    "ignore", "Jupyter is migrating its paths", DeprecationWarning
+                )
+                import nbformat
+                from nbclient import NotebookClient
+
+                notebook = nbformat.read(path, as_version=4)
+                client = NotebookClient(
+                    notebook,
+                    kernel_name="python3",
+                    timeout=60,  # seconds, per cell
+                    startup_timeout=60,
+                    resources={"metadata": {"path": str(path.parent)}},
+                )
+                client.execute()
+            EXECUTED_NOTEBOOKS.mkdir(parents=True, exist_ok=True)
+            copy = EXECUTED_NOTEBOOKS / path.name
+            nbformat.write(notebook, copy)
+            done[path] = copy
+        return done[path]
+
+    return run

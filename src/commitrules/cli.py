@@ -2,10 +2,16 @@
 
 Exit status: 0 no violations, 1 violations found (or failed pack tests, or a decision
 log that does not verify), 2 usage errors, a pack that does not load, any rejected input
-line, or any unexpected error (one line; the traceback with ``--debug``): never 1.
+line, or any unexpected error (one line; the traceback with ``--debug``): never 1; 141 when
+the reader of the output went away (``commitrules check … | head -1``), as for a Unix tool
+that SIGPIPE ended.
 
 Text from events, packs and files is shown with terminal controls escaped
 (:func:`commitrules._safe_text.visible`); CSV output neutralises spreadsheet formulas.
+
+For machines: ``--format json`` on ``check``, ``lint``, ``test``, ``diff``, ``audit`` and
+``packs`` (shapes in docs/machine-output.md), SARIF 2.1.0 or GitHub annotations from
+``lint``, ``--out -`` (standard output) on ``report`` and ``oscal``; ``-v`` logs to stderr.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from .waivers import Waivers, load_waivers
 __all__ = ["main", "run"]
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+# What a shell shows for a process that SIGPIPE ended (128 + 13): the output's reader went away.
+EXIT_BROKEN_PIPE = 141
 
 
 class _Usage(click.UsageError):
@@ -115,8 +123,47 @@ def _pseudonym_key(personal: str, key_file: str | None) -> bytes | None:
     return key
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """--version: this package's version and the versions its results depend on."""
+    if not value or ctx.resilient_parsing:
+        return
+    import platform  # noqa: PLC0415 - only --version needs it
+    from importlib.metadata import version  # noqa: PLC0415
+
+    # The working-day calendars of packs that take them from the holidays package change with
+    # its version: so do deadlines counted in working days.
+    click.echo(f"commitrules {__version__}")
+    click.echo(f"holidays {version('holidays')} (working-day calendars)")
+    click.echo(f"Python {platform.python_version()}")
+    ctx.exit()
+
+
+def _verbosity(ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    """-v: INFO messages of the 'commitrules' logger on stderr; -vv: DEBUG."""
+    if value and not ctx.resilient_parsing:
+        from ._logging import log_to_stderr  # noqa: PLC0415
+
+        log_to_stderr(value)
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="commitrules")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the version (and the holidays package's) and exit.",
+)
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    expose_value=False,
+    callback=_verbosity,
+    help="Log what happens on stderr: -v pack loads and dropped state, -vv more.",
+)
 @click.option(
     "--debug",
     is_flag=True,
@@ -451,11 +498,47 @@ def schema(event_type: str | None, pack_path: str | None, profile: str | None) -
     click.echo(json.dumps(pack.catalog.json_schema(event_type), ensure_ascii=False, indent=2))
 
 
+def _format_option(*choices: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--format: the first choice (text for people) is the default; json is for machines."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format (json: docs/machine-output.md).",
+    )
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
 @cli.command()
-def packs() -> None:
-    """List the bundled packs with their versions, profiles and clause and rule counts."""
-    table = Table(header_style="bold")
+@_format_option("table", "json")
+def packs(output_format: str) -> None:
+    """List the known packs (shipped, and installed as packages) with their versions,
+    profiles and clause and rule counts."""
     ids = bundled_packs()
+    if output_format == "json":
+        listed = []
+        for pack_id, directory in ids.items():
+            pack = _load(pack_id, None)
+            listed.append(
+                {
+                    "id": pack_id,
+                    "pack_id": pack.id,
+                    "version": pack.version,
+                    "profiles": list(pack.profiles),
+                    "clauses": len(pack.clauses),
+                    "rules": len(pack.rules),
+                    "name": {"zh": pack.name.zh, "en": pack.name.en},
+                    "path": str(directory),
+                }
+            )
+        _print_json(listed)
+        return
+    table = Table(header_style="bold")
     # The id is what --pack takes: shown whole, however narrow the terminal.
     table.add_column("id", no_wrap=True, min_width=max((len(i) for i in ids), default=2))
     for column in ("version", "profiles", "clauses", "rules", "name"):
@@ -463,7 +546,7 @@ def packs() -> None:
     for pack_id in ids:
         pack = _load(pack_id, None)
         table.add_row(
-            pack.id,
+            pack_id,
             pack.version,
             ", ".join(pack.profiles),
             str(len(pack.clauses)),
@@ -482,18 +565,30 @@ def packs() -> None:
     default=None,
     help="Fail if the share of rules with a violating and a compliant case is lower.",
 )
-def test_command(packs: tuple[str, ...], show_coverage: bool, min_coverage: float | None) -> None:
+@_format_option("text", "json")
+def test_command(
+    packs: tuple[str, ...], show_coverage: bool, min_coverage: float | None, output_format: str
+) -> None:
     """Run the test cases of PACKS (directories or bundled ids; the default pack if none)."""
     from .testing import coverage, run_pack_tests  # noqa: PLC0415 - only this command needs it
 
     failed = False
     console = Console()
+    suites: list[Any] = []
+    coverages: dict[str, Any] = {}
     for pack_ref in packs or (None,):
         try:
             suite = run_pack_tests(pack_ref)
         except CommitRulesError as error:
             _say(f"error: {error}", err=True)
             raise SystemExit(EXIT_USAGE) from None
+        if output_format == "json":
+            suites.append(suite)
+            failed = failed or not suite.passed
+            if show_coverage or min_coverage is not None:
+                report = coverages[suite.pack.id] = coverage(suite)
+                failed = failed or _below(report, min_coverage)
+            continue
         for problem in suite.errors:
             _say(f"error: {problem}", err=True)
         for result in suite.results:
@@ -510,14 +605,24 @@ def test_command(packs: tuple[str, ...], show_coverage: bool, min_coverage: floa
         if show_coverage or min_coverage is not None:
             report = coverage(suite)
             _print_coverage(console, report)
-            if min_coverage is not None and report.rule_percent < min_coverage:
-                click.echo(
-                    f"rule coverage {report.rule_percent:.1f}% is below {min_coverage:.1f}%",
-                    err=True,
-                )
-                failed = True
+            failed = _below(report, min_coverage) or failed
+    if output_format == "json":
+        from ._formats import pack_tests_json  # noqa: PLC0415
+
+        _print_json(pack_tests_json(suites, coverages))
     if failed:
         raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _below(report: Any, min_coverage: float | None) -> bool:
+    """Whether rule coverage is below --min-coverage (said on stderr)."""
+    if min_coverage is None or report.rule_percent >= min_coverage:
+        return False
+    click.echo(
+        f"rule coverage {report.rule_percent:.1f}% is below {min_coverage:.1f}%",
+        err=True,
+    )
+    return True
 
 
 def _print_coverage(console: Console, report: Any) -> None:
@@ -563,10 +668,12 @@ def _waivers(path: str | None, pack: Pack) -> Waivers | None:
 @click.option(
     "--out",
     "out_path",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
     required=True,
-    help="report.html (HTML) or report.md (Markdown), by suffix.",
+    help="report.html (HTML) or report.md (Markdown), by suffix; '-' for standard output "
+    "(HTML, or Markdown with --markdown).",
 )
+@click.option("--markdown", is_flag=True, help="With --out -: write Markdown, not HTML.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--period", help="A period of the pack's time zone: 2026Q3, 2026H2, 2026, 2026-07.")
 @click.option(
@@ -584,10 +691,12 @@ def report_command(
     pack_path: str | None,
     profile: str | None,
     waivers_path: str | None,
+    markdown: bool,
 ) -> None:
     """Write the commitment report (section 7: how the commitments were kept) for EVENTS."""
-    markdown = Path(out_path).suffix.lower() in (".md", ".markdown")
-    if not markdown and Path(out_path).suffix.lower() not in (".html", ".htm"):
+    if out_path != "-":
+        markdown = Path(out_path).suffix.lower() in (".md", ".markdown")
+    if out_path != "-" and not markdown and Path(out_path).suffix.lower() not in (".html", ".htm"):
         click.echo(
             f"error: --out {out_path}: the suffix chooses the format: .html or .md", err=True
         )
@@ -619,13 +728,27 @@ def report_command(
         _say(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     text = report.to_markdown() if markdown else report.to_html()
-    Path(out_path).write_text(text, encoding="utf-8")
+    _write_out(out_path, text)
     click.echo(f"{out_path}: report of {len(stream)} events, {len(found)} findings", err=True)
+
+
+def _write_out(out_path: str, text: str) -> None:
+    """Write an --out file; '-' is standard output."""
+    if out_path == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    Path(out_path).write_text(text, encoding="utf-8")
 
 
 @cli.command("oscal")
 @click.argument("events", nargs=-1, required=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    required=True,
+    help="The JSON file to write; '-' for standard output.",
+)
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
 @click.option("--profile", help="Jurisdiction profile.")
 @click.option("--until", help="Move event time here at the end (the assessment's end).")
@@ -666,7 +789,7 @@ def oscal_command(
         click.echo("error: no event was processed", err=True)
         raise SystemExit(EXIT_USAGE)
     document = assessment_results(pack, found, start=first, end=end)
-    Path(out_path).write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    _write_out(out_path, json.dumps(document, ensure_ascii=False, indent=2))
     breaches = sum(v.is_breach for v in found)
     click.echo(
         f"{out_path}: {len(found)} findings ({breaches} breaches), OSCAL assessment results",
@@ -683,7 +806,8 @@ def oscal_command(
     help="The key the log was written with (check --audit-key-file). "
     "[env: COMMITRULES_AUDIT_KEY_FILE]",
 )
-def audit_command(log_path: str, key_file: str | None) -> None:
+@_format_option("text", "json")
+def audit_command(log_path: str, key_file: str | None, output_format: str) -> None:
     """Verify a decision log written by 'check --audit' and its head (LOG_PATH.head).
 
     Exit 0 intact, 1 broken (an edited, inserted, removed or reordered record, a cut tail,
@@ -697,6 +821,15 @@ def audit_command(log_path: str, key_file: str | None) -> None:
     except AuditLogError as error:
         _say(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
+    if output_format == "json":
+        from ._formats import audit_json  # noqa: PLC0415
+
+        _print_json(audit_json(log_path, result))
+        if result.verdict == "unverifiable":
+            raise SystemExit(EXIT_USAGE)
+        if not result.ok:
+            raise SystemExit(EXIT_VIOLATIONS)
+        return
     shown = visible(log_path, lines=False)
     if result.ok:
         kind = {
@@ -730,17 +863,40 @@ def audit_command(log_path: str, key_file: str | None) -> None:
     help="Check the calendars' horizon as of this day (YYYY-MM-DD): would deadlines counted "
     "from it reach past the last official year?",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    show_default=True,
+    help="json: docs/machine-output.md; sarif: SARIF 2.1.0 for code scanning; github: "
+    "GitHub Actions annotations.",
+)
 def lint_command(
-    pack_path: str | None, profile: str | None, strict: bool, as_of: dt.datetime | None
+    pack_path: str | None,
+    profile: str | None,
+    strict: bool,
+    as_of: dt.datetime | None,
+    output_format: str,
 ) -> None:
     """Report what loading PACK would reject, and what is legal but likely wrong."""
+    from . import _formats  # noqa: PLC0415
     from .lint import lint  # noqa: PLC0415
 
     report = lint(pack_path, profile=profile, as_of=as_of.date() if as_of else None)
-    for problem in report.errors:
-        _say(f"error: {problem}")
-    for warning in report.warnings:
-        _say(f"warning: {warning}")
+    pack_dir = _pack_directory(pack_path)
+    if output_format == "json":
+        _print_json(_formats.lint_json(pack_path, report))
+    elif output_format == "sarif":
+        _print_json(_formats.lint_sarif(pack_dir, report, version=__version__))
+    elif output_format == "github":
+        for line in _formats.github_annotations(pack_dir, report):
+            click.echo(line)
+    else:
+        for problem in report.errors:
+            _say(f"error: {problem}")
+        for warning in report.warnings:
+            _say(f"warning: {warning}")
     errors, warnings = len(report.errors), len(report.warnings)
     click.echo(
         f"{errors} error{'' if errors == 1 else 's'}, "
@@ -751,6 +907,15 @@ def lint_command(
         raise SystemExit(EXIT_USAGE)
     if strict and report.warnings:
         raise SystemExit(EXIT_VIOLATIONS)
+
+
+def _pack_directory(pack_path: str | None) -> Path | None:
+    """The folder of the pack that PACK names (a directory or a known id), for file paths."""
+    if pack_path is not None and Path(pack_path).is_dir():
+        return Path(pack_path)
+    from .pack import DEFAULT_PACK  # noqa: PLC0415
+
+    return bundled_packs().get(pack_path or DEFAULT_PACK)
 
 
 def _read_events(paths: Sequence[str]) -> list[dict[str, Any]]:
@@ -834,6 +999,7 @@ def explain_command(
 @click.option("--until", help="Move event time here at the end.")
 @click.option("--old-profile", help="Profile of the old pack.")
 @click.option("--new-profile", help="Profile of the new pack.")
+@_format_option("text", "json")
 def diff_command(
     old_pack: str,
     new_pack: str,
@@ -841,6 +1007,7 @@ def diff_command(
     until: str | None,
     old_profile: str | None,
     new_profile: str | None,
+    output_format: str,
 ) -> None:
     """The violations a pack change adds (+) and removes (-) on the same EVENTS."""
     from .compare import compare_packs  # noqa: PLC0415
@@ -853,14 +1020,21 @@ def diff_command(
     except OSError as error:
         click.echo(f"error: {_os_reason(error)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    for violation in change.added:
-        _say(
-            f"+ {violation.at.isoformat()} {violation.rule_id} {violation.message.en}", lines=False
-        )
-    for violation in change.removed:
-        _say(
-            f"- {violation.at.isoformat()} {violation.rule_id} {violation.message.en}", lines=False
-        )
+    if output_format == "json":
+        from ._formats import diff_json  # noqa: PLC0415
+
+        _print_json(diff_json(change.added, change.removed, change))
+    else:
+        for violation in change.added:
+            _say(
+                f"+ {violation.at.isoformat()} {violation.rule_id} {violation.message.en}",
+                lines=False,
+            )
+        for violation in change.removed:
+            _say(
+                f"- {violation.at.isoformat()} {violation.rule_id} {violation.message.en}",
+                lines=False,
+            )
     click.echo(
         f"{len(change.added)} added, {len(change.removed)} removed, {change.unchanged} unchanged",
         err=True,
@@ -1099,17 +1273,23 @@ def calendar_seed(jurisdiction: str, year: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (never 1 for an unexpected error)."""
+    from ._logging import stop_logging_to_stderr  # noqa: PLC0415
+
     settings = _Settings()
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="commitrules",
-            standalone_mode=False,
-            obj=settings,
-        )
+        # Not cli.main(): it turns a broken pipe into exit status 1 ("violations found") and
+        # replaces sys.stdout for the rest of the process.
+        with cli.make_context("commitrules", args, obj=settings) as context:
+            cli.invoke(context)
+    except click.exceptions.Exit as exit_:  # --help, --version
+        return exit_.exit_code
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    except click.exceptions.Abort:
+    except BrokenPipeError:
+        # The reader went away (`commitrules check … | head -1`): stop quietly, as Unix tools do.
+        return EXIT_BROKEN_PIPE
+    except (click.exceptions.Abort, EOFError, KeyboardInterrupt):
         click.echo("aborted", err=True)
         return EXIT_USAGE
     except click.ClickException as error:
@@ -1124,6 +1304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         _say(f"error: {_unexpected(error)}", err=True, lines=False)
         return EXIT_USAGE
+    finally:
+        stop_logging_to_stderr()
     return EXIT_OK
 
 
@@ -1147,4 +1329,11 @@ def _os_reason(error: OSError) -> str:
 
 def run() -> None:
     """The console-script entry point."""
-    raise SystemExit(main())
+    status = main()
+    if status == EXIT_BROKEN_PIPE:
+        # Python flushes stdout at exit, which would fail again and print "Exception ignored":
+        # point the descriptor at the null device first (the recipe of Python's signal docs).
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+    raise SystemExit(status)

@@ -13,6 +13,7 @@ why, and when to choose which backend.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from ..errors import CommitRulesError
@@ -28,13 +29,39 @@ def build(pack: Pack) -> PackRuntime:
         CommitRulesError: durable-rules is not installed, or a rule uses something the
             durable backend cannot express (the message names the rule and why).
     """
-    try:
-        import durable.engine  # noqa: F401, PLC0415
-    except ImportError:
-        msg = "the durable backend needs durable-rules: pip install 'commitrules[durable]'"
-        raise CommitRulesError(msg) from None
+    _import_durable()
     from ._durable_compile import compile_pack  # noqa: PLC0415 - imports durable
 
     runtime: Any = compile_pack(pack)
     assert isinstance(runtime, PackRuntime)
     return runtime
+
+
+def _import_durable() -> None:
+    """Import durable-rules, or say why it cannot: not installed, or installed but broken."""
+    try:
+        import durable.engine  # noqa: F401, PLC0415
+    except ModuleNotFoundError as error:
+        if error.name not in ("durable", "durable.engine"):
+            _cannot_import(error)
+        msg = "the durable backend needs durable-rules, which is not installed: " + (
+            "pip install 'commitrules[durable]'"
+            if sys.version_info < (3, 13)
+            else "it cannot run on Python 3.13 or later (see docs/backends.md); use the native "
+            "backend, or Python 3.12 or older for this one"
+        )
+        raise CommitRulesError(msg) from None
+    except ImportError as error:
+        _cannot_import(error)
+
+
+def _cannot_import(error: ImportError) -> None:
+    version = ".".join(map(str, sys.version_info[:2]))
+    msg = f"durable-rules is installed but cannot be imported on Python {version}: {error}"
+    if "PyEval_CallObject" in str(error):
+        # The C extension of durable-rules 2.0.28 (2020) calls a function Python 3.13 removed.
+        msg += (
+            " (durable-rules 2.0.28 uses a C API that Python 3.13 removed; use the native "
+            "backend, or Python 3.12 or older for this one)"
+        )
+    raise CommitRulesError(msg) from error

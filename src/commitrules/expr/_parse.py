@@ -256,10 +256,13 @@ def _check_characters(parsed: ParsedExpression) -> None:
 def _parse_python(parsed: ParsedExpression, body: str) -> ast.expr:
     lead = len(parsed.text) - len(body)
     try:
-        # Anything the parser would only warn about (an invalid escape such as '\d', a
-        # number run into a keyword) is refused rather than printed to stderr.
+        # What the parser would only warn about (an invalid escape such as '\d', a number
+        # run into a keyword) is refused rather than printed to stderr. Only the parser's own
+        # categories become errors (SyntaxWarning; DeprecationWarning on Python 3.11), and
+        # only for this call: other warnings keep the application's filters.
         with warnings.catch_warnings():
-            warnings.simplefilter("error")
+            warnings.filterwarnings("error", category=SyntaxWarning)
+            warnings.filterwarnings("error", category=DeprecationWarning)
             tree = ast.parse(body, mode="eval")
     except SyntaxError as error:
         offset = lead + (error.offset - 1 if error.offset else 0)

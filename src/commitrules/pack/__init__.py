@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._load import DEFAULT_PACK, Clause, Pack, PackRuntime, Role, bundled_packs, load_pack
+from ._schema import file_schemas, schema_file
 from ._values import Parameter, Table
 
 __all__ = [
@@ -14,5 +15,7 @@ __all__ = [
     "Role",
     "Table",
     "bundled_packs",
+    "file_schemas",
     "load_pack",
+    "schema_file",
 ]

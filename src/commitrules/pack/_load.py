@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -50,6 +51,7 @@ from .models import CalendarModel, ParameterModel, ParameterOverride, ProfileFil
 __all__ = ["DEFAULT_PACK", "Clause", "Pack", "Role", "bundled_packs", "load_pack"]
 
 DEFAULT_PACK = "customer-commitments"
+_log = logging.getLogger(__name__)
 MAX_EXTENDS_DEPTH = 8
 
 
@@ -62,11 +64,75 @@ def _bundled_root() -> Path:
 
 
 def bundled_packs() -> dict[str, Path]:
-    """The packs shipped with commitrules: id (folder name) -> directory."""
+    """The packs this installation knows by id: id -> directory.
+
+    The packs shipped with commitrules (the folder name is the id), then the packs of
+    installed packages that register in the ``commitrules.packs`` entry-point group (see
+    :data:`PACK_ENTRY_POINT_GROUP`). A shipped pack keeps its id if a package registers the
+    same one (the package's is skipped, with a warning in the log).
+    """
+    packs = _shipped_packs()
+    for pack_id, directory in _installed_packs().items():
+        if pack_id in packs:
+            _log.warning("entry point %r of %s: a shipped pack has that id", pack_id, directory)
+            continue
+        packs[pack_id] = directory
+    return packs
+
+
+#: The entry-point group of packs shipped as packages: the entry point's name is the pack id,
+#: its value the package whose folder holds ``pack.yaml`` (``"my_bank_pack"``), or an
+#: attribute that holds the pack's directory (``"my_bank_pack:PACK_DIR"``).
+PACK_ENTRY_POINT_GROUP = "commitrules.packs"
+_PACK_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def _shipped_packs() -> dict[str, Path]:
     root = _bundled_root()
     if not root.is_dir():
         return {}
     return {p.name: p for p in sorted(root.iterdir()) if (p / "pack.yaml").is_file()}
+
+
+def _installed_packs() -> dict[str, Path]:
+    """Packs registered by installed packages (``commitrules.packs``), by id."""
+    from importlib.metadata import entry_points  # noqa: PLC0415 - only when an id is unknown
+
+    found: dict[str, Path] = {}
+    for entry in sorted(entry_points(group=PACK_ENTRY_POINT_GROUP), key=lambda e: e.name):
+        where = f"entry point {entry.name!r} ({entry.value})"
+        if not _PACK_ID.match(entry.name):
+            _log.warning("%s: not a pack id (lower-case letters, digits, . _ -)", where)
+            continue
+        try:
+            directory = _entry_point_directory(entry)
+        except Exception as error:  # noqa: BLE001 - a broken package must not break the others
+            _log.warning("%s: cannot be found: %s: %s", where, type(error).__name__, error)
+            continue
+        if directory is None or not (directory / "pack.yaml").is_file():
+            _log.warning("%s: %s holds no pack.yaml", where, directory)
+            continue
+        found.setdefault(entry.name, directory)
+    return found
+
+
+def _entry_point_directory(entry: Any) -> Path | None:
+    if entry.attr is None:
+        # A package: its folder, found without importing (running) it.
+        import importlib.util  # noqa: PLC0415
+
+        spec = importlib.util.find_spec(entry.module)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        return Path(locations[0]) if locations else None
+    return Path(str(entry.load()))
+
+
+def _pack_by_id(pack_id: str) -> Path | None:
+    """A shipped pack, else an installed one (the entry points are read only if needed)."""
+    shipped = _shipped_packs()
+    if pack_id in shipped:
+        return shipped[pack_id]
+    return _installed_packs().get(pack_id)
 
 
 @attrs.frozen
@@ -323,19 +389,20 @@ _PRESENTATION = set(PRESENTATION)
 
 def _resolve(reference: str | Path | None, base: Path | None) -> Path:
     if reference is None:
-        packs = bundled_packs()
-        if DEFAULT_PACK not in packs:
+        default = _pack_by_id(DEFAULT_PACK)
+        if default is None:
             raise PackError(f"the bundled pack {DEFAULT_PACK!r} is not installed", Location())
-        return packs[DEFAULT_PACK]
-    packs = bundled_packs()
+        return default
     text = str(reference)
-    if isinstance(reference, str) and text in packs and not Path(text).exists():
-        return packs[text]
+    if isinstance(reference, str) and not Path(text).exists():
+        by_id = _pack_by_id(text)
+        if by_id is not None:
+            return by_id
     path = Path(text)
     if not path.is_absolute() and base is not None:
         path = base / path
     if not path.is_dir():
-        known = ", ".join(sorted(packs)) or "none"
+        known = ", ".join(sorted(bundled_packs())) or "none"
         raise PackError(
             f"no pack directory {text!r} (bundled packs: {known})", Location(file=str(path))
         )
@@ -343,9 +410,11 @@ def _resolve(reference: str | Path | None, base: Path | None) -> Path:
 
 
 def _parent_of(pack_dir: Path, reference: str) -> Path:
-    """The pack a pack extends: a bundled pack id, or a sibling folder of the pack."""
-    if reference in bundled_packs() and "/" not in reference:
-        return bundled_packs()[reference]
+    """The pack a pack extends: a shipped pack id, a sibling folder of the pack, or the id of
+    a pack installed as a package (in that order)."""
+    shipped = _shipped_packs()
+    if reference in shipped and "/" not in reference:
+        return shipped[reference]
     siblings = pack_dir.resolve().parent
     target = (pack_dir / reference).resolve()
     if not target.is_relative_to(siblings) or target == siblings:
@@ -355,6 +424,9 @@ def _parent_of(pack_dir: Path, reference: str) -> Path:
         )
         raise PackError(msg, Location(file="pack.yaml", key="extends"))
     if not target.is_dir():
+        installed = _installed_packs().get(reference) if "/" not in reference else None
+        if installed is not None:
+            return installed
         packs = sorted(bundled_packs())
         close = difflib.get_close_matches(reference, packs, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -422,6 +494,14 @@ def load_pack(
     pack = builder.finish(profile, dict(parameters or {}))
     if problems:
         raise PackValidationError(problems)
+    _log.info(
+        "loaded pack %s %s (profile %s, %s) from %s",
+        pack.id,
+        pack.version,
+        pack.profile,
+        pack.ref.digest,
+        root,
+    )
     return pack
 
 

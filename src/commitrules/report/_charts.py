@@ -32,6 +32,9 @@ _RED, _ORANGE, _GREEN, _GREY, _BLUE = "#c0392b", "#e67e22", "#27ae60", "#95a5a6"
 _MISSING = (
     "the report's charts need matplotlib, which is not installed: pip install 'commitrules[report]'"
 )
+#: matplotlib's warning for a character the font lacks ("Glyph 20013 (\N{CJK UNIFIED
+#: IDEOGRAPH-4E2D}) missing from font(s) DejaVu Sans."; "… missing from current font." before 3.6).
+_MISSING_GLYPH = r"Glyph \d+ .*missing from (current )?font"
 
 
 def render_charts(data: Mapping[str, Any], say: Words) -> dict[str, str]:
@@ -68,8 +71,9 @@ def render_charts(data: Mapping[str, Any], say: Words) -> dict[str, str]:
         }
         buffer = io.StringIO()
         with matplotlib.rc_context(settings), warnings.catch_warnings():
-            # Glyphs missing from DejaVu Sans (Chinese) only matter for layout metrics.
-            warnings.simplefilter("ignore")
+            # Glyphs missing from DejaVu Sans (Chinese) only matter for layout metrics: the
+            # SVG keeps the text and the viewer's fonts draw it. Every other warning shows.
+            warnings.filterwarnings("ignore", message=_MISSING_GLYPH, category=UserWarning)
             figure: Figure = draw()
             figure.savefig(buffer, format="svg", metadata={"Date": None})
         out[name] = _inline(buffer.getvalue(), f"c{index}", label)

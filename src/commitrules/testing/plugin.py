@@ -9,16 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..errors import CaseError
-from .cases import CaseFile, PackCache, load_case_file, run_case
+if TYPE_CHECKING:
+    from .cases import CaseFile, PackCache
+
+# pytest imports this module in every run of every project where commitrules is installed:
+# the engine, pydantic and the packs are imported only once a pack's case file is collected.
 
 __all__ = ["PackCaseFile", "PackCaseItem", "pytest_collect_file"]
 
-_CACHE = PackCache()
+_CACHE: PackCache | None = None
+
+
+def _cache() -> PackCache:
+    """The packs loaded for this pytest run (one load per pack, profile and overrides)."""
+    global _CACHE  # noqa: PLW0603 - one cache per process, made on first use
+    if _CACHE is None:
+        from .cases import PackCache  # noqa: PLC0415
+
+        _CACHE = PackCache()
+    return _CACHE
 
 
 def _pack_dir(path: Path) -> Path | None:
@@ -44,6 +57,9 @@ class PackCaseFile(pytest.File):
     """A ``tests/*.yaml`` file of a pack."""
 
     def collect(self) -> Iterator[pytest.Item]:
+        from ..errors import CaseError  # noqa: PLC0415 - see the note on imports above
+        from .cases import load_case_file  # noqa: PLC0415
+
         pack_dir = _pack_dir(self.path)
         assert pack_dir is not None
         try:
@@ -67,7 +83,9 @@ class PackCaseItem(pytest.Item):
         self.pack_dir = pack_dir
 
     def runtest(self) -> None:
-        result = run_case(self.case_file, self.index, self.pack_dir, _CACHE)
+        from .cases import run_case  # noqa: PLC0415
+
+        result = run_case(self.case_file, self.index, self.pack_dir, _cache())
         if not result.passed:
             raise CaseFailedError(result.report())
 
