@@ -90,6 +90,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -97,7 +98,7 @@ import attrs
 
 from ..violations import Violation
 from ._charts import render_charts
-from ._data import compute
+from ._data import compute, language_of
 from ._html import render_html
 from ._markdown import render_markdown
 from ._text import words
@@ -125,7 +126,7 @@ class Report:
 
     @property
     def lang(self) -> str:
-        """The report's language, ``zh`` or ``en``."""
+        """The report's language: ``en``, ``zh-Hans`` or ``zh-Hant`` (``zh`` resolved)."""
         return str(self._data["lang"])
 
     def to_html(self) -> str:
@@ -159,18 +160,28 @@ def build_report(
     lang: str = "en",
     until: dt.datetime | None = None,
     outcomes: Iterable[Outcome] | None = None,
+    inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> Report:
     """Build the commitment report of ``events`` and the ``violations`` found in them.
 
     See the module documentation for the arguments and what the report holds.
 
     Raises:
-        ValueError: ``lang`` is not ``zh`` or ``en``; ``period`` is not a period label;
-            ``until`` has no offset.
+        ValueError: ``lang`` is not one of ``en``, ``zh-Hans``, ``zh-Hant``, ``zh``;
+            ``period`` is not a period label; ``until`` has no offset.
+        ImportError: a Chinese report and OpenCC (the ``report`` extra) is not installed.
+        OSError: an input file cannot be read.
     """
-    words(lang)  # an unknown language fails before any work
+    language_of(pack, lang)  # an unknown language fails before any work
     return Report(
         data=compute(
-            pack, events, violations, period=period, lang=lang, until=until, outcomes=outcomes
+            pack,
+            events,
+            violations,
+            period=period,
+            lang=lang,
+            until=until,
+            outcomes=outcomes,
+            inputs=inputs,
         )
     )
