@@ -32,7 +32,8 @@ FONTS: Mapping[str, str] = {
     ),
     "zh-Hant": (
         '"PingFang TC", "PingFang HK", "Microsoft JhengHei", "Noto Sans CJK TC", '
-        '"Noto Sans CJK HK", "Source Han Sans TC", "Helvetica Neue", Arial, "Noto Sans", '
+        '"Noto Sans CJK HK", "Source Han Sans TC", "WenQuanYi Micro Hei", "Helvetica Neue", '
+        'Arial, "Noto Sans", '
         "sans-serif"
     ),
 }
