@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import subprocess
@@ -246,8 +247,14 @@ def test_report_writes_html_and_markdown_with_the_engines_numbers(tmp_path: Path
     assert main(["report", sample, "--out", str(md_out), "--until", until]) == 0
     page = html_out.read_text(encoding="utf-8")
     assert "<svg" in page
-    assert "誠信經營" in page
-    assert "| Findings in the period | 44 |" in md_out.read_text(encoding="utf-8")
+    assert "诚信经营" in page  # zh for the cn profile: Simplified
+    markdown = md_out.read_text(encoding="utf-8")
+    assert "| Findings in the period | 44 |" in markdown
+    # The input is identified: its name and SHA-256, in both formats.
+    digest = hashlib.sha256(Path(sample).read_bytes()).hexdigest()
+    assert f"| {sample.replace('_', chr(92) + '_')} | " in markdown
+    assert digest in markdown
+    assert digest in page
     assert main(["report", sample, "--out", str(md_out), "--period", "2026Q9"]) == 2
     pdf = tmp_path / "report.pdf"
     assert main(["report", sample, "--out", str(pdf)]) == 2  # the suffix chooses the format

@@ -220,8 +220,98 @@ def test_site_builds_with_strict_link_checks(
         page = tmp_path / "site" / "notebooks" / copy.stem / "index.html"
         html = page.read_text(encoding="utf-8")
         assert 'class="jp-OutputArea' in html, f"{page} shows no outputs"
-    # Nothing that a reader's browser would fetch from elsewhere: no web fonts.
-    assert "fonts.googleapis.com" not in (tmp_path / "site" / "index.html").read_text("utf-8")
+    # No page loads web fonts from the internet (the theme's fonts are off: theme.font false).
+    for page in (tmp_path / "site").rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "fonts.googleapis.com" not in text, page
+        assert "fonts.gstatic.com" not in text, page
+
+
+def _mkdocs_build(site: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(site),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **env},
+    )
+
+
+_HREF = re.compile(r'href="(?P<target>[^"#?]*)(?:[#?][^"]*)?"')
+
+
+def test_the_offline_site_links_files_not_folders(tmp_path: Path) -> None:
+    """OFFLINE=true builds the variant docs/index.md tells readers to open from disk: every
+    link between pages names a file, so a browser never lands on a directory listing."""
+    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("material") is None:
+        pytest.skip("mkdocs or mkdocs-material is not installed (pip install '.[docs]')")
+    site = tmp_path / "site"
+    result = _mkdocs_build(site, OFFLINE="true")
+    assert result.returncode == 0, result.stdout + result.stderr
+    checked = 0
+    for page in site.rglob("*.html"):
+        if page.name == "404.html":
+            continue  # a server's error page: absolute links, never opened from disk
+        for match in _HREF.finditer(page.read_text(encoding="utf-8")):
+            target = match.group("target")
+            if not target or "://" in target or target.startswith(("mailto:", "data:")):
+                continue
+            resolved = (page.parent / target).resolve()
+            assert resolved.is_file(), f"{page.relative_to(site)} links {target!r}: not a file"
+            checked += 1
+    assert checked > 100
+
+
+def test_the_notebooks_export_offline_as_the_page_shows(tmp_path: Path) -> None:
+    """docs/notebooks.md's export command writes pages that fetch no script from a CDN
+    (nbconvert's own template does: require.js and MathJax)."""
+    if importlib.util.find_spec("nbconvert") is None:
+        pytest.skip("nbconvert is not installed (pip install '.[test]')")
+    page = (ROOT / "docs" / "notebooks.md").read_text(encoding="utf-8")
+    command = next(
+        line.strip()
+        for line in page.splitlines()
+        if "nbconvert" in line and "--template offline" in line
+    )
+    notebook = ROOT / "examples" / "01-first-look.ipynb"
+    arguments = command.split()[1:]  # after ".venv/bin/jupyter"
+    arguments = [a for a in arguments if not a.endswith(".ipynb") and a != "--execute"]
+
+    def export(*extra: str) -> str:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                *arguments[:],
+                *extra,
+                "--output-dir",
+                str(tmp_path),
+                str(notebook),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return (tmp_path / "01-first-look.html").read_text(encoding="utf-8")
+
+    offline = export()
+    assert not re.search(r"<script[^>]*\bsrc=", offline)
+    assert not re.search(r"""import\(["']https?:""", offline)
+    assert "cdnjs" not in offline
 
 
 # -- code blocks -------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import html as html_module
 import json
 import re
 import shutil
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import opencc
 import pytest
 
 import commitrules
@@ -75,6 +78,16 @@ def _stream() -> list[dict[str, Any]]:
         approved=True,
         approved_by="COMP-1",
         text="保本保收益",
+        branch_id=HOSTILE_BRANCH,
+    )
+    # The same branch again: a repeat offender (two violations or more) is listed.
+    add(
+        "marketing_published",
+        "2026-07-16T10:00:00",
+        material_id="M-4",
+        channel="branch",
+        approved=False,
+        text="A fund",
         branch_id=HOSTILE_BRANCH,
     )
     add("complaint_resolved", "2026-07-20T21:00:00", case_id="K3", outcome="upheld")
@@ -290,8 +303,8 @@ def test_deadlines_count_opened_met_missed_and_open(report: Report) -> None:
 def test_checks_count_what_they_judged(report: Report, violations: list[Violation]) -> None:
     checks = {row["rule_id"]: row for row in report.data["checks"]}
     unapproved = checks["C1.marketing.unapproved"]
-    # Three marketing texts: M-1 approved, M-2 and M-3 not.
-    assert (unapproved["judged"], unapproved["held"]) == (3, 1)
+    # Four marketing texts: M-1 approved, M-2, M-3 and M-4 not.
+    assert (unapproved["judged"], unapproved["held"]) == (4, 1)
     assert unapproved["counts"]["violation"] == sum(
         v.rule_id == "C1.marketing.unapproved" for v in violations
     )
@@ -311,8 +324,11 @@ def test_a_pack_without_complaints_has_no_complaint_section(
 def test_periodic_targets_report_met_missed_and_too_few(report: Report) -> None:
     targets = {t["rule_id"]: t for t in report.data["targets"]}
     disclosure = {row["period"]: row for row in targets["M1.satisfaction.quarterly"]["periods"]}
-    assert disclosure["2026Q3"]["status"] == "met"
-    assert disclosure["2026Q3"]["rate"] is None  # the engine records no rate for a met period
+    # A met period's rate is what the engine measured (its outcome), not the target's level.
+    q3_disclosure = disclosure["2026Q3"]
+    assert q3_disclosure["status"] == "met"
+    assert (q3_disclosure["numerator"], q3_disclosure["denominator"]) == (5, 5)
+    assert q3_disclosure["rate"] == 1.0
     service = {row["period"]: row for row in targets["M3.satisfaction.quarterly"]["periods"]}
     q3 = service["2026Q3"]
     assert (q3["status"], q3["numerator"], q3["denominator"]) == ("missed", 4, 6)
@@ -321,10 +337,10 @@ def test_periodic_targets_report_met_missed_and_too_few(report: Report) -> None:
     assert q3["target_op"] == ">="
     # Q4 has not closed by the end of October: it is not reported.
     assert "2026Q4" not in service
+    # Months that counted no event at all say so (not "too few observations"), and have no rate.
     risk = {row["period"]: row for row in targets["M4.risk-rate.monthly"]["periods"]}
-    assert [risk[m]["status"] for m in ("2026-07", "2026-08", "2026-09")] == [
-        "insufficient_sample"
-    ] * 3
+    assert [risk[m]["status"] for m in ("2026-07", "2026-08", "2026-09")] == ["no_events"] * 3
+    assert all(risk[m]["rate"] is None for m in risk)
     assert "2026-10" not in risk
 
 
@@ -340,7 +356,7 @@ def test_role_and_timeline_counts_add_up_to_the_breaches(
 
 def test_repeat_offenders_and_early_warnings(report: Report, violations: list[Violation]) -> None:
     branches = {item["id"]: item["count"] for item in report.data["offenders"]["branch_id"]}
-    assert branches[HOSTILE_BRANCH] == 1
+    assert branches[HOSTILE_BRANCH] == 2  # M-1 guaranteed returns, M-4 unapproved
     assert branches["BR-SH-XH"] == 2  # M-2 and M-3 unapproved
     warnings = section(report, "early-warnings")["findings"]
     expected = sorted(v.id for v in violations if v.clause_id.startswith(("W1", "W2")))
@@ -382,8 +398,10 @@ def test_a_period_leaves_out_what_happened_outside_it(
     assert quarter.data["events"]["in_period"] == len(events) - 1
     # The Q3 findings of periodic targets (emitted on 1 October) belong to Q3.
     assert any(v.rule_id == "M3.satisfaction.quarterly" for v in inside)
+    # One violation in the quarter: not a repeat offender, so not listed.
     branches = {item["id"]: item["count"] for item in quarter.data["offenders"]["branch_id"]}
-    assert branches["BR-SH-XH"] == 1
+    assert "BR-SH-XH" not in branches
+    assert min(branches.values()) >= 2
 
 
 def test_a_period_label_must_be_one(pack: commitrules.Pack) -> None:
@@ -398,7 +416,7 @@ def test_an_empty_report_still_renders(pack: commitrules.Pack) -> None:
     assert report.data["findings"]["total"] == 0
     assert section(report, "complaints")["received"] == 0
     assert "<svg" not in report.to_html()
-    assert "誠信經營" in report.to_markdown()
+    assert "诚信经营" in report.to_markdown()  # the cn profile's Chinese: Simplified
 
 
 # -- the HTML page ---------------------------------------------------------------------------
@@ -424,9 +442,11 @@ def test_the_page_escapes_hostile_event_text(html: str, quarter_html: str) -> No
 def test_the_page_in_chinese_has_the_clause_titles(
     quarter_html: str, pack: commitrules.Pack
 ) -> None:
-    assert '<html lang="zh-Hant">' in quarter_html
+    # zh for the cn profile is Simplified: the pack's Traditional titles converted.
+    convert = opencc.OpenCC("t2s.json").convert
+    assert '<html lang="zh-Hans">' in quarter_html
     for clause in pack.clauses:
-        assert clause.title.zh in quarter_html
+        assert html_module.escape(convert(clause.title.zh)) in quarter_html
     assert "PingFang SC" in quarter_html
     assert "Noto Sans CJK SC" in quarter_html
 
@@ -612,3 +632,221 @@ def test_a_disabled_rule_leaves_the_inherited_section_without_it(tmp_path: Path)
     pack = commitrules.load_pack(child)
     complaints = next(s for s in pack.report_sections if s.id == "complaints")
     assert complaints.limits == ["C5.resolve.complex"]  # type: ignore[union-attr]
+
+
+# -- issue 26: the report as a compliance officer reads it -------------------------------------
+
+
+def _target_figure(rows: list[dict[str, Any]], lang: str = "en") -> Any:
+    from commitrules.report._charts import _target
+    from commitrules.report._text import words
+
+    target = {"rule_id": "M4", "title": "Risk", "grouped": False, "periods": rows}
+    return _target(target, words(lang))
+
+
+def _period(label: str, status: str, numerator: int, denominator: int) -> dict[str, Any]:
+    rate = (
+        round(numerator / denominator, 6)
+        if denominator and status != "insufficient_sample"
+        else None
+    )
+    if status in ("no_events",):
+        rate = None
+    return {
+        "period": label,
+        "status": status,
+        "numerator": numerator,
+        "denominator": denominator,
+        "rate": rate,
+        "target_op": "<",
+        "target": 0.001,
+        "findings": 0,
+    }
+
+
+def test_the_rate_chart_plots_achieved_rates_on_an_axis_from_zero() -> None:
+    figure = _target_figure(
+        [
+            _period("2026-07", "met", 0, 555),
+            _period("2026-08", "met", 0, 565),
+            _period("2026-09", "missed", 2, 569),
+        ]
+    )
+    (axes,) = figure.axes
+    assert axes.get_ylim()[0] == 0
+    plotted = {
+        line.get_label(): list(line.get_ydata())
+        for line in axes.lines
+        if line.get_marker() != "None"
+    }
+    # July and August at 0%, not on the 0.1% target line; September at 0.3515%.
+    assert plotted["Met"] == [0.0, 0.0]
+    assert plotted["Missed"] == [pytest.approx(0.3515)]
+
+
+def test_the_rate_chart_marks_periods_not_judged_and_without_events() -> None:
+    figure = _target_figure(
+        [
+            _period("2026-07", "no_events", 0, 0),
+            _period("2026-08", "insufficient_sample", 1, 3),
+            _period("2026-09", "met", 0, 569),
+        ]
+    )
+    (axes,) = figure.axes
+    texts = [text.get_text() for text in axes.texts]
+    assert "no events" in texts
+    assert "not judged" in texts
+    assert sum(patch.get_gid() == "not-judged" for patch in axes.patches) == 2
+
+
+def test_the_target_table_reads_no_events_not_too_few_observations(
+    report: Report,
+) -> None:
+    text = report.to_markdown()
+    assert "| 2026-07 | Not judged (no events counted) |" in text
+    assert "Too few observations" not in text.split("## Measurable targets")[1].split("##")[0]
+
+
+def test_zh_is_the_script_of_the_profile(events: list[dict[str, Any]]) -> None:
+    cn = commitrules.load_pack()
+    hk = commitrules.load_pack(profile="hk")
+    assert build_report(cn, [], [], lang="zh").lang == "zh-Hans"
+    assert build_report(hk, [], [], lang="zh").lang == "zh-Hant"
+    # Either script can be asked for explicitly, whatever the profile.
+    assert build_report(hk, [], [], lang="zh-Hans").lang == "zh-Hans"
+    traditional = build_report(cn, [], [], lang="zh-Hant").data
+    simplified = build_report(cn, [], [], lang="zh-Hans").data
+    titles = {row["id"]: row["title"] for row in traditional["clauses"]}
+    assert titles["C1"] == next(c.title.zh for c in cn.clauses if c.id == "C1")
+    assert traditional["conversion"] is None  # the pack writes Traditional: nothing converted
+    assert simplified["conversion"]["config"] == "t2s.json"
+    assert simplified["conversion"]["library"].startswith("OpenCC ")
+    assert next(r["title"] for r in simplified["clauses"] if r["id"] == "C1") == "诚信经营"
+
+
+def test_a_pack_in_simplified_is_converted_to_traditional() -> None:
+    from commitrules.report._language import resolve
+
+    language = resolve("zh-Hant", "Asia/Hong_Kong", ["投诉处理", "数据安全"])
+    assert language.conversion == "s2t.json"
+    assert language.convert("投诉处理") == "投訴處理"
+    # Already Traditional: left alone (OpenCC's s2t would turn 考核 into 考覈).
+    assert resolve("zh-Hant", "Asia/Hong_Kong", ["績效考核"]).convert("績效考核") == "績效考核"
+
+
+def test_chinese_severities_and_kinds_are_words(quarter: Report) -> None:
+    text = quarter.to_markdown()
+    table = text.split("## 预警及应急")[1]
+    assert "| high |" not in text
+    assert "| critical |" not in text
+    assert "| 严重 |" in table or "| 高 |" in table
+    # One finding is a 违规, the column counting them is 违规数.
+    assert "| 违规 |" in table
+
+
+def test_english_kind_labels_are_singular_for_one_finding(report: Report) -> None:
+    table = section_markdown(report.to_markdown(), "Early warnings")
+    assert "| Violation |" in table
+    assert "| Violations |" not in table
+    assert "| High |" in table or "| Critical |" in table
+
+
+def section_markdown(text: str, title: str) -> str:
+    return text.split(f"## {title}")[1].split("\n## ", maxsplit=1)[0]
+
+
+def test_chinese_words_use_full_width_punctuation() -> None:
+    from commitrules.report._text import _TEXT
+
+    for key, (traditional, simplified, _) in _TEXT.items():
+        for text in (traditional, simplified):
+            assert not re.search(r"[(),:;!?]", text), (key, text)
+
+
+def test_each_language_has_its_own_fonts_latin_first_for_english() -> None:
+    from commitrules.report._text import FONTS
+
+    assert FONTS["en"].startswith('"Helvetica Neue", Arial')
+    assert FONTS["zh-Hans"].startswith('"PingFang SC"')
+    assert FONTS["zh-Hant"].startswith('"PingFang TC"')
+    assert " SC" not in FONTS["zh-Hant"]
+    assert " TC" not in FONTS["zh-Hans"]
+
+
+def test_identifiers_keep_whole_and_only_the_digest_may_break(html: str) -> None:
+    style = html.split("<style>")[1].split("</style>", maxsplit=1)[0]
+    css = re.sub(r"/\*.*?\*/", "", style, flags=re.DOTALL)
+    rules = re.findall(r"([^{}]+)\{([^{}]*)\}", css)
+    breaking = [selector.strip() for selector, body in rules if "break-all" in body]
+    assert breaking == [".hash"]
+    assert re.search(r"\.id \{ white-space: nowrap; \}", css)
+    assert '<td class="id">C1.marketing.unapproved</td>' in html
+
+
+def test_the_page_prints_on_a4_with_page_numbers(html: str, quarter_html: str) -> None:
+    assert "size: A4;" in html
+    assert '@bottom-center { content: "Page " counter(page) " of " counter(pages);' in html
+    assert '"第 " counter(page) " 页，共 " counter(pages) " 页"' in quarter_html  # noqa: RUF001
+
+
+def test_the_summary_names_the_input_files_and_the_zone(
+    pack: commitrules.Pack, events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    stream = tmp_path / "july.jsonl"
+    stream.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    report = build_report(pack, events, [], lang="en", inputs=[stream, "-"])
+    digest = hashlib.sha256(stream.read_bytes()).hexdigest()
+    assert report.data["inputs"] == [
+        {"name": str(stream), "bytes": stream.stat().st_size, "sha256": digest},
+        {"name": "-", "bytes": None, "sha256": None},
+    ]
+    page = report.to_html()
+    assert digest in page
+    assert f'<td class="hash">{pack.digest}</td>' in page
+    assert "Judged through (Asia/Shanghai)" in page
+    assert '<th>Time zone</th><td class="id">Asia/Shanghai</td>' in page
+    assert "standard input (no file)" in page
+    # Without files (events passed in by a program) the summary says so.
+    assert "Not given (events passed in by a program)" in build_report(pack, [], []).to_html()
+
+
+def test_findings_tables_name_the_zone_of_their_times(report: Report) -> None:
+    text = report.to_markdown()
+    assert "| Time (Asia/Shanghai) | Clause |" in text
+    assert "| Period (Asia/Shanghai) | Status |" in text
+
+
+def test_provisional_corrections_and_operational_findings_are_shown_apart(
+    pack: commitrules.Pack, events: list[dict[str, Any]], violations: list[Violation]
+) -> None:
+    import attrs
+
+    warning = next(v for v in violations if v.clause_id.startswith("W1"))
+    provisional = attrs.evolve(warning, id="p-1", provisional=True)
+    withdrawn = next(v for v in violations if v.rule_id == "C1.marketing.unapproved")
+    correction = attrs.evolve(withdrawn, id="corr-1", kind="correction", refers_to=withdrawn.id)
+    operational = attrs.evolve(
+        warning, id="op-1", kind="operational", clause_id="engine", rule_id="engine.calendar"
+    )
+    found = [v for v in violations if v.id != warning.id]
+    found += [provisional, correction, operational]
+    report = build_report(pack, events, found, lang="en", until=UNTIL)
+    data = report.data
+    assert data["findings"]["provisional"] == 1
+    assert data["findings"]["withdrawn"] == 1
+    assert [row["id"] for row in data["corrections"]] == ["corr-1"]
+    assert "op-1" in [row["id"] for row in data["operational"]]
+    # The withdrawn finding counts nowhere; the engine's findings count against no clause.
+    unapproved = next(row for row in data["checks"] if row["rule_id"] == "C1.marketing.unapproved")
+    before = next(
+        row
+        for row in build_report(pack, events, violations, lang="en").data["checks"]
+        if row["rule_id"] == "C1.marketing.unapproved"
+    )
+    assert unapproved["counts"]["violation"] == before["counts"]["violation"] - 1
+    assert "engine" not in {row["id"] for row in data["clauses"]}
+    text = report.to_markdown()
+    assert "## The engine's own findings" in text
+    assert "| Violation (provisional) |" in text
+    assert "| Correction |" in text

@@ -674,7 +674,14 @@ def _waivers(path: str | None, pack: Pack) -> Waivers | None:
     "(HTML, or Markdown with --markdown).",
 )
 @click.option("--markdown", is_flag=True, help="With --out -: write Markdown, not HTML.")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh-Hans", "zh-Hant", "zh"]),
+    default="en",
+    show_default=True,
+    help="zh-Hans: Simplified Chinese; zh-Hant: Traditional; zh: the script of the pack's "
+    "time zone (zh-Hant for Hong Kong, Macau and Taipei, zh-Hans elsewhere).",
+)
 @click.option("--period", help="A period of the pack's time zone: 2026Q3, 2026H2, 2026, 2026-07.")
 @click.option(
     "--until", help="Move event time here at the end, so deadlines and periods are judged."
@@ -722,9 +729,16 @@ def report_command(
         found.extend(engine.advance_to(moment))
     try:
         report = build_report(
-            pack, stream, found, period=period, lang=lang, until=moment, outcomes=outcomes
+            pack,
+            stream,
+            found,
+            period=period,
+            lang=lang,
+            until=moment,
+            outcomes=outcomes,
+            inputs=[*events, *([waivers_path] if waivers_path else [])],
         )
-    except (ValueError, ImportError) as error:
+    except (ValueError, ImportError, OSError) as error:
         _say(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     text = report.to_markdown() if markdown else report.to_html()

@@ -4,7 +4,7 @@ One call builds it from what a check produced; the CLI is a shell over it::
 
     from commitrules.report import build_report, Report
 
-    report: Report = build_report(pack, events, violations, period="2026", lang="zh")
+    report: Report = build_report(pack, events, violations, period="2026", lang="zh-Hans")
     report.to_html()      # one self-contained HTML file (inline CSS and SVG, nothing fetched)
     report.to_markdown()  # the same content as Markdown, charts given as tables of their data
     report.data           # every number the report shows, JSON-ready
@@ -23,14 +23,21 @@ Arguments of :func:`build_report`:
   belongs to the moment it was found, except that the finding of a closed period (a
   periodic target or obligation, emitted when the next period starts) belongs to that
   period. A deadline, and a case, belongs to the period it was opened in.
-* ``lang`` — ``"zh"`` or ``"en"``: the report's words and the pack's clause and role titles.
+* ``lang`` — ``"en"``, ``"zh-Hans"`` (Simplified Chinese), ``"zh-Hant"`` (Traditional) or
+  ``"zh"``, the script of the pack's time zone (Traditional for Hong Kong, Macau and Taipei,
+  Simplified elsewhere): the report's words and the pack's titles and messages, converted to
+  the script asked for with OpenCC when the pack writes the other one (``data["conversion"]``
+  says so).
 * ``until`` — optional, the moment event time was advanced to (``advance_to``, the CLI's
   ``--until``). Periods that closed by then without a finding are reported as met. Without
   it, the latest event or finding is the last moment known to be judged.
 * ``outcomes`` — optional, the :class:`~commitrules.engine.Outcome` records of the same run
   (``Engine(pack, outcomes=collected.append)``): with them the report also counts what
   held, not only what broke (events a check judged, deadlines opened and met), and knows
-  which cases a limit applied to. Without them those counts are ``None``.
+  which cases a limit applied to, and the achieved rate of periods that met their target.
+  Without them those counts are ``None``.
+* ``inputs`` — optional, the files the events (and waivers) were read from: the summary
+  lists each by name, size and SHA-256 (``-`` is standard input, with no hash).
 
 Everything the report shows is derived from the pack being reported: a section appears
 for what the pack has (its clauses; its checks, deadlines, thresholds and periodic
@@ -39,8 +46,10 @@ pack format reference: a ``case_handling`` section, a ``findings`` section).
 
 What the report holds (the keys of :attr:`Report.data`):
 
-* ``pack``, ``period``, ``judged_through``, ``events``, ``findings`` — the header: pack id,
-  version, profile and content hash; the period; counts of events and findings by kind.
+* ``pack``, ``period``, ``judged_through``, ``events``, ``findings``, ``inputs``,
+  ``conversion`` — the header: pack id, version, profile, time zone and SHA-256 digest; the
+  period; counts of events and findings by kind (``provisional``; ``withdrawn`` by a
+  correction); the input files; the OpenCC conversion of the pack's Chinese, if any.
   ``pack_mismatch`` lists the packs of findings made by a different pack than ``pack``.
 * ``clauses`` — every clause in catalogue order with its status (``kept``, ``breached``,
   ``breached_sub`` (in a sub-clause), ``insufficient_sample``, ``not_automatable`` with the
@@ -54,19 +63,23 @@ What the report holds (the keys of :attr:`Report.data`):
 * ``thresholds`` — each ``threshold`` rule: its findings by kind and the groups that
   crossed it most.
 * ``targets`` — each ``periodic_target`` rule per closed period: ``met`` (no finding),
-  ``missed``, ``insufficient_sample`` or ``excused``, with numerator, denominator and rate
-  where a finding recorded them, and the goal in force; charted where rates are known.
+  ``missed``, ``insufficient_sample``, ``no_events`` (nothing counted at all) or
+  ``excused``, with numerator, denominator and the achieved rate where the engine recorded
+  them (a finding, or a met period's outcome), and the goal in force; charted on an axis from
+  0, periods not judged marked as such.
 * ``timeline`` — breaches per week (a span up to 100 days), month or year; charted.
 * ``by_role`` — breaches by the responsible role; charted.
 * ``offenders`` — for each of the pack's scope fields (``scope_fields``, e.g. branch and
-  staff), the ten values with the most violations (warnings that count violations are
-  left out).
+  staff), the ten values with the most violations, two or more (warnings that count
+  violations are left out).
 * ``sections`` — the pack's own sections (``report.yaml``) in order, each with its ``id``,
   ``kind``, ``title`` and ``note``: a ``case_handling`` section counts cases received,
   closed and open, with the days they took (nearest-rank p50, p90, longest) and, when it
   names deadline rules as ``limits``, how many closed within their limit and how many open
   ones are past it (as those rules decided); a ``findings`` section lists the period's
   findings of its clauses and rules.
+* ``operational``, ``corrections`` — the engine's own findings (clause ``engine``) and the
+  corrections that withdrew earlier findings, shown apart and counted against no clause.
 
 Charts need matplotlib (``pip install 'commitrules[report]'``); it is imported only when
 :meth:`Report.to_html` draws them. The output is deterministic: the same input gives the
@@ -90,6 +103,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -97,7 +111,7 @@ import attrs
 
 from ..violations import Violation
 from ._charts import render_charts
-from ._data import compute
+from ._data import compute, language_of
 from ._html import render_html
 from ._markdown import render_markdown
 from ._text import words
@@ -125,7 +139,7 @@ class Report:
 
     @property
     def lang(self) -> str:
-        """The report's language, ``zh`` or ``en``."""
+        """The report's language: ``en``, ``zh-Hans`` or ``zh-Hant`` (``zh`` resolved)."""
         return str(self._data["lang"])
 
     def to_html(self) -> str:
@@ -159,18 +173,28 @@ def build_report(
     lang: str = "en",
     until: dt.datetime | None = None,
     outcomes: Iterable[Outcome] | None = None,
+    inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> Report:
     """Build the commitment report of ``events`` and the ``violations`` found in them.
 
     See the module documentation for the arguments and what the report holds.
 
     Raises:
-        ValueError: ``lang`` is not ``zh`` or ``en``; ``period`` is not a period label;
-            ``until`` has no offset.
+        ValueError: ``lang`` is not one of ``en``, ``zh-Hans``, ``zh-Hant``, ``zh``;
+            ``period`` is not a period label; ``until`` has no offset.
+        ImportError: a Chinese report and OpenCC (the ``report`` extra) is not installed.
+        OSError: an input file cannot be read.
     """
-    words(lang)  # an unknown language fails before any work
+    language_of(pack, lang)  # an unknown language fails before any work
     return Report(
         data=compute(
-            pack, events, violations, period=period, lang=lang, until=until, outcomes=outcomes
+            pack,
+            events,
+            violations,
+            period=period,
+            lang=lang,
+            until=until,
+            outcomes=outcomes,
+            inputs=inputs,
         )
     )

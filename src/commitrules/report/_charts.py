@@ -2,7 +2,8 @@
 
 matplotlib is imported here only, when a chart is drawn, so ``import commitrules`` never
 needs it. Text stays text in the SVG (``svg.fonttype: none``): the viewer's fonts draw the
-Chinese, so no CJK font is needed where the report is made. Layout uses DejaVu Sans (it
+Chinese (the report language's font list), so no CJK font is needed where the report is
+made. Layout uses DejaVu Sans (it
 ships with matplotlib) on every machine, so the same input gives the same bytes anywhere
 the same matplotlib runs; margins for wide (CJK) labels are estimated from the characters.
 """
@@ -23,12 +24,21 @@ from ._text import Words
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["FONT_STACK", "render_charts"]
+__all__ = ["COLORS", "render_charts"]
 
-FONT_STACK = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "DejaVu Sans", sans-serif'
-_SVG_FONTS = "'PingFang SC', 'Microsoft YaHei', 'Noto Sans CJK SC', 'DejaVu Sans', sans-serif"
 _FONT_SIZE = 10
-_RED, _ORANGE, _GREEN, _GREY, _BLUE = "#c0392b", "#e67e22", "#27ae60", "#95a5a6", "#2c3e50"
+#: Marks and bars, each at least 3:1 against the white chart (WCAG 2.1, 1.4.11); the band
+#: behind a period not judged is a background, its words say what it is.
+COLORS = {
+    "violation": "#a93226",
+    "escalation": "#c75c00",
+    "met": "#1e8449",
+    "missed": "#c0392b",
+    "excused": "#616e7c",
+    "target": "#2c3e50",
+    "not_judged_text": "#52606d",
+    "not_judged_band": "#e9ecef",
+}
 _MISSING = (
     "the report's charts need matplotlib, which is not installed: pip install 'commitrules[report]'"
 )
@@ -52,7 +62,10 @@ def render_charts(data: Mapping[str, Any], say: Words) -> dict[str, str]:
     if data["by_role"]:
         charts["by_role"] = (say["by_role"], lambda: _by_role(data["by_role"], say))
     for target in data["targets"]:
-        if any(row["rate"] is not None for row in target["periods"]):
+        rows = target["periods"]
+        if not target["grouped"] and any(
+            row["rate"] is not None or row["status"] in _NOT_JUDGED for row in rows
+        ):
             charts["target:" + target["rule_id"]] = (
                 f"{target['title']} — {say['rate_chart']}",
                 lambda target=target: _target(target, say),
@@ -76,22 +89,26 @@ def render_charts(data: Mapping[str, Any], say: Words) -> dict[str, str]:
             warnings.filterwarnings("ignore", message=_MISSING_GLYPH, category=UserWarning)
             figure: Figure = draw()
             figure.savefig(buffer, format="svg", metadata={"Date": None})
-        out[name] = _inline(buffer.getvalue(), f"c{index}", label)
+        out[name] = _inline(buffer.getvalue(), f"c{index}", label, say)
     return out
 
 
-def _inline(svg: str, prefix: str, label: str) -> str:
+def _inline(svg: str, prefix: str, label: str, say: Words) -> str:
     """SVG fit to sit inside HTML: no XML prologue, no metadata, no namespace URLs, ids made
-    unique to the chart, the CJK font stack, and an accessible name."""
+    unique to the chart, the language's fonts, an accessible name, and a least width of one
+    pixel per unit so that its 10-unit text stays 10 px when a narrow screen scrolls it."""
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.DOTALL)
     svg = re.sub(r'\s+xmlns(?::[A-Za-z]+)?="[^"]*"', "", svg)
     svg = svg.replace(' id="', f' id="{prefix}-')
     svg = svg.replace("url(#", f"url(#{prefix}-")
     svg = svg.replace('href="#', f'href="#{prefix}-')
-    svg = re.sub(r"font-family: [^;\"]*", f"font-family: {_SVG_FONTS}", svg)
+    fonts = say.font().replace('"', "'")
+    svg = re.sub(r"font-family: [^;\"]*", f"font-family: {fonts}", svg)
     name = html.escape(label, quote=True)
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{name}" ', 1).strip() + "\n"
+    box = re.search(r'viewBox="0 0 ([0-9.]+) ', svg)
+    least = f' style="min-width: {float(box.group(1)):.0f}px"' if box else ""
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{name}"{least} ', 1).strip() + "\n"
 
 
 def _text_width_pt(text: str) -> float:
@@ -120,8 +137,10 @@ def _timeline(buckets: Sequence[Mapping[str, Any]], say: Words) -> Figure:
     figure = _figure(width, 3.4)
     axes = figure.add_subplot()
     places = list(range(len(labels)))
-    axes.bar(places, found, color=_RED, label=say["kind_violation"])
-    axes.bar(places, escalated, bottom=found, color=_ORANGE, label=say["kind_escalation"])
+    axes.bar(places, found, color=COLORS["violation"], label=say["kind_violation"])
+    axes.bar(
+        places, escalated, bottom=found, color=COLORS["escalation"], label=say["kind_escalation"]
+    )
     steep = len(labels) > 6
     axes.set_xticks(places, labels, rotation=60 if steep else 0, ha="right" if steep else "center")
     axes.set_ylabel(say["count"])
@@ -140,8 +159,10 @@ def _by_role(rows: Sequence[Mapping[str, Any]], say: Words) -> Figure:
     figure = _figure(width, 0.42 * len(rows) + 1.3)
     axes = figure.add_subplot()
     places = list(range(len(rows)))
-    axes.barh(places, found, color=_RED, label=say["kind_violation"])
-    axes.barh(places, escalated, left=found, color=_ORANGE, label=say["kind_escalation"])
+    axes.barh(places, found, color=COLORS["violation"], label=say["kind_violation"])
+    axes.barh(
+        places, escalated, left=found, color=COLORS["escalation"], label=say["kind_escalation"]
+    )
     axes.set_yticks(places, names)
     axes.invert_yaxis()
     axes.xaxis.set_major_locator(_whole_numbers())
@@ -156,54 +177,80 @@ def _by_role(rows: Sequence[Mapping[str, Any]], say: Words) -> Figure:
     return figure
 
 
+_NOT_JUDGED = ("insufficient_sample", "no_events")
+
+
 def _target(target: Mapping[str, Any], say: Words) -> Figure:
+    """The achieved rate of each closed period (numerator over denominator) against the
+    goal in force, on an axis from 0; a period not judged is a grey band that says why."""
     rows = target["periods"]
     labels = [row["period"] for row in rows]
     places = list(range(len(rows)))
-    figure = _figure(max(6.0, min(12.0, 0.45 * len(rows) + 2.5)), 3.2)
+    figure = _figure(max(6.0, min(12.0, 0.6 * len(rows) + 2.5)), 3.4)
     axes = figure.add_subplot()
     goals = [row["target"] * 100 if row["target"] is not None else None for row in rows]
+    rates = [row["rate"] * 100 if row["rate"] is not None else None for row in rows]
+    top = max([value for value in goals + rates if value is not None] or [1.0])
+    axes.set_ylim(0, top * 1.25 if top > 0 else 1.0)
+    for place, row in zip(places, rows, strict=True):
+        if row["status"] not in _NOT_JUDGED:
+            continue
+        axes.axvspan(
+            place - 0.45, place + 0.45, color=COLORS["not_judged_band"], zorder=0, lw=0
+        ).set_gid("not-judged")
+        why = say["no_events"] if row["status"] == "no_events" else say["not_judged"]
+        axes.text(
+            place,
+            top * 0.62,
+            why,
+            rotation=90,
+            ha="center",
+            va="center",
+            color=COLORS["not_judged_text"],
+        )
     known_goals = [(p, g) for p, g in zip(places, goals, strict=True) if g is not None]
     if known_goals:
-        axes.step(
-            [p for p, _ in known_goals],
+        # The goal in force in each period: a level across its column (it may change).
+        axes.hlines(
             [g for _, g in known_goals],
-            where="mid",
-            color=_BLUE,
-            linestyle="--",
+            [p - 0.42 for p, _ in known_goals],
+            [p + 0.42 for p, _ in known_goals],
+            colors=COLORS["target"],
+            linestyles="--",
             label=f"{say['target']} ({comparison(target['periods'][0]['target_op'])})",
         )
     styles = (
-        ("missed", _RED, "o", say["target_missed"]),
-        ("excused", _GREY, "s", say["target_excused"]),
-        ("insufficient_sample", _GREY, "x", say["target_insufficient_sample"]),
+        ("met", "^", say["target_met"]),
+        ("missed", "o", say["target_missed"]),
+        ("excused", "s", say["target_excused"]),
     )
-    for status, color, marker, label in styles:
+    for status, marker, label in styles:
         points = [
-            (p, row["rate"] * 100)
-            for p, row in zip(places, rows, strict=True)
-            if row["status"] == status and row["rate"] is not None
+            (p, rate)
+            for p, rate, row in zip(places, rates, rows, strict=True)
+            if row["status"] == status and rate is not None
         ]
-        if points:
-            axes.plot(
-                [p for p, _ in points],
-                [r for _, r in points],
-                linestyle="none",
-                marker=marker,
-                color=color,
-                label=label,
-            )
-    met = [(p, g) for p, g in zip(places, goals, strict=True) if g is not None]
-    met = [(p, g) for p, g in met if rows[p]["status"] == "met"]
-    if met:
+        if not points:
+            continue
         axes.plot(
-            [p for p, _ in met],
-            [g for _, g in met],
+            [p for p, _ in points],
+            [r for _, r in points],
             linestyle="none",
-            marker="^",
-            color=_GREEN,
-            label=say["target_met"],
+            marker=marker,
+            markersize=8,
+            color=COLORS[status],
+            label=label,
+            clip_on=False,  # a rate of 0 sits on the axis, whole
         )
+        for place, rate in points:
+            axes.annotate(
+                f"{rate:.4g}%",
+                (place, rate),
+                textcoords="offset points",
+                xytext=(0, 8),
+                ha="center",
+                color=COLORS[status],
+            )
     steep = len(labels) > 6
     axes.set_xticks(places, labels, rotation=60 if steep else 0, ha="right" if steep else "center")
     axes.set_xlim(-0.5, len(rows) - 0.5)

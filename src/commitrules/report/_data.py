@@ -7,10 +7,14 @@ renderers only lay it out, so a test can check every number in one place.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +33,7 @@ from ..rules._base import DurationSpec, FieldRef, ParamRef
 from ..rules.deadline import DeadlineSpec
 from ..rules.periodic import PeriodicTargetSpec
 from ..violations import Violation, kind_rank
+from ._language import Language, resolve
 from ._text import words
 
 if TYPE_CHECKING:
@@ -37,14 +42,15 @@ if TYPE_CHECKING:
     from ..pack._report import ReportSection
     from ..pack.models import CaseHandlingSection
 
-__all__ = ["FORMAT", "KINDS", "VERSION", "compute"]
+__all__ = ["FORMAT", "KINDS", "VERSION", "compute", "input_files", "language_of"]
 
 FORMAT = "commitrules.report"
-VERSION = 2
+VERSION = 3
 KINDS = ("violation", "escalation", "insufficient_sample", "excused")
 BREACHES = ("violation", "escalation")
 MISSED = ("violation", "excused")  # a deadline missed (excused: missed, but waived)
 TOP_OFFENDERS = 10
+REPEAT = 2  # an offender is listed from this many violations on
 TOP_GROUPS = 5
 _US_PER_DAY = 86_400_000_000
 _MAX_PERIODS = 5_000  # a runaway period walk (day periods over centuries) stops here
@@ -59,15 +65,22 @@ def compute(
     lang: str,
     until: datetime | None,
     outcomes: Iterable[Outcome] | None = None,
+    inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> dict[str, Any]:
     """The report's data (see :func:`commitrules.report.build_report` for its keys)."""
-    say = words(lang)
+    language = language_of(pack, lang)
+    say = words(language.tag)
     tz = pack.tz
     known = list(outcomes) if outcomes is not None else None
     window = parse_period(period, tz) if period is not None else None
     checked, given, duplicates, invalid = _checked_events(pack, events)
-    findings = sorted(violations, key=lambda v: (to_us(v.at), v.rule_id, kind_rank(v.kind), v.id))
-    moments = {v.id: _moment_us(v, tz) for v in findings}
+    everything = sorted(violations, key=lambda v: (to_us(v.at), v.rule_id, kind_rank(v.kind), v.id))
+    # A correction withdraws an earlier finding: the withdrawn one counts nowhere, and the
+    # corrections are listed apart with the engine's own findings.
+    corrections = [v for v in everything if v.kind == "correction"]
+    withdrawn = {v.refers_to for v in corrections if v.refers_to}
+    findings = [v for v in everything if v.kind != "correction" and v.id not in withdrawn]
+    moments = {v.id: _moment_us(v, tz) for v in everything}
 
     def in_window(us: int) -> bool:
         return window is None or window.start_us <= us < window.end_us
@@ -96,6 +109,12 @@ def compute(
     # Parameters shown "as in force" are those of the last day the report covers.
     last_day = _last_day(window, judged_us, tz)
     kinds: Counter[str] = Counter(v.kind for v in scoped)
+    conversion = None
+    if language.conversion is not None:
+        conversion = {
+            "library": f"OpenCC {metadata.version('OpenCC')}",
+            "config": language.conversion,
+        }
     mismatched = sorted(
         {
             (v.pack.id, v.pack.version, v.pack.profile, v.pack.digest)
@@ -106,11 +125,13 @@ def compute(
     return {
         "format": FORMAT,
         "version": VERSION,
-        "lang": lang,
+        "lang": language.tag,
+        "conversion": conversion,
         "title": say["report_title"],
+        "inputs": input_files(inputs),
         "pack": {
             "id": pack.id,
-            "name": pack.name.in_language(lang),
+            "name": language.text(pack.name),
             "version": pack.version,
             "profile": pack.profile,
             "digest": pack.digest,
@@ -134,22 +155,52 @@ def compute(
             "total": len(scoped),
             "by_kind": {kind: kinds.get(kind, 0) for kind in KINDS},
             "breaches": sum(kinds.get(kind, 0) for kind in BREACHES),
+            "provisional": sum(v.provisional for v in scoped),
+            "withdrawn": len(withdrawn),
         },
         "outcomes_known": known is not None,
-        "clauses": _clauses(pack, scoped, lang),
-        "checks": _checks(pack, scoped, known, in_window, lang),
-        "deadlines": _deadlines(pack, findings, known, in_window, lang, last_day),
-        "thresholds": _thresholds(pack, scoped, lang),
-        "targets": _targets(pack, findings, lang, first_us, judged_us, window),
+        "clauses": _clauses(pack, scoped, language),
+        "checks": _checks(pack, scoped, known, in_window, language),
+        "deadlines": _deadlines(pack, findings, known, in_window, language, last_day),
+        "thresholds": _thresholds(pack, scoped, language),
+        "targets": _targets(pack, findings, known, language, first_us, judged_us, window),
         "timeline": _timeline(scoped, moments, span, tz),
-        "by_role": _by_role(pack, scoped, lang),
+        "by_role": _by_role(pack, scoped, language),
         "offenders": _offenders(pack, scoped),
         "sections": [
-            _section(pack, section, checked, findings, scoped, known, in_window, lang, last_day)
+            _section(pack, section, checked, findings, scoped, known, in_window, language, last_day)
             for section in pack.report_sections
         ],
-        "operational": [_finding_row(v, lang, tz) for v in operational],
+        "operational": [_finding_row(v, language, tz) for v in operational],
+        "corrections": [
+            _finding_row(v, language, tz) for v in corrections if in_window(moments[v.id])
+        ],
     }
+
+
+def language_of(pack: Pack, lang: str) -> Language:
+    """The report's language for ``pack``: ``zh`` chosen by the pack's time zone, and the
+    script its Chinese is written in read off its clause titles."""
+    samples = [clause.title.zh for clause in pack.clauses] + [role.name.zh for role in pack.roles]
+    return resolve(lang, pack.timezone, samples)
+
+
+def input_files(paths: Iterable[str | os.PathLike[str]]) -> list[dict[str, Any]]:
+    """Each input file's name as given, size and SHA-256 (``-``: standard input, no hash)."""
+    out: list[dict[str, Any]] = []
+    for path in paths:
+        name = os.fspath(path)
+        if name == "-":
+            out.append({"name": name, "bytes": None, "sha256": None})
+            continue
+        digest = hashlib.sha256()
+        size = 0
+        with Path(name).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+        out.append({"name": name, "bytes": size, "sha256": digest.hexdigest()})
+    return out
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -235,7 +286,7 @@ def _days(pack: Pack, name: str, day: date | None) -> int | None:
 # -- clauses -------------------------------------------------------------------------------
 
 
-def _clauses(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[str, Any]]:
+def _clauses(pack: Pack, scoped: Sequence[Violation], language: Language) -> list[dict[str, Any]]:
     counts: dict[str, Counter[str]] = {}
     for violation in scoped:
         counts.setdefault(violation.clause_id, Counter())[violation.kind] += 1
@@ -251,7 +302,7 @@ def _clauses(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[st
         reason = None
         if not clause.automatable:
             status = "not_automatable"
-            reason = clause.reason.in_language(lang) if clause.reason is not None else None
+            reason = language.text(clause.reason) if clause.reason is not None else None
         elif breaches:
             status = "breached" if sum(own[k] for k in BREACHES) else "breached_sub"
         elif rule_count == 0:
@@ -264,7 +315,7 @@ def _clauses(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[st
             {
                 "id": clause.id,
                 "section": clause.section,
-                "title": clause.title.in_language(lang),
+                "title": language.text(clause.title),
                 "status": status,
                 "reason": reason,
                 "rules": rules[clause.id],
@@ -293,13 +344,8 @@ def _clauses(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[st
 # -- rules of each kind ---------------------------------------------------------------------
 
 
-def _title(spec: RuleSpecBase, lang: str) -> str:
-    return _text(spec.title, lang) if spec.title is not None else spec.id
-
-
-def _text(text: Any, lang: str) -> str:
-    """A pack text (zh and en) in ``lang``."""
-    return str(text.zh if lang == "zh" else text.en)
+def _title(spec: RuleSpecBase, language: Language) -> str:
+    return language.text(spec.title) if spec.title is not None else spec.id
 
 
 def _kind(spec: RuleSpecBase) -> str:
@@ -316,7 +362,7 @@ def _checks(
     scoped: Sequence[Violation],
     outcomes: Sequence[Outcome] | None,
     in_window: Callable[[int], bool],
-    lang: str,
+    language: Language,
 ) -> list[dict[str, Any]]:
     """Each check and precedence rule: the events it judged, how many held, its findings."""
     held: Counter[str] = Counter()
@@ -335,7 +381,7 @@ def _checks(
                 "rule_id": spec.id,
                 "clause_id": spec.clause,
                 "kind": _kind(spec),
-                "title": _title(spec, lang),
+                "title": _title(spec, language),
                 "judged": judged,
                 "held": kept,
                 "counts": counts,
@@ -349,7 +395,7 @@ def _deadlines(
     findings: Sequence[Violation],
     outcomes: Sequence[Outcome] | None,
     in_window: Callable[[int], bool],
-    lang: str,
+    language: Language,
     last_day: date | None,
 ) -> list[dict[str, Any]]:
     """Each deadline rule: deadlines opened in the period, met, missed and still open; its
@@ -381,7 +427,7 @@ def _deadlines(
         row: dict[str, Any] = {
             "rule_id": spec.id,
             "clause_id": spec.clause,
-            "title": _title(spec, lang),
+            "title": _title(spec, language),
             "limit": _limit(pack, spec, last_day),
             "opened": None,
             "met": None,
@@ -432,7 +478,9 @@ def _duration(pack: Pack, duration: DurationSpec, day: date | None) -> dict[str,
     return {"count": value, "unit": duration.unit, "param": source}
 
 
-def _thresholds(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[str, Any]]:
+def _thresholds(
+    pack: Pack, scoped: Sequence[Violation], language: Language
+) -> list[dict[str, Any]]:
     """Each threshold rule: its findings in the period and the groups that crossed it most."""
     rows = []
     for spec in pack.rules:
@@ -449,7 +497,7 @@ def _thresholds(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict
             {
                 "rule_id": spec.id,
                 "clause_id": spec.clause,
-                "title": _title(spec, lang),
+                "title": _title(spec, language),
                 "counts": _counts(own),
                 "groups": [{"group": group, "count": count} for group, count in ranked],
             }
@@ -476,23 +524,23 @@ def _section(
     scoped: Sequence[Violation],
     outcomes: Sequence[Outcome] | None,
     in_window: Callable[[int], bool],
-    lang: str,
+    language: Language,
     last_day: date | None,
 ) -> dict[str, Any]:
     head: dict[str, Any] = {
         "id": section.id,
         "kind": section.kind,
-        "title": _text(section.title, lang),
-        "note": _text(section.note, lang) if section.note is not None else None,
+        "title": language.text(section.title),
+        "note": language.text(section.note) if section.note is not None else None,
     }
     if section.kind == "case_handling":
         return head | _case_handling(
-            pack, section, checked, findings, outcomes, in_window, last_day, lang
+            pack, section, checked, findings, outcomes, in_window, last_day, language
         )
     family = tuple(section.clauses)
     rules = set(section.rules)
     rows = [
-        _finding_row(v, lang, pack.tz)
+        _finding_row(v, language, pack.tz)
         for v in scoped
         if v.rule_id in rules
         or any(v.clause_id == c or v.clause_id.startswith(c + ".") for c in family)
@@ -508,7 +556,7 @@ def _case_handling(
     outcomes: Sequence[Outcome] | None,
     in_window: Callable[[int], bool],
     last_day: date | None,
-    lang: str,
+    language: Language,
 ) -> dict[str, Any]:
     """Cases opened in the period: closed and open counts, days taken, and with ``limits``
     whether each kept its limit, as the pack's deadline rules decided."""
@@ -565,7 +613,7 @@ def _case_handling(
         "days_p90": _rounded(percentile(days, 90)),
         "days_max": _rounded(days[-1] if days else None),
         "limits": [
-            {"rule_id": spec.id, "title": _title(spec, lang)} | _limit(pack, spec, last_day)
+            {"rule_id": spec.id, "title": _title(spec, language)} | _limit(pack, spec, last_day)
             for spec in rules
             if isinstance(spec, DeadlineSpec)
         ],
@@ -582,7 +630,8 @@ def _rounded(value: float | None) -> float | None:
 def _targets(
     pack: Pack,
     findings: Sequence[Violation],
-    lang: str,
+    outcomes: Sequence[Outcome] | None,
+    language: Language,
     first_us: int | None,
     judged_us: int | None,
     window: Period | None,
@@ -594,6 +643,19 @@ def _targets(
             continue
         unit: PeriodUnit = spec.period
         by_period: dict[str, list[Violation]] = {}
+        # What the engine measured in periods that met the target (outcomes only).
+        measured: dict[str, tuple[int, int]] = {}
+        for outcome in outcomes or ():
+            label = outcome.subject.get("period")
+            if (
+                outcome.rule_id == spec.id
+                and outcome.status == "compliant"
+                and isinstance(label, str)
+                and outcome.numerator is not None
+                and outcome.denominator is not None
+                and not spec.group_by
+            ):
+                measured[label] = (outcome.numerator, outcome.denominator)
         for violation in findings:
             label = violation.evidence.get("period")
             if violation.rule_id == spec.id and isinstance(label, str):
@@ -617,10 +679,12 @@ def _targets(
             last_us = item.end_us - 1
             if window is not None and not window.start_us <= last_us < window.end_us:
                 continue
-            rows.append(_target_row(pack, spec, item, by_period.get(item.label, []), tz))
-        title = spec.id
-        if spec.title is not None:
-            title = spec.title.zh if lang == "zh" else spec.title.en
+            rows.append(
+                _target_row(
+                    pack, spec, item, by_period.get(item.label, []), measured.get(item.label), tz
+                )
+            )
+        title = _title(spec, language)
         out.append(
             {
                 "rule_id": spec.id,
@@ -632,6 +696,7 @@ def _targets(
                 "met": sum(row["status"] == "met" for row in rows),
                 "missed": sum(row["status"] == "missed" for row in rows),
                 "insufficient_sample": sum(row["status"] == "insufficient_sample" for row in rows),
+                "no_events": sum(row["status"] == "no_events" for row in rows),
                 "excused": sum(row["status"] == "excused" for row in rows),
             }
         )
@@ -646,8 +711,16 @@ def _in_force(spec: PeriodicTargetSpec, at_us: int, tz: ZoneInfo) -> bool:
 
 
 def _target_row(
-    pack: Pack, spec: PeriodicTargetSpec, period: Period, found: Sequence[Violation], tz: ZoneInfo
+    pack: Pack,
+    spec: PeriodicTargetSpec,
+    period: Period,
+    found: Sequence[Violation],
+    measured: tuple[int, int] | None,
+    tz: ZoneInfo,
 ) -> dict[str, Any]:
+    """One closed period of a target: its status and, where the engine recorded them (a
+    finding's evidence, or a met period's outcome), numerator, denominator and the achieved
+    rate. A period not judged because nothing was counted at all says ``no_events``."""
     kinds = {v.kind for v in found}
     if "violation" in kinds:
         status = "missed"
@@ -666,8 +739,12 @@ def _target_row(
         evidence = found[0].evidence
         numerator = _whole(evidence.get("numerator"))
         denominator = _whole(evidence.get("denominator"))
-        if numerator is not None and denominator:
-            rate = round(numerator / denominator, 6)
+    elif status == "met" and measured is not None:
+        numerator, denominator = measured
+    if status == "insufficient_sample" and denominator == 0:
+        status = "no_events"
+    if numerator is not None and denominator and status != "insufficient_sample":
+        rate = round(numerator / denominator, 6)
     return {
         "period": period.label,
         "status": status,
@@ -721,12 +798,12 @@ def _timeline(
     return {"unit": unit, "buckets": sorted(buckets.values(), key=lambda row: row["period"])}
 
 
-def _by_role(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[str, Any]]:
+def _by_role(pack: Pack, scoped: Sequence[Violation], language: Language) -> list[dict[str, Any]]:
     counts: dict[str, Counter[str]] = {}
     for violation in scoped:
         if violation.kind in BREACHES:
             counts.setdefault(violation.role, Counter())[violation.kind] += 1
-    names = {role.id: role.name.in_language(lang) for role in pack.roles}
+    names = {role.id: language.text(role.name) for role in pack.roles}
     order = [role.id for role in pack.roles if role.id in counts]
     order += sorted(set(counts) - set(names))
     return [
@@ -753,12 +830,13 @@ def _offenders(pack: Pack, scoped: Sequence[Violation]) -> dict[str, list[dict[s
             value = violation.scope.get(name, violation.subject.get(name))
             if value is not None:
                 counts[str(value)] += 1
-        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_OFFENDERS]
+        repeated = [(key, count) for key, count in counts.items() if count >= REPEAT]
+        ranked = sorted(repeated, key=lambda item: (-item[1], item[0]))[:TOP_OFFENDERS]
         out[name] = [{"id": key, "count": count} for key, count in ranked]
     return out
 
 
-def _finding_row(violation: Violation, lang: str, tz: ZoneInfo) -> dict[str, Any]:
+def _finding_row(violation: Violation, language: Language, tz: ZoneInfo) -> dict[str, Any]:
     subject = ", ".join(f"{key}={value}" for key, value in sorted(violation.subject.items()))
     return {
         "id": violation.id,
@@ -767,6 +845,8 @@ def _finding_row(violation: Violation, lang: str, tz: ZoneInfo) -> dict[str, Any
         "rule_id": violation.rule_id,
         "kind": violation.kind,
         "severity": violation.severity,
-        "message": violation.message.in_language(lang),
+        "message": language.text(violation.message),
         "subject": subject,
+        "provisional": violation.provisional,
+        "refers_to": violation.refers_to,
     }

@@ -13,15 +13,18 @@ __all__ = [
     "comparison",
     "days",
     "duration",
+    "finding_label",
     "kind_label",
     "limit_text",
     "number",
     "percent",
     "period_text",
     "rate",
+    "severity_label",
     "target_status",
     "target_text",
     "unit_label",
+    "with_zone",
 ]
 
 
@@ -70,8 +73,24 @@ def target_status(status: str, say: Words) -> str:
 
 
 def kind_label(kind: str, say: Words) -> str:
-    """The words for a kind of finding."""
+    """A column's header counting findings of a kind ('Violations')."""
     return say["kind_" + kind]
+
+
+def finding_label(kind: str, say: Words) -> str:
+    """The kind of one finding ('Violation'), and the kind itself when the report has no
+    words for it (a kind added later)."""
+    return say.get("finding_" + kind, kind)
+
+
+def severity_label(severity: str, say: Words) -> str:
+    """A finding's severity in words ('High', '高')."""
+    return say.get("severity_" + severity, severity)
+
+
+def with_zone(label: str, data: Mapping[str, Any], say: Words) -> str:
+    """A time column's header with the zone its times are in: 'Time (Asia/Shanghai)'."""
+    return label + say.paren(data["pack"]["timezone"])
 
 
 def unit_label(unit: str, say: Words) -> str:
@@ -84,10 +103,8 @@ def period_text(data: Mapping[str, Any], say: Words) -> str:
     period = data["period"]
     if not period:
         return say["all_time"]
-    return (
-        f"{period['label']} ({period['first_day']} {say['to']} {period['last_day']}, "
-        f"{data['pack']['timezone']})"
-    )
+    inside = f"{period['first_day']} {say['to']} {period['last_day']}"
+    return str(period["label"]) + say.paren(say.join([inside, data["pack"]["timezone"]]))
 
 
 def duration(value: Mapping[str, Any], say: Words) -> str:
@@ -97,7 +114,7 @@ def duration(value: Mapping[str, Any], say: Words) -> str:
         return f"{say['duration_from_field']} {param.removeprefix('field:')}"
     count = value.get("count")
     shown = say["limit_unknown"] if count is None else str(count)
-    separator = "" if say.lang == "zh" else " "
+    separator = "" if say.chinese else " "
     return f"{shown}{separator}{say['duration_' + value['unit']]}"
 
 
@@ -106,7 +123,7 @@ def limit_text(limit: Mapping[str, Any], say: Words) -> str:
     text = duration(limit["within"], say)
     longer = [duration(item, say) for item in limit.get("extended", ())]
     if longer:
-        text += f" ({say['extended_to']}: {', '.join(longer)})"
+        text += say.paren(say.colon(say["extended_to"], say.join(longer)))
     return text
 
 
@@ -131,7 +148,7 @@ def case_measures(c: Mapping[str, Any], say: Words) -> list[tuple[str, str, bool
     ]
     rows += [
         (
-            f"{say['cases_limit']}: {limit['title']} ({limit['rule_id']})",
+            say.colon(say["cases_limit"], limit["title"] + say.paren(limit["rule_id"])),
             limit_text(limit, say),
             False,
         )

@@ -56,7 +56,8 @@ def render_markdown(data: Mapping[str, Any], say: Words) -> str:
         _over_time(data, say),
         _by_role(data, say),
         _offenders(data, say),
-        *(_section(section, say) for section in data["sections"]),
+        *(_section(section, data, say) for section in data["sections"]),
+        _engine(data, say),
         "---",
         f"*{escape(say['footer'])}*",
     ]
@@ -73,7 +74,8 @@ def _summary(data: Mapping[str, Any], say: Words) -> str:
         [say["profile"], pack["profile"]],
         [say["digest"], pack["digest"]],
         [say["period"], fmt.period_text(data, say)],
-        [say["judged_through"], data["judged_through"] or "—"],
+        [say["time_zone"], pack["timezone"]],
+        [fmt.with_zone(say["judged_through"], data, say), data["judged_through"] or "—"],
         [say["events"], str(events["in_period"])],
         [say["events_given"], str(events["given"])],
         [say["events_duplicate"], str(events["duplicates"])],
@@ -81,13 +83,34 @@ def _summary(data: Mapping[str, Any], say: Words) -> str:
         [say["findings_total"], str(findings["total"])],
     ]
     rows += [[fmt.kind_label(kind, say), str(findings["by_kind"][kind])] for kind in KINDS]
+    rows.append([say["findings_provisional"], str(findings["provisional"])])
     out = [f"## {escape(say['header'])}", _table([say["measure"], say["value"]], rows)]
-    if data["pack_mismatch"]:
-        others = "; ".join(
-            f"{m['id']} {m['version']} {m['profile']} {m['digest'][:12]}"
-            for m in data["pack_mismatch"]
+    out.append(f"### {escape(say['inputs'])}")
+    if data["inputs"]:
+        files = [
+            [
+                item["name"] if item["name"] != "-" else say["standard_input"],
+                fmt.number(item["bytes"]),
+                item["sha256"] or "—",
+            ]
+            for item in data["inputs"]
+        ]
+        out.append(_table([say["input_file"], say["input_bytes"], say["input_sha256"]], files))
+    else:
+        out.append(escape(say["no_inputs"]))
+    if data["conversion"]:
+        conversion = data["conversion"]
+        out.append(
+            escape(say["converted"] + say.paren(conversion["library"] + " " + conversion["config"]))
         )
-        out.append(f"> **{escape(say['pack_mismatch'])}**: {escape(others)}")
+    if data["pack_mismatch"]:
+        others = say.separate(
+            [
+                f"{m['id']} {m['version']} {m['profile']} {m['digest'][:12]}"
+                for m in data["pack_mismatch"]
+            ]
+        )
+        out.append(f"> {escape(say.colon(say['pack_mismatch'], others))}")
     return "\n\n".join(out)
 
 
@@ -196,7 +219,7 @@ def _thresholds(data: Mapping[str, Any], say: Words) -> str:
             row["rule_id"],
             row["clause_id"],
             row["title"],
-            "; ".join(f"{g['group']} ({g['count']})" for g in row["groups"]),
+            say.separate([g["group"] + say.paren(str(g["count"])) for g in row["groups"]]),
             fmt.number(row["counts"]["violation"]),
             fmt.number(row["counts"]["excused"]),
         ]
@@ -205,7 +228,7 @@ def _thresholds(data: Mapping[str, Any], say: Words) -> str:
     return f"## {escape(say['thresholds'])}\n\n{_table(headers, rows, right=2)}"
 
 
-def _section(section: Mapping[str, Any], say: Words) -> str:
+def _section(section: Mapping[str, Any], data: Mapping[str, Any], say: Words) -> str:
     """A section the pack declares (report.yaml)."""
     out = [f"## {escape(section['title'])}"]
     if section["kind"] == "case_handling":
@@ -213,7 +236,7 @@ def _section(section: Mapping[str, Any], say: Words) -> str:
         out.append(_table([say["measure"], say["value"]], rows, right=1))
         out.append(escape(say["percentile_note"]))
     else:
-        out.append(_findings_table(section["findings"], say))
+        out.append(_findings_table(section["findings"], data, say))
     if section["note"]:
         out.append(escape(section["note"]))
     return "\n\n".join(out)
@@ -222,7 +245,7 @@ def _section(section: Mapping[str, Any], say: Words) -> str:
 def _targets(data: Mapping[str, Any], say: Words) -> str:
     out = [f"## {escape(say['targets'])}"]
     headers = [
-        say["bucket"],
+        fmt.with_zone(say["bucket"], data, say),
         say["status"],
         say["numerator"],
         say["denominator"],
@@ -231,10 +254,8 @@ def _targets(data: Mapping[str, Any], say: Words) -> str:
     ]
     for target in data["targets"]:
         unit = fmt.unit_label(target["period_unit"], say)
-        out.append(
-            f"### {escape(target['title'])} (`{target['rule_id']}`, "
-            f"{escape(say['period_unit'])}: {escape(unit)})"
-        )
+        inside = say.join([f"`{target['rule_id']}`", escape(say.colon(say["period_unit"], unit))])
+        out.append(f"### {escape(target['title'])}{say.paren(inside)}")
         if not target["periods"]:
             out.append(escape(say["no_periods"]))
             continue
@@ -259,7 +280,11 @@ def _over_time(data: Mapping[str, Any], say: Words) -> str:
     title = f"## {escape(say['over_time'])}"
     if not buckets:
         return f"{title}\n\n{escape(say['none'])}"
-    headers = [say["bucket"], say["kind_violation"], say["kind_escalation"]]
+    headers = [
+        fmt.with_zone(say["bucket"], data, say),
+        say["kind_violation"],
+        say["kind_escalation"],
+    ]
     rows = [
         [row["period"], fmt.number(row["violation"]), fmt.number(row["escalation"])]
         for row in buckets
@@ -275,7 +300,7 @@ def _by_role(data: Mapping[str, Any], say: Words) -> str:
     headers = [say["role"], say["kind_violation"], say["kind_escalation"], say["total"]]
     rows = [
         [
-            f"{row['name']} ({row['role']})",
+            row["name"] + say.paren(row["role"]),
             fmt.number(row["violation"]),
             fmt.number(row["escalation"]),
             fmt.number(row["total"]),
@@ -301,11 +326,22 @@ def _offenders(data: Mapping[str, Any], say: Words) -> str:
     return "\n\n".join(out)
 
 
-def _findings_table(found: Sequence[Mapping[str, Any]], say: Words) -> str:
+def _engine(data: Mapping[str, Any], say: Words) -> str:
+    """The engine's own findings and its corrections, apart from the pack's clauses."""
+    found = [*data["operational"], *data["corrections"]]
+    if not found:
+        return ""
+    return (
+        f"## {escape(say['operational'])}\n\n{_findings_table(found, data, say)}\n\n"
+        f"{escape(say['operational_note'])}"
+    )
+
+
+def _findings_table(found: Sequence[Mapping[str, Any]], data: Mapping[str, Any], say: Words) -> str:
     if not found:
         return escape(say["none"])
     headers = [
-        say["at"],
+        fmt.with_zone(say["at"], data, say),
         say["clause"],
         say["rule"],
         say["kind"],
@@ -318,11 +354,15 @@ def _findings_table(found: Sequence[Mapping[str, Any]], say: Words) -> str:
             row["at"],
             row["clause_id"],
             row["rule_id"],
-            fmt.kind_label(row["kind"], say),
-            row["severity"],
+            fmt.finding_label(row["kind"], say)
+            + (say.paren(say["provisional"]) if row["provisional"] else ""),
+            fmt.severity_label(row["severity"], say),
             row["message"],
             row["subject"],
         ]
         for row in found
     ]
-    return _table(headers, rows)
+    table = _table(headers, rows)
+    if any(row["provisional"] for row in found):
+        table += "\n\n" + escape(say["provisional_note"])
+    return table
