@@ -43,7 +43,7 @@ import attrs
 from . import snapshot as snapshots
 from .errors import SnapshotError
 from .eventtime import from_us
-from .rules import Finding, RuleRuntime
+from .rules import Finding
 from .rules._base import Carried, CarriedItem, RuntimeServices
 from .violations import Violation, release_order
 
@@ -281,20 +281,6 @@ class _Context:
         self.engine._services.set_time(finding.at_us)
         self.engine._emit(finding)
 
-    def uncount(self, rule: RuleRuntime, pending: Any, at_us: int, kind: str) -> None:
-        """Take a withdrawn finding back out of repeat counters and finding counts."""
-        finding = Finding(
-            rule=rule,
-            at_us=at_us,
-            at=from_us(at_us, self.engine._tz),
-            event_ids=(pending.event_id,),
-            subject=pending.subject,
-            evidence={},
-            scope=pending.scope,
-            kind=kind,  # type: ignore[arg-type]
-        )
-        self.engine._uncount(finding)
-
 
 def apply_migration(engine: Engine, data: Mapping[str, Any], plan: _Plan) -> None:
     """Restore kept rules, carry changed ones over, and queue what the carry-over releases."""
@@ -303,6 +289,7 @@ def apply_migration(engine: Engine, data: Mapping[str, Any], plan: _Plan) -> Non
     saved: Mapping[str, Any] = data["rules"]
     context = _Context(engine)
     engine._out = []
+    engine._migrating = []
     kept: set[str] = set()
     carried: dict[str, Carried] = {}
     if engine._watermark_us is not None:
@@ -345,9 +332,11 @@ def apply_migration(engine: Engine, data: Mapping[str, Any], plan: _Plan) -> Non
             if rule.rule_id in plan.fresh:
                 engine._services.set_time(engine._watermark_us)
                 rule.start(engine._watermark_us, engine._services)
-    released = sorted(engine._out, key=release_order)
+    migrated = engine._migrating
+    engine._migrating = None
     engine._out = []
-    engine._carried = released
+    engine._carried = _released(engine, migrated)
+    released = engine._carried
     rules = tuple(
         attrs.evolve(item, items=item.items + tuple(carried[item.rule_id].items))
         if item.rule_id in carried
@@ -355,6 +344,61 @@ def apply_migration(engine: Engine, data: Mapping[str, Any], plan: _Plan) -> Non
         for item in plan.actions.values()
     )
     plan.report = attrs.evolve(plan.report, rules=rules, released=tuple(released))
+
+
+def _released(engine: Engine, migrated: list[tuple[Finding, Violation]]) -> list[Violation]:
+    """What the carry-over released, with routing repeats and thresholds over findings
+    recomputed (engine/_derived.py): the next call returns it."""
+    from .engine._derived import recompute  # noqa: PLC0415
+
+    withdrawn = {v.refers_to for _, v in migrated if v.kind == "correction" and v.refers_to}
+    added = [
+        (finding, violation)
+        for finding, violation in migrated
+        if violation.kind in ("violation", "escalation")
+    ]
+    others = [
+        violation for _, violation in migrated if violation.kind not in ("violation", "escalation")
+    ]
+    if engine._derived is None:
+        routed = [
+            (engine._violation_of(finding, None) if violation.waiver is None else violation)
+            for finding, violation in added
+        ]
+        return sorted(others + routed, key=release_order)
+    corrections: list[Violation] = []
+
+    def withdraw(finding: Finding, violation: Violation, identity: str) -> None:
+        watermark = engine._watermark_us
+        corrected_at = watermark if watermark is not None else finding.at_us
+        correction = Finding(
+            rule=finding.rule,
+            # At the moment of what it withdraws (see the deadline's corrections).
+            at_us=finding.at_us,
+            at=finding.at,
+            event_ids=violation.event_ids,
+            subject=finding.subject,
+            evidence={
+                "withdrawn": identity,
+                "withdrawn_kind": violation.kind,
+                "corrected_at": from_us(corrected_at, engine._tz).isoformat(),
+                "reason": "routing repeats or a threshold over findings changed",
+            },
+            scope=finding.scope,
+            kind="correction",
+            moment_us=finding.at_us,
+            refers_to=identity,
+            context=finding.context,
+            message=(
+                "更正:撤回 " + identity + "(因更正後的統計而重發):" + finding.rule.message[0],
+                "Correction: " + identity + " withdrawn (released again as the corrected "
+                "counts give it): " + finding.rule.message[1],
+            ),
+        )
+        corrections.append(engine._violation_of(correction, (finding.rule.role,)))
+
+    released = recompute(engine, withdrawn, added, withdraw)
+    return sorted(others + corrections + released, key=release_order)
 
 
 def dumps(report: MigrationReport) -> str:

@@ -16,7 +16,9 @@ A pack declares escalations in ``routing.yaml``:
 A violation's route is its rule's role first, then the roles of every escalation that
 matches when it is emitted (in the order declared, without repeats). Clause matching is by
 prefix: ``C3`` matches ``C3.suitability``. A repeat escalation counts, per value of the
-``by`` scope field, the matching findings within the window (this one included).
+``by`` scope field, the matching findings within the window that are earlier than this one,
+plus this one: findings at the same instant never count each other, so a route does not
+depend on the order in which simultaneous findings are released.
 Escalation that comes later (a deadline still open long after its due time) is a new
 record emitted by the rule itself.
 """
@@ -24,7 +26,7 @@ record emitted by the rule itself.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -34,6 +36,17 @@ from .rules import Finding
 from .rules._base import Name, Spec
 
 __all__ = ["EscalationSpec", "Router", "RoutingSpec"]
+
+
+Order = tuple[int, str, int, str]
+"""A finding's place in the release order: (at µs, rule id, kind rank, id)."""
+_LAST = "\U0010ffff"
+
+
+def _before(places: Sequence[Order], key: Order, window_us: int) -> int:
+    """How many of the sorted ``places`` are within the window and before ``key``."""
+    low = bisect.bisect_right(places, (key[0] - window_us, _LAST))
+    return bisect.bisect_left(places, key) - low
 
 
 class MatchSpec(Spec):
@@ -76,7 +89,7 @@ class _Escalation:
     spec: EscalationSpec
     roles: tuple[str, ...]
     window_us: int
-    seen: dict[Any, list[int]] = attrs.field(factory=dict)
+    seen: dict[Any, list[Order]] = attrs.field(factory=dict)
 
     def matches(self, finding: Finding) -> bool:
         match = self.spec.match
@@ -94,7 +107,14 @@ class _Escalation:
 
 
 class Router:
-    """Computes routes; keeps the repeat counters (state keyed by scope values)."""
+    """Computes routes; keeps the repeat counters (state keyed by scope values).
+
+    A repeat escalation counts, per ``by`` value, the matching findings within its window
+    that come before this one in release order (time, then rule id, kind and id: among
+    findings at the same instant, the earlier in release order count for the later), and
+    this one. The engine routes the findings of a call in release order, so a route never
+    depends on the order in which rules happened to produce them.
+    """
 
     def __init__(self, spec: RoutingSpec) -> None:
         self._escalations = [
@@ -106,8 +126,13 @@ class Router:
             for e in spec.escalations
         ]
 
-    def route(self, finding: Finding) -> tuple[str, ...]:
-        """The roles to notify: the rule's role first, then every escalation that applies."""
+    def route(self, finding: Finding, order: Order | None = None) -> tuple[str, ...]:
+        """The roles to notify: the rule's role first, then every escalation that applies.
+
+        ``order`` is the finding's place in the release order (``violations.release_order``
+        of its violation); repeat escalations count it from now on.
+        """
+        key = order if order is not None else (finding.at_us, finding.rule.rule_id, 0, "")
         roles: dict[str, None] = {finding.rule.role: None}
         for role in finding.extra_roles:
             roles.setdefault(role, None)
@@ -115,44 +140,78 @@ class Router:
             if not escalation.matches(finding):
                 continue
             repeats = escalation.spec.repeats
-            if repeats is not None and not self._repeated(escalation, repeats, finding):
+            if repeats is not None and not self._repeated(escalation, repeats, finding, key):
                 continue
             for role in escalation.roles:
                 roles.setdefault(role, None)
         return tuple(roles)
 
-    def _repeated(self, escalation: _Escalation, repeats: RepeatsSpec, finding: Finding) -> bool:
+    def _repeated(
+        self, escalation: _Escalation, repeats: RepeatsSpec, finding: Finding, key: Order
+    ) -> bool:
         value = finding.scope.get(repeats.by, finding.subject.get(repeats.by))
         if value is None:
             return False
         times = escalation.seen.setdefault(value, [])
-        bisect.insort(times, finding.at_us)
-        # Count the findings within the window that ends at this one, never later ones
-        # (findings are routed in release order, which is not always time order).
-        low = bisect.bisect_right(times, finding.at_us - escalation.window_us)
-        high = bisect.bisect_right(times, finding.at_us)
-        return high - low >= repeats.count
+        earlier = _before(times, key, escalation.window_us)
+        bisect.insort(times, key)
+        return earlier + 1 >= repeats.count
 
-    def uncount(self, finding: Finding) -> None:
-        """Take back a withdrawn finding from the repeat counters it was counted in."""
+    # -- recomputed routes (corrections) -----------------------------------------------------
+    def counter(self, findings: Iterable[tuple[Finding, Order]]) -> list[dict[Any, list[Order]]]:
+        """Per escalation, the places of the matching findings per ``by`` value."""
+        items = list(findings)
+        counts: list[dict[Any, list[Order]]] = []
         for escalation in self._escalations:
+            seen: dict[Any, list[Order]] = {}
             repeats = escalation.spec.repeats
-            if repeats is None or not escalation.matches(finding):
+            if repeats is not None:
+                for finding, key in items:
+                    if escalation.matches(finding):
+                        value = finding.scope.get(repeats.by, finding.subject.get(repeats.by))
+                        if value is not None:
+                            seen.setdefault(value, []).append(key)
+                for keys in seen.values():
+                    keys.sort()
+            counts.append(seen)
+        return counts
+
+    def route_with(
+        self, finding: Finding, key: Order, counts: Sequence[dict[Any, list[Order]]]
+    ) -> tuple[str, ...]:
+        """The route of a finding given every matching finding's place (no state changes)."""
+        roles: dict[str, None] = {finding.rule.role: None}
+        for role in finding.extra_roles:
+            roles.setdefault(role, None)
+        for escalation, seen in zip(self._escalations, counts, strict=True):
+            if not escalation.matches(finding):
                 continue
-            value = finding.scope.get(repeats.by, finding.subject.get(repeats.by))
-            times = escalation.seen.get(value) if value is not None else None
-            if times is None:
-                continue
-            index = bisect.bisect_left(times, finding.at_us)
-            if index < len(times) and times[index] == finding.at_us:
-                del times[index]
+            repeats = escalation.spec.repeats
+            if repeats is not None:
+                value = finding.scope.get(repeats.by, finding.subject.get(repeats.by))
+                keys = seen.get(value, []) if value is not None else []
+                if value is None or _before(keys, key, escalation.window_us) + 1 < repeats.count:
+                    continue
+            for role in escalation.roles:
+                roles.setdefault(role, None)
+        return tuple(roles)
+
+    def rebuild(self, findings: Iterable[tuple[Finding, Order]]) -> None:
+        """Replace the repeat counters with those of these findings."""
+        for escalation, seen in zip(self._escalations, self.counter(findings), strict=True):
+            escalation.seen = seen
+
+    @property
+    def longest_window_us(self) -> int:
+        """The longest repeat window (0 when no escalation counts repeats)."""
+        return max((escalation.window_us for escalation in self._escalations), default=0)
 
     def forget_before(self, cutoff_us: int) -> None:
         """Drop repeat counters that can no longer matter (bounded memory)."""
         for escalation in self._escalations:
             if not escalation.window_us:
                 continue
-            limit = cutoff_us - escalation.window_us
+            limit = (cutoff_us - escalation.window_us, _LAST)
             stale = []
             for key, times in escalation.seen.items():
                 if not times or times[-1] <= limit:
@@ -164,10 +223,19 @@ class Router:
                 del escalation.seen[key]
 
     def state(self) -> list[Any]:
-        """JSON-ready repeat counters."""
-        return [[[k, v] for k, v in e.seen.items()] for e in self._escalations]
+        """JSON-ready repeat counters: per value, the findings' places in release order."""
+        return [[[k, [list(t) for t in v]] for k, v in e.seen.items()] for e in self._escalations]
 
     def restore(self, state: Sequence[Any]) -> None:
-        """Load counters produced by :meth:`state`."""
+        """Load counters produced by :meth:`state` (a bare instant, as release 0.1 wrote
+        them, is a place before any finding of that instant)."""
         for escalation, items in zip(self._escalations, state, strict=False):
-            escalation.seen = {key: [int(t) for t in times] for key, times in items}
+            escalation.seen = {
+                key: [
+                    (int(t), "", -9, "")
+                    if isinstance(t, int)
+                    else (int(t[0]), str(t[1]), int(t[2]), str(t[3]))
+                    for t in times
+                ]
+                for key, times in items
+            }

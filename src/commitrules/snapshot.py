@@ -13,6 +13,7 @@ A snapshot is a JSON object::
       "timers": [[fire µs, sequence, rule id, token], …],
       "rules": {rule id: {"kind": …, "fingerprint": …, "shape": …, "state": …}, …},
       "router": […],
+      "derived": [[at µs, rule id, kind, severity, scope, subject, roles, violation], …],
       "ids": {"scheme": 2, "keyed": false}
     }
 
@@ -144,6 +145,7 @@ class _Snapshot(_Strict):
     timers: list[tuple[StrictInt, Count, StrictStr, Any]]
     rules: dict[StrictStr, _Rule]
     router: list[Any]
+    derived: list[tuple[Any, ...]] | None = None
     ids: _Ids | None = None
 
 

@@ -54,11 +54,11 @@ SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 #: action. The one table of it: a new kind gets its rank here (a kind not listed goes last).
 FINDING_KIND_RANK: Mapping[str, int] = MappingProxyType(
     {
+        "correction": -1,  # at the moment of what it withdraws: before what is released again
         "violation": 0,
         "escalation": 1,
         "excused": 2,
         "insufficient_sample": 3,
-        "correction": 4,
         "operational": 5,
     }
 )
@@ -185,6 +185,49 @@ class Violation:
             "waiver": self.waiver,
             "provisional": self.provisional,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Violation:
+        """The violation :meth:`to_dict` wrote (values stay as JSON gave them).
+
+        >>> v = Violation.from_dict({"id": "v-1", "kind": "violation", "rule_id": "R",
+        ...     "clause_id": "C", "severity": "low", "role": "r", "route": ["r"],
+        ...     "event_ids": ["e1"], "subject": {}, "scope": {},
+        ...     "at": "2026-07-01T10:00:00+08:00", "due_at": None,
+        ...     "message": {"zh": "z", "en": "e"}, "evidence": {},
+        ...     "pack": {"id": "p", "version": "1", "profile": "x", "digest": "d"},
+        ...     "refers_to": None, "waiver": None, "provisional": False})
+        >>> v.to_dict()["at"], v.route
+        ('2026-07-01T10:00:00+08:00', ('r',))
+        """
+        pack = data["pack"]
+        due = data.get("due_at")
+        return cls(
+            id=str(data["id"]),
+            rule_id=str(data["rule_id"]),
+            clause_id=str(data["clause_id"]),
+            severity=data["severity"],
+            role=str(data["role"]),
+            route=tuple(str(role) for role in data["route"]),
+            event_ids=tuple(str(event) for event in data["event_ids"]),
+            subject=dict(data["subject"]),
+            at=dt.datetime.fromisoformat(str(data["at"])),
+            due_at=dt.datetime.fromisoformat(str(due)) if due is not None else None,
+            message=Message(zh=str(data["message"]["zh"]), en=str(data["message"]["en"])),
+            evidence=dict(data["evidence"]),
+            pack=PackRef(
+                id=str(pack["id"]),
+                version=str(pack["version"]),
+                profile=str(pack["profile"]),
+                digest=str(pack["digest"]),
+                calendar_package=pack.get("calendar_package"),
+            ),
+            kind=data.get("kind", "violation"),
+            refers_to=data.get("refers_to"),
+            scope=dict(data.get("scope", {})),
+            waiver=data.get("waiver"),
+            provisional=bool(data.get("provisional", False)),
+        )
 
     def __repr__(self) -> str:
         return (

@@ -62,8 +62,8 @@ class Journal:
 
 
 def _parts(checkpoint: tuple[Any, ...]) -> list[Any]:
-    states, timers, _sequence, buffer, _router, _clock = checkpoint
-    parts: list[Any] = [timers, buffer]
+    states, timers, _sequence, buffer, _router, _clock, derived = checkpoint
+    parts: list[Any] = [timers, buffer, derived or []]
     for state in states:
         if isinstance(state, dict):
             parts.extend(value for value in state.values() if isinstance(value, list))

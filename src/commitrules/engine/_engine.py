@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn
 
@@ -55,6 +56,7 @@ from ..rules.operational import (
 from ..violations import Message, Violation, release_order, violation_id
 from ..waivers import Waivers, unknown_target
 from ._atomic import EngineFault, Journal
+from ._derived import DerivedLog
 from ._intake import DuplicateStore, future_error, late_error
 from ._release import (
     Deliveries,
@@ -70,6 +72,8 @@ from ._time import Timers
 __all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome"]
 
 _FINDING = "__finding__"
+_ROUTE_LATER: tuple[str, ...] = ()
+"""The route of a finding routed at the end of its call (identity-compared)."""
 _DAY_US = 86_400_000_000
 _NOTHING: dict[int, Any] = {}
 #: Judge a type's checks with one generated function (tests compare both ways).
@@ -283,6 +287,14 @@ class Engine:
             for event_type in {*self._accept, *self._release, *self._prepare}
         }
         self._counting = [rule for rule in rules if rule.counts_findings]
+        # What routing repeats and thresholds over findings counted, for corrections.
+        windows = [self._router.longest_window_us]
+        windows += [getattr(rule, "_window_us", None) or 366 * _DAY_US for rule in self._counting]
+        self._derived = DerivedLog(2 * max(windows)) if max(windows) else None
+        #: While a restore carries state over: what it released, (finding, violation).
+        self._migrating: list[tuple[Finding, Violation]] | None = None
+        #: Findings of the current call still to route: (place in the call's output, finding).
+        self._unrouted: list[tuple[int, Finding]] = []
         self._starting = [
             rule for rule in rules if rule.kind.startswith("periodic") or rule is alarm
         ]
@@ -581,6 +593,7 @@ class Engine:
         """A call failed in its apply step: roll back to the last commit, then raise."""
         self._out = []
         self._call_outcomes = []
+        self._unrouted = []
         self._accepting = False
         self.stats.violations = violations
         step = error.step if isinstance(error, EngineFault) else self._step
@@ -628,15 +641,14 @@ class Engine:
         if self._watermark_us is not None and self._watermark_us > watermark:
             watermark = self._watermark_us
         self._watermark_us = watermark
-        if watermark - self._last_sweep_us > _DAY_US:
-            self._last_sweep_us = watermark
-            self._router.forget_before(watermark)
         buffer = self._buffer
         timers = self._timers.heap
         if route is None and not (
             (buffer and buffer[0][0] <= watermark) or (timers and timers[0][0] <= watermark)
         ):
             # No rule reads this type and nothing is due: only the bookkeeping above.
+            if watermark - self._last_sweep_us > _DAY_US:
+                self._forget_router(watermark)
             return []
         out = self._out = []
         # First what the sorted stream does before this event: release earlier events and
@@ -684,6 +696,12 @@ class Engine:
                     heapq.heappush(buffer, (at_us, self._timers.sequence, checked, prepared))
         if (buffer and buffer[0][0] <= watermark) or (timers and timers[0][0] <= watermark):
             self._advance(watermark)
+        if self._unrouted:
+            self._route(out)
+        if watermark - self._last_sweep_us > _DAY_US:
+            # After this call's releases (a finding released now may lie far behind the
+            # watermark and still need the counts of its window).
+            self._forget_router(watermark)
         self._out = []
         if len(out) > 1:
             out.sort(key=release_order)
@@ -694,6 +712,8 @@ class Engine:
         self._watermark_us = when_us
         if self._started:
             self._advance(when_us)
+        if self._unrouted:
+            self._route(out)
         self._forget_router(when_us)
         self._out = []
         if len(out) > 1:
@@ -783,9 +803,13 @@ class Engine:
         self._checkpoint_if_due()
 
     def _forget_router(self, watermark: int) -> None:
+        """Once a day of event time: drop repeat counters and logged findings that can no
+        longer matter (inside the calls: a rollback replays it)."""
         if watermark - self._last_sweep_us > _DAY_US:
             self._last_sweep_us = watermark
             self._router.forget_before(watermark)
+            if self._derived is not None:
+                self._derived.forget_before(watermark)
 
     # -- release -------------------------------------------------------------------------
     def _finding_id(self, finding: Finding) -> str:
@@ -799,7 +823,11 @@ class Engine:
             personal=self.pack.personal_fields,
         )
 
-    def _emit(self, finding: Finding) -> None:
+    def _violation_of(self, finding: Finding, route: tuple[str, ...] | None) -> Violation:
+        """The violation a finding becomes: rendered, protected, waived or routed.
+
+        ``route`` None routes it now (the router counts it); a given route is used as is.
+        """
         step = self._step
         try:
             self._step = "rendering"
@@ -835,13 +863,14 @@ class Engine:
                 kind = "excused"
                 evidence["waiver_approver"] = waiver.approver
                 evidence["waiver_expires"] = waiver.expires.isoformat()
-            if waiver is not None or kind == "correction":
+            if waiver is not None or kind == "correction" or route is _ROUTE_LATER:
                 # An excused finding informs the responsible role only and feeds no
-                # escalation; a correction goes to the withdrawn finding's role.
-                route: tuple[str, ...] = (rule.role,)
-            else:
+                # escalation; a correction goes to the withdrawn finding's role; a
+                # finding routed at the end of its call has its role until then.
+                route = (rule.role,)
+            elif route is None:
                 route = self._router.route(finding)
-            violation = Violation(
+            return Violation(
                 id=self._finding_id(finding),
                 rule_id=rule.rule_id,
                 clause_id=rule.clause_id,
@@ -865,6 +894,24 @@ class Engine:
             raise EngineFault(self._step, error) from error
         finally:
             self._step = step
+
+    def _emit(self, finding: Finding) -> None:
+        migrating = self._migrating
+        if migrating is not None:
+            # A restore carrying state over: routes and counts are recomputed afterwards
+            # from every finding it released (engine/_derived.py).
+            violation = self._violation_of(finding, (finding.rule.role,))
+            migrating.append((finding, violation))
+            self._out.append(violation)
+            self.stats.violations += 1
+            return
+        violation = self._violation_of(finding, _ROUTE_LATER)
+        rule = finding.rule
+        kind = violation.kind
+        waiver = violation.waiver
+        if waiver is None and kind != "correction":
+            # Routed at the end of the call, in release order (see _route).
+            self._unrouted.append((len(self._out), finding))
         self._out.append(violation)
         self.stats.violations += 1
         if self._outcomes is not None:
@@ -877,7 +924,7 @@ class Engine:
                 finding.at,
                 finding.event_ids,
                 violation.id,
-                violation.waiver,
+                waiver,
                 finding.provisional,
                 (measured["numerator"], measured["denominator"], str(measured["target"]))
                 if rule.kind == "periodic_target" and "denominator" in measured
@@ -905,13 +952,32 @@ class Engine:
             except Exception as error:  # noqa: BLE001 - the rule's own failure
                 self._rule_failed(counting, error, None)
 
-    def _uncount(self, finding: Finding) -> None:
-        """A withdrawn finding no longer counts: not in repeat counters, not in thresholds."""
-        self._router.uncount(finding)
-        for counting in self._counting:
-            uncount = getattr(counting, "uncount_finding", None)
-            if uncount is not None:
-                uncount(finding)
+    def _route(self, out: list[Violation]) -> None:
+        """Route the call's findings in release order (a route never depends on the order
+        in which rules produced simultaneous findings), and remember them for corrections."""
+        unrouted = self._unrouted
+        self._unrouted = []
+        unrouted.sort(key=lambda item: release_order(out[item[0]]))
+        router = self._router
+        derived = self._derived
+        step = self._step
+        self._step = "routing"
+        try:
+            for index, finding in unrouted:
+                violation = out[index]
+                route = router.route(finding, release_order(violation))
+                if route != violation.route:
+                    violation = out[index] = attrs.evolve(violation, route=route)
+                if derived is not None and violation.kind in ("violation", "escalation"):
+                    derived.add(finding, violation)
+        except Exception as error:
+            raise EngineFault("routing", error) from error
+        finally:
+            self._step = step
+
+    def _params_at(self, at_us: int) -> Mapping[str, Any]:
+        """The parameter values in force at an instant."""
+        return self._runtime.timeline.span(at_us)[0]
 
     def _rule_failed(
         self, rule: RuleRuntime, error: BaseException, event: Mapping[str, Any] | None
@@ -996,10 +1062,11 @@ class Engine:
             sorted(self._buffer, key=lambda item: item[:2]),
             snapshots.encode(self._router.state()),
             (self._latest_us, self._watermark_us, self._started, self._last_sweep_us),
+            list(self._derived.entries) if self._derived is not None else None,
         )
 
     def _reinstate(self, captured: tuple[Any, ...]) -> None:
-        states, timers, sequence, buffer, router, clock = captured
+        states, timers, sequence, buffer, router, clock, derived = captured
         for rule, state in zip(self._rules, states, strict=True):
             rule.restore(snapshots.decode(state))
         self._timers.load(timers, sequence)
@@ -1007,6 +1074,8 @@ class Engine:
         heapq.heapify(self._buffer)
         self._router.restore(snapshots.decode(router))
         self._latest_us, self._watermark_us, self._started, self._last_sweep_us = clock
+        if self._derived is not None:
+            self._derived.entries = deque(derived)
 
     def _checkpoint_if_due(self) -> None:
         journal = self._journal
@@ -1044,6 +1113,7 @@ class Engine:
             self.stats = stats
             self._out = []
             self._call_outcomes = []
+            self._unrouted = []
             self._step = "release"
         journal.broken = None
         self._checkpoint_if_due()

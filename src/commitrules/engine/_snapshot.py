@@ -68,6 +68,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             for rule in rules
         },
         "router": snapshots.encode(engine._router.state()),
+        "derived": engine._derived.state() if engine._derived is not None else [],
         "ids": {"scheme": ID_SCHEME, "keyed": engine._id_key is not None},
     }
 
@@ -121,6 +122,9 @@ def _load_engine_state(engine: Engine, data: Mapping[str, Any]) -> None:
     engine._store.load(data["seen"], data["seen_order"])
     engine._seen = engine._store.seen
     engine._router.restore(snapshots.decode(data["router"]))
+    if engine._derived is not None:
+        by_id = {rule.rule_id: rule for rule in engine._rules}
+        engine._derived.restore(data.get("derived") or [], by_id, engine._tz)
 
 
 def restore_buffer_and_timers(

@@ -367,8 +367,6 @@ class CarryContext(Protocol):
 
     def emit(self, finding: Finding) -> None: ...
 
-    def uncount(self, rule: RuleRuntime, pending: Any, at_us: int, kind: str) -> None: ...
-
 
 class CompileContext:
     """Everything a rule kind needs to compile: names it may use and where it was written."""

@@ -683,17 +683,19 @@ def _withdraw(
         )
         withdrawn.append((f"escalation {step}", services.finding_id(original), moment))
     for what, finding_id, moment in withdrawn:
-        context.uncount(rule, pending, moment, "violation" if what == "violation" else "escalation")
         context.emit(
             Finding(
                 rule=rule,
-                at_us=at_us,
-                at=from_us(at_us, tz),
+                # At the moment of what it withdraws: it comes out just before a finding
+                # released again at the same moment (release order ranks corrections first).
+                at_us=moment,
+                at=from_us(moment, tz),
                 event_ids=(pending.event_id,),
                 subject=pending.subject,
                 evidence={
                     "withdrawn": finding_id,
                     "withdrawn_kind": what,
+                    "corrected_at": from_us(at_us, tz).isoformat(),
                     "old_due_at": old_text,
                     "new_due_at": new_text,
                     "calendar": rule._calendar.describe_between(
@@ -777,7 +779,7 @@ def carry_deadlines(rule: Any, state: Any, context: CarryContext) -> Carried:
                     subject,
                     "released" if past else "recomputed",
                     "due time recomputed under the new definition"
-                    + ("; already past: released by the next call" if past else ""),
+                    + ("; already past: released now" if past else ""),
                     old_due,
                     new_due,
                 )
@@ -811,6 +813,14 @@ def carry_deadlines(rule: Any, state: Any, context: CarryContext) -> Carried:
                     new_due,
                 )
             )
+        if (
+            pending.violation is None
+            and context.watermark_us is not None
+            and pending.due_us < context.watermark_us
+        ):
+            # Already past: released now, with the escalations due by the watermark (so
+            # that what counts findings sees it with the upgrade, in its place in time).
+            _release_closed(rule, pending, 2**62, context)
         waiting = _timers_of(rule, key, pending, context)
         if (
             pending.violation is not None
@@ -863,8 +873,9 @@ def carry_deadlines(rule: Any, state: Any, context: CarryContext) -> Carried:
 
 
 def _release_closed(rule: Any, pending: _Pending, fulfilled_us: int, context: CarryContext) -> None:
-    """Release a deadline fulfilled at ``fulfilled_us`` that its new due time made late,
-    with the escalations that fell due while it was still open (up to the watermark)."""
+    """Release a deadline whose new due time has passed (fulfilled at ``fulfilled_us``, or
+    still open: a far future), with the escalations that fell due while it was open, up to
+    the watermark; ``pending.step`` says how far it got."""
     services = context.services
     watermark = context.watermark_us if context.watermark_us is not None else fulfilled_us
     due_us = pending.due_us

@@ -23,6 +23,7 @@ count findings are not counted (no loops).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
@@ -351,6 +352,7 @@ class ThresholdRule(ThresholdWindows, RuleRuntime):
         self._min_sample = spec.ratio.min_sample if spec.ratio is not None else 0
         self._finding_filter = spec.count_findings
         self.counts_findings = spec.count_findings is not None
+        self._tz = ctx.tz
         if isinstance(spec.limit, ParamRef):
             if spec.limit.param not in ctx.params:
                 ctx.problem(
@@ -457,12 +459,96 @@ class ThresholdRule(ThresholdWindows, RuleRuntime):
             return None
         return key
 
-    def uncount_finding(self, finding: Finding) -> None:
-        """Take back one counted finding (withdrawn by a correction)."""
-        key = self.counted_key(finding)
-        group = self._groups.get(key) if key is not None else None
-        if group is not None and finding.at_us in group.numerator:
-            group.numerator.remove(finding.at_us)
+    # -- recomputed from the findings (corrections) -----------------------------------------
+    def _counted_groups(self, findings: Sequence[Finding]) -> dict[tuple[Any, ...], list[Finding]]:
+        groups: dict[tuple[Any, ...], list[Finding]] = {}
+        for finding in sorted(findings, key=lambda item: item.at_us):
+            key = self.counted_key(finding)
+            if key is not None and self._admits(finding.at_us):
+                groups.setdefault(key, []).append(finding)
+        return groups
+
+    def _limit_at(self, params: Mapping[str, Any]) -> Decimal:
+        if self._limit_param is not None:
+            return Decimal(params[self._limit_param])
+        assert self._limit_value is not None
+        return self._limit_value
+
+    def fires(
+        self, findings: Sequence[Finding], params_at: Callable[[int], Mapping[str, Any]]
+    ) -> dict[tuple[tuple[Any, ...], int], Finding]:
+        """What this rule makes of these findings, counted in time order: (group, instant)
+        -> the finding it releases (as :meth:`on_finding` would, one by one)."""
+        out: dict[tuple[tuple[Any, ...], int], Finding] = {}
+        tz = self._tz
+        for key, items in self._counted_groups(findings).items():
+            times: list[int] = []
+            period_start: int | None = None
+            subject = dict(zip(self.group_by, key, strict=True))
+            for finding in items:
+                at_us = finding.at_us
+                window_start: int | None = None
+                if self._window_us is not None:
+                    del times[: bisect.bisect_right(times, at_us - self._window_us)]
+                else:
+                    assert self._period is not None
+                    period = period_of(at_us, self._period, tz)
+                    if period.start_us != period_start:
+                        times = []
+                        period_start = period.start_us
+                    window_start = period_start
+                limit = self._limit_at(params_at(at_us))
+                before = len(times)
+                times.append(at_us)
+                after = len(times)
+                if compare(before, self._op, limit) or not compare(after, self._op, limit):
+                    continue
+                evidence: dict[str, Any] = {
+                    "value": _show(after),
+                    "limit": str(limit),
+                    "op": self._op,
+                    "numerator": after,
+                }
+                if window_start is not None:
+                    evidence["window_start"] = from_us(window_start, tz).isoformat()
+                out[key, at_us] = Finding(
+                    rule=self,
+                    at_us=at_us,
+                    at=finding.at,
+                    event_ids=(),
+                    subject=subject,
+                    evidence=evidence,
+                    scope={**finding.scope, **subject},
+                    moment_us=at_us,
+                )
+        return out
+
+    def rebuild(
+        self,
+        findings: Sequence[Finding],
+        watermark_us: int,
+        params_at: Callable[[int], Mapping[str, Any]],
+    ) -> None:
+        """Replace the groups with those these findings make at ``watermark_us``."""
+        limit = self._limit_at(params_at(watermark_us))
+        groups: dict[tuple[Any, ...], _Group] = {}
+        for key, items in self._counted_groups(findings).items():
+            group = _Group()
+            times = [finding.at_us for finding in items]
+            if self._window_us is not None:
+                times = [t for t in times if t > watermark_us - self._window_us]
+            else:
+                assert self._period is not None
+                period = period_of(watermark_us, self._period, self._tz)
+                times = [t for t in times if t >= period.start_us]
+                group.period_start = period.start_us
+            if not times:
+                continue
+            group.numerator = times
+            group.last_us = times[-1]
+            group.armed = not compare(len(times), self._op, limit)
+            groups[key] = group
+        self._groups = groups
 
     def _admits(self, at_us: int) -> bool:
         return self.in_force(at_us)
