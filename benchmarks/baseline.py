@@ -877,7 +877,7 @@ def _build(machine: HandWritten, ref: Reference) -> None:
             pi_individuals.pop(e["incident_id"], None)
 
     # -- personal information ------------------------------------------------------------
-    consents: dict[tuple[str, str], tuple[datetime, bool, frozenset[str]]] = {}
+    consents: dict[tuple[str, str], tuple[datetime, bool]] = {}
 
     def cross_border_transfer(e: Mapping[str, Any], at: datetime) -> None:
         key = (e["transfer_id"],)
@@ -896,11 +896,7 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         local = at.astimezone(tz)
         valid_until = combine(_add_months(local.date(), consent_window), local.time(), tz)
         good = e["separate"] and e["necessity_told"] and not e.get("withdrawn", False)
-        consents[(e["customer_id"], e["purpose"])] = (
-            valid_until,
-            good,
-            frozenset(e["data_classes"]),
-        )
+        consents[(e["customer_id"], e["purpose"])] = (valid_until, good)
 
     def personal_info_collected(e: Mapping[str, Any], at: datetime) -> None:
         classes = e["data_classes"]
@@ -911,7 +907,7 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         if basis is not None and basis not in consent_bases:
             return
         prior = consents.get((e["customer_id"], purpose))
-        if prior is None or prior[0] < at or not prior[1] or not prior[2].issuperset(classes):
+        if prior is None or prior[0] < at or not prior[1]:
             violation(
                 "C3.privacy.sensitive-consent",
                 (e["collection_id"],),
