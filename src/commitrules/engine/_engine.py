@@ -574,12 +574,15 @@ class Engine:
         self._journal.attempt += 1
         try:
             out = self._apply_event(checked, at_us, event_id, kind, route, prepared)
+            self._step = "store"
+            self._store.remember(event_id, at_us, checked)
         except BaseException as error:  # noqa: BLE001 - rolled back, then raised again
+            self._store.withdraw(event_id)
             self._fail(error, event_id, before)
+        self._step = "release"
         if self._carried:
             out = [*self._carried, *out]
             self._carried = []
-        self._store.remember(event_id, at_us, checked)
         self.stats.processed += 1
         self._journal.entries.append((checked, at_us, event_id, kind, prepared))
         self._since_forget += 1
@@ -982,7 +985,12 @@ class Engine:
     def _rule_failed(
         self, rule: RuleRuntime, error: BaseException, event: Mapping[str, Any] | None
     ) -> None:
-        """A rule raised at run time: skip it for this input and say so (operational)."""
+        """A rule raised at run time: skip it for this input and say so (operational).
+
+        Running out of memory is not the rule's fault: the call fails and rolls back.
+        """
+        if isinstance(error, MemoryError):
+            raise EngineFault(self._step, error) from error
         at_us = self._services.at_us
         if at_us < 0:
             at_us = self._watermark_us or 0
