@@ -355,6 +355,8 @@ class ComplaintExtended(Event):
     ``stage`` ``complex``: the case is complex (the longer limit, no approval needed);
     ``particularly_complex`` (the default): the further extension, which needs
     ``approved_by`` (the staff id of the approver) and ``complainant_notified``.
+    ``branch_id`` is the unit handling the complaint (the complaint's own, which the pack
+    checks against the complaint received).
     """
 
     type: Literal["complaint_extended"] = "complaint_extended"
@@ -363,6 +365,7 @@ class ComplaintExtended(Event):
     approved_by: NonEmpty | None = None
     complainant_notified: bool = True
     stage: Literal["complex", "particularly_complex"] = "particularly_complex"
+    branch_id: NonEmpty | None = None
 
 
 Remedy = Literal["review", "mediation", "arbitration", "litigation"]

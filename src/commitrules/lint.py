@@ -87,9 +87,7 @@ def lint(
         found.extend(_calendar_warnings(each, as_of))
         if each is not pack:
             found.extend(_source_warnings(each, only_profile=True))
-    return LintReport(
-        errors=tuple(_case_problems(pack)), warnings=tuple(dict.fromkeys(found))
-    )
+    return LintReport(errors=tuple(_case_problems(pack)), warnings=tuple(dict.fromkeys(found)))
 
 
 def _source_problems(source: SourceModel, what: str, roles: set[str]) -> list[tuple[str, str]]:

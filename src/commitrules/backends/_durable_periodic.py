@@ -16,6 +16,7 @@ any accepted event an ``any`` fact); at the close the clock and one ``member`` f
 row of the members table are asserted::
 
     no_events: clock(in force) ∧ none(any)                                (no members table)
+    some_events: clock(in force ∧ _track) ∧ any                           (no members table)
     missing:   clock(in force) ∧ member(where) ∧ none(seen with the member's value)
     met:       clock(in force ∧ _track) ∧ member(where) ∧ seen(the member's value)
 
@@ -138,6 +139,8 @@ def _obligation_plan(native: PeriodicObligationRule, ctx: CompileContext) -> _Pl
     if clock is not None:
         if native._members_table is None or native.member_field is None:
             rules["no_events"] = {"all": [{"c": clock}, {"n$not": pattern("any")}]}
+            tracked = pattern("clock", in_force, {"_track": TRUE})
+            rules["some_events"] = {"all": [{"c": tracked}, {"x": pattern("any")}]}
         elif member is not None:
             rules["missing"] = {"all": [{"c": clock}, {"m": member}, {"n$not": same}]}
             tracked = pattern("clock", in_force, {"_track": TRUE})
@@ -494,9 +497,13 @@ class DurablePeriodicObligation(_DurablePeriodic):
     def close(self, period: Period, clock: dict[str, Any], services: RuntimeServices) -> None:
         program = self.program
         if not self._by_members:
-            fired = program.probe(self.ruleset, clock)
-            if any(name == "no_events" for name, _match in fired):
+            fired = {name for name, _match in program.probe(self.ruleset, clock)}
+            if "no_events" in fired:
                 services.emit(self._placed(period, services, {}))
+            elif "some_events" in fired:
+                moment = period.end_us if self._due_us is None else self._due_us
+                met = {"period": period.label}
+                services.outcome(self, "compliant", met, from_us(moment, services.tz), ())
             return
         fired = program.place(self.ruleset, clock)
         assert not fired, fired

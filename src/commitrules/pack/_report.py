@@ -122,8 +122,7 @@ def _check_case_statistics(
                 if field not in catalog[name].fields:
                     problem(
                         item.locate(("by", index)),
-                        f"event type {name!r} has no field {field!r}"
-                        f"{did_you_mean(field, fields)}",
+                        f"event type {name!r} has no field {field!r}{did_you_mean(field, fields)}",
                     )
 
 

@@ -35,12 +35,12 @@ if TYPE_CHECKING:
     from ..engine import Outcome
     from ..pack import Pack
     from ..pack._report import ReportSection
-    from ..pack.models import CaseHandlingSection
+    from ..pack.models import CaseHandlingSection, CaseStatisticsSection
 
-__all__ = ["FORMAT", "KINDS", "VERSION", "compute"]
+__all__ = ["FORMAT", "KINDS", "VERSION", "bucket_labels", "compute"]
 
 FORMAT = "commitrules.report"
-VERSION = 2
+VERSION = 3
 KINDS = ("violation", "escalation", "insufficient_sample", "excused")
 BREACHES = ("violation", "escalation")
 MISSED = ("violation", "excused")  # a deadline missed (excused: missed, but waived)
@@ -136,16 +136,18 @@ def compute(
             "breaches": sum(kinds.get(kind, 0) for kind in BREACHES),
         },
         "outcomes_known": known is not None,
-        "clauses": _clauses(pack, scoped, lang),
+        "clauses": _clauses(pack, scoped, lang, _judged_rules(known, in_window)),
         "checks": _checks(pack, scoped, known, in_window, lang),
         "deadlines": _deadlines(pack, findings, known, in_window, lang, last_day),
         "thresholds": _thresholds(pack, scoped, lang),
-        "targets": _targets(pack, findings, lang, first_us, judged_us, window),
+        "targets": _targets(pack, findings, known, lang, first_us, judged_us, window),
         "timeline": _timeline(scoped, moments, span, tz),
         "by_role": _by_role(pack, scoped, lang),
         "offenders": _offenders(pack, scoped),
         "sections": [
-            _section(pack, section, checked, findings, scoped, known, in_window, lang, last_day)
+            _section(
+                pack, section, checked, findings, scoped, known, in_window, lang, last_day, window
+            )
             for section in pack.report_sections
         ],
         "operational": [_finding_row(v, lang, tz) for v in operational],
@@ -190,8 +192,12 @@ def _moment_us(violation: Violation, tz: ZoneInfo) -> int:
             closed = parse_period(label, tz)
         except ValueError:
             return at_us
-        if closed.end_us == at_us:
-            return at_us - 1
+        if closed.end_us == at_us or (
+            closed.end_us < at_us and violation.evidence.get("due") is not None
+        ):
+            # Emitted when the next period starts, or judged at a due time after the
+            # period (an obligation placed by a field): it belongs to its period.
+            return closed.end_us - 1
     return at_us
 
 
@@ -235,11 +241,30 @@ def _days(pack: Pack, name: str, day: date | None) -> int | None:
 # -- clauses -------------------------------------------------------------------------------
 
 
-def _clauses(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[str, Any]]:
+def _judged_rules(
+    outcomes: Sequence[Outcome] | None, in_window: Callable[[int], bool]
+) -> set[str] | None:
+    """The rules that judged something compliant in the window (None: outcomes unknown)."""
+    if outcomes is None:
+        return None
+    return {o.rule_id for o in outcomes if o.status == "compliant" and in_window(to_us(o.at))}
+
+
+def _clauses(
+    pack: Pack, scoped: Sequence[Violation], lang: str, judged: set[str] | None
+) -> list[dict[str, Any]]:
+    """Each clause's status. With the engine's outcomes a clause is ``kept`` only when one of
+    its rules judged something (a threshold watches without outcomes: its silence counts);
+    otherwise ``not_judged``."""
     counts: dict[str, Counter[str]] = {}
     for violation in scoped:
         counts.setdefault(violation.clause_id, Counter())[violation.kind] += 1
     rules = Counter(spec.clause for spec in pack.rules)
+    watching = {spec.clause for spec in pack.rules if _kind(spec) == "threshold"}
+    judging: set[str] | None = None
+    if judged is not None:
+        judging = {spec.clause for spec in pack.rules if spec.id in judged} | watching
+        judging |= set(counts)
     known = [clause.id for clause in pack.clauses]
     rows: list[dict[str, Any]] = []
     for clause in pack.clauses:
@@ -258,6 +283,8 @@ def _clauses(pack: Pack, scoped: Sequence[Violation], lang: str) -> list[dict[st
             status = "not_checked"
         elif small:
             status = "insufficient_sample"
+        elif judging is not None and not any(c in judging for c in family):
+            status = "not_judged"
         else:
             status = "kept"
         rows.append(
@@ -478,6 +505,7 @@ def _section(
     in_window: Callable[[int], bool],
     lang: str,
     last_day: date | None,
+    window: Period | None,
 ) -> dict[str, Any]:
     head: dict[str, Any] = {
         "id": section.id,
@@ -489,6 +517,8 @@ def _section(
         return head | _case_handling(
             pack, section, checked, findings, outcomes, in_window, last_day, lang
         )
+    if section.kind == "case_statistics":
+        return head | _case_statistics(pack, section, checked, window)
     family = tuple(section.clauses)
     rules = set(section.rules)
     rows = [
@@ -572,6 +602,75 @@ def _case_handling(
     }
 
 
+def bucket_labels(buckets: Sequence[int]) -> list[str]:
+    """Column names of a statistics section's buckets: ``[15, 30, 60]`` ->
+    ``days_0_15, days_16_30, days_31_60, days_over_60``."""
+    labels = []
+    low = 0
+    for high in buckets:
+        labels.append(f"days_{low}_{high}")
+        low = high + 1
+    labels.append(f"days_over_{buckets[-1]}")
+    return labels
+
+
+def _case_statistics(
+    pack: Pack,
+    section: CaseStatisticsSection,
+    checked: Sequence[tuple[int, dict[str, Any]]],
+    window: Period | None,
+) -> dict[str, Any]:
+    """Cases per period of receipt and per value of the ``by`` fields: received, closed,
+    closed per calendar-day bucket (from the opening date to the closing date), open."""
+    tz = pack.tz
+    opened: dict[str, tuple[int, dict[str, Any]]] = {}
+    closed: dict[str, list[int]] = {}
+    for at_us, event in checked:
+        case = event.get(section.key)
+        if case is None:
+            continue
+        if event["type"] == section.opened_by:
+            opened.setdefault(str(case), (at_us, event))
+        elif event["type"] == section.closed_by:
+            closed.setdefault(str(case), []).append(at_us)
+    labels = bucket_labels(section.buckets)
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for case, (start_us, event) in opened.items():
+        period = period_of(start_us, section.period, tz)
+        # The section's periods that end inside the report's window (or every one).
+        if window is not None and not window.start_us <= period.end_us - 1 < window.end_us:
+            continue
+        values = tuple("" if event.get(f) is None else str(event.get(f)) for f in section.by)
+        key = (period.label, *values)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = {
+                "period": period.label,
+                **dict(zip(section.by, values, strict=True)),
+                "received": 0,
+                "closed": 0,
+                **dict.fromkeys(labels, 0),
+                "open": 0,
+            }
+        row["received"] += 1
+        end_us = next((us for us in closed.get(case, ()) if us >= start_us), None)
+        if end_us is None:
+            row["open"] += 1
+            continue
+        row["closed"] += 1
+        taken = (from_us(end_us, tz).date() - from_us(start_us, tz).date()).days
+        index = next((i for i, high in enumerate(section.buckets) if taken <= high), None)
+        row[labels[-1] if index is None else labels[index]] += 1
+    ordered = [rows[key] for key in sorted(rows)]
+    return {
+        "period_unit": section.period,
+        "by": list(section.by),
+        "buckets": list(section.buckets),
+        "columns": ["period", *section.by, "received", "closed", *labels, "open"],
+        "rows": ordered,
+    }
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -582,6 +681,7 @@ def _rounded(value: float | None) -> float | None:
 def _targets(
     pack: Pack,
     findings: Sequence[Violation],
+    outcomes: Sequence[Outcome] | None,
     lang: str,
     first_us: int | None,
     judged_us: int | None,
@@ -598,8 +698,13 @@ def _targets(
             label = violation.evidence.get("period")
             if violation.rule_id == spec.id and isinstance(label, str):
                 by_period.setdefault(label, []).append(violation)
+        kept: dict[str, list[Outcome]] = {}
+        for outcome in outcomes or ():
+            label = outcome.subject.get("period")
+            if outcome.rule_id == spec.id and outcome.status == "compliant":
+                kept.setdefault(str(label), []).append(outcome)
         periods: dict[str, Period] = {}
-        for label in by_period:
+        for label in [*by_period, *kept]:
             try:
                 periods[label] = parse_period(label, tz)
             except ValueError:
@@ -617,7 +722,9 @@ def _targets(
             last_us = item.end_us - 1
             if window is not None and not window.start_us <= last_us < window.end_us:
                 continue
-            rows.append(_target_row(pack, spec, item, by_period.get(item.label, []), tz))
+            found = by_period.get(item.label, [])
+            met = kept.get(item.label, [])
+            rows.append(_target_row(pack, spec, item, found, met, outcomes is not None, tz))
         title = spec.id
         if spec.title is not None:
             title = spec.title.zh if lang == "zh" else spec.title.en
@@ -629,9 +736,9 @@ def _targets(
                 "period_unit": unit,
                 "grouped": bool(spec.group_by),
                 "periods": rows,
-                "met": sum(row["status"] == "met" for row in rows),
+                "kept": sum(row["status"] == "kept" for row in rows),
                 "missed": sum(row["status"] == "missed" for row in rows),
-                "insufficient_sample": sum(row["status"] == "insufficient_sample" for row in rows),
+                "not_judged": sum(row["status"] == "not_judged" for row in rows),
                 "excused": sum(row["status"] == "excused" for row in rows),
             }
         )
@@ -646,36 +753,57 @@ def _in_force(spec: PeriodicTargetSpec, at_us: int, tz: ZoneInfo) -> bool:
 
 
 def _target_row(
-    pack: Pack, spec: PeriodicTargetSpec, period: Period, found: Sequence[Violation], tz: ZoneInfo
+    pack: Pack,
+    spec: PeriodicTargetSpec,
+    period: Period,
+    found: Sequence[Violation],
+    met: Sequence[Outcome],
+    outcomes_known: bool,
+    tz: ZoneInfo,
 ) -> dict[str, Any]:
+    """One period of a target: ``kept``, ``missed``, ``not_judged`` (too few observations,
+    or, with the engine's outcomes, no judgement recorded) or ``excused``; the achieved
+    rate against the target and the sample it was judged on."""
     kinds = {v.kind for v in found}
+    reason = None
     if "violation" in kinds:
         status = "missed"
     elif "excused" in kinds:
         status = "excused"
     elif "insufficient_sample" in kinds:
-        status = "insufficient_sample"
+        status, reason = "not_judged", "too_few"
+    elif met or not outcomes_known:
+        status = "kept"
     else:
-        status = "met"
+        status, reason = "not_judged", "no_judgement"
+    day = from_us(period.end_us - 1, tz).date()
     goal = spec.target.value
     if not isinstance(goal, Decimal):
-        goal = _parameter(pack, goal.param, from_us(period.end_us - 1, tz).date())
+        goal = _parameter(pack, goal.param, day)
     goal_value = float(goal) if isinstance(goal, int | Decimal) else None
+    sample = spec.min_sample
+    needed = _parameter(pack, sample.param, day) if not isinstance(sample, int) else sample
     numerator = denominator = rate = None
-    if len(found) == 1 and not spec.group_by:
-        evidence = found[0].evidence
-        numerator = _whole(evidence.get("numerator"))
-        denominator = _whole(evidence.get("denominator"))
+    if not spec.group_by:
+        if len(found) == 1:
+            evidence = found[0].evidence
+            numerator = _whole(evidence.get("numerator"))
+            denominator = _whole(evidence.get("denominator"))
+            needed = _whole(evidence.get("min_sample")) or needed
+        elif len(met) == 1:
+            numerator, denominator = met[0].numerator, met[0].denominator
         if numerator is not None and denominator:
             rate = round(numerator / denominator, 6)
     return {
         "period": period.label,
         "status": status,
+        "reason": reason,
         "numerator": numerator,
         "denominator": denominator,
         "rate": rate,
         "target_op": spec.target.op,
         "target": goal_value,
+        "min_sample": needed if isinstance(needed, int) else None,
         "findings": len(found),
     }
 

@@ -542,9 +542,11 @@ class PeriodicObligationRule(_PeriodicRule):
             extra["due"] = from_us(due_us, services.tz).isoformat()
         if self._members_table is None or self.member_field is None:
             if not seen_any:
-                services.emit(
-                    self._placed(period, services, {}, {"events": 0, **extra}, due_us)
-                )
+                services.emit(self._placed(period, services, {}, {"events": 0, **extra}, due_us))
+            elif services.tracking:
+                moment = period.end_us if due_us is None else due_us
+                met = {"period": period.label}
+                services.outcome(self, "compliant", met, from_us(moment, services.tz), ())
             return
         members = self.members(period, services)
         missing = [m for m in members if m not in seen]
@@ -568,9 +570,7 @@ class PeriodicObligationRule(_PeriodicRule):
         finding = self._finding(period, services, subject, evidence)
         if due_us is None:
             return finding
-        return attrs.evolve(
-            finding, at_us=due_us, at=from_us(due_us, services.tz), due_us=due_us
-        )
+        return attrs.evolve(finding, at_us=due_us, at=from_us(due_us, services.tz), due_us=due_us)
 
     def reset(self) -> None:
         self._seen.clear()
