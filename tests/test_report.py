@@ -63,8 +63,9 @@ def _stream() -> list[dict[str, Any]]:
         "2026-07-10T09:00:00",
         case_id="K5",
         reason="needs an investigation",
-        approved_by="MGR-1",
+        approved_by="S0062",  # a manager of BR-SH-PD's superior institution
         complainant_notified=True,
+        branch_id="BR-SH-PD",
     )
     add("complaint_resolved", "2026-07-12T10:00:00", case_id="K2", outcome="rejected")
     add(
@@ -259,7 +260,7 @@ def test_complaint_handling_matches_a_hand_count(report: Report) -> None:
         "param": "complaint_decision_days",
     }
     assert limits["C5.resolve.complex"]["within"]["count"] == 30
-    assert [e["count"] for e in limits["C5.resolve.simple"]["extended"]] == [60]
+    assert [e["count"] for e in limits["C5.resolve.simple"]["extended"]] == [30, 60]
 
 
 def test_the_complaint_section_reads_the_same_without_outcomes(
@@ -308,11 +309,13 @@ def test_a_pack_without_complaints_has_no_complaint_section(
     assert "Extended with approval" not in text
 
 
-def test_periodic_targets_report_met_missed_and_too_few(report: Report) -> None:
+def test_periodic_targets_report_kept_missed_and_not_judged_with_rates(report: Report) -> None:
     targets = {t["rule_id"]: t for t in report.data["targets"]}
     disclosure = {row["period"]: row for row in targets["M1.satisfaction.quarterly"]["periods"]}
-    assert disclosure["2026Q3"]["status"] == "met"
-    assert disclosure["2026Q3"]["rate"] is None  # the engine records no rate for a met period
+    kept = disclosure["2026Q3"]
+    # With the engine's outcomes a kept period shows what it achieved and on what sample.
+    assert (kept["status"], kept["numerator"], kept["denominator"]) == ("kept", 5, 5)
+    assert (kept["rate"], kept["target"], kept["min_sample"]) == (1.0, 0.95, 5)
     service = {row["period"]: row for row in targets["M3.satisfaction.quarterly"]["periods"]}
     q3 = service["2026Q3"]
     assert (q3["status"], q3["numerator"], q3["denominator"]) == ("missed", 4, 6)
@@ -322,10 +325,93 @@ def test_periodic_targets_report_met_missed_and_too_few(report: Report) -> None:
     # Q4 has not closed by the end of October: it is not reported.
     assert "2026Q4" not in service
     risk = {row["period"]: row for row in targets["M4.risk-rate.monthly"]["periods"]}
-    assert [risk[m]["status"] for m in ("2026-07", "2026-08", "2026-09")] == [
-        "insufficient_sample"
+    rows = [risk[m] for m in ("2026-07", "2026-08", "2026-09")]
+    # Too few observations: not judged, never kept; the sample and the fewest needed shown.
+    assert [(r["status"], r["reason"], r["denominator"], r["min_sample"]) for r in rows] == [
+        ("not_judged", "too_few", 0, 500)
     ] * 3
     assert "2026-10" not in risk
+    summary = targets["M4.risk-rate.monthly"]
+    assert (summary["kept"], summary["missed"], summary["not_judged"]) == (0, 0, 3)
+    text = report.to_markdown()
+    assert "Not judged (too few observations)" in text
+    assert "| 2026Q3 | Kept | 5 | 5 | 100% | ≥ 95% | 5 |" in text
+
+
+def test_without_outcomes_a_closed_period_is_taken_as_kept_with_its_rate_unknown(
+    pack: commitrules.Pack,
+    events: list[dict[str, Any]],
+    violations: list[Violation],
+) -> None:
+    data = build_report(pack, events, violations, period="2026Q3", until=UNTIL).data
+    targets = {t["rule_id"]: t for t in data["targets"]}
+    (row,) = targets["M1.satisfaction.quarterly"]["periods"]
+    assert (row["status"], row["rate"], row["denominator"]) == ("kept", None, None)
+
+
+def test_a_period_never_judged_is_not_judged_when_the_outcomes_show_it(
+    pack: commitrules.Pack, events: list[dict[str, Any]]
+) -> None:
+    # The engine tracked nothing before its first event: outcomes of another run, which
+    # start later, judged no period of July; the report does not call July kept.
+    late = [e for e in events if e["at"] >= "2026-08-01"]
+    outcomes: list[Any] = []
+    engine = commitrules.Engine(pack, outcomes=outcomes.append)
+    found = engine.process_many(late)
+    found += engine.advance_to(UNTIL)
+    data = build_report(pack, events, found, until=UNTIL, outcomes=outcomes).data
+    risk = {
+        r["period"]: r
+        for t in data["targets"]
+        for r in t["periods"]
+        if t["rule_id"] == "M4.risk-rate.monthly"
+    }
+    assert (risk["2026-07"]["status"], risk["2026-07"]["reason"]) == ("not_judged", "no_judgement")
+    assert risk["2026-08"]["status"] == "not_judged"
+    assert risk["2026-08"]["reason"] == "too_few"
+
+
+def test_a_clause_whose_rules_judged_nothing_is_not_judged(report: Report) -> None:
+    clauses = {row["id"]: row["status"] for row in report.data["clauses"]}
+    # No review was asked for in the period: nothing was judged, nothing was kept.
+    assert clauses["C5.review"] == "not_judged"
+    # A threshold watches without outcomes: its silence counts as kept.
+    assert clauses["W1"] in ("kept", "breached", "breached_sub")
+
+
+def test_the_quarterly_complaint_statistics_count_by_category_channel_and_bucket(
+    report: Report,
+) -> None:
+    stats = section(report, "complaint-statistics")
+    assert stats["columns"] == [
+        "period", "category", "channel", "received", "closed",
+        "days_0_15", "days_16_30", "days_31_60", "days_over_60", "open",
+    ]  # fmt: skip
+    # K1 2 days, K2 10, K3 17, K4 26, K5 46, K6 open: all fees by phone, received in Q3.
+    (row,) = stats["rows"]
+    assert row == {
+        "period": "2026Q3", "category": "fees", "channel": "phone", "received": 6,
+        "closed": 5, "days_0_15": 2, "days_16_30": 2, "days_31_60": 1, "days_over_60": 0,
+        "open": 1,
+    }  # fmt: skip
+    csv_text = report.to_csv("complaint-statistics")
+    assert csv_text.splitlines()[1] == "2026Q3,fees,phone,6,5,2,2,1,0,1"
+    assert csv_text.endswith("\r\n")
+    with pytest.raises(KeyError, match="complaints"):
+        report.to_csv("complaints")  # a case_handling section, not statistics
+
+
+def test_a_statistics_cell_that_a_spreadsheet_would_run_is_neutralised(
+    pack: commitrules.Pack,
+) -> None:
+    events = [
+        {"id": "c1", "type": "complaint_received", "at": "2026-07-01T10:00:00+08:00",
+         "case_id": "K-1", "customer_id": "C-1", "channel": "=HYPERLINK(1)",
+         "category": "+fees", "branch_id": "BR-SH-PD"},
+    ]  # fmt: skip
+    report = build_report(pack, events, [], period="2026Q3")
+    line = report.to_csv("complaint-statistics").splitlines()[1]
+    assert line.startswith("2026Q3,'+fees,'=HYPERLINK(1),1,0,")
 
 
 def test_role_and_timeline_counts_add_up_to_the_breaches(
@@ -560,7 +646,7 @@ def test_a_section_is_checked_against_the_pack(tmp_path: Path) -> None:
     with pytest.raises(commitrules.PackValidationError) as caught:
         commitrules.load_pack(pack_dir)
     found = "\n".join(str(p) for p in caught.value.problems)
-    assert "unknown kind 'chart'; the kinds are case_handling, findings" in found
+    assert "unknown kind 'chart'; the kinds are case_handling, case_statistics, findings" in found
     (pack_dir / "report.yaml").write_text(
         (pack_dir / "report.yaml").read_text(encoding="utf-8").rsplit("  - {id: other", 1)[0],
         encoding="utf-8",
@@ -595,6 +681,7 @@ def test_an_extending_pack_replaces_a_section_by_its_id(tmp_path: Path) -> None:
     pack = commitrules.load_pack(child)
     assert [(s.id, s.title.en) for s in pack.report_sections] == [
         ("complaints", "Complaint handling"),
+        ("complaint-statistics", "Complaint statistics (quarterly)"),
         ("early-warnings", "Warnings"),
         ("marketing", "Marketing"),
     ]

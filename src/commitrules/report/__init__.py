@@ -89,12 +89,15 @@ True
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
+import io
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._safe_text import spreadsheet_cell
 from ..violations import Violation
 from ._charts import render_charts
 from ._data import compute
@@ -141,6 +144,22 @@ class Report:
         """The same content as Markdown; each chart is given as a table of its data."""
         return render_markdown(self._data, words(self.lang))
 
+    def to_csv(self, section: str) -> str:
+        """A ``case_statistics`` section of the pack as CSV: a header line with the
+        section's columns (``period``, its ``by`` fields, ``received``, ``closed``, one
+        column per bucket, ``open``), then a line per row. Text that a spreadsheet would
+        read as a formula is neutralised (a leading ``'``), as the CLI's CSV does.
+
+        Raises:
+            KeyError: the pack declares no statistics section with that id.
+        """
+        for item in self._data["sections"]:
+            if item["id"] == section and item["kind"] == "case_statistics":
+                return statistics_csv(item["columns"], item["rows"])
+        known = [s["id"] for s in self._data["sections"] if s["kind"] == "case_statistics"]
+        msg = f"no case_statistics section {section!r} (the pack has: {', '.join(known) or 'none'})"
+        raise KeyError(msg)
+
     def __repr__(self) -> str:
         period = self._data["period"]
         label = period["label"] if period else "all"
@@ -148,6 +167,18 @@ class Report:
             f"<Report {self._data['pack']['id']} period={label} lang={self.lang} "
             f"findings={self._data['findings']['total']}>"
         )
+
+
+def statistics_csv(columns: list[str], rows: list[Mapping[str, Any]]) -> str:
+    """CSV text (RFC 4180, ``\r\n`` line ends) of a statistics section's rows."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [spreadsheet_cell(row[c]) if isinstance(row[c], str) else row[c] for c in columns]
+        )
+    return out.getvalue()
 
 
 def build_report(

@@ -172,7 +172,8 @@ def _target(target: Mapping[str, Any], say: Words) -> Figure:
     styles = (
         ("missed", _RED, "o", say["target_missed"]),
         ("excused", _GREY, "s", say["target_excused"]),
-        ("insufficient_sample", _GREY, "x", say["target_insufficient_sample"]),
+        ("not_judged", _GREY, "x", say["target_not_judged"]),
+        ("kept", _GREEN, "^", say["target_kept"]),
     )
     for status, color, marker, label in styles:
         points = [
@@ -189,8 +190,9 @@ def _target(target: Mapping[str, Any], say: Words) -> Figure:
                 color=color,
                 label=label,
             )
+    # A kept period whose rate is unknown (no outcomes given) is drawn on its target.
     met = [(p, g) for p, g in zip(places, goals, strict=True) if g is not None]
-    met = [(p, g) for p, g in met if rows[p]["status"] == "met"]
+    met = [(p, g) for p, g in met if rows[p]["status"] == "kept" and rows[p]["rate"] is None]
     if met:
         axes.plot(
             [p for p, _ in met],
@@ -198,7 +200,7 @@ def _target(target: Mapping[str, Any], say: Words) -> Figure:
             linestyle="none",
             marker="^",
             color=_GREEN,
-            label=say["target_met"],
+            label=say["target_kept"],
         )
     steep = len(labels) > 6
     axes.set_xticks(places, labels, rotation=60 if steep else 0, ha="right" if steep else "center")

@@ -136,7 +136,7 @@ def compute(
             "breaches": sum(kinds.get(kind, 0) for kind in BREACHES),
         },
         "outcomes_known": known is not None,
-        "clauses": _clauses(pack, scoped, lang, _judged_rules(known, in_window)),
+        "clauses": _clauses(pack, scoped, lang, _judged_rules(known, in_window, tz)),
         "checks": _checks(pack, scoped, known, in_window, lang),
         "deadlines": _deadlines(pack, findings, known, in_window, lang, last_day),
         "thresholds": _thresholds(pack, scoped, lang),
@@ -242,12 +242,28 @@ def _days(pack: Pack, name: str, day: date | None) -> int | None:
 
 
 def _judged_rules(
-    outcomes: Sequence[Outcome] | None, in_window: Callable[[int], bool]
+    outcomes: Sequence[Outcome] | None, in_window: Callable[[int], bool], tz: ZoneInfo
 ) -> set[str] | None:
-    """The rules that judged something compliant in the window (None: outcomes unknown)."""
+    """The rules that judged something compliant in the window (None: outcomes unknown);
+    a period's outcome belongs to its period, as a period's finding does."""
     if outcomes is None:
         return None
-    return {o.rule_id for o in outcomes if o.status == "compliant" and in_window(to_us(o.at))}
+    judged: set[str] = set()
+    for outcome in outcomes:
+        if outcome.status != "compliant":
+            continue
+        at_us = to_us(outcome.at)
+        label = outcome.subject.get("period")
+        if isinstance(label, str):
+            try:
+                closed = parse_period(label, tz)
+            except ValueError:
+                closed = None
+            if closed is not None and closed.end_us <= at_us:
+                at_us = closed.end_us - 1
+        if in_window(at_us):
+            judged.add(outcome.rule_id)
+    return judged
 
 
 def _clauses(

@@ -45,6 +45,7 @@ table.kv th { width: 18em; background: none; font-weight: normal; color: #52606d
 code, .mono { font-family: "SFMono-Regular", Consolas, "Liberation Mono", monospace;
   font-size: 0.92em; word-break: break-all; }
 .kept, .met { color: #1e8449; }
+.not_judged { color: #9a6700; }
 .breached, .breached_sub, .missed { color: #c0392b; font-weight: 600; }
 .insufficient_sample, .excused { color: #9a6700; }
 .not_automatable, .not_checked, .unknown_clause { color: #7b8794; }
@@ -293,6 +294,24 @@ def _section(section: Mapping[str, Any], say: Words) -> str:
         ]
         out.append(_kv(rows))
         out.append(f'<p class="note">{_e(say["percentile_note"])}</p>')
+    elif section["kind"] == "case_statistics":
+        columns = section["columns"]
+        if section["rows"]:
+            text_columns = {"period", *section["by"]}
+            headers: list[Cell] = [
+                (say["bucket"] if c == "period" else fmt.stats_header(c, say))
+                if c in text_columns
+                else (fmt.stats_header(c, say), "n")
+                for c in columns
+            ]
+            table_rows = [
+                [str(row[c]) if c in text_columns else _n(row[c]) for c in columns]
+                for row in section["rows"]
+            ]
+            out.append(_table(headers, table_rows))
+        else:
+            out.append(f"<p>{_e(say['no_cases'])}</p>")
+        out.append(f'<p class="note">{_e(say["stats_note"])}</p>')
     else:
         out.append(_findings_table(section["findings"], say))
     if section["note"]:
@@ -307,9 +326,10 @@ def _targets(data: Mapping[str, Any], charts: Mapping[str, str], say: Words) -> 
         say["bucket"],
         say["status"],
         (say["numerator"], "n"),
-        (say["denominator"], "n"),
+        (say["sample"], "n"),
         (say["target_rate"], "n"),
         (say["target"], "n"),
+        (say["min_sample"], "n"),
     ]
     for target in data["targets"]:
         unit = fmt.unit_label(target["period_unit"], say)
@@ -323,11 +343,12 @@ def _targets(data: Mapping[str, Any], charts: Mapping[str, str], say: Words) -> 
         rows = [
             [
                 (row["period"], "mono"),
-                (fmt.target_status(row["status"], say), row["status"]),
+                (fmt.target_status(row["status"], say, row["reason"]), row["status"]),
                 _n(row["numerator"]),
                 _n(row["denominator"]),
                 (fmt.rate(row["rate"]), "n"),
                 (fmt.target_text(row), "n"),
+                _n(row["min_sample"]),
             ]
             for row in target["periods"]
         ]

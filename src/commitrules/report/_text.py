@@ -50,6 +50,7 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     "status_breached": ("未遵守", "Breached"),
     "status_breached_sub": ("未遵守(見子條款)", "Breached (in sub-clauses)"),
     "status_insufficient_sample": ("未能判定(樣本不足)", "Not judged (too few observations)"),
+    "status_not_judged": ("未能判定(期內未有判定)", "Not judged (nothing judged in the period)"),
     "status_not_automatable": ("無法自動檢查", "Not automatable"),
     "status_not_checked": ("本規則包未設規則", "No rule in this pack"),
     "status_unknown_clause": ("不在條款目錄中", "Not in the clause catalogue"),
@@ -116,16 +117,35 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     "numerator": ("分子", "Numerator"),
     "denominator": ("分母", "Denominator"),
     "period_unit": ("週期", "Period"),
-    "target_met": ("達標", "Met"),
+    "target_kept": ("達標", "Kept"),
     "target_missed": ("未達標", "Missed"),
-    "target_insufficient_sample": ("樣本不足", "Too few observations"),
+    "target_not_judged": ("未能判定", "Not judged"),
     "target_excused": ("已豁免", "Excused"),
+    "reason_too_few": ("樣本不足", "too few observations"),
+    "reason_no_judgement": ("引擎未有判定記錄", "no judgement recorded"),
+    "sample": ("樣本(分母)", "Sample (denominator)"),
+    "min_sample": ("最少樣本", "Fewest to judge"),
     "targets_note": (
-        "引擎只就未達標或樣本不足的週期作出記錄;已結束而無記錄的週期即為達標,其比率未有記錄。",
-        "The engine records a finding only for a period that missed its target or had too "
-        "few observations; a closed period without a finding met it, and its rate is not "
-        "recorded.",
+        "比率為分子除以分母,與目標(承諾本身的目標,非監管限額)比較;分母少於最少樣本的週期未能判定,"
+        "不計作達標。提供引擎的判定結果時,達標週期亦顯示其比率;未提供時,已結束而無記錄的週期視為達標,"
+        "其比率不詳。",
+        "The rate is the numerator over the denominator, against the target (the bank's own "
+        "commitment, not a regulatory limit); a period whose denominator is below the fewest "
+        "needed is not judged, and never counted as kept. With the engine's outcomes a kept "
+        "period shows its rate too; without them a closed period without a finding is taken "
+        "as kept and its rate is unknown.",
     ),
+    "stats_note": (
+        "處理時長為自受理日起至辦結日止的自然日數;未結:期末尚未辦結。",
+        "Days taken: calendar days from the day received to the day closed; open: not closed "
+        "when the report was judged.",
+    ),
+    "stats_received": ("受理", "Received"),
+    "stats_closed": ("辦結", "Closed"),
+    "stats_open": ("未結", "Open"),
+    "stats_days": ("日", "days"),
+    "stats_over": ("超過", "over"),
+    "no_cases": ("期內沒有個案", "No case in the period"),
     "no_periods": ("期內沒有已結束的週期", "No period closed within the report period"),
     "rate_chart": ("各週期比率與目標", "Rate per period against the target"),
     "unit_day": ("日", "day"),
