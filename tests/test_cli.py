@@ -173,6 +173,7 @@ def test_until_reports_deadlines_due_by_then(
         "category": "fees",
         "branch_id": "BR-SH-PD",
         "assignee": "S0007",
+        "register_id": "REG-1",
     }
     events = str(write(tmp_path / "e.jsonl", complaint))
     assert main(["check", events]) == 0
@@ -247,7 +248,7 @@ def test_report_writes_html_and_markdown_with_the_engines_numbers(tmp_path: Path
     page = html_out.read_text(encoding="utf-8")
     assert "<svg" in page
     assert "誠信經營" in page
-    assert "| Findings in the period | 44 |" in md_out.read_text(encoding="utf-8")
+    assert "| Findings in the period | 63 |" in md_out.read_text(encoding="utf-8")
     assert main(["report", sample, "--out", str(md_out), "--period", "2026Q9"]) == 2
     pdf = tmp_path / "report.pdf"
     assert main(["report", sample, "--out", str(pdf)]) == 2  # the suffix chooses the format

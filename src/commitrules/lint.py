@@ -86,7 +86,7 @@ def lint(
             return LintReport(errors=(Problem(error.location, error.reason),), warnings=())
         found.extend(_calendar_warnings(each, as_of))
         if each is not pack:
-            found.extend(_source_warnings(each, only_profile=True))
+            found.extend(_source_warnings(each, base=pack))
     return LintReport(errors=tuple(_case_problems(pack)), warnings=tuple(dict.fromkeys(found)))
 
 
@@ -118,19 +118,24 @@ def _source_problems(source: SourceModel, what: str, roles: set[str]) -> list[tu
     return found
 
 
-def _source_warnings(pack: Pack, *, only_profile: bool = False) -> list[Warning]:
-    """Sources of parameters (and, for the pack's own profile, of clauses) that say too
-    little: a checked regulation without its quote, a policy without its owner."""
+def _source_warnings(pack: Pack, *, base: Pack | None = None) -> list[Warning]:
+    """Sources of parameters (and of clauses) that say too little: a checked regulation
+    without its quote, a policy without its owner. With ``base`` (another profile of the
+    same pack), only the sources the profile itself gives."""
     roles = {role.id for role in pack.roles}
     found: list[Warning] = []
     for name, parameter in sorted(pack.parameters.items()):
         if parameter.source is None:
             continue
+        if base is not None and base.parameters[name].source == parameter.source:
+            continue
         where = Location(file=parameter.defined_in, key=f"parameters.{name}")
-        what = f"parameter {name!r}" + (f" (profile {pack.profile})" if only_profile else "")
+        if base is not None:
+            where = Location(file=f"profiles/{pack.profile}.yaml", key=f"parameters.{name}")
+        what = f"parameter {name!r}" + (f" (profile {pack.profile})" if base else "")
         for code, message in _source_problems(parameter.source, what, roles):
             found.append(Warning(code, message, where))
-    if only_profile:
+    if base is not None:
         return found
     for clause in pack.clauses:
         where = Location(file="clauses.yaml", key=f"clauses.{clause.id}.sources")

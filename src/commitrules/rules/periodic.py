@@ -45,7 +45,7 @@ its end. An annual report published in March 2027 for the year 2026 counts for 2
 
 .. code-block:: yaml
 
-    - id: I2.report.annual
+    - id: I2.annual-report
       kind: periodic_obligation
       clause: I2
       period: year
