@@ -670,9 +670,7 @@ def default_pack() -> str:
                 _kinds_of(clause.sources),
             ]
         )
-    parts.append(
-        table(["clause", "§", "條款", "clause title", "rules", "rests on"], rows)
-    )
+    parts.append(table(["clause", "§", "條款", "clause title", "rules", "rests on"], rows))
     for clause in pack.clauses:
         parts.append(
             f"### {clause.id} — {text_cell(clause.title.en)} {{#{clause_anchor[clause.id]}}}\n"

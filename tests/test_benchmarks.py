@@ -318,8 +318,8 @@ def _second_edition_edges(add: Any) -> None:
         late_request=True)  # fmt: skip
     # Suitability: assessments per day (the third at the day's last instant; the next day
     # counts anew), per 365 days (nine; and nine whose first is exactly 365 days before
-    # the last: not in the window, eight), a changed level unconfirmed, a change reported and assessed at the due
-    # instant (in time) or not at all.
+    # the last: not in the window, eight), a changed level unconfirmed, a change reported
+    # and assessed at the due instant (in time) or not at all.
     for time in ("08:00:00", "12:00:00", "23:59:59.999999"):
         add("suitability_assessed", f"2026-07-07T{time}+08:00", customer_id="C-21", risk_level=3)
     add("suitability_assessed", "2026-07-08T00:00:00+08:00", customer_id="C-21", risk_level=3)
@@ -361,7 +361,8 @@ def _second_edition_edges(add: Any) -> None:
         **{k: v for k, v in sale.items() if k not in ("recorded", "recording_id")})  # fmt: skip
     add("sale", "2026-09-02T10:00:00+08:00", customer_id="C-INST-0001", product_id="SP-FX05",
         product_risk=5, channel="branch", customer_type="institution",
-        **{**sale, "customer_age": None, "currency": "USD"}, professional_investor=True)  # fmt: skip
+        professional_investor=True,
+        **{**sale, "customer_age": None, "currency": "USD"})  # fmt: skip
     add("sale", "2026-08-31T11:00:00+08:00", customer_id="C-8801", product_id="FUND-EQ07",
         product_risk=4, channel="mobile", professional_investor=True, **sale)  # fmt: skip
     add("sale", "2026-08-31T12:00:00+08:00", customer_id="C-8801", product_id="SP-FX05",
@@ -375,7 +376,8 @@ def _second_edition_edges(add: Any) -> None:
         **sale)  # fmt: skip
     add("sale", "2026-09-02T15:00:00+08:00", customer_id="C-31", product_id="DEP-TD12",
         product_risk=1, channel="branch", recorded=False, recording_id=None,
-        **{k: v for k, v in sale.items() if k not in ("recorded", "recording_id", "customer_age")})  # fmt: skip
+        **{k: v for k, v in sale.items()
+           if k not in ("recorded", "recording_id", "customer_age")})  # fmt: skip
     add("sale", "2026-09-02T16:00:00+08:00", customer_id="C-31", product_id="FUND-EQ07",
         product_risk=4, channel="mobile",
         **{k: v for k, v in sale.items() if k != "customer_age"})  # fmt: skip
@@ -510,7 +512,9 @@ def test_same_findings_on_edge_cases(
     sale = ("C-3", "WM-EQ12")
     assert ("C3.suitability.risk-match", sale, "2026-08-01T00:00:00+08:00") not in timed
     assert ("C3.suitability.risk-match", sale, "2026-08-02T00:00:00+08:00") in timed
-    assert ("C3.suitability.elderly-extra-care", sale, "2026-08-01T00:00:00+08:00") not in timed
+    # The 65+ rule takes the higher of the recorded (R3) and the registered level (R4 from
+    # 1 August), as the risk match does: the first sale already needs the extra care.
+    assert ("C3.suitability.elderly-extra-care", sale, "2026-08-01T00:00:00+08:00") in timed
     assert ("C3.suitability.elderly-extra-care", sale, "2026-08-02T00:00:00+08:00") in timed
     # The complete disclosure of 07-02 still counts on 08-01 (30 days to the end of the day).
     assert ("C2.before-sale.complete-disclosure", sale, "2026-08-01T00:00:00+08:00") not in timed

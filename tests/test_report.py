@@ -631,6 +631,69 @@ def test_importing_the_report_does_not_import_matplotlib() -> None:
 # -- what a pack declares --------------------------------------------------------------------
 
 
+def test_a_statistics_section_is_checked_against_the_pack(tmp_path: Path) -> None:
+    pack_dir = tmp_path / "mini"
+    shutil.copytree(MINI, pack_dir)
+    (pack_dir / "report.yaml").write_text(
+        "sections:\n"
+        "  - {id: stats, kind: case_statistics, title: {zh: 統計, en: Stats},\n"
+        "     opened_by: complaint_received, closed_by: complaint_resolvd, key: case_id,\n"
+        "     by: [category, chanel], buckets: [15, 30]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(commitrules.PackValidationError) as caught:
+        commitrules.load_pack(pack_dir)
+    found = "\n".join(str(p) for p in caught.value.problems)
+    assert "sections[0].by[1]: event type 'complaint_received' has no field 'chanel'" in found
+    assert "did you mean 'channel'?" in found
+    assert "unknown event type 'complaint_resolvd'" in found
+    (pack_dir / "report.yaml").write_text(
+        "sections:\n"
+        "  - {id: stats, kind: case_statistics, title: {zh: 統計, en: Stats},\n"
+        "     opened_by: complaint_received, closed_by: complaint_resolved, key: case_id,\n"
+        "     by: [category], buckets: [30, 15]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(commitrules.PackValidationError) as caught:
+        commitrules.load_pack(pack_dir)
+    assert "'buckets' are day counts in increasing order" in str(caught.value)
+
+
+def test_statistics_buckets_count_calendar_days_from_the_day_received(
+    pack: commitrules.Pack,
+) -> None:
+    # Received 1 July 23:00, closed 16 July 00:30: 15 calendar days (the first bucket, as
+    # the 15-day deadline to the end of the day counts), though more than 15 x 24 hours.
+    def complaint(case: str, at: str, **fields: Any) -> dict[str, Any]:
+        return {"id": "r" + case, "type": "complaint_received", "at": at, "case_id": case,
+                "customer_id": "C", "channel": "hotline", "category": "fees",
+                "branch_id": "BR-SH-PD", **fields}  # fmt: skip
+
+    def closed(case: str, at: str) -> dict[str, Any]:
+        return {"id": "d" + case, "type": "complaint_resolved", "at": at, "case_id": case,
+                "outcome": "upheld"}  # fmt: skip
+
+    events = [
+        complaint("A", "2026-07-01T23:00:00+08:00"),
+        complaint("B", "2026-07-01T09:00:00+08:00"),
+        complaint("C", "2026-09-30T09:00:00+08:00", channel="letter"),
+        closed("A", "2026-07-16T00:30:00+08:00"),
+        closed("B", "2026-07-17T09:00:00+08:00"),
+        closed("C", "2026-12-30T09:00:00+08:00"),
+    ]
+    rows = build_report(pack, events, []).data["sections"]
+    stats = next(s for s in rows if s["id"] == "complaint-statistics")
+    by_channel = {row["channel"]: row for row in stats["rows"]}
+    assert (by_channel["hotline"]["days_0_15"], by_channel["hotline"]["days_16_30"]) == (1, 1)
+    # C was received in 2026Q3 and took 91 days: it belongs to Q3, in the last bucket.
+    assert by_channel["letter"]["period"] == "2026Q3"
+    assert by_channel["letter"]["days_over_60"] == 1
+    # A report of 2026Q4 has no complaint received in it.
+    q4 = build_report(pack, events, [], period="2026Q4").data["sections"]
+    assert next(s for s in q4 if s["id"] == "complaint-statistics")["rows"] == []
+    assert "No case in the period" in build_report(pack, events, [], period="2026Q4").to_markdown()
+
+
 def test_a_section_is_checked_against_the_pack(tmp_path: Path) -> None:
     pack_dir = tmp_path / "mini"
     shutil.copytree(MINI, pack_dir)

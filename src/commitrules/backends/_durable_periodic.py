@@ -497,13 +497,13 @@ class DurablePeriodicObligation(_DurablePeriodic):
     def close(self, period: Period, clock: dict[str, Any], services: RuntimeServices) -> None:
         program = self.program
         if not self._by_members:
-            fired = {name for name, _match in program.probe(self.ruleset, clock)}
-            if "no_events" in fired:
+            verdicts = {name for name, _match in program.probe(self.ruleset, clock)}
+            if "no_events" in verdicts:
                 services.emit(self._placed(period, services, {}))
-            elif "some_events" in fired:
+            elif "some_events" in verdicts:
                 moment = period.end_us if self._due_us is None else self._due_us
-                met = {"period": period.label}
-                services.outcome(self, "compliant", met, from_us(moment, services.tz), ())
+                kept = {"period": period.label}
+                services.outcome(self, "compliant", kept, from_us(moment, services.tz), ())
             return
         fired = program.place(self.ruleset, clock)
         assert not fired, fired

@@ -43,8 +43,10 @@ What the report holds (the keys of :attr:`Report.data`):
   version, profile and content hash; the period; counts of events and findings by kind.
   ``pack_mismatch`` lists the packs of findings made by a different pack than ``pack``.
 * ``clauses`` — every clause in catalogue order with its status (``kept``, ``breached``,
-  ``breached_sub`` (in a sub-clause), ``insufficient_sample``, ``not_automatable`` with the
-  reason, ``not_checked`` when no rule covers it) and its own findings counted by kind.
+  ``breached_sub`` (in a sub-clause), ``insufficient_sample``, ``not_judged`` (with outcomes:
+  none of its rules judged anything in the period; a threshold's silence counts as kept),
+  ``not_automatable`` with the reason, ``not_checked`` when no rule covers it) and its own
+  findings counted by kind.
 * ``checks`` — each ``check`` and ``precedence`` rule: events judged and held (with
   outcomes), its findings by kind.
 * ``deadlines`` — each ``deadline`` rule: its limit as in force on the last day (and its
@@ -53,9 +55,12 @@ What the report holds (the keys of :attr:`Report.data`):
   the findings).
 * ``thresholds`` — each ``threshold`` rule: its findings by kind and the groups that
   crossed it most.
-* ``targets`` — each ``periodic_target`` rule per closed period: ``met`` (no finding),
-  ``missed``, ``insufficient_sample`` or ``excused``, with numerator, denominator and rate
-  where a finding recorded them, and the goal in force; charted where rates are known.
+* ``targets`` — each ``periodic_target`` rule per closed period: ``kept``, ``missed``,
+  ``not_judged`` (``reason``: ``too_few`` observations, or ``no_judgement`` recorded when the
+  outcomes show none) or ``excused``, with the achieved rate (numerator over denominator, from
+  the finding or, for a kept period, the engine's outcome), the target in force and the
+  fewest observations it needs (``min_sample``); charted where rates are known. Without
+  outcomes a closed period without a finding is taken as kept, its rate unknown.
 * ``timeline`` — breaches per week (a span up to 100 days), month or year; charted.
 * ``by_role`` — breaches by the responsible role; charted.
 * ``offenders`` — for each of the pack's scope fields (``scope_fields``, e.g. branch and
@@ -66,7 +71,9 @@ What the report holds (the keys of :attr:`Report.data`):
   closed and open, with the days they took (nearest-rank p50, p90, longest) and, when it
   names deadline rules as ``limits``, how many closed within their limit and how many open
   ones are past it (as those rules decided); a ``findings`` section lists the period's
-  findings of its clauses and rules.
+  findings of its clauses and rules; a ``case_statistics`` section counts the cases opened
+  in each of its periods per value of its ``by`` fields, with how long the closed ones took
+  (calendar-day buckets) and how many are open, and :meth:`Report.to_csv` writes it as CSV.
 
 Charts need matplotlib (``pip install 'commitrules[report]'``); it is imported only when
 :meth:`Report.to_html` draws them. The output is deterministic: the same input gives the

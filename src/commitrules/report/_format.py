@@ -9,7 +9,6 @@ from ._text import Words
 
 __all__ = [
     "case_measures",
-    "stats_header",
     "clause_status",
     "comparison",
     "days",
@@ -20,6 +19,7 @@ __all__ = [
     "percent",
     "period_text",
     "rate",
+    "stats_header",
     "target_status",
     "target_text",
     "unit_label",
@@ -72,12 +72,12 @@ def target_status(status: str, say: Words, reason: str | None = None) -> str:
 
 
 def stats_header(column: str, say: Words) -> str:
-    """The heading of a statistics column: 'days_16_30' -> '16–30 days'."""
+    """The heading of a statistics column: 'days_16_30' -> '16 to 30 days'."""
     if column.startswith("days_over_"):
         return f"{say['stats_over']} {column.removeprefix('days_over_')} {say['stats_days']}"
     if column.startswith("days_"):
         low, high = column.removeprefix("days_").split("_")
-        return f"{low}–{high} {say['stats_days']}"
+        return f"{low}{say['stats_to']}{high} {say['stats_days']}"
     return say.get("stats_" + column, column)
 
 

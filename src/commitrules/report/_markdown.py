@@ -215,7 +215,9 @@ def _section(section: Mapping[str, Any], say: Words) -> str:
     elif section["kind"] == "case_statistics":
         columns = section["columns"]
         if section["rows"]:
-            headers = [fmt.stats_header(c, say) if c != "period" else say["bucket"] for c in columns]
+            headers = [
+                fmt.stats_header(c, say) if c != "period" else say["bucket"] for c in columns
+            ]
             table_rows = [[str(row[c]) for c in columns] for row in section["rows"]]
             numbers = len(columns) - 1 - len(section["by"])
             out.append(_table(headers, table_rows, right=numbers))

@@ -144,6 +144,7 @@ _TEXT: Mapping[str, tuple[str, str]] = {
     "stats_closed": ("辦結", "Closed"),
     "stats_open": ("未結", "Open"),
     "stats_days": ("日", "days"),
+    "stats_to": ("至", " to "),
     "stats_over": ("超過", "over"),
     "no_cases": ("期內沒有個案", "No case in the period"),
     "no_periods": ("期內沒有已結束的週期", "No period closed within the report period"),
