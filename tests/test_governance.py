@@ -246,7 +246,7 @@ class TestDecisionLog:
             engine.advance_to(dt.datetime(2026, 10, 1, tzinfo=CST))
         check = verify_log(log)
         assert check.ok
-        assert check.records == 5592
+        assert check.records == 5625
 
 
 def test_no_declared_personal_field_leaks_into_any_output_by_default(
