@@ -174,6 +174,7 @@ def test_until_reports_deadlines_due_by_then(
         "category": "fees",
         "branch_id": "BR-SH-PD",
         "assignee": "S0007",
+        "register_id": "REG-1",
     }
     events = str(write(tmp_path / "e.jsonl", complaint))
     assert main(["check", events]) == 0

@@ -52,8 +52,10 @@ What the report holds (the keys of :attr:`Report.data`):
   correction); the input files; the OpenCC conversion of the pack's Chinese, if any.
   ``pack_mismatch`` lists the packs of findings made by a different pack than ``pack``.
 * ``clauses`` — every clause in catalogue order with its status (``kept``, ``breached``,
-  ``breached_sub`` (in a sub-clause), ``insufficient_sample``, ``not_automatable`` with the
-  reason, ``not_checked`` when no rule covers it) and its own findings counted by kind.
+  ``breached_sub`` (in a sub-clause), ``insufficient_sample``, ``not_judged`` (with outcomes:
+  none of its rules judged anything in the period; a threshold's silence counts as kept),
+  ``not_automatable`` with the reason, ``not_checked`` when no rule covers it) and its own
+  findings counted by kind.
 * ``checks`` — each ``check`` and ``precedence`` rule: events judged and held (with
   outcomes), its findings by kind.
 * ``deadlines`` — each ``deadline`` rule: its limit as in force on the last day (and its
@@ -62,11 +64,20 @@ What the report holds (the keys of :attr:`Report.data`):
   the findings).
 * ``thresholds`` — each ``threshold`` rule: its findings by kind and the groups that
   crossed it most.
+<<<<<<< HEAD
 * ``targets`` — each ``periodic_target`` rule per closed period: ``met`` (no finding),
   ``missed``, ``insufficient_sample``, ``no_events`` (nothing counted at all) or
   ``excused``, with numerator, denominator and the achieved rate where the engine recorded
   them (a finding, or a met period's outcome), and the goal in force; charted on an axis from
   0, periods not judged marked as such.
+=======
+* ``targets`` — each ``periodic_target`` rule per closed period: ``kept``, ``missed``,
+  ``not_judged`` (``reason``: ``too_few`` observations, or ``no_judgement`` recorded when the
+  outcomes show none) or ``excused``, with the achieved rate (numerator over denominator, from
+  the finding or, for a kept period, the engine's outcome), the target in force and the
+  fewest observations it needs (``min_sample``); charted where rates are known. Without
+  outcomes a closed period without a finding is taken as kept, its rate unknown.
+>>>>>>> pack-ed2a
 * ``timeline`` — breaches per week (a span up to 100 days), month or year; charted.
 * ``by_role`` — breaches by the responsible role; charted.
 * ``offenders`` — for each of the pack's scope fields (``scope_fields``, e.g. branch and
@@ -77,9 +88,15 @@ What the report holds (the keys of :attr:`Report.data`):
   closed and open, with the days they took (nearest-rank p50, p90, longest) and, when it
   names deadline rules as ``limits``, how many closed within their limit and how many open
   ones are past it (as those rules decided); a ``findings`` section lists the period's
+<<<<<<< HEAD
   findings of its clauses and rules.
 * ``operational``, ``corrections`` — the engine's own findings (clause ``engine``) and the
   corrections that withdrew earlier findings, shown apart and counted against no clause.
+=======
+  findings of its clauses and rules; a ``case_statistics`` section counts the cases opened
+  in each of its periods per value of its ``by`` fields, with how long the closed ones took
+  (calendar-day buckets) and how many are open, and :meth:`Report.to_csv` writes it as CSV.
+>>>>>>> pack-ed2a
 
 Charts need matplotlib (``pip install 'commitrules[report]'``); it is imported only when
 :meth:`Report.to_html` draws them. The output is deterministic: the same input gives the
@@ -102,13 +119,19 @@ True
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
+<<<<<<< HEAD
 import os
+=======
+import io
+>>>>>>> pack-ed2a
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._safe_text import spreadsheet_cell
 from ..violations import Violation
 from ._charts import render_charts
 from ._data import compute, language_of
@@ -155,6 +178,22 @@ class Report:
         """The same content as Markdown; each chart is given as a table of its data."""
         return render_markdown(self._data, words(self.lang))
 
+    def to_csv(self, section: str) -> str:
+        """A ``case_statistics`` section of the pack as CSV: a header line with the
+        section's columns (``period``, its ``by`` fields, ``received``, ``closed``, one
+        column per bucket, ``open``), then a line per row. Text that a spreadsheet would
+        read as a formula is neutralised (a leading ``'``), as the CLI's CSV does.
+
+        Raises:
+            KeyError: the pack declares no statistics section with that id.
+        """
+        for item in self._data["sections"]:
+            if item["id"] == section and item["kind"] == "case_statistics":
+                return statistics_csv(item["columns"], item["rows"])
+        known = [s["id"] for s in self._data["sections"] if s["kind"] == "case_statistics"]
+        msg = f"no case_statistics section {section!r} (the pack has: {', '.join(known) or 'none'})"
+        raise KeyError(msg)
+
     def __repr__(self) -> str:
         period = self._data["period"]
         label = period["label"] if period else "all"
@@ -162,6 +201,18 @@ class Report:
             f"<Report {self._data['pack']['id']} period={label} lang={self.lang} "
             f"findings={self._data['findings']['total']}>"
         )
+
+
+def statistics_csv(columns: list[str], rows: list[Mapping[str, Any]]) -> str:
+    """CSV text (RFC 4180, ``\r\n`` line ends) of a statistics section's rows."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [spreadsheet_cell(row[c]) if isinstance(row[c], str) else row[c] for c in columns]
+        )
+    return out.getvalue()
 
 
 def build_report(

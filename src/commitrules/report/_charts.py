@@ -220,9 +220,16 @@ def _target(target: Mapping[str, Any], say: Words) -> Figure:
             label=f"{say['target']} ({comparison(target['periods'][0]['target_op'])})",
         )
     styles = (
+<<<<<<< HEAD
         ("met", "^", say["target_met"]),
         ("missed", "o", say["target_missed"]),
         ("excused", "s", say["target_excused"]),
+=======
+        ("missed", _RED, "o", say["target_missed"]),
+        ("excused", _GREY, "s", say["target_excused"]),
+        ("not_judged", _GREY, "x", say["target_not_judged"]),
+        ("kept", _GREEN, "^", say["target_kept"]),
+>>>>>>> pack-ed2a
     )
     for status, marker, label in styles:
         points = [
@@ -230,17 +237,39 @@ def _target(target: Mapping[str, Any], say: Words) -> Figure:
             for p, rate, row in zip(places, rates, rows, strict=True)
             if row["status"] == status and rate is not None
         ]
+<<<<<<< HEAD
         if not points:
             continue
+=======
+        if points:
+            axes.plot(
+                [p for p, _ in points],
+                [r for _, r in points],
+                linestyle="none",
+                marker=marker,
+                color=color,
+                label=label,
+            )
+    # A kept period whose rate is unknown (no outcomes given) is drawn on its target.
+    met = [(p, g) for p, g in zip(places, goals, strict=True) if g is not None]
+    met = [(p, g) for p, g in met if rows[p]["status"] == "kept" and rows[p]["rate"] is None]
+    if met:
+>>>>>>> pack-ed2a
         axes.plot(
             [p for p, _ in points],
             [r for _, r in points],
             linestyle="none",
+<<<<<<< HEAD
             marker=marker,
             markersize=8,
             color=COLORS[status],
             label=label,
             clip_on=False,  # a rate of 0 sits on the axis, whole
+=======
+            marker="^",
+            color=_GREEN,
+            label=say["target_kept"],
+>>>>>>> pack-ed2a
         )
         for place, rate in points:
             axes.annotate(

@@ -20,7 +20,11 @@ __all__ = [
     "percent",
     "period_text",
     "rate",
+<<<<<<< HEAD
     "severity_label",
+=======
+    "stats_header",
+>>>>>>> pack-ed2a
     "target_status",
     "target_text",
     "unit_label",
@@ -67,9 +71,20 @@ def clause_status(status: str, say: Words) -> str:
     return say["status_" + status]
 
 
-def target_status(status: str, say: Words) -> str:
-    """The words for a periodic target's status in one period."""
-    return say["target_" + status]
+def target_status(status: str, say: Words, reason: str | None = None) -> str:
+    """The words for a periodic target's status in one period (and why not judged)."""
+    text = say["target_" + status]
+    return f"{text} ({say['reason_' + reason]})" if reason else text
+
+
+def stats_header(column: str, say: Words) -> str:
+    """The heading of a statistics column: 'days_16_30' -> '16 to 30 days'."""
+    if column.startswith("days_over_"):
+        return f"{say['stats_over']} {column.removeprefix('days_over_')} {say['stats_days']}"
+    if column.startswith("days_"):
+        low, high = column.removeprefix("days_").split("_")
+        return f"{low}{say['stats_to']}{high} {say['stats_days']}"
+    return say.get("stats_" + column, column)
 
 
 def kind_label(kind: str, say: Words) -> str:
