@@ -250,7 +250,7 @@ def test_report_writes_html_and_markdown_with_the_engines_numbers(tmp_path: Path
     assert "<svg" in page
     assert "诚信经营" in page  # zh for the cn profile: Simplified
     markdown = md_out.read_text(encoding="utf-8")
-    assert "| Findings in the period | 44 |" in markdown
+    assert "| Findings in the period | 63 |" in markdown
     # The input is identified: its name and SHA-256, in both formats.
     digest = hashlib.sha256(Path(sample).read_bytes()).hexdigest()
     assert f"| {sample.replace('_', chr(92) + '_')} | " in markdown

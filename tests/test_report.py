@@ -325,18 +325,11 @@ def test_a_pack_without_complaints_has_no_complaint_section(
 def test_periodic_targets_report_kept_missed_and_not_judged_with_rates(report: Report) -> None:
     targets = {t["rule_id"]: t for t in report.data["targets"]}
     disclosure = {row["period"]: row for row in targets["M1.satisfaction.quarterly"]["periods"]}
-<<<<<<< HEAD
-    # A met period's rate is what the engine measured (its outcome), not the target's level.
-    q3_disclosure = disclosure["2026Q3"]
-    assert q3_disclosure["status"] == "met"
-    assert (q3_disclosure["numerator"], q3_disclosure["denominator"]) == (5, 5)
-    assert q3_disclosure["rate"] == 1.0
-=======
     kept = disclosure["2026Q3"]
-    # With the engine's outcomes a kept period shows what it achieved and on what sample.
+    # With the engine's outcomes a kept period shows what it achieved (its outcome, not the
+    # target's level) and on what sample.
     assert (kept["status"], kept["numerator"], kept["denominator"]) == ("kept", 5, 5)
     assert (kept["rate"], kept["target"], kept["min_sample"]) == (1.0, 0.95, 5)
->>>>>>> pack-ed2a
     service = {row["period"]: row for row in targets["M3.satisfaction.quarterly"]["periods"]}
     q3 = service["2026Q3"]
     assert (q3["status"], q3["numerator"], q3["denominator"]) == ("missed", 4, 6)
@@ -347,21 +340,17 @@ def test_periodic_targets_report_kept_missed_and_not_judged_with_rates(report: R
     assert "2026Q4" not in service
     # Months that counted no event at all say so (not "too few observations"), and have no rate.
     risk = {row["period"]: row for row in targets["M4.risk-rate.monthly"]["periods"]}
-<<<<<<< HEAD
-    assert [risk[m]["status"] for m in ("2026-07", "2026-08", "2026-09")] == ["no_events"] * 3
-    assert all(risk[m]["rate"] is None for m in risk)
-=======
     rows = [risk[m] for m in ("2026-07", "2026-08", "2026-09")]
-    # Too few observations: not judged, never kept; the sample and the fewest needed shown.
+    # Not judged, never kept; the sample and the fewest needed shown.
     assert [(r["status"], r["reason"], r["denominator"], r["min_sample"]) for r in rows] == [
-        ("not_judged", "too_few", 0, 500)
+        ("not_judged", "no_events", 0, 500)
     ] * 3
->>>>>>> pack-ed2a
+    assert all(risk[m]["rate"] is None for m in risk)
     assert "2026-10" not in risk
     summary = targets["M4.risk-rate.monthly"]
     assert (summary["kept"], summary["missed"], summary["not_judged"]) == (0, 0, 3)
     text = report.to_markdown()
-    assert "Not judged (too few observations)" in text
+    assert "| 2026-07 | Not judged (no events counted) | 0 | 0 | — | &lt; 0.1% | 500 |" in text
     assert "| 2026Q3 | Kept | 5 | 5 | 100% | ≥ 95% | 5 |" in text
 
 
@@ -394,8 +383,31 @@ def test_a_period_never_judged_is_not_judged_when_the_outcomes_show_it(
         if t["rule_id"] == "M4.risk-rate.monthly"
     }
     assert (risk["2026-07"]["status"], risk["2026-07"]["reason"]) == ("not_judged", "no_judgement")
-    assert risk["2026-08"]["status"] == "not_judged"
-    assert risk["2026-08"]["reason"] == "too_few"
+    # August counted nothing: not judged for want of events, not of a judgement.
+    assert (risk["2026-08"]["status"], risk["2026-08"]["reason"]) == ("not_judged", "no_events")
+
+
+def test_a_period_with_too_few_observations_shows_its_sample_but_no_rate(
+    events: list[dict[str, Any]],
+) -> None:
+    # Five answers where ten are needed: not judged, its sample shown, no rate judged on it.
+    pack = commitrules.load_pack(parameters={"survey_min_sample": 10})
+    outcomes: list[Any] = []
+    engine = commitrules.Engine(pack, outcomes=outcomes.append)
+    found = engine.process_many(events) + engine.advance_to(UNTIL)
+    report = build_report(pack, events, found, until=UNTIL, outcomes=outcomes)
+    (target,) = [t for t in report.data["targets"] if t["rule_id"] == "M1.satisfaction.quarterly"]
+    (row,) = target["periods"]
+    assert (row["status"], row["reason"]) == ("not_judged", "too_few")
+    assert (row["numerator"], row["denominator"], row["min_sample"], row["rate"]) == (
+        5,
+        5,
+        10,
+        None,
+    )
+    assert "| 2026Q3 | Not judged (too few observations) | 5 | 5 | — | ≥ 95% | 10 |" in (
+        report.to_markdown()
+    )
 
 
 def test_a_clause_whose_rules_judged_nothing_is_not_judged(report: Report) -> None:
@@ -806,22 +818,23 @@ def _target_figure(rows: list[dict[str, Any]], lang: str = "en") -> Any:
     return _target(target, words(lang))
 
 
-def _period(label: str, status: str, numerator: int, denominator: int) -> dict[str, Any]:
-    rate = (
-        round(numerator / denominator, 6)
-        if denominator and status != "insufficient_sample"
-        else None
-    )
-    if status in ("no_events",):
-        rate = None
+def _period(
+    label: str, status: str, numerator: int | None, denominator: int | None, reason: str = ""
+) -> dict[str, Any]:
+    """A period row as the report's data gives it: a period not judged has no rate."""
+    rate = None
+    if numerator is not None and denominator and status != "not_judged":
+        rate = round(numerator / denominator, 6)
     return {
         "period": label,
         "status": status,
+        "reason": reason or None,
         "numerator": numerator,
         "denominator": denominator,
         "rate": rate,
         "target_op": "<",
         "target": 0.001,
+        "min_sample": 500,
         "findings": 0,
     }
 
@@ -829,8 +842,8 @@ def _period(label: str, status: str, numerator: int, denominator: int) -> dict[s
 def test_the_rate_chart_plots_achieved_rates_on_an_axis_from_zero() -> None:
     figure = _target_figure(
         [
-            _period("2026-07", "met", 0, 555),
-            _period("2026-08", "met", 0, 565),
+            _period("2026-07", "kept", 0, 555),
+            _period("2026-08", "kept", 0, 565),
             _period("2026-09", "missed", 2, 569),
         ]
     )
@@ -842,23 +855,47 @@ def test_the_rate_chart_plots_achieved_rates_on_an_axis_from_zero() -> None:
         if line.get_marker() != "None"
     }
     # July and August at 0%, not on the 0.1% target line; September at 0.3515%.
-    assert plotted["Met"] == [0.0, 0.0]
+    assert plotted["Kept"] == [0.0, 0.0]
     assert plotted["Missed"] == [pytest.approx(0.3515)]
 
 
 def test_the_rate_chart_marks_periods_not_judged_and_without_events() -> None:
     figure = _target_figure(
         [
-            _period("2026-07", "no_events", 0, 0),
-            _period("2026-08", "insufficient_sample", 1, 3),
-            _period("2026-09", "met", 0, 569),
+            _period("2026-07", "not_judged", 0, 0, "no_events"),
+            _period("2026-08", "not_judged", 1, 3, "too_few"),
+            _period("2026-09", "not_judged", None, None, "no_judgement"),
+            _period("2026-10", "kept", 0, 569),
         ]
     )
     (axes,) = figure.axes
     texts = [text.get_text() for text in axes.texts]
-    assert "no events" in texts
-    assert "not judged" in texts
-    assert sum(patch.get_gid() == "not-judged" for patch in axes.patches) == 2
+    assert {"no events", "too few to judge", "not judged"} <= set(texts)
+    assert sum(patch.get_gid() == "not-judged" for patch in axes.patches) == 3
+    # Nothing is plotted for a period not judged: only October's 0%.
+    plotted = [list(line.get_xdata()) for line in axes.lines if line.get_marker() != "None"]
+    assert plotted == [[3]]
+
+
+def test_the_rate_chart_marks_a_kept_period_whose_rate_is_unknown_instead_of_drawing_it() -> None:
+    # Without the engine's outcomes a kept period has no rate: issue 26 found such months drawn
+    # on the target line, read as "at the limit". They are labelled in their column instead.
+    figure = _target_figure(
+        [
+            _period("2026-07", "kept", None, None),
+            _period("2026-08", "missed", 2, 569),
+        ]
+    )
+    (axes,) = figure.axes
+    assert [text.get_text() for text in axes.texts if text.get_rotation() == 90] == [
+        "kept, rate unknown"
+    ]
+    plotted = {
+        line.get_label(): list(line.get_xdata())
+        for line in axes.lines
+        if line.get_marker() != "None"
+    }
+    assert plotted == {"Missed": [1]}
 
 
 def test_the_target_table_reads_no_events_not_too_few_observations(

@@ -29,12 +29,13 @@ Arguments of :func:`build_report`:
   the script asked for with OpenCC when the pack writes the other one (``data["conversion"]``
   says so).
 * ``until`` — optional, the moment event time was advanced to (``advance_to``, the CLI's
-  ``--until``). Periods that closed by then without a finding are reported as met. Without
-  it, the latest event or finding is the last moment known to be judged.
+  ``--until``). Periods that closed by then without a finding are reported as kept
+  (without ``outcomes``; with them, as the outcomes show). Without it, the latest
+  event or finding is the last moment known to be judged.
 * ``outcomes`` — optional, the :class:`~commitrules.engine.Outcome` records of the same run
   (``Engine(pack, outcomes=collected.append)``): with them the report also counts what
   held, not only what broke (events a check judged, deadlines opened and met), and knows
-  which cases a limit applied to, and the achieved rate of periods that met their target.
+  which cases a limit applied to, and the achieved rate of periods that kept their target.
   Without them those counts are ``None``.
 * ``inputs`` — optional, the files the events (and waivers) were read from: the summary
   lists each by name, size and SHA-256 (``-`` is standard input, with no hash).
@@ -42,7 +43,8 @@ Arguments of :func:`build_report`:
 Everything the report shows is derived from the pack being reported: a section appears
 for what the pack has (its clauses; its checks, deadlines, thresholds and periodic
 targets; its scope fields), and a pack adds its own sections in ``report.yaml`` (see the
-pack format reference: a ``case_handling`` section, a ``findings`` section).
+pack format reference: a ``case_handling``, a ``case_statistics`` or a ``findings``
+section).
 
 What the report holds (the keys of :attr:`Report.data`):
 
@@ -64,20 +66,15 @@ What the report holds (the keys of :attr:`Report.data`):
   the findings).
 * ``thresholds`` — each ``threshold`` rule: its findings by kind and the groups that
   crossed it most.
-<<<<<<< HEAD
-* ``targets`` — each ``periodic_target`` rule per closed period: ``met`` (no finding),
-  ``missed``, ``insufficient_sample``, ``no_events`` (nothing counted at all) or
-  ``excused``, with numerator, denominator and the achieved rate where the engine recorded
-  them (a finding, or a met period's outcome), and the goal in force; charted on an axis from
-  0, periods not judged marked as such.
-=======
 * ``targets`` — each ``periodic_target`` rule per closed period: ``kept``, ``missed``,
-  ``not_judged`` (``reason``: ``too_few`` observations, or ``no_judgement`` recorded when the
-  outcomes show none) or ``excused``, with the achieved rate (numerator over denominator, from
-  the finding or, for a kept period, the engine's outcome), the target in force and the
-  fewest observations it needs (``min_sample``); charted where rates are known. Without
-  outcomes a closed period without a finding is taken as kept, its rate unknown.
->>>>>>> pack-ed2a
+  ``not_judged`` (``reason``: ``no_events`` when nothing was counted at all, ``too_few``
+  observations, or ``no_judgement`` recorded when the outcomes show none) or ``excused``,
+  with numerator, denominator and the achieved rate where the engine recorded them (the
+  finding or, for a kept period, the engine's outcome; a period not judged has no rate),
+  the target in force and the fewest observations it needs (``min_sample``). Without
+  outcomes a closed period without a finding is taken as kept, its rate unknown. Charted
+  on an axis from 0 with the target dashed; periods not judged, and kept ones whose rate is
+  unknown, are marked as such, never drawn at a rate.
 * ``timeline`` — breaches per week (a span up to 100 days), month or year; charted.
 * ``by_role`` — breaches by the responsible role; charted.
 * ``offenders`` — for each of the pack's scope fields (``scope_fields``, e.g. branch and
@@ -88,15 +85,11 @@ What the report holds (the keys of :attr:`Report.data`):
   closed and open, with the days they took (nearest-rank p50, p90, longest) and, when it
   names deadline rules as ``limits``, how many closed within their limit and how many open
   ones are past it (as those rules decided); a ``findings`` section lists the period's
-<<<<<<< HEAD
-  findings of its clauses and rules.
-* ``operational``, ``corrections`` — the engine's own findings (clause ``engine``) and the
-  corrections that withdrew earlier findings, shown apart and counted against no clause.
-=======
   findings of its clauses and rules; a ``case_statistics`` section counts the cases opened
   in each of its periods per value of its ``by`` fields, with how long the closed ones took
   (calendar-day buckets) and how many are open, and :meth:`Report.to_csv` writes it as CSV.
->>>>>>> pack-ed2a
+* ``operational``, ``corrections`` — the engine's own findings (clause ``engine``) and the
+  corrections that withdrew earlier findings, shown apart and counted against no clause.
 
 Charts need matplotlib (``pip install 'commitrules[report]'``); it is imported only when
 :meth:`Report.to_html` draws them. The output is deterministic: the same input gives the
@@ -121,11 +114,8 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
-<<<<<<< HEAD
-import os
-=======
 import io
->>>>>>> pack-ed2a
+import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 

@@ -42,11 +42,7 @@ if TYPE_CHECKING:
     from ..pack._report import ReportSection
     from ..pack.models import CaseHandlingSection, CaseStatisticsSection
 
-<<<<<<< HEAD
-__all__ = ["FORMAT", "KINDS", "VERSION", "compute", "input_files", "language_of"]
-=======
-__all__ = ["FORMAT", "KINDS", "VERSION", "bucket_labels", "compute"]
->>>>>>> pack-ed2a
+__all__ = ["FORMAT", "KINDS", "VERSION", "bucket_labels", "compute", "input_files", "language_of"]
 
 FORMAT = "commitrules.report"
 VERSION = 3
@@ -163,30 +159,27 @@ def compute(
             "withdrawn": len(withdrawn),
         },
         "outcomes_known": known is not None,
-<<<<<<< HEAD
-        "clauses": _clauses(pack, scoped, language),
+        "clauses": _clauses(pack, scoped, language, _judged_rules(known, in_window, tz)),
         "checks": _checks(pack, scoped, known, in_window, language),
         "deadlines": _deadlines(pack, findings, known, in_window, language, last_day),
         "thresholds": _thresholds(pack, scoped, language),
         "targets": _targets(pack, findings, known, language, first_us, judged_us, window),
-=======
-        "clauses": _clauses(pack, scoped, lang, _judged_rules(known, in_window, tz)),
-        "checks": _checks(pack, scoped, known, in_window, lang),
-        "deadlines": _deadlines(pack, findings, known, in_window, lang, last_day),
-        "thresholds": _thresholds(pack, scoped, lang),
-        "targets": _targets(pack, findings, known, lang, first_us, judged_us, window),
->>>>>>> pack-ed2a
         "timeline": _timeline(scoped, moments, span, tz),
         "by_role": _by_role(pack, scoped, language),
         "offenders": _offenders(pack, scoped),
         "sections": [
-<<<<<<< HEAD
-            _section(pack, section, checked, findings, scoped, known, in_window, language, last_day)
-=======
             _section(
-                pack, section, checked, findings, scoped, known, in_window, lang, last_day, window
+                pack,
+                section,
+                checked,
+                findings,
+                scoped,
+                known,
+                in_window,
+                language,
+                last_day,
+                window,
             )
->>>>>>> pack-ed2a
             for section in pack.report_sections
         ],
         "operational": [_finding_row(v, language, tz) for v in operational],
@@ -308,9 +301,6 @@ def _days(pack: Pack, name: str, day: date | None) -> int | None:
 # -- clauses -------------------------------------------------------------------------------
 
 
-<<<<<<< HEAD
-def _clauses(pack: Pack, scoped: Sequence[Violation], language: Language) -> list[dict[str, Any]]:
-=======
 def _judged_rules(
     outcomes: Sequence[Outcome] | None, in_window: Callable[[int], bool], tz: ZoneInfo
 ) -> set[str] | None:
@@ -337,12 +327,11 @@ def _judged_rules(
 
 
 def _clauses(
-    pack: Pack, scoped: Sequence[Violation], lang: str, judged: set[str] | None
+    pack: Pack, scoped: Sequence[Violation], language: Language, judged: set[str] | None
 ) -> list[dict[str, Any]]:
     """Each clause's status. With the engine's outcomes a clause is ``kept`` only when one of
     its rules judged something (a threshold watches without outcomes: its silence counts);
     otherwise ``not_judged``."""
->>>>>>> pack-ed2a
     counts: dict[str, Counter[str]] = {}
     for violation in scoped:
         counts.setdefault(violation.clause_id, Counter())[violation.kind] += 1
@@ -766,11 +755,7 @@ def _targets(
     pack: Pack,
     findings: Sequence[Violation],
     outcomes: Sequence[Outcome] | None,
-<<<<<<< HEAD
     language: Language,
-=======
-    lang: str,
->>>>>>> pack-ed2a
     first_us: int | None,
     judged_us: int | None,
     window: Period | None,
@@ -782,28 +767,20 @@ def _targets(
             continue
         unit: PeriodUnit = spec.period
         by_period: dict[str, list[Violation]] = {}
-        # What the engine measured in periods that met the target (outcomes only).
-        measured: dict[str, tuple[int, int]] = {}
+        for violation in findings:
+            label = violation.evidence.get("period")
+            if violation.rule_id == spec.id and isinstance(label, str):
+                by_period.setdefault(label, []).append(violation)
+        # The periods the engine judged kept, with what it measured (outcomes only).
+        kept: dict[str, list[Outcome]] = {}
         for outcome in outcomes or ():
             label = outcome.subject.get("period")
             if (
                 outcome.rule_id == spec.id
                 and outcome.status == "compliant"
                 and isinstance(label, str)
-                and outcome.numerator is not None
-                and outcome.denominator is not None
-                and not spec.group_by
             ):
-                measured[label] = (outcome.numerator, outcome.denominator)
-        for violation in findings:
-            label = violation.evidence.get("period")
-            if violation.rule_id == spec.id and isinstance(label, str):
-                by_period.setdefault(label, []).append(violation)
-        kept: dict[str, list[Outcome]] = {}
-        for outcome in outcomes or ():
-            label = outcome.subject.get("period")
-            if outcome.rule_id == spec.id and outcome.status == "compliant":
-                kept.setdefault(str(label), []).append(outcome)
+                kept.setdefault(label, []).append(outcome)
         periods: dict[str, Period] = {}
         for label in [*by_period, *kept]:
             try:
@@ -823,21 +800,10 @@ def _targets(
             last_us = item.end_us - 1
             if window is not None and not window.start_us <= last_us < window.end_us:
                 continue
-<<<<<<< HEAD
-            rows.append(
-                _target_row(
-                    pack, spec, item, by_period.get(item.label, []), measured.get(item.label), tz
-                )
-            )
-        title = _title(spec, language)
-=======
             found = by_period.get(item.label, [])
             met = kept.get(item.label, [])
             rows.append(_target_row(pack, spec, item, found, met, outcomes is not None, tz))
-        title = spec.id
-        if spec.title is not None:
-            title = spec.title.zh if lang == "zh" else spec.title.en
->>>>>>> pack-ed2a
+        title = _title(spec, language)
         out.append(
             {
                 "rule_id": spec.id,
@@ -848,12 +814,7 @@ def _targets(
                 "periods": rows,
                 "kept": sum(row["status"] == "kept" for row in rows),
                 "missed": sum(row["status"] == "missed" for row in rows),
-<<<<<<< HEAD
-                "insufficient_sample": sum(row["status"] == "insufficient_sample" for row in rows),
-                "no_events": sum(row["status"] == "no_events" for row in rows),
-=======
                 "not_judged": sum(row["status"] == "not_judged" for row in rows),
->>>>>>> pack-ed2a
                 "excused": sum(row["status"] == "excused" for row in rows),
             }
         )
@@ -872,22 +833,19 @@ def _target_row(
     spec: PeriodicTargetSpec,
     period: Period,
     found: Sequence[Violation],
-<<<<<<< HEAD
-    measured: tuple[int, int] | None,
-    tz: ZoneInfo,
-) -> dict[str, Any]:
-    """One closed period of a target: its status and, where the engine recorded them (a
-    finding's evidence, or a met period's outcome), numerator, denominator and the achieved
-    rate. A period not judged because nothing was counted at all says ``no_events``."""
-=======
     met: Sequence[Outcome],
     outcomes_known: bool,
     tz: ZoneInfo,
 ) -> dict[str, Any]:
-    """One period of a target: ``kept``, ``missed``, ``not_judged`` (too few observations,
-    or, with the engine's outcomes, no judgement recorded) or ``excused``; the achieved
-    rate against the target and the sample it was judged on."""
->>>>>>> pack-ed2a
+    """One closed period of a target: ``kept``, ``missed``, ``not_judged`` or ``excused``;
+    the target in force and the fewest observations it needs; numerator, denominator and
+    the achieved rate where the engine recorded them (a finding's evidence, or a kept
+    period's outcome).
+
+    A period is not judged for a ``reason``: ``no_events`` (nothing counted at all),
+    ``too_few`` (fewer observations than it needs) or, with the engine's outcomes,
+    ``no_judgement`` (the engine recorded neither a finding nor a kept period). A period
+    not judged has no rate: a rate of too few observations judges nothing."""
     kinds = {v.kind for v in found}
     reason = None
     if "violation" in kinds:
@@ -908,18 +866,6 @@ def _target_row(
     sample = spec.min_sample
     needed = _parameter(pack, sample.param, day) if not isinstance(sample, int) else sample
     numerator = denominator = rate = None
-<<<<<<< HEAD
-    if len(found) == 1 and not spec.group_by:
-        evidence = found[0].evidence
-        numerator = _whole(evidence.get("numerator"))
-        denominator = _whole(evidence.get("denominator"))
-    elif status == "met" and measured is not None:
-        numerator, denominator = measured
-    if status == "insufficient_sample" and denominator == 0:
-        status = "no_events"
-    if numerator is not None and denominator and status != "insufficient_sample":
-        rate = round(numerator / denominator, 6)
-=======
     if not spec.group_by:
         if len(found) == 1:
             evidence = found[0].evidence
@@ -928,9 +874,10 @@ def _target_row(
             needed = _whole(evidence.get("min_sample")) or needed
         elif len(met) == 1:
             numerator, denominator = met[0].numerator, met[0].denominator
-        if numerator is not None and denominator:
-            rate = round(numerator / denominator, 6)
->>>>>>> pack-ed2a
+    if reason == "too_few" and denominator == 0:
+        reason = "no_events"
+    if numerator is not None and denominator and status != "not_judged":
+        rate = round(numerator / denominator, 6)
     return {
         "period": period.label,
         "status": status,

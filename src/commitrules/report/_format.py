@@ -20,11 +20,8 @@ __all__ = [
     "percent",
     "period_text",
     "rate",
-<<<<<<< HEAD
     "severity_label",
-=======
     "stats_header",
->>>>>>> pack-ed2a
     "target_status",
     "target_text",
     "unit_label",
@@ -74,16 +71,19 @@ def clause_status(status: str, say: Words) -> str:
 def target_status(status: str, say: Words, reason: str | None = None) -> str:
     """The words for a periodic target's status in one period (and why not judged)."""
     text = say["target_" + status]
-    return f"{text} ({say['reason_' + reason]})" if reason else text
+    return text + say.paren(say["reason_" + reason]) if reason else text
 
 
 def stats_header(column: str, say: Words) -> str:
-    """The heading of a statistics column: 'days_16_30' -> '16 to 30 days'."""
+    """The heading of a statistics column: 'days_16_30' -> '16 to 30 days' ('16至30日');
+    a ``by`` field's name as the report knows it, or as it is."""
+    space = "" if say.chinese else " "
     if column.startswith("days_over_"):
-        return f"{say['stats_over']} {column.removeprefix('days_over_')} {say['stats_days']}"
+        high = column.removeprefix("days_over_")
+        return f"{say['stats_over']}{space}{high}{space}{say['stats_days']}"
     if column.startswith("days_"):
         low, high = column.removeprefix("days_").split("_")
-        return f"{low}{say['stats_to']}{high} {say['stats_days']}"
+        return f"{low}{say['stats_to']}{high}{space}{say['stats_days']}"
     return say.get("stats_" + column, column)
 
 

@@ -53,9 +53,8 @@ th.title, td.title { min-width: 9em; }
 th.status, td.status { min-width: 6.5em; }
 td.message { min-width: 14em; }
 .kept, .met { color: #1e8449; }
-.not_judged { color: #9a6700; }
 .breached, .breached_sub, .missed { color: #c0392b; font-weight: 600; }
-.insufficient_sample, .no_events, .excused { color: #8a5d00; }
+.insufficient_sample, .not_judged, .excused { color: #8a5d00; }
 .not_automatable, .not_checked, .unknown_clause { color: #616e7c; }
 .note { color: #52606d; font-size: 0.9em; }
 .warn { background: #fff4e5; border-left: 4px solid #c75c00; padding: 8px 12px; }
@@ -392,16 +391,25 @@ def _section(section: Mapping[str, Any], data: Mapping[str, Any], say: Words) ->
         if section["rows"]:
             text_columns = {"period", *section["by"]}
             headers: list[Cell] = [
-                (say["bucket"] if c == "period" else fmt.stats_header(c, say))
+                fmt.with_zone(say["bucket"], data, say)
+                if c == "period"
+                else fmt.stats_header(c, say)
                 if c in text_columns
                 else (fmt.stats_header(c, say), "n")
                 for c in columns
             ]
             table_rows = [
-                [str(row[c]) if c in text_columns else _n(row[c]) for c in columns]
+                [
+                    (row[c], "id")
+                    if c == "period"
+                    else str(row[c])
+                    if c in text_columns
+                    else _n(row[c])
+                    for c in columns
+                ]
                 for row in section["rows"]
             ]
-            out.append(_table(headers, table_rows))
+            out.append(_table(headers, table_rows, section["title"]))
         else:
             out.append(f"<p>{_e(say['no_cases'])}</p>")
         out.append(f'<p class="note">{_e(say["stats_note"])}</p>')
@@ -436,13 +444,13 @@ def _targets(data: Mapping[str, Any], charts: Mapping[str, str], say: Words) -> 
             continue
         rows = [
             [
-<<<<<<< HEAD
                 (row["period"], "id"),
-                (fmt.target_status(row["status"], say), "status " + row["status"]),
-=======
-                (row["period"], "mono"),
-                (fmt.target_status(row["status"], say, row["reason"]), row["status"]),
->>>>>>> pack-ed2a
+                (
+                    fmt.target_status(row["status"], say, row["reason"]),
+                    " ".join(
+                        ["status", row["status"], *([row["reason"]] if row["reason"] else [])]
+                    ),
+                ),
                 _n(row["numerator"]),
                 _n(row["denominator"]),
                 (fmt.rate(row["rate"]), "n"),

@@ -239,7 +239,10 @@ def _section(section: Mapping[str, Any], data: Mapping[str, Any], say: Words) ->
         columns = section["columns"]
         if section["rows"]:
             headers = [
-                fmt.stats_header(c, say) if c != "period" else say["bucket"] for c in columns
+                fmt.stats_header(c, say)
+                if c != "period"
+                else fmt.with_zone(say["bucket"], data, say)
+                for c in columns
             ]
             table_rows = [[str(row[c]) for c in columns] for row in section["rows"]]
             numbers = len(columns) - 1 - len(section["by"])

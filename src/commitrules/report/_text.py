@@ -233,6 +233,11 @@ _TEXT: Mapping[str, tuple[str, str, str]] = {
         "未能判定（样本不足）",
         "Not judged (too few observations)",
     ),
+    "status_not_judged": (
+        "未能判定（期內未有判定）",
+        "未能判定（期内未有判定）",
+        "Not judged (nothing judged in the period)",
+    ),
     "status_not_automatable": (
         "無法自動檢查",
         "无法自动检查",
@@ -404,42 +409,6 @@ _TEXT: Mapping[str, tuple[str, str, str]] = {
         "本规则包未设",
         "not set in this pack",
     ),
-<<<<<<< HEAD
-=======
-    # Clauses.
-    "clauses": ("各條款履行情況", "Clauses"),
-    "clause": ("條款", "Clause"),
-    "title": ("標題", "Title"),
-    "status": ("狀態", "Status"),
-    "rules": ("規則數", "Rules"),
-    "reason": ("說明", "Note"),
-    "status_kept": ("已遵守(未發現違規)", "Kept (no breach found)"),
-    "status_breached": ("未遵守", "Breached"),
-    "status_breached_sub": ("未遵守(見子條款)", "Breached (in sub-clauses)"),
-    "status_insufficient_sample": ("未能判定(樣本不足)", "Not judged (too few observations)"),
-    "status_not_judged": ("未能判定(期內未有判定)", "Not judged (nothing judged in the period)"),
-    "status_not_automatable": ("無法自動檢查", "Not automatable"),
-    "status_not_checked": ("本規則包未設規則", "No rule in this pack"),
-    "status_unknown_clause": ("不在條款目錄中", "Not in the clause catalogue"),
-    "kind_violation": ("違規", "Violations"),
-    "kind_escalation": ("升級", "Escalations"),
-    "kind_insufficient_sample": ("樣本不足", "Too few observations"),
-    "kind_excused": ("已豁免", "Excused"),
-    # Cases (a section a pack declares: kind case_handling).
-    "cases_received": ("期內開立的個案", "Cases opened in the period"),
-    "cases_resolved": ("已完結", "Closed"),
-    "cases_open": ("未完結", "Still open"),
-    "cases_open_overdue": ("未完結且已逾時限", "Still open and past the limit"),
-    "cases_with_limit": ("已完結且有時限", "Closed, with a limit"),
-    "cases_within_limit": ("在時限內完結", "Closed within the limit"),
-    "cases_share": ("時限內完結比例", "Share closed within the limit"),
-    "cases_p50": ("所需天數中位數(P50)", "Days taken, median (p50)"),
-    "cases_p90": ("所需天數 P90", "Days taken, p90"),
-    "cases_max": ("所需天數最長", "Days taken, longest"),
-    "cases_limit": ("時限", "Limit"),
-    "extended_to": ("延期後", "extended"),
-    "limit_unknown": ("本規則包未設", "not set in this pack"),
->>>>>>> pack-ed2a
     "percentile_note": (
         "百分位數採用最近秩法；天數為開立至完結的實際經過時間。",
         "百分位数采用最近秩法；天数为开立至完结的实际经过时间。",
@@ -478,7 +447,6 @@ _TEXT: Mapping[str, tuple[str, str, str]] = {
         "A deadline belongs to the period it was opened in; still open: not yet due when the "
         "report was judged.",
     ),
-<<<<<<< HEAD
     "limit": (
         "時限",
         "时限",
@@ -599,49 +567,141 @@ _TEXT: Mapping[str, tuple[str, str, str]] = {
         "周期",
         "Period",
     ),
-    "target_met": (
+    "sample": (
+        "樣本（分母）",
+        "样本（分母）",
+        "Sample (denominator)",
+    ),
+    "min_sample": (
+        "最少樣本",
+        "最少样本",
+        "Fewest to judge",
+    ),
+    "target_kept": (
         "達標",
         "达标",
-        "Met",
+        "Kept",
     ),
     "target_missed": (
         "未達標",
         "未达标",
         "Missed",
     ),
-    "target_insufficient_sample": (
-        "未能判定（樣本不足）",
-        "未能判定（样本不足）",
-        "Not judged (too few observations)",
+    "target_not_judged": (
+        "未能判定",
+        "未能判定",
+        "Not judged",
     ),
-    "target_no_events": (
-        "未能判定（沒有可計入的事件）",
-        "未能判定（没有可计入的事件）",
-        "Not judged (no events counted)",
+    "reason_too_few": (
+        "樣本不足",
+        "样本不足",
+        "too few observations",
+    ),
+    "reason_no_events": (
+        "沒有可計入的事件",
+        "没有可计入的事件",
+        "no events counted",
+    ),
+    "reason_no_judgement": (
+        "引擎未有判定記錄",
+        "引擎未有判定记录",
+        "no judgement recorded",
     ),
     "target_excused": (
         "已豁免",
         "已豁免",
         "Excused",
     ),
-    "not_judged": (
-        "未判定",
-        "未判定",
-        "not judged",
+    "chart_too_few": (
+        "樣本不足",
+        "样本不足",
+        "too few to judge",
     ),
-    "no_events": (
+    "chart_no_events": (
         "無事件",
         "无事件",
         "no events",
     ),
+    "chart_no_judgement": (
+        "未判定",
+        "未判定",
+        "not judged",
+    ),
+    "chart_rate_unknown": (
+        "達標，比率不詳",
+        "达标，比率不详",
+        "kept, rate unknown",
+    ),
     "targets_note": (
-        "達成比率為分子除以分母，取自引擎對每個已結束週期的判定（達標週期的比率須提供判定結果"
-        "）；樣本不足或沒有事件的週期不作判定，圖中以灰色標示。",
-        "达成比率为分子除以分母，取自引擎对每个已结束周期的判定（达标周期的比率须提供判定结果"
-        "）；样本不足或没有事件的周期不作判定，图中以灰色标示。",
+        "達成比率為分子除以分母，取自引擎對每個已結束週期的判定；目標為承諾本身的目標，非監管限"
+        "額。分母少於最少樣本的週期未能判定，不計作達標，亦不顯示比率；沒有可計入事件的週期同樣"
+        "未能判定。提供引擎的判定結果時，達標週期亦顯示其比率；未提供時，已結束而無記錄的週期視"
+        "為達標，其比率不詳。圖中未能判定的週期以灰色標示，比率不詳的達標週期以文字標示，均不畫"
+        "在任何比率上。",
+        "达成比率为分子除以分母，取自引擎对每个已结束周期的判定；目标为承诺本身的目标，非监管限"
+        "额。分母少于最少样本的周期未能判定，不计作达标，亦不显示比率；没有可计入事件的周期同样"
+        "未能判定。提供引擎的判定结果时，达标周期亦显示其比率；未提供时，已结束而无记录的周期视"
+        "为达标，其比率不详。图中未能判定的周期以灰色标示，比率不详的达标周期以文字标示，均不画"
+        "在任何比率上。",
         "The achieved rate is the numerator over the denominator, as the engine judged each "
-        "closed period (a met period's rate needs the engine's outcomes); a period with too "
-        "few observations, or with no events, is not judged and is shaded grey in the chart.",
+        "closed period, against the target (the commitment's own, not a regulatory limit). A "
+        "period whose denominator is below the fewest needed is not judged, never counted as "
+        "kept, and shows no rate; so is a period with no events counted. With the engine's "
+        "outcomes a kept period shows its rate too; without them a closed period without a "
+        "finding is taken as kept and its rate is unknown. In the chart a period not judged "
+        "is shaded grey and a kept period whose rate is unknown is labelled: neither is drawn "
+        "at a rate.",
+    ),
+    "stats_note": (
+        "處理時長為自受理日起至辦結日止的自然日數；未結：期末尚未辦結。",
+        "处理时长为自受理日起至办结日止的自然日数；未结：期末尚未办结。",
+        "Days taken: calendar days from the day received to the day closed; open: not closed "
+        "when the report was judged.",
+    ),
+    "stats_received": (
+        "受理",
+        "受理",
+        "Received",
+    ),
+    "stats_closed": (
+        "辦結",
+        "办结",
+        "Closed",
+    ),
+    "stats_open": (
+        "未結",
+        "未结",
+        "Open",
+    ),
+    "stats_category": (
+        "類別",
+        "类别",
+        "Category",
+    ),
+    "stats_channel": (
+        "渠道",
+        "渠道",
+        "Channel",
+    ),
+    "stats_days": (
+        "日",
+        "日",
+        "days",
+    ),
+    "stats_to": (
+        "至",
+        "至",
+        " to ",
+    ),
+    "stats_over": (
+        "超過",
+        "超过",
+        "over",
+    ),
+    "no_cases": (
+        "期內沒有個案",
+        "期内没有个案",
+        "No case in the period",
     ),
     "no_periods": (
         "期內沒有已結束的週期",
@@ -718,80 +778,6 @@ _TEXT: Mapping[str, tuple[str, str, str]] = {
         "重复违规者（两次或以上）",
         "Repeat offenders (two violations or more)",
     ),
-=======
-    "limit": ("時限", "Limit"),
-    "opened": ("開始", "Opened"),
-    "met": ("按時", "Met"),
-    "missed": ("逾時", "Missed"),
-    "escalated": ("已升級", "Escalated"),
-    "still_open": ("未完結", "Still open"),
-    "share_met": ("按時比例", "Share met"),
-    "thresholds": ("閾值", "Thresholds"),
-    "groups": ("觸發最多的組別", "Groups that crossed it most"),
-    "duration_minutes": ("分鐘", "minutes"),
-    "duration_hours": ("小時", "hours"),
-    "duration_calendar_days": ("日曆日", "calendar days"),
-    "duration_working_days": ("工作日", "working days"),
-    "duration_weeks": ("週", "weeks"),
-    "duration_months": ("個月", "months"),
-    "duration_from_field": ("按事件欄位", "from the event's field"),
-    "measure": ("指標", "Measure"),
-    "value": ("數值", "Value"),
-    # Periodic targets.
-    "targets": ("量化目標", "Measurable targets"),
-    "target": ("目標", "Target"),
-    "target_rate": ("比率", "Rate"),
-    "numerator": ("分子", "Numerator"),
-    "denominator": ("分母", "Denominator"),
-    "period_unit": ("週期", "Period"),
-    "target_kept": ("達標", "Kept"),
-    "target_missed": ("未達標", "Missed"),
-    "target_not_judged": ("未能判定", "Not judged"),
-    "target_excused": ("已豁免", "Excused"),
-    "reason_too_few": ("樣本不足", "too few observations"),
-    "reason_no_judgement": ("引擎未有判定記錄", "no judgement recorded"),
-    "sample": ("樣本(分母)", "Sample (denominator)"),
-    "min_sample": ("最少樣本", "Fewest to judge"),
-    "targets_note": (
-        "比率為分子除以分母,與目標(承諾本身的目標,非監管限額)比較;分母少於最少樣本的週期未能判定,"
-        "不計作達標。提供引擎的判定結果時,達標週期亦顯示其比率;未提供時,已結束而無記錄的週期視為達標,"
-        "其比率不詳。",
-        "The rate is the numerator over the denominator, against the target (the bank's own "
-        "commitment, not a regulatory limit); a period whose denominator is below the fewest "
-        "needed is not judged, and never counted as kept. With the engine's outcomes a kept "
-        "period shows its rate too; without them a closed period without a finding is taken "
-        "as kept and its rate is unknown.",
-    ),
-    "stats_note": (
-        "處理時長為自受理日起至辦結日止的自然日數;未結:期末尚未辦結。",
-        "Days taken: calendar days from the day received to the day closed; open: not closed "
-        "when the report was judged.",
-    ),
-    "stats_received": ("受理", "Received"),
-    "stats_closed": ("辦結", "Closed"),
-    "stats_open": ("未結", "Open"),
-    "stats_days": ("日", "days"),
-    "stats_to": ("至", " to "),
-    "stats_over": ("超過", "over"),
-    "no_cases": ("期內沒有個案", "No case in the period"),
-    "no_periods": ("期內沒有已結束的週期", "No period closed within the report period"),
-    "rate_chart": ("各週期比率與目標", "Rate per period against the target"),
-    "unit_day": ("日", "day"),
-    "unit_week": ("週", "week"),
-    "unit_month": ("月", "month"),
-    "unit_quarter": ("季", "quarter"),
-    "unit_half_year": ("半年", "half-year"),
-    "unit_year": ("年", "year"),
-    # Time and roles.
-    "over_time": ("違規趨勢", "Violations over time"),
-    "bucket": ("期間", "Period"),
-    "count": ("數量", "Count"),
-    "by_role": ("按負責角色統計的違規", "Violations by responsible role"),
-    "role": ("角色", "Role"),
-    "total": ("合計", "Total"),
-    # Offenders and warnings.
-    "offenders": ("重複違規者", "Repeat offenders"),
->>>>>>> pack-ed2a
     "offenders_note": (
         "只列出期內有兩次或以上違規者；只計首次違規（不含升級），不含由違規次數觸發的預警本身。",
         "只列出期内有两次或以上违规者；只计首次违规（不含升级），不含由违规次数触发的预警本身。",
