@@ -201,9 +201,8 @@ def _target(target: Mapping[str, Any], say: Words) -> Figure:
             why, color = say["chart_rate_unknown"], "kept"
         else:
             continue
-        axes.text(
-            place, top * 0.62, why, rotation=90, ha="center", va="center", color=COLORS[color]
-        )
+        # Hung from the top of the column, clear of the target line where it can be.
+        axes.text(place, top * 1.2, why, rotation=90, ha="center", va="top", color=COLORS[color])
     known_goals = [(p, g) for p, g in zip(places, goals, strict=True) if g is not None]
     if known_goals:
         # The target in force in each period: a level across its column (it may change).
