@@ -213,9 +213,6 @@ class Pack:
     #: The sections the pack adds to the commitment report (``report.yaml``).
     report_sections: tuple[ReportSection, ...]
     _compiler: _Compiler = attrs.field(repr=False, alias="compiler")
-    #: The clause of each rule in ``disabled`` (a clause whose rules are all switched off
-    #: is accounted for by their reasons).
-    disabled_clauses: Mapping[str, str] = attrs.field(factory=dict, repr=False)
 
     @property
     def ref(self) -> PackRef:
@@ -590,7 +587,6 @@ class _Merge:
                     continue
                 rules[placed.value.id] = placed
         disabled: list[tuple[str, str]] = []
-        disabled_clauses: dict[str, str] = {}
         for raw in self.chain:
             assert raw.meta is not None
             for index, item in enumerate(raw.meta.value.disable):
@@ -600,7 +596,7 @@ class _Merge:
                         f"no rule {item.rule!r} to disable",
                     )
                     continue
-                disabled_clauses[item.rule] = rules.pop(item.rule).value.clause
+                del rules[item.rule]
                 disabled.append((item.rule, item.reason))
         # The profile.
         default_profile = settings.get("default_profile", "default")
@@ -727,7 +723,6 @@ class _Merge:
             tables=compiled_tables,
             rules=tuple(p.value for p in rules.values()),
             disabled=tuple(disabled),
-            disabled_clauses=disabled_clauses,
             routing=routing,
             catalog=catalog,
             allowed_lateness_us=lateness.to_us() if lateness is not None else 0,

@@ -154,24 +154,16 @@ def coverage(suite: SuiteResult) -> Coverage:
     with_rules: list[str] = []
     not_automatable: list[tuple[str, str]] = []
     uncovered: list[str] = []
-    # A clause whose rules this pack switches off (pack.yaml ``disable``, each with its
-    # reason) has a stated reason too: the rule does not apply here.
-    reasons = dict(pack.disabled)
-    switched_off: dict[str, list[str]] = {}
-    for rule_id, clause_id in pack.disabled_clauses.items():
-        switched_off.setdefault(clause_id, []).append(f"{rule_id} switched off: {reasons[rule_id]}")
     for clause in pack.clauses:
         if clause.id in ruled or any(r.startswith(clause.id + ".") for r in ruled):
             with_rules.append(clause.id)
         elif not clause.automatable:
             reason = clause.reason.en if clause.reason else ""
             not_automatable.append((clause.id, reason))
-        elif clause.id in switched_off:
-            not_automatable.append((clause.id, " ".join(switched_off[clause.id])))
         elif any(other.startswith(clause.id + ".") for other in clause_ids):
             # A parent whose every child is accounted for is accounted for too.
             children = [c for c in pack.clauses if c.id.startswith(clause.id + ".")]
-            if all(c.id in ruled or not c.automatable or c.id in switched_off for c in children):
+            if all(c.id in ruled or not c.automatable for c in children):
                 not_automatable.append((clause.id, "covered by its finer clauses"))
             else:
                 uncovered.append(clause.id)
