@@ -1,0 +1,271 @@
+"""Rows: a checked batch's columns turned into one event (a dict) per row, in row order.
+
+This is the last step before evaluation, and the only one that looks at values, in
+vectorised passes over whole columns (which rows are null where, which fall outside what
+a Python ``datetime`` holds) before any per-row work:
+
+- a null is a field left out (the engine fills its default, or refuses a required one);
+- a row whose type declares a field whose column cannot carry it (see :mod:`._schema`)
+  and whose value there is not null is refused with the column's reason;
+- a row with a non-null value in a column its type does not declare, or whose type is
+  unknown or null, is given to the engine with every non-null value it has: the engine
+  refuses it exactly as it refuses that event from JSON (an unknown field, an unknown
+  type, a missing type);
+- every other row is the dict of its type's non-null columns.
+
+Time columns become aware ``datetime`` values in the column's zone (microseconds: a
+nanosecond column whose value has a non-zero sub-microsecond part is refused); decimal
+columns ``Decimal`` values with the column's scale; lists Python lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..eventtime._instants import EARLIEST, LATEST
+from ._schema import Plan
+
+__all__ = ["CheckedBatch", "check_batch"]
+
+#: What a ``datetime`` holds, with a day to spare for any zone's offset (µs since 1970).
+_DATETIME_MIN_US = -62_135_596_800_000_000 + 86_400_000_000
+_DATETIME_MAX_US = 253_402_300_799_999_999 - 86_400_000_000
+_OUT_OF_RANGE = (
+    "time outside the supported range {earliest} to {latest} (the column holds {value} "
+    "{unit} since 1970)"
+)
+_SUB_MICROSECOND = (
+    "time {value} ns since 1970 has a part below a microsecond; event times are kept to the "
+    "microsecond: truncate the column (cast to timestamp[us]) if that is what is meant"
+)
+
+
+@attrs.frozen
+class CheckedBatch:
+    """A batch with its plan and the per-row verdicts of the vectorised passes.
+
+    ``refused`` maps a row's index in the batch to why it is refused before the engine
+    sees it; ``whole`` holds the rows given to the engine with every non-null value (an
+    undeclared column, or an unknown or null type). A vectorised evaluator reads the
+    Arrow columns (``batch``) and these verdicts; the row evaluator calls :meth:`rows`.
+    """
+
+    source: str
+    first_row: int
+    batch: pa.RecordBatch = attrs.field(repr=False, eq=False)
+    plan: Plan = attrs.field(repr=False, eq=False)
+    refused: dict[int, str]
+    whole: frozenset[int]
+    columns: list[pa.Array] = attrs.field(repr=False, eq=False)
+
+    @property
+    def num_rows(self) -> int:
+        """Rows in the batch."""
+        return int(self.batch.num_rows)
+
+    def rows(self) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+        """``(row number in the source, event, reason)`` per row; the event is None when
+        the row is refused (``reason`` then says why)."""
+        plan = self.plan
+        count = self.batch.num_rows
+        values: list[list[Any] | None] = [None] * len(plan.names)
+
+        def column(index: int) -> list[Any]:
+            found = values[index]
+            if found is None:
+                found = values[index] = _python_values(self.columns[index], plan, index)
+            return found
+
+        kinds = column(plan.type_index)
+        ids = column(plan.names.index("id")) if "id" in plan.names else None
+        layouts: dict[Any, list[tuple[str, list[Any]]]] = {}
+        refused = self.refused
+        whole = self.whole
+        first = self.first_row
+        everything: list[tuple[str, list[Any]]] | None = None
+        for i in range(count):
+            number = first + i
+            if refused and i in refused:
+                event_id = ids[i] if ids is not None else None
+                where = f"event {event_id}: " if isinstance(event_id, str) else ""
+                yield number, None, where + refused[i]
+                continue
+            if whole and i in whole:
+                if everything is None:
+                    everything = [(name, column(index)) for index, name in enumerate(plan.names)]
+                event = {name: items[i] for name, items in everything if items[i] is not None}
+                yield number, event, None
+                continue
+            kind = kinds[i]
+            layout = layouts.get(kind)
+            if layout is None:
+                # The first row of this type: convert the columns it reads (once).
+                layout = layouts[kind] = [
+                    (field, column(index)) for index, field in plan.layouts[kind].fields
+                ]
+            event = {"type": kind}
+            for name, items in layout:
+                value = items[i]
+                if value is not None:
+                    event[name] = value
+            yield number, event, None
+
+
+def _python_values(array: pa.Array, plan: Plan, index: int) -> list[Any]:
+    conversion = plan.conversions[index]
+    if conversion == "null":
+        return [None] * len(array)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if conversion == "timestamp":
+        return _datetimes(array)
+    if conversion == "decimal":
+        return _decimal_texts(array)
+    values: list[Any] = array.to_pylist()
+    return values
+
+
+_ZONES: dict[int, dt.tzinfo] = {}
+
+
+def _zone(offset_us: int) -> dt.tzinfo:
+    zone = _ZONES.get(offset_us)
+    if zone is None:
+        zone = dt.timezone(dt.timedelta(microseconds=offset_us))
+        if len(_ZONES) < 4096:
+            _ZONES[offset_us] = zone
+    return zone
+
+
+def _datetimes(array: pa.Array) -> list[Any]:
+    """Aware datetimes with the offset of the column's zone at each instant.
+
+    A fixed ``datetime.timezone`` per offset, as RFC 3339 text parses to: the value a JSON
+    event with that time written in that zone gives the engine. Built from the columns of
+    the local wall time (vectorised): ``to_pylist`` of a zoned column costs several times
+    more.
+    """
+    # Refused rows were set to null by check_batch: what is left casts exactly.
+    moments = array.cast(pa.timestamp("us", tz=array.type.tz), safe=False)
+    valid = moments.is_valid() if moments.null_count else None
+    if valid is not None:
+        moments = moments.fill_null(pa.scalar(0, pa.timestamp("us", tz=array.type.tz)))
+    local = pc.local_timestamp(moments)
+    offsets = pc.subtract(local.cast(pa.int64()), moments.cast(pa.int64())).to_pylist()
+    zones = list(map(_zone, offsets))
+    microseconds = pc.add(
+        pc.multiply(pc.millisecond(local), 1000), pc.microsecond(local)
+    ).to_pylist()
+    parts = [
+        part(local).to_pylist()
+        for part in (pc.year, pc.month, pc.day, pc.hour, pc.minute, pc.second)
+    ]
+    values: list[Any] = list(map(dt.datetime, *parts, microseconds, zones))
+    if valid is not None:
+        values = [v if ok else None for v, ok in zip(values, valid.to_pylist(), strict=True)]
+    return values
+
+
+def _decimal_texts(array: pa.Array) -> list[Any]:
+    """Decimal text without the column's padding: ``0.920000`` in decimal(38, 6) is ``0.92``.
+
+    The shortest plain form, as a JSON event would write the value: the scale of a decimal
+    column is storage, not part of the value (trailing zeros would show in messages).
+    """
+    texts: list[str | None] = array.cast(pa.string()).to_pylist()
+    return [
+        text.rstrip("0").rstrip(".")
+        if text is not None and "." in text and "E" not in text
+        else text
+        for text in texts
+    ]
+
+
+def check_batch(source: str, first_row: int, batch: pa.RecordBatch, plan: Plan) -> CheckedBatch:
+    """The vectorised passes over one batch (see the module's docstring)."""
+    count = batch.num_rows
+    columns = list(batch.columns)
+    types = columns[plan.type_index]
+    if pa.types.is_dictionary(types.type):
+        types = types.dictionary_decode()
+    refused: dict[int, str] = {}
+    whole_mask: Any = None
+    types = types.cast(pa.string())
+    known = pa.array(sorted(plan.layouts), pa.string())
+    if types.null_count or not pc.all(pc.is_in(types, known)).as_py():
+        whole_mask = pc.invert(pc.fill_null(pc.is_in(types, known), False))
+    present = {str(name) for name in pc.unique(types).to_pylist() if name is not None}
+    for index, name in enumerate(plan.names):
+        column = columns[index]
+        if column.null_count == count or index == plan.type_index:
+            continue
+        valid = pc.is_valid(column)
+        declared = plan.declared_by[index]
+        if present - declared:
+            undeclared = pc.and_(
+                valid,
+                pc.invert(pc.is_in(types, pa.array(sorted(declared), pa.string()))),
+            )
+            whole_mask = undeclared if whole_mask is None else pc.or_(whole_mask, undeclared)
+        for kind in present & declared:
+            reason = plan.layouts[kind].unfit.get(index)
+            if reason is None:
+                continue
+            rows = pc.and_(valid, pc.equal(types, kind))
+            for i in _indices(rows):
+                refused.setdefault(i, reason)
+        if plan.conversions[index] == "timestamp":
+            columns[index] = _checked_times(column, refused, name)
+    whole: frozenset[int] = frozenset()
+    if whole_mask is not None:
+        whole = frozenset(i for i in _indices(whole_mask) if i not in refused)
+    return CheckedBatch(source, first_row, batch, plan, refused, whole, columns)
+
+
+def _indices(mask: Any) -> list[int]:
+    if not pc.any(mask).as_py():
+        return []
+    found: list[int] = pc.indices_nonzero(mask).to_pylist()
+    return found
+
+
+def _checked_times(column: pa.Array, refused: dict[int, str], name: str) -> pa.Array:
+    """The column with the times a ``datetime`` cannot hold exactly set to null (refused)."""
+    unit = column.type.value_type.unit if pa.types.is_dictionary(column.type) else column.type.unit
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    raw = column.cast(pa.int64())
+    per_us = {"s": None, "ms": None, "us": None, "ns": 1000}[unit]
+    scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}[unit]
+    low = _DATETIME_MIN_US // scale if per_us is None else _DATETIME_MIN_US * 1000
+    high = _DATETIME_MAX_US // scale if per_us is None else _DATETIME_MAX_US * 1000
+    bad = pc.or_(pc.less(raw, low), pc.greater(raw, high))
+    out_of_range = set(_indices(pc.fill_null(bad, False)))
+    for i in out_of_range:
+        refused.setdefault(
+            i,
+            f"{name}: "
+            + _OUT_OF_RANGE.format(
+                earliest=EARLIEST.isoformat(),
+                latest=LATEST.isoformat(),
+                value=raw[i].as_py(),
+                unit={"s": "seconds", "ms": "ms", "us": "µs", "ns": "ns"}[unit],
+            ),
+        )
+    fraction: set[int] = set()
+    if per_us is not None:
+        whole_us = pc.multiply(pc.divide(raw, per_us), per_us)
+        fraction = set(_indices(pc.fill_null(pc.not_equal(raw, whole_us), False))) - out_of_range
+        for i in fraction:
+            refused.setdefault(i, f"{name}: " + _SUB_MICROSECOND.format(value=raw[i].as_py()))
+    drop = out_of_range | fraction
+    if not drop:
+        return column
+    mask = pa.array([i in drop for i in range(len(column))])
+    return pc.if_else(mask, pa.scalar(None, column.type), column)
