@@ -190,7 +190,7 @@ def events_table(
     """Events (JSON-ready dicts, as in a JSON Lines file) as a typed Arrow table.
 
     One column per field name of the types that occur, in the catalog's order of fields
-    (``id``, ``type``, ``at`` first); an absent field is null. Field kinds give the column
+    (``id``, ``type``, ``at`` first, even with no events); an absent field is null. Field kinds give the column
     types: text ``string``, integers ``int64``, booleans ``bool``, lists ``list<string>``,
     decimals ``decimal128(38, 18)`` (or their text with ``decimals="text"``), times
     ``timestamp[us]`` in ``timezone`` (or their RFC 3339 text with ``timezone=None``).
@@ -209,7 +209,7 @@ def events_table(
     (['id', 'type', 'at', 'case_id'], 'timestamp[us, tz=UTC]')
     """
     items = list(events)
-    kinds: dict[str, str] = {}
+    kinds: dict[str, str] = {"id": "str", "type": "str", "at": "datetime"}
     for name in dict.fromkeys(str(event.get("type")) for event in items):
         if name not in catalog:
             msg = f"unknown event type {name!r}"

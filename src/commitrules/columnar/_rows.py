@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -178,10 +179,15 @@ def _decimal_texts(array: pa.Array) -> list[Any]:
     The shortest plain form, as a JSON event would write the value: the scale of a decimal
     column is storage, not part of the value (trailing zeros would show in messages).
     """
+    # Arrow writes zero as 0E-18 and may use an exponent elsewhere: read those exactly.
     texts: list[str | None] = array.cast(pa.string()).to_pylist()
     return [
-        text.rstrip("0").rstrip(".")
-        if text is not None and "." in text and "E" not in text
+        text
+        if text is None
+        else format(Decimal(text).normalize(), "f")
+        if "E" in text
+        else text.rstrip("0").rstrip(".")
+        if "." in text
         else text
         for text in texts
     ]
