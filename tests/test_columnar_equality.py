@@ -268,7 +268,8 @@ def test_the_generated_stream_from_parquet_equals_the_per_event_path(
     by_table = Run(pack)
     result = evaluate_files(tmp_path, engine=by_table.engine, batch_size=777, until=END)
     by_table.violations = list(result.violations)
-    assert result.rows == len(events) and not result.rejected
+    assert result.rows == len(events)
+    assert not result.rejected
     assert_same(by_table, by_event)
     kind_of = {rule.id: rule.kind for rule in pack.rules}
     kinds = {kind_of[v.rule_id] for v in by_table.violations if v.rule_id in kind_of}

@@ -190,10 +190,11 @@ def events_table(
     """Events (JSON-ready dicts, as in a JSON Lines file) as a typed Arrow table.
 
     One column per field name of the types that occur, in the catalog's order of fields
-    (``id``, ``type``, ``at`` first, even with no events); an absent field is null. Field kinds give the column
-    types: text ``string``, integers ``int64``, booleans ``bool``, lists ``list<string>``,
-    decimals ``decimal128(38, 18)`` (or their text with ``decimals="text"``), times
-    ``timestamp[us]`` in ``timezone`` (or their RFC 3339 text with ``timezone=None``).
+    (``id``, ``type``, ``at`` first, even with no events); an absent field is null. Field
+    kinds give the column types: text ``string``, integers ``int64``, booleans ``bool``,
+    lists ``list<string>``, decimals ``decimal128(38, 18)`` (or their text with
+    ``decimals="text"``), times ``timestamp[us]`` in ``timezone`` (or their RFC 3339 text
+    with ``timezone=None``).
 
     Text keeps each value exactly as written: read back, times in a zone show that zone's
     offset, and a decimal column gives every value 18 places (``50000`` reads back as

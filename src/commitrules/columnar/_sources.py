@@ -260,8 +260,7 @@ def _batches(data: Any, source: str) -> Iterable[pa.RecordBatch]:
     if isinstance(data, pa.RecordBatch):
         return [data]
     if isinstance(data, pa.Table):
-        batches: list[pa.RecordBatch] = data.to_batches()
-        return batches
+        return _table_batches(data)
     if isinstance(data, pa.RecordBatchReader):
         return _guarded(data, source)
     module = type(data).__module__.split(".", 1)[0]
@@ -271,14 +270,12 @@ def _batches(data: Any, source: str) -> Iterable[pa.RecordBatch]:
         except (pa.ArrowException, ValueError, TypeError) as error:
             msg = f"the data frame cannot be read as Arrow columns: {error}"
             raise TableError(msg, Location(file=source)) from None
-        batches = table.to_batches()
-        return batches
+        return _table_batches(table)
     if module == "polars":
         if hasattr(data, "collect") and not hasattr(data, "to_arrow"):
             data = data.collect()
         if hasattr(data, "to_arrow"):
-            batches = data.to_arrow().to_batches()
-            return batches
+            return _table_batches(data.to_arrow())
     if hasattr(data, "__arrow_c_stream__"):
         return _guarded(pa.RecordBatchReader.from_stream(data), source)
     msg = (
@@ -286,3 +283,8 @@ def _batches(data: Any, source: str) -> Iterable[pa.RecordBatch]:
         "RecordBatchReader, a pandas or polars DataFrame, or Parquet or Arrow files"
     )
     raise TableError(msg, Location(file=source))
+
+
+def _table_batches(table: pa.Table) -> list[pa.RecordBatch]:
+    batches: list[pa.RecordBatch] = table.to_batches()
+    return batches
