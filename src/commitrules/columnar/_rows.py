@@ -29,6 +29,7 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import Location, Problem
 from ..eventtime._instants import EARLIEST, LATEST
 from ._schema import Plan
 
@@ -51,9 +52,9 @@ _SUB_MICROSECOND = (
 class CheckedBatch:
     """A batch with its plan and the per-row verdicts of the vectorised passes.
 
-    ``refused`` maps a row's index in the batch to why it is refused before the engine
-    sees it; ``whole`` holds the rows given to the engine with every non-null value (an
-    undeclared column, or an unknown or null type). A vectorised evaluator reads the
+    ``refused`` maps a row's index in the batch to the column and why it is refused
+    before the engine sees it; ``whole`` holds the rows given to the engine with every
+    non-null value (an undeclared column, or an unknown or null type). A vectorised evaluator reads the
     Arrow columns (``batch``) and these verdicts; the row evaluator calls :meth:`rows`.
     """
 
@@ -61,7 +62,7 @@ class CheckedBatch:
     first_row: int
     batch: pa.RecordBatch = attrs.field(repr=False, eq=False)
     plan: Plan = attrs.field(repr=False, eq=False)
-    refused: dict[int, str]
+    refused: dict[int, tuple[str, str]]
     whole: frozenset[int]
     columns: list[pa.Array] = attrs.field(repr=False, eq=False)
 
@@ -94,8 +95,11 @@ class CheckedBatch:
             number = first + i
             if refused and i in refused:
                 event_id = ids[i] if ids is not None else None
-                where = f"event {event_id}: " if isinstance(event_id, str) else ""
-                yield number, None, where + refused[i]
+                column_name, reason = refused[i]
+                where = Location(
+                    key=column_name, event_id=event_id if isinstance(event_id, str) else None
+                )
+                yield number, None, str(Problem(where, reason))
                 continue
             if whole and i in whole:
                 if everything is None:
@@ -200,7 +204,7 @@ def check_batch(source: str, first_row: int, batch: pa.RecordBatch, plan: Plan) 
     types = columns[plan.type_index]
     if pa.types.is_dictionary(types.type):
         types = types.dictionary_decode()
-    refused: dict[int, str] = {}
+    refused: dict[int, tuple[str, str]] = {}
     whole_mask: Any = None
     types = types.cast(pa.string())
     known = pa.array(sorted(plan.layouts), pa.string())
@@ -225,7 +229,7 @@ def check_batch(source: str, first_row: int, batch: pa.RecordBatch, plan: Plan) 
                 continue
             rows = pc.and_(valid, pc.equal(types, kind))
             for i in _indices(rows):
-                refused.setdefault(i, reason)
+                refused.setdefault(i, (name, reason))
         if plan.conversions[index] == "timestamp":
             columns[index] = _checked_times(column, refused, name)
     whole: frozenset[int] = frozenset()
@@ -241,37 +245,41 @@ def _indices(mask: Any) -> list[int]:
     return found
 
 
-def _checked_times(column: pa.Array, refused: dict[int, str], name: str) -> pa.Array:
-    """The column with the times a ``datetime`` cannot hold exactly set to null (refused)."""
-    unit = column.type.value_type.unit if pa.types.is_dictionary(column.type) else column.type.unit
+_UNIT_NAMES = {"s": "seconds", "ms": "ms", "us": "µs", "ns": "ns"}
+_PER_UNIT = {"s": 1_000_000, "ms": 1_000, "us": 1}
+
+
+def _checked_times(column: pa.Array, refused: dict[int, tuple[str, str]], name: str) -> pa.Array:
+    """The column with the times a ``datetime`` cannot hold exactly set to null (refused).
+
+    Seconds, milliseconds and microseconds can lie beyond the years a ``datetime`` holds;
+    int64 nanoseconds cannot (1677 to 2262), but can hold a part below a microsecond.
+    """
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
+    unit = column.type.unit
     raw = column.cast(pa.int64())
-    per_us = {"s": None, "ms": None, "us": None, "ns": 1000}[unit]
-    scale = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 1}[unit]
-    low = _DATETIME_MIN_US // scale if per_us is None else _DATETIME_MIN_US * 1000
-    high = _DATETIME_MAX_US // scale if per_us is None else _DATETIME_MAX_US * 1000
-    bad = pc.or_(pc.less(raw, low), pc.greater(raw, high))
-    out_of_range = set(_indices(pc.fill_null(bad, False)))
-    for i in out_of_range:
-        refused.setdefault(
-            i,
-            f"{name}: "
-            + _OUT_OF_RANGE.format(
+    drop: dict[int, str] = {}
+    if unit in _PER_UNIT:
+        scale = _PER_UNIT[unit]
+        low = pa.scalar(-(-_DATETIME_MIN_US // scale), pa.int64())
+        high = pa.scalar(_DATETIME_MAX_US // scale, pa.int64())
+        beyond = pc.fill_null(pc.or_(pc.less(raw, low), pc.greater(raw, high)), False)
+        for i in _indices(beyond):
+            drop[i] = _OUT_OF_RANGE.format(
                 earliest=EARLIEST.isoformat(),
                 latest=LATEST.isoformat(),
                 value=raw[i].as_py(),
-                unit={"s": "seconds", "ms": "ms", "us": "µs", "ns": "ns"}[unit],
-            ),
-        )
-    fraction: set[int] = set()
-    if per_us is not None:
-        whole_us = pc.multiply(pc.divide(raw, per_us), per_us)
-        fraction = set(_indices(pc.fill_null(pc.not_equal(raw, whole_us), False))) - out_of_range
-        for i in fraction:
-            refused.setdefault(i, f"{name}: " + _SUB_MICROSECOND.format(value=raw[i].as_py()))
-    drop = out_of_range | fraction
+                unit=_UNIT_NAMES[unit],
+            )
+    else:
+        step = pa.scalar(1000, pa.int64())
+        whole = pc.multiply(pc.divide(raw, step), step)
+        for i in _indices(pc.fill_null(pc.not_equal(raw, whole), False)):
+            drop[i] = _SUB_MICROSECOND.format(value=raw[i].as_py())
     if not drop:
         return column
+    for i, reason in drop.items():
+        refused.setdefault(i, (name, reason))
     mask = pa.array([i in drop for i in range(len(column))])
     return pc.if_else(mask, pa.scalar(None, column.type), column)

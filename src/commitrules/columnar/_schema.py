@@ -178,8 +178,8 @@ def plan_for(
             else:
                 hint = verdict if isinstance(verdict, str) else f"it takes {ACCEPTED[kind]}"
                 unfit[index] = (
-                    f"column {field_name!r} is {arrow_type}, which cannot carry field "
-                    f"{field_name!r} of {event_type.name!r}: {hint}"
+                    f"the column is {arrow_type}, which cannot carry field {field_name!r} of "
+                    f"{event_type.name!r}: {hint}"
                 )
         layouts[event_type.name] = TypeLayout(event_type.name, tuple(fields), unfit)
     conversions = tuple(_conversion(schema.field(i).type) for i in range(len(names)))

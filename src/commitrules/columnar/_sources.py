@@ -151,10 +151,17 @@ def _parquet(path: Path) -> pq.ParquetFile:
         raise TableError(f"cannot be read as Parquet: {error}", Location(file=str(path))) from None
 
 
-def _arrow(path: Path) -> Any:
+def _arrow(path: Path) -> tuple[Any, Any]:
+    """An Arrow IPC file's reader, and the memory map to close after it."""
     try:
-        return ipc.open_file(pa.memory_map(str(path), "r"))
+        mapped = pa.memory_map(str(path), "r")
     except (pa.ArrowException, OSError) as error:
+        msg = f"cannot be read as an Arrow IPC file: {error}"
+        raise TableError(msg, Location(file=str(path))) from None
+    try:
+        return ipc.open_file(mapped), mapped
+    except (pa.ArrowException, OSError) as error:
+        mapped.close()
         msg = f"cannot be read as an Arrow IPC file: {error}"
         raise TableError(msg, Location(file=str(path))) from None
 
@@ -166,8 +173,12 @@ def file_schema(path: Path) -> pa.Schema:
         TableError: the file cannot be opened as what its suffix says.
     """
     if _suffix(path) in PARQUET_SUFFIXES:
-        return _parquet(path).schema_arrow
-    with _arrow(path) as reader:
+        parquet = _parquet(path)
+        schema = parquet.schema_arrow
+        parquet.close()
+        return schema
+    reader, mapped = _arrow(path)
+    with mapped:
         return reader.schema
 
 
@@ -184,13 +195,12 @@ def file_pieces(
         source = str(path)
         first = 0
         if _suffix(path) in PARQUET_SUFFIXES:
-            reader = _parquet(path)
+            reader: Any = _parquet(path)
             stored: Iterable[pa.RecordBatch] = reader.iter_batches(
                 batch_size=batch_size, use_threads=False
             )
         else:
-            reader = _arrow(path)
-            opened = reader
+            opened, reader = _arrow(path)
             stored = _sliced(
                 (opened.get_batch(i) for i in range(opened.num_record_batches)), batch_size
             )
