@@ -54,8 +54,9 @@ class CheckedBatch:
 
     ``refused`` maps a row's index in the batch to the column and why it is refused
     before the engine sees it; ``whole`` holds the rows given to the engine with every
-    non-null value (an undeclared column, or an unknown or null type). A vectorised evaluator reads the
-    Arrow columns (``batch``) and these verdicts; the row evaluator calls :meth:`rows`.
+    non-null value (an undeclared column, or an unknown or null type). A vectorised
+    evaluator reads the Arrow columns (``batch``) and these verdicts; the row evaluator
+    calls :meth:`rows`.
     """
 
     source: str
