@@ -137,9 +137,12 @@ def count_rows(files: Iterable[Path]) -> int:
     total = 0
     for path in files:
         if _suffix(path) in PARQUET_SUFFIXES:
-            total += _parquet(path).metadata.num_rows
+            parquet = _parquet(path)
+            total += parquet.metadata.num_rows
+            parquet.close()
         else:
-            with _arrow(path) as reader:
+            reader, mapped = _arrow(path)
+            with mapped:
                 total += sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
     return total
 
