@@ -221,8 +221,11 @@ def check(
     pseudonym_key_file: str | None,
     backend: str,
 ) -> None:
-    """Evaluate EVENTS in order: JSON Lines files ('-' for stdin, .gz read as gzip), or
-    Parquet and Arrow files, folders and glob patterns (the 'columnar' extra)."""
+    """Evaluate EVENTS in order: JSON Lines files, or Parquet and Arrow tables.
+
+    JSON Lines: files, '-' for stdin, .gz read as gzip. Tables (the 'columnar' extra):
+    .parquet, .pq, .arrow, .feather and .ipc files, folders of them and glob patterns.
+    """
     from .audit import DecisionLog  # noqa: PLC0415
     from .engine import Engine  # noqa: PLC0415
 
