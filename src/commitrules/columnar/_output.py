@@ -186,6 +186,7 @@ def events_table(
     *,
     timezone: str | None = "UTC",
     decimals: Literal["decimal", "text"] = "decimal",
+    types: Iterable[str] | None = None,
 ) -> pa.Table:
     """Events (JSON-ready dicts, as in a JSON Lines file) as a typed Arrow table.
 
@@ -194,7 +195,8 @@ def events_table(
     kinds give the column types: text ``string``, integers ``int64``, booleans ``bool``,
     lists ``list<string>``, decimals ``decimal128(38, 18)`` (or their text with
     ``decimals="text"``), times ``timestamp[us]`` in ``timezone`` (or their RFC 3339 text
-    with ``timezone=None``).
+    with ``timezone=None``). ``types`` fixes the event types whose fields make the columns
+    (to write chunks of a long stream with one schema); by default, those that occur.
 
     Text keeps each value exactly as written: read back, times in a zone show that zone's
     offset, and a decimal column gives every value 18 places (``50000`` reads back as
@@ -211,7 +213,8 @@ def events_table(
     """
     items = list(events)
     kinds: dict[str, str] = {"id": "str", "type": "str", "at": "datetime"}
-    for name in dict.fromkeys(str(event.get("type")) for event in items):
+    names = types if types is not None else (str(event.get("type")) for event in items)
+    for name in dict.fromkeys(names):
         if name not in catalog:
             msg = f"unknown event type {name!r}"
             raise TableError(msg, Location(key="type"))

@@ -76,51 +76,78 @@ class CheckedBatch:
         """``(row number in the source, event, reason)`` per row; the event is None when
         the row is refused (``reason`` then says why)."""
         plan = self.plan
-        count = self.batch.num_rows
-        values: list[list[Any] | None] = [None] * len(plan.names)
-
-        def column(index: int) -> list[Any]:
-            found = values[index]
-            if found is None:
-                found = values[index] = _python_values(self.columns[index], plan, index)
-            return found
-
-        kinds = column(plan.type_index)
-        ids = column(plan.names.index("id")) if "id" in plan.names else None
-        layouts: dict[Any, list[tuple[str, list[Any]]]] = {}
+        kinds: list[Any] = _python_values(self.columns[plan.type_index], plan, plan.type_index)
         refused = self.refused
         whole = self.whole
-        first = self.first_row
-        everything: list[tuple[str, list[Any]]] | None = None
-        for i in range(count):
-            number = first + i
+        # The rows of each type (the rows given whole form a group of their own) …
+        groups: dict[Any, list[int]] = {}
+        for i, kind in enumerate(kinds):
             if refused and i in refused:
-                event_id = ids[i] if ids is not None else None
+                continue
+            groups.setdefault(_WHOLE if whole and i in whole else kind, []).append(i)
+        # … become their events a group at a time, converting only the columns the group
+        # reads, and only the group's rows of them; then the events go out in row order.
+        events: dict[Any, Iterator[dict[str, Any]]] = {}
+        for group, rows in groups.items():
+            if group is _WHOLE:
+                fields = [(name, index) for index, name in enumerate(plan.names)]
+                events[group] = iter(self._events(rows, fields, None))
+            else:
+                layout = plan.layouts[group].fields
+                events[group] = iter(self._events(rows, [(n, i) for i, n in layout], group))
+        ids: list[Any] | None = None
+        first = self.first_row
+        for i, kind in enumerate(kinds):
+            if refused and i in refused:
+                if ids is None:
+                    ids = self._ids()
+                event_id = ids[i]
                 column_name, reason = refused[i]
                 where = Location(
                     key=column_name, event_id=event_id if isinstance(event_id, str) else None
                 )
-                yield number, None, str(Problem(where, reason))
+                yield first + i, None, str(Problem(where, reason))
                 continue
-            if whole and i in whole:
-                if everything is None:
-                    everything = [(name, column(index)) for index, name in enumerate(plan.names)]
-                event = {name: items[i] for name, items in everything if items[i] is not None}
-                yield number, event, None
-                continue
-            kind = kinds[i]
-            layout = layouts.get(kind)
-            if layout is None:
-                # The first row of this type: convert the columns it reads (once).
-                layout = layouts[kind] = [
-                    (field, column(index)) for index, field in plan.layouts[kind].fields
-                ]
-            event = {"type": kind}
-            for name, items in layout:
-                value = items[i]
+            group = _WHOLE if whole and i in whole else kind
+            yield first + i, next(events[group]), None
+
+    def _ids(self) -> list[Any]:
+        if "id" not in self.plan.names:
+            return [None] * self.num_rows
+        index = self.plan.names.index("id")
+        return _python_values(self.columns[index], self.plan, index)
+
+    def _events(
+        self, rows: list[int], fields: list[tuple[str, int]], kind: str | None
+    ) -> list[dict[str, Any]]:
+        """The events of ``rows`` (indices in the batch) from the columns in ``fields``."""
+        everything = len(rows) == self.num_rows
+        positions = None if everything else pa.array(rows, pa.int64())
+        names: list[str] = []
+        columns: list[list[Any]] = []
+        for name, index in fields:
+            array = self.columns[index]
+            if array.null_count == len(array):
+                continue  # null in every row: left out of every event
+            if positions is not None:
+                array = array.take(positions)
+                if array.null_count == len(array):
+                    continue
+            names.append(name)
+            columns.append(_python_values(array, self.plan, index))
+        out: list[dict[str, Any]] = []
+        append = out.append
+        for values in zip(*columns, strict=True) if columns else ((),) * len(rows):
+            event: dict[str, Any] = {} if kind is None else {"type": kind}
+            for name, value in zip(names, values, strict=True):
                 if value is not None:
                     event[name] = value
-            yield number, event, None
+            append(event)
+        return out
+
+
+_WHOLE = object()
+"""The group of rows given to the engine with every non-null value."""
 
 
 def _python_values(array: pa.Array, plan: Plan, index: int) -> list[Any]:
