@@ -239,6 +239,9 @@ def check_batch(source: str, first_row: int, batch: pa.RecordBatch, plan: Plan) 
     if types.null_count or not pc.all(pc.is_in(types, known)).as_py():
         whole_mask = pc.invert(pc.fill_null(pc.is_in(types, known), False))
     present = {str(name) for name in pc.unique(types).to_pylist() if name is not None}
+    # Rows whose type does not declare a field, per set of declaring types (columns of one
+    # type share theirs): computed once per batch.
+    outside: dict[frozenset[str], Any] = {}
     for index, name in enumerate(plan.names):
         column = columns[index]
         if column.null_count == count or index == plan.type_index:
@@ -246,11 +249,13 @@ def check_batch(source: str, first_row: int, batch: pa.RecordBatch, plan: Plan) 
         valid = pc.is_valid(column)
         declared = plan.declared_by[index]
         if present - declared:
-            undeclared = pc.and_(
-                valid,
-                pc.invert(pc.is_in(types, pa.array(sorted(declared), pa.string()))),
-            )
-            whole_mask = undeclared if whole_mask is None else pc.or_(whole_mask, undeclared)
+            others = outside.get(declared)
+            if others is None:
+                names = pa.array(sorted(declared), pa.string())
+                others = outside[declared] = pc.invert(pc.is_in(types, names))
+            undeclared = pc.and_(valid, others)
+            if pc.any(undeclared).as_py():
+                whole_mask = undeclared if whole_mask is None else pc.or_(whole_mask, undeclared)
         for kind in present & declared:
             reason = plan.layouts[kind].unfit.get(index)
             if reason is None:
