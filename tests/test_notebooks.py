@@ -2,7 +2,7 @@
 
 Each notebook in ``examples/`` is executed with nbclient in a ``python3`` kernel (ipykernel)
 whose working directory is ``examples/``; a cell that raises fails the test. Part of the
-default run: the three notebooks take a few seconds each.
+default run: the four notebooks take a few seconds each (the Parquet year about ten).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 CELL_TIMEOUT = 60  # seconds, per cell
-NEEDED = ("nbclient", "nbformat", "ipykernel", "pandas", "matplotlib")
+NEEDED = ("nbclient", "nbformat", "ipykernel", "pandas", "matplotlib", "pyarrow", "polars")
 
 # jupyter_core warns at import that it will move its folders (platformdirs); nothing to do
 # with these tests.
@@ -26,11 +26,12 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-def test_there_are_the_three_notebooks() -> None:
+def test_there_are_the_four_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01-first-look.ipynb",
         "02-compliance-review.ipynb",
         "03-custom-rule.ipynb",
+        "04-parquet-year.ipynb",
     ]
 
 

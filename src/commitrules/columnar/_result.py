@@ -34,7 +34,7 @@ class RejectedRow:
         return visible(f"{self.source} row {self.row}: {self.reason}", lines=False)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class TableResult:
     """What a table run found: violations in release order, refused rows, and counts.
 
@@ -73,6 +73,9 @@ class TableResult:
         import polars  # noqa: PLC0415 - optional: only this method needs it
 
         return polars.from_arrow(self.violations_table())
+
+    def __repr__(self) -> str:
+        return f"<TableResult {self.summary()}>"
 
     def summary(self) -> str:
         """One line: rows read, processed, duplicates, rejected, and violations found."""
