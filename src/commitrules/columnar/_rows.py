@@ -13,9 +13,11 @@ a Python ``datetime`` holds) before any per-row work:
   type, a missing type);
 - every other row is the dict of its type's non-null columns.
 
-Time columns become aware ``datetime`` values in the column's zone (microseconds: a
-nanosecond column whose value has a non-zero sub-microsecond part is refused); decimal
-columns ``Decimal`` values with the column's scale; lists Python lists.
+Events are built a type at a time (only the columns that type reads, only its rows), then
+handed out in row order. Time columns become aware ``datetime`` values in the column's zone
+as fixed offsets, as RFC 3339 text parses to (microseconds: a nanosecond value with a part
+below a microsecond is refused); decimal columns their shortest text (``0.92``, not the
+column's ``0.920000000000000000``); lists Python lists.
 """
 
 from __future__ import annotations
