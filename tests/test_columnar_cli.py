@@ -126,9 +126,12 @@ def test_json_lines_and_tables_do_not_mix_and_outputs_do_not_overwrite_inputs(
     events = parquet(tmp_path / "e.parquet", CLEAN)
     assert main(["check", str(events), str(SAMPLE)]) == 2
     assert "either JSON Lines files or tables" in capsys.readouterr().err
-    assert main(["check", str(tmp_path), "--out", str(events)]) == 2
+    assert main(["check", str(events), "--out", str(events)]) == 2
     assert "is an input file; it would be overwritten" in capsys.readouterr().err
     assert pq.read_table(events).num_rows == 1
+    assert main(["check", str(tmp_path), "--out", str(tmp_path / "v.parquet")]) == 2
+    assert "is inside the input folder" in capsys.readouterr().err
+    assert not (tmp_path / "v.parquet").exists()
 
 
 def test_float_decimals_need_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

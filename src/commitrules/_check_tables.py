@@ -80,6 +80,14 @@ def table_inputs(
     if reasons is not None:
         _error("error: with table inputs, --rejects FILE holds the reasons: use it", err=True)
         raise SystemExit(EXIT_USAGE)
+    for option, target in (("--out", out), ("--rejects", rejects)):
+        for folder in (Path(p) for p in events if Path(p).is_dir()):
+            if target is not None and Path(target).resolve().is_relative_to(folder.resolve()):
+                _error(
+                    f"error: {option} {target} is inside the input folder {folder}: "
+                    "a later run would read it as events"
+                )
+                raise SystemExit(EXIT_USAGE)
     try:
         files = columnar.table_files(list(events))
         total = columnar.count_rows(files)
