@@ -553,3 +553,22 @@ def test_the_library_works_without_the_columnar_extra(tmp_path: Path) -> None:
     assert f"IMPORT: commitrules.columnar needs pyarrow, which is not installed: {hint}" in (
         done.stdout
     )
+
+
+def test_violations_can_be_streamed_instead_of_kept() -> None:
+    events = [MARKETING, SALE, {**SALE, "id": "s2", "at": "2026-07-01T11:00:00+08:00"}]
+    end = dt.datetime(2026, 10, 1, tzinfo=CST)
+    kept = evaluate_table(table_of(*events), PACK, batch_size=1, until=end)
+    streamed: list[list[str]] = []
+    result = evaluate_table(
+        table_of(*events),
+        PACK,
+        batch_size=1,
+        until=end,
+        on_violations=lambda found: streamed.append([v.id for v in found]),
+        keep_violations=False,
+    )
+    assert result.violations == ()
+    assert result.stats.violations == kept.stats.violations == len(kept.violations)
+    assert [i for part in streamed for i in part] == [v.id for v in kept.violations]
+    assert len(streamed) > 2  # a call per batch that released something, and one for until

@@ -48,6 +48,7 @@ from typing import Any
 
 from ..engine import Engine
 from ..pack import Pack, load_pack
+from ..violations import Violation
 from ._errors import TableError
 from ._evaluate import evaluate_pieces
 from ._output import (
@@ -111,6 +112,8 @@ def evaluate_table(
     source: str = "<table>",
     on_reject: Callable[[RejectedRow], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    on_violations: Callable[[list[Violation]], None] | None = None,
+    keep_violations: bool = True,
 ) -> TableResult:
     """Evaluate the rows of an in-memory table, in row order; see the module docstring.
 
@@ -119,7 +122,10 @@ def evaluate_table(
     the end, so deadlines due by then are reported. A float column for a decimal field is
     refused unless ``allow_float_decimals``. ``source`` names the table in refused rows;
     ``on_reject`` is called for each refused row as it happens, ``on_batch`` with the row
-    count of each batch done.
+    count of each batch done, ``on_violations`` with what each batch released (in release
+    order). With ``keep_violations=False`` the result holds no violations (a long input's
+    findings can take more memory than anything else: stream them out with
+    ``on_violations``); ``stats.violations`` still counts them.
 
     Raises:
         TableError: not a table, or one without a text ``type`` column.
@@ -132,6 +138,8 @@ def evaluate_table(
         until=until,
         on_reject=on_reject,
         on_batch=on_batch,
+        on_violations=on_violations,
+        keep_violations=keep_violations,
     )
 
 
@@ -145,6 +153,8 @@ def evaluate_files(
     allow_float_decimals: bool = False,
     on_reject: Callable[[RejectedRow], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    on_violations: Callable[[list[Violation]], None] | None = None,
+    keep_violations: bool = True,
 ) -> TableResult:
     """Evaluate Parquet or Arrow files, folders or glob patterns, streamed in order.
 
@@ -173,4 +183,6 @@ def evaluate_files(
         until=until,
         on_reject=on_reject,
         on_batch=on_batch,
+        on_violations=on_violations,
+        keep_violations=keep_violations,
     )

@@ -74,11 +74,15 @@ def evaluate_pieces(
     until: dt.datetime | None = None,
     on_reject: Callable[[RejectedRow], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
+    on_violations: Callable[[list[Violation]], None] | None = None,
+    keep_violations: bool = True,
     evaluator: BatchEvaluator | None = None,
 ) -> TableResult:
     """Check each piece's schema (once per schema), then evaluate its rows in order.
 
     A :class:`Damaged` item (a file that cannot be read further) is a refused row.
+    ``on_violations`` gets what each batch (and ``until``) released, in order; without
+    ``keep_violations`` the result holds none of them (they are the caller's to keep).
     """
     if plans is None:
         plans = PlanCache(engine.pack.catalog, allow_float_decimals=allow_float_decimals)
@@ -99,12 +103,21 @@ def evaluate_pieces(
             continue
         plan = plans(piece.batch.schema, piece.source)
         checked = check_batch(piece.source, piece.first_row, piece.batch, plan)
+        start = len(found)
         evaluate(checked, found, reject)
+        if on_violations is not None and len(found) > start:
+            on_violations(found[start:])
+        if not keep_violations:
+            found.clear()
         rows += checked.num_rows
         if on_batch is not None:
             on_batch(checked.num_rows)
     if until is not None:
-        found.extend(engine.advance_to(until))
+        moved = engine.advance_to(until)
+        if on_violations is not None and moved:
+            on_violations(moved)
+        if keep_violations:
+            found.extend(moved)
     return TableResult(
         violations=tuple(found),
         rejected=tuple(rejected),

@@ -93,10 +93,10 @@ class CheckedBatch:
         for group, rows in groups.items():
             if group is _WHOLE:
                 fields = [(name, index) for index, name in enumerate(plan.names)]
-                events[group] = iter(self._events(rows, fields, None))
+                events[group] = self._events(rows, fields, None)
             else:
                 layout = plan.layouts[group].fields
-                events[group] = iter(self._events(rows, [(n, i) for i, n in layout], group))
+                events[group] = self._events(rows, [(n, i) for i, n in layout], group)
         ids: list[Any] | None = None
         first = self.first_row
         for i, kind in enumerate(kinds):
@@ -121,8 +121,14 @@ class CheckedBatch:
 
     def _events(
         self, rows: list[int], fields: list[tuple[str, int]], kind: str | None
-    ) -> list[dict[str, Any]]:
-        """The events of ``rows`` (indices in the batch) from the columns in ``fields``."""
+    ) -> Iterator[dict[str, Any]]:
+        """The events of ``rows`` (indices in the batch) from the columns in ``fields``.
+
+        Columns are converted at once; each event is made only when it is asked for, so
+        that a batch of events never lives at once (thousands of live dicts would survive
+        the garbage collector's young generations and make its full passes, over the
+        engine's own state, more frequent).
+        """
         everything = len(rows) == self.num_rows
         positions = None if everything else pa.array(rows, pa.int64())
         names: list[str] = []
@@ -137,15 +143,18 @@ class CheckedBatch:
                     continue
             names.append(name)
             columns.append(_python_values(array, self.plan, index))
-        out: list[dict[str, Any]] = []
-        append = out.append
-        for values in zip(*columns, strict=True) if columns else ((),) * len(rows):
-            event: dict[str, Any] = {} if kind is None else {"type": kind}
-            for name, value in zip(names, values, strict=True):
-                if value is not None:
-                    event[name] = value
-            append(event)
-        return out
+        return _made(names, columns, len(rows), kind)
+
+
+def _made(
+    names: list[str], columns: list[list[Any]], count: int, kind: str | None
+) -> Iterator[dict[str, Any]]:
+    for values in zip(*columns, strict=True) if columns else ((),) * count:
+        event: dict[str, Any] = {} if kind is None else {"type": kind}
+        for name, value in zip(names, values, strict=True):
+            if value is not None:
+                event[name] = value
+        yield event
 
 
 _WHOLE = object()
