@@ -323,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--row-group", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--work", type=Path, help="Keep the inputs here (default: a temp dir).")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Read the inputs --work holds from an earlier run."
+    )
     # The children:
     parser.add_argument("--read-only", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--engine-run", type=Path, help=argparse.SUPPRESS)
@@ -347,8 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     pack = soak_pack(pack_folder)
     sizes = [int(size) for size in args.batch_sizes.split(",")]
     started = time.perf_counter()
-    print(f"writing {args.events:,} events to {work} …", file=sys.stderr, flush=True)
-    inputs = write_inputs(args.events, args.compare, work, pack, args.row_group)
+    written = work / "inputs.json"
+    inputs = json.loads(written.read_text(encoding="utf-8")) if written.exists() else {}
+    wanted = {"events": args.events, "compare": args.compare, "row_group": args.row_group}
+    if not (args.reuse and {k: inputs.get(k) for k in wanted} == wanted):
+        print(f"writing {args.events:,} events to {work} …", file=sys.stderr, flush=True)
+        inputs = write_inputs(args.events, args.compare, work, pack, args.row_group)
+        written.write_text(json.dumps(inputs), encoding="utf-8")
     common = ["--pack", str(pack_folder)]
     reading = []
     for path in (work / "events.parquet", work / "first.parquet"):
