@@ -48,6 +48,7 @@ EXECUTED_PAGES = (
     "backends.md",
     "api.md",
     "limits.md",
+    "tables.md",
     "../README.md",
 )
 REGENERATE = "python docs/generate.py"
@@ -137,6 +138,8 @@ API_ENTRY_POINTS = (
     "commitrules.audit.verify_log",
     "commitrules.report.build_report",
     "commitrules.explain.explain",
+    "commitrules.columnar.evaluate_table",
+    "commitrules.columnar.evaluate_files",
 )
 
 
