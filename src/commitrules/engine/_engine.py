@@ -57,7 +57,7 @@ from ..violations import Message, Violation, release_order, violation_id
 from ..waivers import Waivers, unknown_target
 from ._atomic import EngineFault, Journal
 from ._derived import DerivedLog
-from ._intake import DuplicateStore, future_error, late_error
+from ._intake import Digests, DuplicateStore, future_error, late_error
 from ._release import (
     Deliveries,
     EvidenceMode,
@@ -301,8 +301,8 @@ class Engine:
         self._by_id = {rule.rule_id: rule for rule in rules}
         self._accepting = False
         # State.
-        self._store = DuplicateStore()
-        self._seen = self._store.seen
+        self._digests = Digests(id_key)
+        self._store = DuplicateStore(self._digests)
         self._latest_us: int | None = None
         self._watermark_us: int | None = None
         self._started = False
@@ -462,7 +462,7 @@ class Engine:
         >>> engine = commitrules.Engine(commitrules.load_pack())
         >>> state = engine.snapshot()
         >>> state["format"], state["version"]
-        ('commitrules.snapshot', 1)
+        ('commitrules.snapshot', 2)
         >>> text = json.dumps(state)
         >>> restored = commitrules.Engine.restore(commitrules.load_pack(), json.loads(text))
         """
@@ -539,7 +539,9 @@ class Engine:
             # Validated: always aware, so exact integer arithmetic without re-checking.
             at_us = to_us(checked["at"])
             event_id: str = checked["id"]
-            if self._store.is_repeat(event_id, checked):
+            key = self._digests.of_id(event_id)
+            slot = self._store.find(key)
+            if slot >= 0 and self._store.is_repeat(slot, checked, event_id, self._earlier):
                 self.stats.duplicates += 1
                 return []
             watermark = self._watermark_us
@@ -579,7 +581,7 @@ class Engine:
         if self._carried:
             out = [*self._carried, *out]
             self._carried = []
-        self._store.remember(event_id, at_us, checked)
+        self._store.remember(key, at_us, self._digests.of_body(checked))
         self.stats.processed += 1
         self._journal.entries.append((checked, at_us, event_id, kind, prepared))
         self._since_forget += 1
@@ -588,6 +590,15 @@ class Engine:
         if self.observers or self._deliveries or self._call_outcomes:
             self._commit_deliveries({"event_id": event_id, "event_type": kind}, out)
         return out
+
+    def _earlier(self, event_id: str) -> dict[str, Any] | None:
+        """The committed event of an id while the journal still holds it (conflicts name
+        the fields that differ from it), else None."""
+        for entry in reversed(self._journal.entries):
+            if entry[2] == event_id:
+                earlier: dict[str, Any] = entry[0]
+                return earlier
+        return None
 
     def _fail(self, error: BaseException, event_id: str | None, violations: int) -> NoReturn:
         """A call failed in its apply step: roll back to the last commit, then raise."""

@@ -39,7 +39,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         },
         "stats": attrs.asdict(engine.stats),
         "seen": list(engine._store.entries()),
-        "seen_order": list(engine._store.order()),
+        "seen_key": engine._digests.fingerprint,
         "buffer": [
             [
                 at_us,
@@ -119,8 +119,25 @@ def _load_engine_state(engine: Engine, data: Mapping[str, Any]) -> None:
     engine._timers.sequence = int(clock["sequence"])
     engine._last_sweep_us = int(clock["swept_us"])
     engine.stats = type(engine.stats)(**{k: int(v) for k, v in data["stats"].items()})
-    engine._store.load(data["seen"], data["seen_order"])
-    engine._seen = engine._store.seen
+    if data["version"] == 1:
+        engine._store.load_v1(data["seen"], data["seen_order"])
+    else:
+        if data.get("seen_key") != engine._digests.fingerprint:
+            msg = (
+                "the snapshot's duplicate store was made "
+                + ("without an id key" if data.get("seen_key") is None else "with another id key")
+                + (
+                    ", and this engine has one"
+                    if engine._digests.fingerprint is not None
+                    else ", and this engine has none"
+                )
+                + ": restore it with the id_key it was made with (its repeats would otherwise "
+                "be taken for new events)"
+            )
+            raise SnapshotError(msg)
+        engine._store.load(
+            (int(key, 16), int(body, 16), int(at_us)) for key, at_us, body in data["seen"]
+        )
     engine._router.restore(snapshots.decode(data["router"]))
     if engine._derived is not None:
         by_id = {rule.rule_id: rule for rule in engine._rules}
