@@ -55,7 +55,7 @@ class Digests:
         secret = key or b""
         self._id = hashlib.blake2b(digest_size=8, key=secret, person=b"commitrules.id")
         self._body = hashlib.blake2b(digest_size=8, key=secret, person=b"commitrules.body")
-        self._encode = msgspec.json.Encoder().encode
+        self._encode = msgspec.json.Encoder(order="sorted").encode
         #: What a snapshot records of the key (a digest of a constant under it), so that a
         #: restore with another key is refused instead of taking every repeat for new.
         self.fingerprint: str | None = (
