@@ -106,7 +106,8 @@ class DuplicateStore:
         "_index",
         "_keys",
         "_mask",
-        "_miss",
+        "_missed",
+        "_place",
         "_smallest",
         "_times",
         "digests",
@@ -133,8 +134,9 @@ class DuplicateStore:
         #: Absolute positions: entries head .. tail-1 are live (slot = position % capacity).
         self.head = 0
         self.tail = 0
-        #: (id digest, index place) of the last lookup that missed, for the insert after it.
-        self._miss = (-1, -1)
+        #: The id digest of the last lookup that missed and its place, for the insert after it.
+        self._missed = -1
+        self._place = -1
 
     def __len__(self) -> int:
         return self.tail - self.head
@@ -149,7 +151,8 @@ class DuplicateStore:
         while True:
             slot = index[place]
             if not slot:
-                self._miss = (key, place)
+                self._missed = key
+                self._place = place
                 return -1
             if keys[slot - 1] == key:
                 return slot - 1
@@ -180,15 +183,14 @@ class DuplicateStore:
         )
 
     def remember(self, key: int, at_us: int, body: int) -> None:
-        """Keep an accepted event's id digest, content digest and time."""
+        """Keep an accepted event's id digest, content digest and time (after a
+        :meth:`find` of ``key`` that missed)."""
         if self.tail - self.head >= self._capacity:
-            self._grow()
-        missed, place = self._miss
-        if missed != key:
-            if self.find(key) >= 0:
-                return  # already held (never for an accepted event)
-            place = self._miss[1]
-        self._miss = (-1, -1)
+            self._rebuild(self._capacity + max(1, self._capacity // 2))
+        if self._missed != key and self.find(key) >= 0:
+            return  # already held (never for an accepted event)
+        place = self._place
+        self._missed = -1
         slot = self.tail % self._capacity
         self._keys[slot] = key
         self._bodies[slot] = body
@@ -231,21 +233,38 @@ class DuplicateStore:
             index[hole] = 0
             head += 1
         self.head = head
-        self._miss = (-1, -1)
+        self._missed = -1
         live = tail - head
         if capacity > self._smallest and live < capacity // 3:
-            self._rebuild(max(self._smallest, live * 3 // 2))
-
-    def _grow(self) -> None:
-        self._rebuild(self._capacity + self._capacity // 2)
+            self._rebuild(max(self._smallest, live + live // 2))
 
     def _rebuild(self, capacity: int) -> None:
-        """Copy the live entries into a ring of ``capacity`` (and a new index)."""
-        entries = list(self._entries())
+        """Move the live entries to the front of a ring of ``capacity``, and index them."""
+        head, tail, old = self.head, self.tail, self._capacity
+        start, end = head % old, tail % old
+        parts = []
+        for part in (self._keys, self._bodies, self._times):
+            if tail - head == 0:
+                live = part[:0]
+            elif start < end:
+                live = part[start:end]
+            else:  # wrapped (or full)
+                live = part[start:] + part[:end]
+            parts.append(live)
         self._reset(capacity)
-        for key, body, at_us in entries:
-            self.find(key)
-            self.remember(key, at_us, body)
+        count = tail - head
+        padding = bytes(8 * (capacity - count))
+        keys = self._keys = parts[0] + array("Q", padding)
+        self._bodies = parts[1] + array("Q", padding)
+        self._times = parts[2] + array("q", padding)
+        index = self._index
+        mask = self._mask
+        for slot in range(count):  # the index again, in one tight loop
+            place = keys[slot] & mask
+            while index[place]:
+                place = (place + 1) & mask
+            index[place] = slot + 1
+        self.tail = count
 
     def _entries(self) -> Iterator[tuple[int, int, int]]:
         keys = self._keys
@@ -266,7 +285,7 @@ class DuplicateStore:
     def load(self, entries: Iterable[tuple[int, int, int]]) -> None:
         """Replace the store with ``(id digest, content digest, at µs)`` in arrival order."""
         held = list(entries)
-        self._reset(max(self._smallest, len(held) * 3 // 2))
+        self._reset(max(self._smallest, len(held) + len(held) // 2))
         for key, body, at_us in held:
             if self.find(key) < 0:
                 self.remember(key, at_us, body)
