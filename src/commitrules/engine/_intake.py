@@ -198,6 +198,45 @@ class DuplicateStore:
         self._index[place] = slot + 1
         self.tail += 1
 
+    def withdraw(self, key: int) -> None:
+        """Undo whatever part of :meth:`remember` ran for the new id digest ``key`` of a
+        call that failed before it committed (the id was not held before the call)."""
+        self._missed = -1
+        place = key & self._mask
+        index = self._index
+        keys = self._keys
+        while True:
+            slot = index[place]
+            if not slot:
+                return  # not indexed: nothing of it is live
+            if keys[slot - 1] == key:
+                break
+            place = (place + 1) & self._mask
+        # Indexed: as the newest entry (tail advanced) or at the tail (not yet advanced).
+        if self.tail > self.head and (self.tail - 1) % self._capacity == slot - 1:
+            self.tail -= 1
+        self._unindex(place)
+
+    def _unindex(self, hole: int) -> None:
+        """Empty index place ``hole``, moving later entries of its probe run back into the
+        gap (backward shift, so that no tombstones are needed)."""
+        index = self._index
+        keys = self._keys
+        mask = self._mask
+        place = hole
+        while True:
+            place = (place + 1) & mask
+            moved = index[place]
+            if not moved:
+                break
+            home = keys[moved - 1] & mask
+            # An entry whose home lies cyclically in (hole, place] stays where it is.
+            if (hole < home <= place) if hole <= place else (home > hole or home <= place):
+                continue
+            index[hole] = moved
+            hole = place
+        index[hole] = 0
+
     # -- upkeep --------------------------------------------------------------------------
     def evict_before(self, cutoff_us: int) -> None:
         """Forget the ids of events older than ``cutoff_us`` (oldest arrival first)."""
@@ -210,27 +249,16 @@ class DuplicateStore:
         keys = self._keys
         index = self._index
         mask = self._mask
+        unindex = self._unindex
         while head < tail:
             slot = head % capacity
             if times[slot] >= cutoff_us:
                 break
-            # Find the slot's place, then close the gap (backward shift, no tombstones).
+            # Find the slot's place, then close the gap.
             place = keys[slot] & mask
             while index[place] != slot + 1:
                 place = (place + 1) & mask
-            hole = place
-            while True:
-                place = (place + 1) & mask
-                moved = index[place]
-                if not moved:
-                    break
-                home = keys[moved - 1] & mask
-                # An entry whose home lies cyclically in (hole, place] stays where it is.
-                if (hole < home <= place) if hole <= place else (home > hole or home <= place):
-                    continue
-                index[hole] = moved
-                hole = place
-            index[hole] = 0
+            unindex(place)
             head += 1
         self.head = head
         self._missed = -1
