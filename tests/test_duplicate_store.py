@@ -93,9 +93,9 @@ def test_withdraw_undoes_a_remember_that_stopped_before_the_ring_moved() -> None
         store.find(key)
         store.remember(key, key, key)
     store.find(13)
-    place = store._place  # noqa: SLF001 - the index written, the ring not yet advanced
-    store._keys[store.tail % store._capacity] = 13  # noqa: SLF001
-    store._index[place] = store.tail % store._capacity + 1  # noqa: SLF001
+    place = store._place  # the index written, the ring not yet advanced
+    store._keys[store.tail % store._capacity] = 13
+    store._index[place] = store.tail % store._capacity + 1
     store.withdraw(13)
     assert store.find(13) < 0
     assert [int(key, 16) for key, _, _ in store.entries()] == [1, 5, 9]

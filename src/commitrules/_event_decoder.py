@@ -20,11 +20,16 @@ Where msgspec and pydantic differ, the decoder is narrower than both:
   ``Decimal('1.5')``);
 - timestamps are read as text and checked by the same code as the pydantic path
   (RFC 3339 with an offset, within 1900-2200); any other form is declined;
-- a type whose fields use anything else is not decoded here at all.
+- a type whose fields use anything else is not decoded here at all;
+- a key written twice in one event: msgspec keeps the last value; so does pydantic 2.14,
+  but older pydantic (2.7 keeps the first) does not, so the decoder asks the installed
+  pydantic once (:func:`pydantic_keeps_last`) and is off (everything goes through
+  pydantic) when it keeps the first.
 """
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from collections.abc import Callable, Iterable
@@ -64,8 +69,12 @@ def _constraints(metadata: Iterable[Any]) -> dict[str, Any]:
             found["finite"] = True
         elif type(item).__name__ == "_PydanticGeneralMetadata":
             extra = dict(vars(item))
-            if set(extra) - {"max_digits", "decimal_places"}:
+            if set(extra) - {"max_digits", "decimal_places", "allow_inf_nan"}:
                 raise _UnsupportedError(repr(item))
+            # allow_inf_nan here in older pydantic: either way, the decoder takes plain
+            # digits only (infinities and NaN go to pydantic).
+            if not extra.pop("allow_inf_nan", True):
+                found["finite"] = True
             found.update(extra)
         elif hasattr(item, "metadata") and hasattr(item, "annotation"):  # a FieldInfo
             found.update(_constraints(item.metadata))
@@ -150,6 +159,9 @@ def _struct(event_type: EventType) -> tuple[type[msgspec.Struct], tuple[DecimalF
             fields.append((name, kind, msgspec.NODEFAULT))
         else:
             default = info.get_default(call_default_factory=True)
+            if default == [] and type(default) is list:  # a fresh empty list each event
+                fields.append((name, kind, msgspec.field(default_factory=list)))
+                continue
             if default is not None and type(default) not in (str, int, bool):
                 raise _UnsupportedError(f"default {default!r}")
             fields.append((name, kind, default))
@@ -177,6 +189,26 @@ def _decimal(value: Any) -> Decimal | None:
     return None
 
 
+@functools.cache
+def pydantic_keeps_last() -> bool:
+    """Whether the installed pydantic keeps the last value of a key written twice in a
+    JSON event (as msgspec does), asked of a union of typed dicts like the catalog's."""
+    from pydantic import Field, TypeAdapter  # noqa: PLC0415 - once, when first asked
+    from typing_extensions import TypedDict  # noqa: PLC0415
+
+    class First(TypedDict):
+        type: Literal["first"]
+        value: str
+
+    class Second(TypedDict):
+        type: Literal["second"]
+        value: str
+
+    union: Any = Annotated[Union[First, Second], Field(discriminator="type")]  # noqa: UP007
+    probe = TypeAdapter(union).validate_json('{"type": "first", "value": "a", "value": "b"}')
+    return bool(probe["value"] == "b")
+
+
 class FastDecoder:
     """Decodes the JSON events of a catalog's types it can decide exactly as pydantic does.
 
@@ -199,7 +231,7 @@ class FastDecoder:
             self._types[struct] = (event_type.name, decimals)
         #: The types decoded here (the others always go through pydantic).
         self.types: tuple[str, ...] = tuple(name for name, _ in self._types.values())
-        if not structs:
+        if not structs or not pydantic_keeps_last():
             self._decode: Callable[[Any], Any] | None = None
             return
         union: Any = structs[0] if len(structs) == 1 else Union[tuple(structs)]  # noqa: UP007
