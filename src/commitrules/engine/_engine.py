@@ -362,7 +362,8 @@ class Engine:
             ProcessingError: the call failed after validation; nothing was applied.
             DeliveryError: a sink failed (see its ``processed`` and ``violations``).
         """
-        self._begin()
+        if self._journal.broken is not None or self._deliveries:
+            self._begin()
         try:
             checked = self._catalog.validate(event)
         except Exception:
@@ -376,7 +377,8 @@ class Engine:
         The fast path for batch input: the text is validated straight into the engine's
         representation, without building a dict first. Same errors as :meth:`process`.
         """
-        self._begin()
+        if self._journal.broken is not None or self._deliveries:
+            self._begin()
         try:
             checked = self._catalog.validate_json(data)
         except Exception:
@@ -398,7 +400,8 @@ class Engine:
         position = 0
         try:
             for position, event in enumerate(events):  # noqa: B007 - read in the except
-                self._begin()
+                if self._journal.broken is not None or self._deliveries:
+                    self._begin()
                 try:
                     checked = validate(event)
                 except Exception:
