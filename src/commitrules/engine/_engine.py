@@ -55,7 +55,7 @@ from ..rules.operational import (
 )
 from ..violations import Message, Violation, release_order, violation_id
 from ..waivers import Waivers, unknown_target
-from ._atomic import EngineFault, Journal
+from ._atomic import EngineFault, Journal, no_collection
 from ._derived import DerivedLog
 from ._intake import Digests, DuplicateStore, future_error, late_error
 from ._release import (
@@ -1114,7 +1114,8 @@ class Engine:
     def _checkpoint_if_due(self) -> None:
         journal = self._journal
         if len(journal.entries) >= journal.interval:
-            journal.reset(self._capture())
+            with no_collection():  # many objects made at once, none of them garbage
+                journal.reset(self._capture())
 
     def _recover(self) -> None:
         """Back to the last committed state: the checkpoint, then every call since, again."""

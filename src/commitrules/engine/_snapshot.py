@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import heapq
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -14,6 +12,7 @@ import attrs
 from .. import snapshot as snapshots
 from ..errors import CommitRulesError, MigrationError, SnapshotError
 from ..violations import ID_SCHEME
+from ._atomic import no_collection
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -82,22 +81,8 @@ def load(engine: Engine, data: Mapping[str, Any], *, refuse_drops: bool = False)
         SnapshotError: the snapshot is not one, or is malformed anywhere.
         MigrationError: ``refuse_drops`` and the pack change would drop some state.
     """
-    with _no_collection():
+    with no_collection():
         _load(engine, data, refuse_drops=refuse_drops)
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """The cyclic garbage collector paused while a state is rebuilt: a large snapshot
-    makes millions of objects at once, none of them garbage, and the collector's full
-    passes over them took most of a restore's time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load(engine: Engine, data: Mapping[str, Any], *, refuse_drops: bool) -> None:
