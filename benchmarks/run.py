@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -354,26 +354,29 @@ def _part(what: str, pack: commitrules.Pack, events: Sequence[Mapping[str, Any]]
         inputs: Sequence[Any] = lines if what == "kept-json" else events
 
         def measured() -> None:
-            # Inline, with no engine: the duplicate store (the event by id, and the order
-            # of ids and times for forgetting) and the watermark. Nothing is evicted.
+            # Inline, with no engine: the duplicate store (the id's and the content's
+            # digests, in the engine's table) and the watermark. Nothing is evicted.
+            from commitrules.engine._intake import Digests, DuplicateStore
+
             validate = catalog.validate_json if what == "kept-json" else catalog.validate
-            seen: dict[str, Any] = {}
-            seen_at: deque[int] = deque()
-            seen_ids: deque[str] = deque()
+            digests = Digests(None)
+            of_id = digests.of_id
+            of_body = digests.of_body
+            store = DuplicateStore(digests)
+            find = store.find
+            remember = store.remember
             lateness = 3_600_000_000
             watermark = -(2**62)
             for item in inputs:
                 checked = validate(item)
                 at_us = to_us(checked["at"])
-                event_id = checked["id"]
-                if event_id in seen:
+                key = of_id(checked["id"])
+                if find(key) >= 0:
                     continue
                 if at_us < watermark:
                     msg = "late"
                     raise ValueError(msg)
-                seen[event_id] = checked
-                seen_at.append(at_us)
-                seen_ids.append(event_id)
+                remember(key, at_us, of_body(checked))
                 if at_us - lateness > watermark:  # noqa: PLR1730 - no call, as the engine
                     watermark = at_us - lateness
 
