@@ -1241,6 +1241,10 @@ def store_child(target: int) -> dict[str, Any]:
         "bytes_per_id": store.nbytes() / held,
         "traced_bytes_per_id": traced / len(copy),
         "peak_rss_bytes": peak_rss,
+        # The atomicity journal (events since the last checkpoint) at the end, and the
+        # interval between checkpoints: what most of the peak holds.
+        "journal_entries": len(engine._journal.entries),
+        "journal_interval": engine._journal.interval,
         "rss_before_stream_bytes": rss_before,
         "cpu_s": spent,
         "events_per_cpu_s": count / spent,
