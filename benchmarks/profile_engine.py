@@ -39,7 +39,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("conditions (compiled expressions, builtins)", ("<condition>", "commitrules/expr/")),
     (
         "table and parameter lookups",
-        ("commitrules/pack/_values.py", "engine.py:lookup", "engine.py:exists"),
+        ("commitrules/pack/_values.py", "engine/_engine.py:lookup", "engine/_engine.py:exists"),
     ),
     ("timestamps (to_us / from_us)", ("eventtime/_instants.py",)),
     (
@@ -48,19 +48,24 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "timers and reorder buffer",
-        ("engine.py:_advance", "engine.py:_fire_timers", "engine.py:_schedule", "heapq"),
+        (
+            "engine/_engine.py:_advance",
+            "engine/_engine.py:_fire_timers",
+            "engine/_time.py",
+            "heapq",
+        ),
     ),
     (
         "findings to violations (emit, ids, messages, routing)",
         (
-            "engine.py:_emit",
-            "engine.py:_render",
-            "engine.py:replace",
-            "engine.py:_finding_id",
-            "engine.py:finding_id",
-            "engine.py:_protect",
-            "engine.py:_local_text",
-            "engine.py:_count",
+            "engine/_engine.py:_emit",
+            "engine/_engine.py:_violation_of",
+            "engine/_engine.py:_route",
+            "engine/_release.py",
+            "engine/_derived.py",
+            "engine/_engine.py:_finding_id",
+            "engine/_engine.py:finding_id",
+            "engine/_engine.py:_count",
             "commitrules/violations.py",
             "commitrules/routing.py",
             "attrs generated",
@@ -74,7 +79,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rules: shared code", ("commitrules/rules/",)),
     (
         "engine bookkeeping (dedupe, watermark, dispatch)",
-        ("commitrules/engine.py", "commitrules/batch.py"),
+        ("commitrules/engine/", "commitrules/batch.py"),
     ),
     ("the benchmark loop", ("profile_engine.py",)),
 )

@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -354,26 +354,29 @@ def _part(what: str, pack: commitrules.Pack, events: Sequence[Mapping[str, Any]]
         inputs: Sequence[Any] = lines if what == "kept-json" else events
 
         def measured() -> None:
-            # Inline, with no engine: the duplicate store (the event by id, and the order
-            # of ids and times for forgetting) and the watermark. Nothing is evicted.
+            # Inline, with no engine: the duplicate store (the id's and the content's
+            # digests, in the engine's table) and the watermark. Nothing is evicted.
+            from commitrules.engine._intake import Digests, DuplicateStore
+
             validate = catalog.validate_json if what == "kept-json" else catalog.validate
-            seen: dict[str, Any] = {}
-            seen_at: deque[int] = deque()
-            seen_ids: deque[str] = deque()
+            digests = Digests(None)
+            of_id = digests.of_id
+            of_body = digests.of_body
+            store = DuplicateStore(digests)
+            find = store.find
+            remember = store.remember
             lateness = 3_600_000_000
             watermark = -(2**62)
             for item in inputs:
                 checked = validate(item)
                 at_us = to_us(checked["at"])
-                event_id = checked["id"]
-                if event_id in seen:
+                key = of_id(checked["id"])
+                if find(key) >= 0:
                     continue
                 if at_us < watermark:
                     msg = "late"
                     raise ValueError(msg)
-                seen[event_id] = checked
-                seen_at.append(at_us)
-                seen_ids.append(event_id)
+                remember(key, at_us, of_body(checked))
                 if at_us - lateness > watermark:  # noqa: PLR1730 - no call, as the engine
                     watermark = at_us - lateness
 
@@ -1045,6 +1048,238 @@ def endless(profile: Profile, pack: commitrules.Pack, root: Path) -> dict[str, A
 
 
 # -- reporting --------------------------------------------------------------------------------
+
+
+# -- issue 28: the goals not in the headline ----------------------------------------------------
+def overhead(
+    profile: Profile,
+    pack: commitrules.Pack,
+    events: Sequence[Mapping[str, Any]],
+    root: Path,
+) -> dict[str, Any]:
+    """The engine with no rule at all, against its parts measured alone on the same events.
+
+    ``engine - validation - digests`` is what the engine itself spends per event (intake,
+    watermark, timers, atomicity, release, routing, result); the goal compares it with a
+    dict-lookup loop (each event's type looked up in a dict of handlers, as any dispatcher
+    must), also reported alone.
+    """
+    from commitrules.engine._intake import Digests
+
+    events = events[: profile.kind_events]
+    count = len(events)
+    empty = commitrules.load_pack(_child_pack(root, "overhead-none", [r.id for r in pack.rules]))
+    catalog = empty.catalog
+    checked = [catalog.validate(event) for event in events]
+
+    def loop() -> Run:
+        handlers: dict[str, Callable[[Any], None]] = {}
+        lookup = handlers.get
+
+        def measured() -> None:
+            for event in events:
+                lookup(event["type"], _ignore)(event, None)
+
+        return measured
+
+    def validation() -> Run:
+        def measured() -> None:
+            validate = catalog.validate
+            for event in events:
+                to_us(validate(event)["at"])
+
+        return measured
+
+    def digests() -> Run:
+        digest = Digests(None)
+
+        def measured() -> None:
+            of_id = digest.of_id
+            of_body = digest.of_body
+            for event in checked:
+                of_id(event["id"])
+                of_body(event)
+
+        return measured
+
+    names = ("dict-lookup loop", "validation", "digests", "engine, empty pack")
+    runs: list[Prepare] = [loop, validation, digests, _engine_process(empty, events, FAR)]
+    best, _ = _interleaved(runs, max(profile.repeats, 5), count, names)
+    us = {name: spent / count * 1e6 for name, spent in zip(names, best, strict=True)}
+    own = us["engine, empty pack"] - us["validation"] - us["digests"]
+    return {
+        "events": count,
+        "rules": len(empty.rules),
+        "us_per_event": us,
+        "engine_own_us": own,
+        "engine_own_beyond_loop_us": own - us["dict-lookup loop"],
+    }
+
+
+def inapplicable(
+    profile: Profile,
+    pack: commitrules.Pack,
+    events: Sequence[Mapping[str, Any]],
+    until: dt.datetime,
+    root: Path,
+) -> dict[str, Any]:
+    """A sale event's cost with 1,000 extra rules on the other types the stream sends.
+
+    The same mixed stream through the default pack and through the default pack plus 1,000
+    generated check rules spread over every type the stream sends except ``sale``; only the
+    calls of sale events are timed (a clock read either side, the same in both runs).
+    """
+    events = events[: profile.kind_events]
+    count = len(events)
+    sent = Counter(event["type"] for event in events)
+    others = sorted(kind for kind in sent if kind != "sale")
+    extra = commitrules.load_pack(
+        _child_pack(root, "inapplicable", [], _generated_rules(1000, others))
+    )
+
+    def timed(chosen: commitrules.Pack) -> Prepare:
+        def prepare() -> Run:
+            engine = commitrules.Engine(chosen)
+
+            def run() -> tuple[float, float]:
+                process = engine.process
+                clock = time.perf_counter
+                sales = 0.0
+                began = clock()
+                for event in events:
+                    if event["type"] == "sale":
+                        start = clock()
+                        process(event)
+                        sales += clock() - start
+                    else:
+                        process(event)
+                engine.advance_to(until)
+                return sales, clock() - began
+
+            return run
+
+        return prepare
+
+    seconds: dict[str, list[tuple[float, float]]] = {"default": [], "extra": []}
+    for _ in range(max(profile.repeats, 5)):
+        for name, chosen in (("default", pack), ("extra", extra)):
+            run = timed(chosen)()
+            gc.collect()
+            seconds[name].append(run())
+    sales = sent["sale"]
+    best = {name: min(s for s, _ in runs) for name, runs in seconds.items()}
+    whole = {name: min(w for _, w in runs) for name, runs in seconds.items()}
+    _log(
+        f"  sale event: {best['default'] / sales * 1e6:.2f} µs (default pack), "
+        f"{best['extra'] / sales * 1e6:.2f} µs (+1,000 rules on other types)"
+    )
+    return {
+        "events": count,
+        "sales": sales,
+        "types_with_extra_rules": len(others),
+        "rules": {"default": len(pack.rules), "extra": len(extra.rules)},
+        "sale_us": {name: spent / sales * 1e6 for name, spent in best.items()},
+        "event_us": {name: spent / count * 1e6 for name, spent in whole.items()},
+        "sale_ratio": best["extra"] / best["default"],
+        "event_ratio": whole["extra"] / whole["default"],
+    }
+
+
+#: The duplicate store's runs: events of the default stream's density (0.066 events per
+#: customer per day, over the same 182 days), each in a child process of its own.
+STORE_DAYS = 182
+STORE_SIZES = {"full": (1_000_000, 10_000_000), "quick": (100_000, 1_000_000)}
+
+
+def store_child(target: int) -> dict[str, Any]:
+    """One run of ``target`` events through the default pack, streamed (never held): the
+    duplicate store's bytes per id at the end, and the process's peak memory."""
+    import resource
+
+    from commitrules.engine._intake import DuplicateStore
+
+    # 10% more customers than the density gives, so that the stream reaches the target
+    # before its last day (then it is cut there).
+    customers = max(1_000, round(target / (0.066 * STORE_DAYS) * 1.1))
+    pack = commitrules.load_pack()
+    engine = commitrules.Engine(pack)
+    stream = streams.generate(
+        seed=11,
+        start=dt.datetime(2026, 7, 1, tzinfo=CST),
+        days=STORE_DAYS,
+        customers=customers,
+        violation_rate=0.002,
+    )
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    began = time.process_time()
+    process = engine.process
+    count = 0
+    for event in itertools.islice(stream, target):
+        process(event)
+        count += 1
+    spent = time.process_time() - began
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    store = engine._store
+    held = len(store)
+    entries = [(int(k, 16), int(b, 16), at) for k, at, b in store.entries()]
+    # The table alone, built again from the same entries under tracemalloc.
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        copy = DuplicateStore()
+        copy.load(entries)
+        traced = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    return {
+        "events": count,
+        "customers": customers,
+        "days": STORE_DAYS,
+        "ids_held": held,
+        "table_bytes": store.nbytes(),
+        "bytes_per_id": store.nbytes() / held,
+        "traced_bytes_per_id": traced / len(copy),
+        "peak_rss_bytes": peak_rss,
+        # The atomicity journal (events since the last checkpoint) at the end, and the
+        # interval between checkpoints: what most of the peak holds.
+        "journal_entries": len(engine._journal.entries),
+        "journal_interval": engine._journal.interval,
+        "rss_before_stream_bytes": rss_before,
+        "cpu_s": spent,
+        "events_per_cpu_s": count / spent,
+    }
+
+
+def store_memory(profile: Profile) -> list[dict[str, Any]]:
+    """The duplicate store at 1M and 10M events (100,000 and 1M with --quick)."""
+    rows = []
+    for target in STORE_SIZES[profile.name]:
+        output = subprocess.run(
+            [sys.executable, str(HERE / "run.py"), "--store-child", str(target)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        row = json.loads(output)
+        rows.append(row)
+        _log(
+            f"  {row['events']:>11,} events: {row['ids_held']:,} ids held, "
+            f"{row['bytes_per_id']:.1f} B/id (tracemalloc {row['traced_bytes_per_id']:.1f}), "
+            f"peak RSS {row['peak_rss_bytes'] / MB:.0f} MB"
+        )
+    return rows
+
+
+def lead_rows() -> dict[str, Any] | None:
+    """The operations benchmark's figures (``benchmarks/operations.py``), if it has run."""
+    path = HERE / "operations-results.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
 def _rate(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -1161,6 +1396,7 @@ def render(results: Mapping[str, Any]) -> str:
         add(f"The engine's paths {agree} on the violations' ids.")
         add(f"Durable backend: {head['durable']}.")
         add("")
+    _render_goals(results, add)
     top = results.get("ceiling")
     if top:
         spent = top["us_per_event"]
@@ -1332,6 +1568,98 @@ def render(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _render_goals(results: Mapping[str, Any], add: Callable[[str], None]) -> None:
+    """The goals of issue 28, one row each, from this run's sections."""
+    rows: list[tuple[str, str, str, str]] = []
+    head = {row["name"]: row for row in results.get("headline", {}).get("rows", [])}
+    if "process" in head:
+        ratio = head["process"]["vs_baseline"]
+        rows.append(
+            (
+                "default pack from dicts (`Engine.process`)",
+                f"{_ratio(ratio)} the hand-written evaluation",
+                ">= 0.5x",
+                "met" if ratio >= 0.5 else "not met",
+            )
+        )
+    for name in ("fast_path", "check_files"):
+        if name in head:
+            ratio = head[name]["vs_jsonl_baseline"]
+            rows.append(
+                (
+                    f"default pack from JSON Lines ({head[name]['label'].split(',')[0]})",
+                    f"{_ratio(ratio)} `json.loads` + hand-written",
+                    ">= 1x",
+                    "met" if ratio >= 1 else "not met",
+                )
+            )
+    over = results.get("overhead")
+    if over:
+        us = over["us_per_event"]
+        beyond = over["engine_own_beyond_loop_us"]
+        rows.append(
+            (
+                "engine overhead, empty pack, beyond validation, digests and a dict-lookup loop",
+                f"{beyond:.2f} µs/event (engine {us['engine, empty pack']:.2f}, validation "
+                f"{us['validation']:.2f}, digests {us['digests']:.2f}, loop "
+                f"{us['dict-lookup loop']:.2f})",
+                "<= 1 µs",
+                "met" if beyond <= 1 else "not met",
+            )
+        )
+    for row in results.get("store") or []:
+        worst = max(row["bytes_per_id"], row["traced_bytes_per_id"])
+        rows.append(
+            (
+                f"duplicate store after {row['events']:,} events ({row['ids_held']:,} ids held)",
+                f"{row['bytes_per_id']:.1f} B/id (tracemalloc {row['traced_bytes_per_id']:.1f}); "
+                f"peak RSS of the run {row['peak_rss_bytes'] / MB:,.0f} MB",
+                "<= 64 B/id",
+                "met" if worst <= 64 else "not met",
+            )
+        )
+    extra = results.get("inapplicable")
+    if extra:
+        sale = extra["sale_us"]
+        rows.append(
+            (
+                f"a sale event with 1,000 rules on the {extra['types_with_extra_rules']} other "
+                "types the stream sends",
+                f"{sale['extra']:.2f} µs against {sale['default']:.2f} µs: "
+                f"{(extra['sale_ratio'] - 1) * 100:+.1f} %",
+                "within 10%",
+                "met" if extra["sale_ratio"] <= 1.10 else "not met",
+            )
+        )
+    if not rows:
+        return
+    add("## Goals (issue 28)")
+    add("")
+    add(
+        "Each ratio is between paths measured in this run on the same events (best of "
+        "interleaved repeats); the store's rows are runs of their own (a child process each, "
+        "events streamed from the generator at the default stream's density)."
+    )
+    add("")
+    lines = _header("goal", "measured", "target", "")
+    for line in lines:
+        add(line)
+    for goal, measured, target, verdict in rows:
+        add(f"| {goal} | {measured} | {target} | {verdict} |")
+    add("")
+    lead = lead_rows()
+    if lead:
+        add(
+            f"From `benchmarks/operations.py` ({lead['events']:,} events across the year end, "
+            "its own run, `operations-results.md`): provisional marking "
+            f"+{lead['provisional']['us_per_event']:.2f} µs per event "
+            f"({lead['provisional']['ratio']:.3f}x), atomic calls "
+            f"+{lead['atomicity']['us_per_event']:.2f} µs per event "
+            f"({lead['atomicity']['ratio']:.3f}x against the journal switched off)."
+        )
+        add("")
+
+
 def _header(*columns: str) -> list[str]:
     """A Markdown table header: the first column left-aligned, the others right-aligned."""
     align = ["---"] + ["---:"] * (len(columns) - 1)
@@ -1343,7 +1671,18 @@ def _percent(value: float | None) -> str:
 
 
 # -- the command ------------------------------------------------------------------------------
-SECTIONS = ("headline", "ceiling", "kinds", "load", "rules", "keys", "endless")
+SECTIONS = (
+    "headline",
+    "overhead",
+    "inapplicable",
+    "store",
+    "ceiling",
+    "kinds",
+    "load",
+    "rules",
+    "keys",
+    "endless",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1367,7 +1706,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="customers of the endless stream (default 13,000, or 2,600 with --quick; "
         "26,000 makes it ten times the headline stream, ~1,000,000 events)",
     )
+    parser.add_argument("--store-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.store_child:  # one run of the store section, in a process of its own
+        print(json.dumps(store_child(args.store_child)))
+        return 0
     profile = QUICK if args.quick else FULL
     if args.endless_customers:
         profile = dataclasses.replace(profile, endless_customers=args.endless_customers)
@@ -1419,6 +1762,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         key_ref = baseline.Reference.from_pack(pack, years=range(2025, 2027))
         sections: list[tuple[str, str, Callable[[], Any]]] = [
             ("headline", "headline", lambda: headline(profile, pack, ref, events, path, until)),
+            (
+                "overhead",
+                "engine overhead with an empty pack",
+                lambda: overhead(profile, pack, events, root),
+            ),
+            (
+                "inapplicable",
+                "1,000 rules on other types",
+                lambda: inapplicable(profile, pack, events, until, root),
+            ),
+            ("store", "duplicate store at scale", lambda: store_memory(profile)),
             (
                 "ceiling",
                 "ceiling (parts alone)",

@@ -115,11 +115,11 @@ def _inject(step: str, switch: Switch, monkeypatch: pytest.MonkeyPatch) -> None:
     elif step == "store":
         store = _intake.DuplicateStore
 
-        def remember(self: Any, event_id: str, at_us: int, checked: Any) -> None:
-            self.seen[event_id] = checked  # part of it done, then the failure
+        def remember(self: Any, key: int, at_us: int, body: int) -> None:
+            # All of it done (the id held, the ring one longer), then the failure: the
+            # rollback must withdraw it.
+            store.remember.__wrapped__(self, key, at_us, body)  # type: ignore[attr-defined]
             switch()
-            del self.seen[event_id]
-            store.remember.__wrapped__(self, event_id, at_us, checked)  # type: ignore[attr-defined]
 
         remember.__wrapped__ = store.remember  # type: ignore[attr-defined]
         monkeypatch.setattr(store, "remember", remember)

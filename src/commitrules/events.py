@@ -754,6 +754,7 @@ class EventCatalog:
     def __init__(self, types: Iterable[EventType]) -> None:
         self._types: dict[str, EventType] = {}
         self._check_json: Any = None
+        self._fast: Any = None
         for event_type in types:
             self._types[event_type.name] = event_type
 
@@ -837,9 +838,40 @@ class EventCatalog:
     def validate_json(self, data: bytes | str) -> dict[str, Any]:
         """Validate one event straight from its JSON text (the fast path for JSON Lines).
 
+        A decoder generated from the models (msgspec; see ``commitrules._event_decoder``)
+        takes the events it can decide exactly as pydantic does; any other goes through
+        pydantic, which builds every error.
+
         Raises:
             EventValidationError: not JSON, or naming the field and the reason.
         """
+        fast = self._fast
+        if fast is None:
+            from ._event_decoder import FastDecoder  # noqa: PLC0415 - built on first use
+
+            fast = self._fast = FastDecoder(self._types.values())
+        checked: dict[str, Any] | None = fast.decode(data)
+        if checked is not None:
+            # Taken by the generated decoder: only its timestamps are left to read (on a
+            # problem, pydantic's path below reports it with everything else).
+            times = self._types[checked["type"]].times
+            if times is _AT_ONLY:
+                text = checked["at"]
+                if len(text) in {25, 20} and text[4::3] in _COMMON_SHAPES and "\x00" not in text:
+                    try:
+                        moment = _parse_iso(text)
+                    except ValueError:
+                        pass
+                    else:
+                        if 1900 < moment.year < 2200:
+                            checked["at"] = moment
+                            return checked
+            if not _times(checked, times):
+                return checked
+        return self._validate_json_pydantic(data)
+
+    def _validate_json_pydantic(self, data: bytes | str) -> dict[str, Any]:
+        """:meth:`validate_json` through pydantic alone: the reference, and every error."""
         check = self._check_json
         if check is None:
             typed = [t.typed for t in self._types.values()]

@@ -4,11 +4,12 @@ A snapshot is a JSON object::
 
     {
       "format": "commitrules.snapshot",
-      "version": 1,
+      "version": 2,
       "pack": {"id": …, "version": …, "profile": …, "digest": …},
       "clock": {"started": true, "latest_us": …, "watermark_us": …, "sequence": …, "swept_us": …},
       "stats": {"processed": …, "duplicates": …, "rejected": …, "violations": …},
-      "seen": [[event id, at µs, sha256 of the canonical event], …],
+      "seen": [[id digest, at µs, content digest], …],
+      "seen_key": null,
       "buffer": [[at µs, sequence, event, {rule id: prepared value}], …],
       "timers": [[fire µs, sequence, rule id, token], …],
       "rules": {rule id: {"kind": …, "fingerprint": …, "shape": …, "state": …}, …},
@@ -23,8 +24,15 @@ over and recomputes it under the new definition (see :mod:`commitrules.migration
 
 Instants are integers (microseconds since the Unix epoch). Values that JSON has no type for
 are tagged: ``{"$dt": "2026-07-01T10:00:00+08:00"}`` for a timestamp, ``{"$d": "2026-07-01"}``
-for a date, ``{"$dec": "12.50"}`` for a decimal. Seen events are kept as a hash of their
-content (enough to tell a repeat from a conflict), not as the events themselves.
+for a date, ``{"$dec": "12.50"}`` for a decimal.
+
+The ids seen within the duplicate horizon (``seen``, in arrival order) are kept as digests,
+never as ids or events: a 64-bit digest of the id and a 64-bit digest of the validated
+event, each as 16 hex digits (BLAKE2b, keyed with the deployment's id key when one is
+configured; ``seen_key`` is then a fingerprint of that key, and a restore with another key
+is refused). Version 1 snapshots (``seen`` as ``[event id, at µs, SHA-256 of the canonical
+event]`` and a ``seen_order`` list) still load: their entries keep the SHA-256 (cut to 63
+bits and flagged) until they leave the horizon.
 """
 
 from __future__ import annotations
@@ -41,10 +49,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from .errors import SnapshotError
 from .eventtime._instants import EARLIEST_US, LATEST_US
 
-__all__ = ["FORMAT", "VERSION", "decode", "digest", "encode", "validate"]
+__all__ = ["FORMAT", "VERSION", "VERSIONS", "decode", "digest", "encode", "validate"]
 
 FORMAT = "commitrules.snapshot"
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)
+"""The versions :func:`validate` accepts (1: ids and SHA-256 digests of events)."""
 
 
 def encode(value: Any) -> Any:
@@ -99,6 +109,7 @@ def digest(event: Mapping[str, Any]) -> str:
 Instant = Annotated[StrictInt, Field(ge=EARLIEST_US - 1, le=LATEST_US + 86_400_000_000)]
 Count = Annotated[StrictInt, Field(ge=0)]
 Digest = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{64}$")]
+Digest64 = Annotated[StrictStr, Field(pattern=r"^[0-9a-f]{16}$")]
 
 
 class _Strict(BaseModel):
@@ -135,18 +146,26 @@ class _Ids(_Strict):
 
 class _Snapshot(_Strict):
     format: Literal["commitrules.snapshot"]
-    version: Literal[1]
+    version: Literal[2]
     pack: dict[StrictStr, StrictStr | None]
     clock: _Clock
     stats: _Stats
-    seen: list[tuple[StrictStr, Instant, Digest]]
-    seen_order: list[tuple[Instant, StrictStr]]
+    seen: list[tuple[Digest64, Instant, Digest64]]
+    seen_key: Digest64 | None = None
     buffer: list[tuple[Instant, Count, dict[StrictStr, Any], dict[StrictStr, Any]]]
     timers: list[tuple[StrictInt, Count, StrictStr, Any]]
     rules: dict[StrictStr, _Rule]
     router: list[Any]
     derived: list[tuple[Any, ...]] | None = None
     ids: _Ids | None = None
+
+
+class _SnapshotV1(_Snapshot):
+    # Version 1: ids in clear with a SHA-256 of each event, and their arrival order apart.
+    version: Literal[1]  # type: ignore[assignment]
+    seen: list[tuple[StrictStr, Instant, Digest]]
+    seen_order: list[tuple[Instant, StrictStr]]
+    seen_key: None = None
 
 
 def validate(data: Any) -> None:
@@ -159,11 +178,17 @@ def validate(data: Any) -> None:
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
         msg = "not a commitrules snapshot (no 'format': 'commitrules.snapshot')"
         raise SnapshotError(msg)
-    if data.get("version") != VERSION:
-        msg = f"snapshot version {data.get('version')!r} is not supported (this is {VERSION})"
+    version = data.get("version")
+    if version not in VERSIONS or type(version) is not int:
+        msg = (
+            f"snapshot version {version!r} is not supported (this is {VERSION}; "
+            f"versions {', '.join(map(str, VERSIONS))} load)"
+        )
         raise SnapshotError(msg)
     try:
-        model = _Snapshot.model_validate(dict(data))
+        model: _Snapshot | _SnapshotV1 = (
+            _Snapshot if version == VERSION else _SnapshotV1
+        ).model_validate(dict(data))
     except ValidationError as error:
         problems = [
             f"{'.'.join(str(part) for part in item['loc']) or '(top)'}: {item['msg']}"
@@ -176,9 +201,11 @@ def validate(data: Any) -> None:
     seen = [entry[0] for entry in model.seen]
     if len(set(seen)) != len(seen):
         raise SnapshotError("the snapshot is malformed: an id appears twice in 'seen'")
-    order = [entry[1] for entry in model.seen_order]
-    if sorted(order) != sorted(seen):
-        raise SnapshotError("the snapshot is malformed: 'seen_order' does not list the 'seen' ids")
+    if isinstance(model, _SnapshotV1):
+        order = [entry[1] for entry in model.seen_order]
+        if sorted(order) != sorted(seen):
+            msg = "the snapshot is malformed: 'seen_order' does not list the 'seen' ids"
+            raise SnapshotError(msg)
     for index, (_, _, name, _) in enumerate(model.timers):
         if name not in model.rules:
             msg = (

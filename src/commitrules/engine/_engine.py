@@ -55,9 +55,9 @@ from ..rules.operational import (
 )
 from ..violations import Message, Violation, release_order, violation_id
 from ..waivers import Waivers, unknown_target
-from ._atomic import EngineFault, Journal
+from ._atomic import EngineFault, Journal, no_collection
 from ._derived import DerivedLog
-from ._intake import DuplicateStore, future_error, late_error
+from ._intake import Digests, DuplicateStore, future_error, late_error
 from ._release import (
     Deliveries,
     EvidenceMode,
@@ -308,8 +308,8 @@ class Engine:
         self._by_id = {rule.rule_id: rule for rule in rules}
         self._accepting = False
         # State.
-        self._store = DuplicateStore()
-        self._seen = self._store.seen
+        self._digests = Digests(id_key)
+        self._store = DuplicateStore(self._digests)
         self._latest_us: int | None = None
         self._watermark_us: int | None = None
         self._started = False
@@ -362,7 +362,8 @@ class Engine:
             ProcessingError: the call failed after validation; nothing was applied.
             DeliveryError: a sink failed (see its ``processed`` and ``violations``).
         """
-        self._begin()
+        if self._journal.broken is not None or self._deliveries:
+            self._begin()
         try:
             checked = self._catalog.validate(event)
         except Exception:
@@ -376,7 +377,8 @@ class Engine:
         The fast path for batch input: the text is validated straight into the engine's
         representation, without building a dict first. Same errors as :meth:`process`.
         """
-        self._begin()
+        if self._journal.broken is not None or self._deliveries:
+            self._begin()
         try:
             checked = self._catalog.validate_json(data)
         except Exception:
@@ -398,7 +400,8 @@ class Engine:
         position = 0
         try:
             for position, event in enumerate(events):  # noqa: B007 - read in the except
-                self._begin()
+                if self._journal.broken is not None or self._deliveries:
+                    self._begin()
                 try:
                     checked = validate(event)
                 except Exception:
@@ -469,7 +472,7 @@ class Engine:
         >>> engine = commitrules.Engine(commitrules.load_pack())
         >>> state = engine.snapshot()
         >>> state["format"], state["version"]
-        ('commitrules.snapshot', 1)
+        ('commitrules.snapshot', 2)
         >>> text = json.dumps(state)
         >>> restored = commitrules.Engine.restore(commitrules.load_pack(), json.loads(text))
         """
@@ -546,7 +549,9 @@ class Engine:
             # Validated: always aware, so exact integer arithmetic without re-checking.
             at_us = to_us(checked["at"])
             event_id: str = checked["id"]
-            if self._store.is_repeat(event_id, checked):
+            key = self._digests.of_id(event_id)
+            slot = self._store.find(key)
+            if slot >= 0 and self._store.is_repeat(slot, checked, event_id, self._earlier):
                 self.stats.duplicates += 1
                 return []
             watermark = self._watermark_us
@@ -582,9 +587,9 @@ class Engine:
         try:
             out = self._apply_event(checked, at_us, event_id, kind, route, prepared)
             self._step = "store"
-            self._store.remember(event_id, at_us, checked)
+            self._store.remember(key, at_us, self._digests.of_body(checked))
         except BaseException as error:  # noqa: BLE001 - rolled back, then raised again
-            self._store.withdraw(event_id)
+            self._store.withdraw(key)
             self._fail(error, event_id, before)
         self._step = "release"
         if self._carried:
@@ -598,6 +603,15 @@ class Engine:
         if self.observers or self._deliveries or self._call_outcomes:
             self._commit_deliveries({"event_id": event_id, "event_type": kind}, out)
         return out
+
+    def _earlier(self, event_id: str) -> dict[str, Any] | None:
+        """The committed event of an id while the journal still holds it (conflicts name
+        the fields that differ from it), else None."""
+        for entry in reversed(self._journal.entries):
+            if entry[2] == event_id:
+                earlier: dict[str, Any] = entry[0]
+                return earlier
+        return None
 
     def _fail(self, error: BaseException, event_id: str | None, violations: int) -> NoReturn:
         """A call failed in its apply step: roll back to the last commit, then raise."""
@@ -1100,7 +1114,8 @@ class Engine:
     def _checkpoint_if_due(self) -> None:
         journal = self._journal
         if len(journal.entries) >= journal.interval:
-            journal.reset(self._capture())
+            with no_collection():  # many objects made at once, none of them garbage
+                journal.reset(self._capture())
 
     def _recover(self) -> None:
         """Back to the last committed state: the checkpoint, then every call since, again."""

@@ -5,105 +5,354 @@ counted), with a different content a conflict (refused, naming the fields that d
 while the earlier event is still held); an event older than the watermark is late; one
 further ahead of the watermark than the pack's ``max_ahead`` is refused and does not move
 time. The ids are remembered for the pack's duplicate horizon.
+
+The duplicate store keeps ids, not events: per id a 64-bit digest of the id, a 64-bit
+digest of the validated event and the event's time, in a compact table (see
+:class:`DuplicateStore`), about 40 bytes an id.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import deque
-from collections.abc import Iterable, Iterator
+import hashlib
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+
+import msgspec
 
 from .. import snapshot as snapshots
 from ..errors import EventConflictError, FutureEventError, LateEventError, Location
 from ..eventtime import from_us, to_us
 
-__all__ = ["DuplicateStore", "future_error", "late_error"]
+__all__ = ["Digests", "DuplicateStore", "future_error", "late_error"]
+
+LEGACY = 1 << 63
+"""The flag of a content digest restored from a version 1 snapshot (a SHA-256 of the
+canonical event, as :func:`commitrules.snapshot.digest` gives, cut to 63 bits)."""
+_LOW63 = LEGACY - 1
+_from_bytes = int.from_bytes
+
+
+class Digests:
+    """The fixed-size digests the duplicate store keeps: of an event's id, of its content.
+
+    BLAKE2b cut to 64 bits, keyed with the deployment's id key when one is configured
+    (``Engine(id_key=…)``), so that a snapshot's digests cannot be tested against guessed
+    ids or events without the key. Without a key they are plain hashes: a reader of a
+    snapshot who can guess a whole event (every field, personal ones included) can confirm
+    the guess, as with version 1 snapshots' SHA-256 (see docs/engine.md, "Duplicates").
+
+    The content digest is of the validated event as JSON (msgspec's encoding: fields in the
+    type's order, timestamps as RFC 3339 text with their offset, decimals as text), so
+    two events are the same content when every field has the same value written the same
+    way: ``1.0`` and ``1.00`` differ, as do the same instant at two offsets.
+    """
+
+    __slots__ = ("_body", "_encode", "_id", "fingerprint")
+
+    def __init__(self, key: bytes | None) -> None:
+        secret = key or b""
+        self._id = hashlib.blake2b(digest_size=8, key=secret, person=b"commitrules.id")
+        self._body = hashlib.blake2b(digest_size=8, key=secret, person=b"commitrules.body")
+        self._encode = msgspec.json.Encoder(order="sorted").encode
+        #: What a snapshot records of the key (a digest of a constant under it), so that a
+        #: restore with another key is refused instead of taking every repeat for new.
+        self.fingerprint: str | None = (
+            None
+            if key is None
+            else hashlib.blake2b(b"commitrules.seen", digest_size=8, key=key).hexdigest()
+        )
+
+    def of_id(self, event_id: str) -> int:
+        """The 64-bit digest of an event id."""
+        state = self._id.copy()
+        state.update(event_id.encode("utf-8", "surrogatepass"))
+        return _from_bytes(state.digest(), "little")
+
+    def of_body(self, checked: Mapping[str, Any]) -> int:
+        """The 63-bit digest of a validated event's content."""
+        state = self._body.copy()
+        state.update(self._encode(checked))
+        return _from_bytes(state.digest(), "little") & _LOW63
+
+
+def legacy_digest(checked: Mapping[str, Any]) -> int:
+    """A version 1 snapshot's content digest of an event, as the store keeps it."""
+    return LEGACY | (int(snapshots.digest(checked)[:16], 16) & _LOW63)
+
+
+_INITIAL = 1024  # entries (the index has twice as many places)
 
 
 class DuplicateStore:
-    """The ids seen within the duplicate horizon, in arrival order.
+    """The ids seen within the duplicate horizon, in arrival order, as digests.
 
-    Each id maps to the event as validated (a dict of plain values), or, for ids restored
-    from a snapshot, to ``(at µs, digest of the event)``: enough to tell a repeat from a
-    conflict.
+    Three parallel arrays used as a ring in arrival order (id digest, content digest, time
+    in µs: 24 bytes an id) and an open-addressing index over it (linear probing, 4 bytes a
+    place, at most half full), which tells whether an id digest is present without a Python
+    object per id. Eviction walks the ring from its oldest entry while entries are older
+    than the cutoff, as the store of whole events did. ``len`` is the number of ids held.
+
+    A repeat is decided by the digests alone: the same id digest with the same content
+    digest is a duplicate; with another content digest it is a conflict. Two different ids
+    with the same 64-bit digest (about one chance in 10**6 over ten million live ids) are
+    therefore a conflict, never a dropped event.
     """
 
-    __slots__ = ("ids", "seen", "times")
+    __slots__ = (
+        "_bodies",
+        "_capacity",
+        "_index",
+        "_keys",
+        "_mask",
+        "_missed",
+        "_place",
+        "_smallest",
+        "_times",
+        "digests",
+        "head",
+        "tail",
+    )
 
-    def __init__(self) -> None:
-        self.seen: dict[str, Any] = {}
-        # Arrival order of the remembered ids and their times, as two deques of plain
-        # values (no tuple per event for the garbage collector to count).
-        self.times: deque[int] = deque()
-        self.ids: deque[str] = deque()
+    def __init__(self, digests: Digests | None = None, *, smallest: int = _INITIAL) -> None:
+        self.digests = digests if digests is not None else Digests(None)
+        #: The smallest ring (tests make it tiny, to wrap and grow often).
+        self._smallest = smallest
+        self._reset(smallest)
+
+    def _reset(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._keys = array("Q", bytes(8 * capacity))
+        self._bodies = array("Q", bytes(8 * capacity))
+        self._times = array("q", bytes(8 * capacity))
+        size = 1
+        while size < 2 * capacity:
+            size *= 2
+        self._index = array("I", bytes(4 * size))
+        self._mask = size - 1
+        #: Absolute positions: entries head .. tail-1 are live (slot = position % capacity).
+        self.head = 0
+        self.tail = 0
+        #: The id digest of the last lookup that missed and its place, for the insert after it.
+        self._missed = -1
+        self._place = -1
 
     def __len__(self) -> int:
-        return len(self.seen)
+        return self.tail - self.head
 
-    def is_repeat(self, event_id: str, checked: dict[str, Any]) -> bool:
-        """Whether ``event_id`` was seen with this content; raises on a different one."""
-        seen = self.seen.get(event_id)
-        if seen is None:
-            return False
-        if seen == checked or (type(seen) is tuple and seen[1] == snapshots.digest(checked)):
+    # -- the hot path ------------------------------------------------------------------------
+    def find(self, key: int) -> int:
+        """The ring slot holding id digest ``key``, or -1 (remembering where to insert it)."""
+        index = self._index
+        keys = self._keys
+        mask = self._mask
+        place = key & mask
+        while True:
+            slot = index[place]
+            if not slot:
+                self._missed = key
+                self._place = place
+                return -1
+            if keys[slot - 1] == key:
+                return slot - 1
+            place = (place + 1) & mask
+
+    def is_repeat(
+        self,
+        slot: int,
+        checked: Mapping[str, Any],
+        event_id: str,
+        earlier: Callable[[str], Mapping[str, Any] | None],
+    ) -> bool:
+        """Whether the event whose id digest :meth:`find` found at ``slot`` repeats that
+        id's content; raises :class:`EventConflictError` when the content differs.
+
+        ``earlier(event_id)`` gives the earlier event while the engine still holds it (to
+        name the fields that differ), else None.
+        """
+        body = self._bodies[slot]
+        if body & LEGACY:
+            same = legacy_digest(checked) == body
+        else:
+            same = self.digests.of_body(checked) == body
+        if same:
             return True
-        raise EventConflictError(conflict_reason(seen, checked), Location(event_id=event_id))
+        raise EventConflictError(
+            conflict_reason(earlier(event_id), checked), Location(event_id=event_id)
+        )
 
-    def remember(self, event_id: str, at_us: int, checked: dict[str, Any]) -> None:
-        """Keep an accepted event's id (and content) for the duplicate check."""
-        self.seen[event_id] = checked
-        self.times.append(at_us)
-        self.ids.append(event_id)
+    def remember(self, key: int, at_us: int, body: int) -> None:
+        """Keep an accepted event's id digest, content digest and time (after a
+        :meth:`find` of ``key`` that missed)."""
+        if self.tail - self.head >= self._capacity:
+            self._rebuild(self._capacity + max(1, self._capacity // 2))
+        if self._missed != key and self.find(key) >= 0:
+            return  # already held (never for an accepted event)
+        place = self._place
+        self._missed = -1
+        slot = self.tail % self._capacity
+        self._keys[slot] = key
+        self._bodies[slot] = body
+        self._times[slot] = at_us
+        self._index[place] = slot + 1
+        self.tail += 1
 
-    def withdraw(self, event_id: str) -> None:
-        """Undo whatever part of :meth:`remember` ran for a new id whose call failed before
-        it committed (the id was not remembered before the call)."""
-        self.seen.pop(event_id, None)
-        if self.ids and self.ids[-1] == event_id:
-            self.ids.pop()
-        if len(self.times) > len(self.ids):
-            self.times.pop()
+    def withdraw(self, key: int) -> None:
+        """Undo whatever part of :meth:`remember` ran for the new id digest ``key`` of a
+        call that failed before it committed (the id was not held before the call)."""
+        self._missed = -1
+        place = key & self._mask
+        index = self._index
+        keys = self._keys
+        while True:
+            slot = index[place]
+            if not slot:
+                return  # not indexed: nothing of it is live
+            if keys[slot - 1] == key:
+                break
+            place = (place + 1) & self._mask
+        # Indexed: as the newest entry (tail advanced) or at the tail (not yet advanced).
+        if self.tail > self.head and (self.tail - 1) % self._capacity == slot - 1:
+            self.tail -= 1
+        self._unindex(place)
 
+    def _unindex(self, hole: int) -> None:
+        """Empty index place ``hole``, moving later entries of its probe run back into the
+        gap (backward shift, so that no tombstones are needed)."""
+        index = self._index
+        keys = self._keys
+        mask = self._mask
+        place = hole
+        while True:
+            place = (place + 1) & mask
+            moved = index[place]
+            if not moved:
+                break
+            home = keys[moved - 1] & mask
+            # An entry whose home lies cyclically in (hole, place] stays where it is.
+            if (hole < home <= place) if hole <= place else (home > hole or home <= place):
+                continue
+            index[hole] = moved
+            hole = place
+        index[hole] = 0
+
+    # -- upkeep --------------------------------------------------------------------------
     def evict_before(self, cutoff_us: int) -> None:
-        """Forget the ids of events older than ``cutoff_us``."""
-        times = self.times
-        ids = self.ids
-        seen = self.seen
-        # Every remembered id has exactly one entry in the order (an id is added only when
-        # it is new), so the entry's time is the event's.
-        while times and times[0] < cutoff_us:
-            times.popleft()
-            seen.pop(ids.popleft(), None)
+        """Forget the ids of events older than ``cutoff_us`` (oldest arrival first)."""
+        times = self._times
+        capacity = self._capacity
+        head = self.head
+        tail = self.tail
+        if head == tail or times[head % capacity] >= cutoff_us:
+            return
+        keys = self._keys
+        index = self._index
+        mask = self._mask
+        unindex = self._unindex
+        while head < tail:
+            slot = head % capacity
+            if times[slot] >= cutoff_us:
+                break
+            # Find the slot's place, then close the gap.
+            place = keys[slot] & mask
+            while index[place] != slot + 1:
+                place = (place + 1) & mask
+            unindex(place)
+            head += 1
+        self.head = head
+        self._missed = -1
+        live = tail - head
+        if capacity > self._smallest and live < capacity // 3:
+            self._rebuild(max(self._smallest, live + live // 2))
 
+    def _rebuild(self, capacity: int) -> None:
+        """Move the live entries to the front of a ring of ``capacity``, and index them."""
+        head, tail, old = self.head, self.tail, self._capacity
+        start, end = head % old, tail % old
+        parts = []
+        for part in (self._keys, self._bodies, self._times):
+            if tail - head == 0:
+                live = part[:0]
+            elif start < end:
+                live = part[start:end]
+            else:  # wrapped (or full)
+                live = part[start:] + part[:end]
+            parts.append(live)
+        self._reset(capacity)
+        count = tail - head
+        padding = bytes(8 * (capacity - count))
+        keys = self._keys = parts[0] + array("Q", padding)
+        self._bodies = parts[1] + array("Q", padding)
+        self._times = parts[2] + array("q", padding)
+        index = self._index
+        mask = self._mask
+        for slot in range(count):  # the index again, in one tight loop
+            place = keys[slot] & mask
+            while index[place]:
+                place = (place + 1) & mask
+            index[place] = slot + 1
+        self.tail = count
+
+    def _entries(self) -> Iterator[tuple[int, int, int]]:
+        keys = self._keys
+        bodies = self._bodies
+        times = self._times
+        capacity = self._capacity
+        for position in range(self.head, self.tail):
+            slot = position % capacity
+            yield keys[slot], bodies[slot], times[slot]
+
+    # -- snapshots -----------------------------------------------------------------------
     def entries(self) -> Iterator[list[Any]]:
-        """``[id, at µs, digest]`` of every remembered event (for snapshots)."""
-        for event_id, value in self.seen.items():
-            if type(value) is tuple:
-                yield [event_id, value[0], value[1]]
-            else:
-                yield [event_id, to_us(value["at"]), snapshots.digest(value)]
+        """``[id digest, at µs, content digest]`` in arrival order (digests as 16 hex
+        digits), for snapshots."""
+        for key, body, at_us in self._entries():
+            yield [f"{key:016x}", at_us, f"{body:016x}"]
 
-    def order(self) -> Iterator[list[Any]]:
-        """``[at µs, id]`` in arrival order (for snapshots)."""
-        for at_us, event_id in zip(self.times, self.ids, strict=True):
-            yield [at_us, event_id]
+    def load(self, entries: Iterable[tuple[int, int, int]]) -> None:
+        """Replace the store with ``(id digest, content digest, at µs)`` in arrival order."""
+        held = list(entries)
+        self._reset(max(self._smallest, len(held) + len(held) // 2))
+        for key, body, at_us in held:
+            if self.find(key) < 0:
+                self.remember(key, at_us, body)
 
-    def load(self, entries: Iterable[Any], order: Iterable[Any]) -> None:
-        """Replace the store with a snapshot's entries."""
-        self.seen = {str(eid): (int(at_us), str(value)) for eid, at_us, value in entries}
-        pairs = [(int(at_us), str(eid)) for at_us, eid in order]
-        self.times = deque(at_us for at_us, _ in pairs)
-        self.ids = deque(eid for _, eid in pairs)
+    def load_v1(self, entries: Iterable[Any], order: Iterable[Any]) -> None:
+        """Replace the store with a version 1 snapshot's ids (id, at µs, SHA-256 of the
+        event), in the order given by its ``seen_order``."""
+        digests = {str(eid): int(str(value)[:16], 16) for eid, _, value in entries}
+        self.load(
+            (self.digests.of_id(eid), LEGACY | (digests[eid] & _LOW63), int(at_us))
+            for at_us, eid in order
+        )
+
+    def nbytes(self) -> int:
+        """The bytes of the table's arrays (what an id costs, times the capacity)."""
+        return sum(
+            part.itemsize * len(part)
+            for part in (self._keys, self._bodies, self._times, self._index)
+        )
 
 
-def conflict_reason(seen: Any, checked: dict[str, Any]) -> str:
-    """Why a repeated id is refused: which fields differ (names only, never values)."""
+def conflict_reason(seen: Mapping[str, Any] | None, checked: Mapping[str, Any]) -> str:
+    """Why a repeated id is refused: which fields differ (names only, never values) while
+    the earlier event is still held, else that the content differs."""
     msg = "this id was seen before with a different payload"
-    if type(seen) is dict:
-        fields = sorted(k for k in seen.keys() | checked.keys() if seen.get(k) != checked.get(k))
-        msg += f" (different: {', '.join(fields)})"
-    return msg
+    if seen is not None:
+        fields = sorted(
+            key
+            for key in seen.keys() | checked.keys()
+            if _written(seen.get(key)) != _written(checked.get(key))
+        )
+        if fields:
+            return msg + f" (different: {', '.join(fields)})"
+    return msg + " (the earlier event is no longer held: its digest differs)"
+
+
+def _written(value: Any) -> Any:
+    """A value as the content digest sees it (``1.0`` and ``1.00`` differ)."""
+    return (type(value), repr(value))
 
 
 def late_error(

@@ -156,28 +156,23 @@ def fallback_message(rule_id: str, values: Mapping[str, Any], error: BaseExcepti
 Sink = Callable[..., object]
 
 
-class Deliveries:
+class Deliveries(deque[tuple[Sink, tuple[Any, ...]]]):
     """What sinks still have to take, oldest first: (sink, its arguments).
 
     A sink that raises keeps its item (and everything after it) for the next attempt, so
-    every sink sees every item at least once and in order.
+    every sink sees every item at least once and in order. A deque itself, so that the
+    engine's test of whether anything waits (on every call) costs no Python call.
     """
 
-    __slots__ = ("_queue",)
-
-    def __init__(self) -> None:
-        self._queue: deque[tuple[Sink, tuple[Any, ...]]] = deque()
-
-    def __len__(self) -> int:
-        return len(self._queue)
+    __slots__ = ()
 
     def add(self, sink: Sink, *arguments: Any) -> None:
         """Queue one call of ``sink``."""
-        self._queue.append((sink, arguments))
+        self.append((sink, arguments))
 
     def deliver(self, violations: list[Any], *, processed: bool) -> None:
         """Call the sinks in order; on a failure raise :class:`DeliveryError` (kept)."""
-        queue = self._queue
+        queue = self
         while queue:
             sink, arguments = queue[0]
             try:

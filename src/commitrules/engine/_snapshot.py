@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import heapq
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -14,6 +12,7 @@ import attrs
 from .. import snapshot as snapshots
 from ..errors import CommitRulesError, MigrationError, SnapshotError
 from ..violations import ID_SCHEME
+from ._atomic import no_collection
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -41,7 +40,7 @@ def snapshot(engine: Engine) -> dict[str, Any]:
         },
         "stats": attrs.asdict(engine.stats),
         "seen": list(engine._store.entries()),
-        "seen_order": list(engine._store.order()),
+        "seen_key": engine._digests.fingerprint,
         "buffer": [
             [
                 at_us,
@@ -82,22 +81,8 @@ def load(engine: Engine, data: Mapping[str, Any], *, refuse_drops: bool = False)
         SnapshotError: the snapshot is not one, or is malformed anywhere.
         MigrationError: ``refuse_drops`` and the pack change would drop some state.
     """
-    with _no_collection():
+    with no_collection():
         _load(engine, data, refuse_drops=refuse_drops)
-
-
-@contextmanager
-def _no_collection() -> Iterator[None]:
-    """The cyclic garbage collector paused while a state is rebuilt: a large snapshot
-    makes millions of objects at once, none of them garbage, and the collector's full
-    passes over them took most of a restore's time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load(engine: Engine, data: Mapping[str, Any], *, refuse_drops: bool) -> None:
@@ -140,8 +125,25 @@ def _load_engine_state(engine: Engine, data: Mapping[str, Any]) -> None:
     engine._timers.sequence = int(clock["sequence"])
     engine._last_sweep_us = int(clock["swept_us"])
     engine.stats = type(engine.stats)(**{k: int(v) for k, v in data["stats"].items()})
-    engine._store.load(data["seen"], data["seen_order"])
-    engine._seen = engine._store.seen
+    if data["version"] == 1:
+        engine._store.load_v1(data["seen"], data["seen_order"])
+    else:
+        if data.get("seen_key") != engine._digests.fingerprint:
+            msg = (
+                "the snapshot's duplicate store was made "
+                + ("without an id key" if data.get("seen_key") is None else "with another id key")
+                + (
+                    ", and this engine has one"
+                    if engine._digests.fingerprint is not None
+                    else ", and this engine has none"
+                )
+                + ": restore it with the id_key it was made with (its repeats would otherwise "
+                "be taken for new events)"
+            )
+            raise SnapshotError(msg)
+        engine._store.load(
+            (int(key, 16), int(body, 16), int(at_us)) for key, at_us, body in data["seen"]
+        )
     engine._router.restore(snapshots.decode(data["router"]))
     if engine._derived is not None:
         by_id = {rule.rule_id: rule for rule in engine._rules}

@@ -107,15 +107,18 @@ class ThresholdSpec(RuleSpecBase):
 
 
 def compare(value: Fraction | int, op: str, limit: Fraction | int | Decimal) -> bool:
-    """Exact comparison of a measured value with a limit."""
-    right = Fraction(limit) if isinstance(limit, Decimal) else limit
+    """Exact comparison of a measured value with a limit (in integers: ``a/b`` against
+    ``c/d`` as ``a*d`` against ``c*b``, denominators positive; no Fraction arithmetic)."""
+    top, bottom = limit.as_integer_ratio()  # int, Fraction and Decimal alike
+    left = value.numerator * bottom
+    right = top * value.denominator
     if op == ">=":
-        return value >= right
+        return left >= right
     if op == ">":
-        return value > right
+        return left > right
     if op == "<=":
-        return value <= right
-    return value < right
+        return left <= right
+    return left < right
 
 
 class _Group:
