@@ -326,3 +326,21 @@ def test_a_sink_failure_does_not_roll_back(default_pack: commitrules.Pack) -> No
     # The first call's delivery, redelivered at the start of the second (a duplicate,
     # which commits nothing and notifies no one).
     assert [what["event_id"] for what, _ in sink.taken] == ["m1"]
+
+
+def test_checkpoints_come_as_the_state_grows_but_at_most_max_interval_calls_apart() -> None:
+    from commitrules.engine._atomic import MAX_INTERVAL, MIN_INTERVAL, SPACING, Journal
+
+    journal = Journal()
+
+    def checkpoint(timers: int) -> tuple[object, ...]:
+        # (rule states, timers, sequence, buffer, router, clock, derived)
+        return ([], list(range(timers)), 0, [], b"", 0, None)
+
+    journal.reset(checkpoint(10))
+    assert journal.interval == MIN_INTERVAL
+    journal.reset(checkpoint(10_000))
+    assert journal.interval == SPACING * 10_000
+    # A large state: the journal (about 1 KB an event) stays bounded all the same.
+    journal.reset(checkpoint(2_000_000))
+    assert journal.interval == MAX_INTERVAL
