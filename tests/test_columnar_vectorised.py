@@ -8,6 +8,7 @@ rule what is vectorised and what falls back, and why.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from commitrules.columnar import (  # noqa: E402
 from commitrules.columnar._evaluate import evaluate_pieces  # noqa: E402
 from commitrules.columnar._sources import data_pieces  # noqa: E402
 from commitrules.columnar._vector import VectorEvaluator  # noqa: E402
+from commitrules.routing import Router  # noqa: E402
 from tests.conftest import MINI  # noqa: E402
 from tests.test_columnar_equality import (  # noqa: E402
     DEFAULT,
@@ -197,6 +199,38 @@ def test_the_plan_says_what_is_vectorised_and_why_the_rest_is_not() -> None:
     text = format_plan(vector_plan(DEFAULT))
     assert "C1.marketing.unapproved" in text
     assert "vectorised" in text
+
+
+def test_a_rollback_inside_a_vectorised_batch_replays_with_the_engines_own_judges(
+    generated: list[dict[str, Any]],  # noqa: F811 - the fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Routing fails at its 3rd and 9th call: the call rolls back and the engine replays its
+    # journal (the earlier events of the batch, checks included), then the row is refused.
+    events = generated[:2000]
+    table = events_table(events, DEFAULT.catalog, timezone=None, decimals="text")
+    route = Router.route
+
+    def faulty_routing() -> Any:
+        calls = itertools.count(1)
+
+        def faulty(self: Router, *args: Any, **kwargs: Any) -> Any:
+            if next(calls) in (3, 9):
+                raise RuntimeError("injected fault")
+            return route(self, *args, **kwargs)
+
+        return faulty
+
+    monkeypatch.setattr(Router, "route", faulty_routing())
+    by_event = Run(DEFAULT)
+    by_event.per_event(events)
+    monkeypatch.setattr(Router, "route", faulty_routing())
+    by_table = Run(DEFAULT, vectorised=True)
+    by_table.table(table, batch_size=700)
+    assert len(by_event.rejected) == 2
+    assert all("failed at step 'routing'" in reason for _, reason in by_event.rejected)
+    assert_same(by_table, by_event)
+    assert by_table.engine.snapshot() == by_event.engine.snapshot()
 
 
 def test_the_vectorised_modules_examples_run() -> None:

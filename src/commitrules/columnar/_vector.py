@@ -525,7 +525,8 @@ class _TypeJudge:
             if quiet == HELD:
                 mask = pc.and_(mask, pc.not_equal(code, HELD))
             needs = mask if needs is None else pc.or_(needs, mask)
-        rows = pc.indices_nonzero(needs)
+        # Only this type's rows (another type's row reads nulls here, and is never judged).
+        rows = pc.indices_nonzero(pc.and_(needs, mine))
         if len(rows) == 0:
             return
         columns = [pc.take(code, rows).to_pylist() for code in codes]
