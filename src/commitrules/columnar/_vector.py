@@ -454,8 +454,12 @@ class _TypeJudge:
         original: list[tuple[Any, Any]],
         pairs: list[tuple[Any, Any]],
         checks: Mapping[str, _VectorCheck],
+        cursor: list[int],
     ) -> None:
         self.engine = engine
+        #: The row being processed (its index in the batch), shared by every type's judge;
+        #: -1 outside a batch.
+        self.cursor = cursor
         self.event_type = event_type
         self.original = original
         # Segments in rule order: a vectorised check (its index among them), or a run of
@@ -489,7 +493,6 @@ class _TypeJudge:
         self.every_row = any(index < 0 for index, *_ in self.segments)
         #: The current batch: row index -> verdict codes (only rows that need anything).
         self.attention: dict[int, tuple[int, ...]] = {}
-        self.row = -1
         #: (row, check) verdicts decided over columns, and left to the rows' conditions.
         self.decided = 0
         self.undecided = 0
@@ -535,7 +538,7 @@ class _TypeJudge:
     def __call__(self, event: dict[str, Any], at_us: int, services: Any) -> None:
         """Judge one accepted event: the row's verdicts, or the engine's own judges."""
         engine = self.engine
-        row = self.row
+        row = self.cursor[0]
         if row < 0 or engine._journal.replaying:
             for rule, handler in self.original:
                 try:
@@ -577,6 +580,7 @@ class VectorEvaluator:
         self.kinds: dict[str, dict[str, str]] = {}
         self.defaults: dict[str, Mapping[str, Any]] = {}
         self._saved: dict[str, Any] = {}
+        self.cursor = [-1]
         if engine.backend != "native":
             return
         checks: dict[str, dict[str, _VectorCheck]] = {}
@@ -590,7 +594,9 @@ class VectorEvaluator:
             pairs = accept.get(event_type)
             if route is None or route[1] is None or not pairs:
                 continue
-            self.judges[event_type] = _TypeJudge(engine, event_type, route[1], pairs, by_rule)
+            self.judges[event_type] = _TypeJudge(
+                engine, event_type, route[1], pairs, by_rule, self.cursor
+            )
             declared = engine.pack.catalog[event_type]
             self.kinds[event_type] = {name: kind for name, (kind, _) in declared.fields.items()}
             self.defaults[event_type] = declared.defaults
@@ -630,16 +636,14 @@ class VectorEvaluator:
         process = engine.process
         source = batch.source
         first = batch.first_row
-        current = list(judges.values())
+        cursor = self.cursor
         try:
             for number, event, reason in batch.rows():
                 if event is None:
                     engine.stats.rejected += 1
                     reject(RejectedRow(source, number, reason or "refused"))
                     continue
-                row = number - first
-                for judge in current:
-                    judge.row = row
+                cursor[0] = number - first
                 try:
                     released = process(event)
                 except CommitRulesError as error:
@@ -648,6 +652,6 @@ class VectorEvaluator:
                 if released:
                     found.extend(released)
         finally:
-            for judge in current:
-                judge.row = -1
+            cursor[0] = -1
+            for judge in judges.values():
                 judge.attention = {}
