@@ -79,6 +79,8 @@ def test_the_vectorised_benchmark_runs_on_a_few_thousand_rows(tmp_path: Path) ->
     results = json.loads((tmp_path / "vectorised-results.json").read_text())
     assert results["events"] == 3000
     assert set(results["seconds"]) == {
+        "reading alone",
+        "intake alone (no rules), per-event",
         "baseline",
         "per-event",
         "table",
