@@ -56,3 +56,39 @@ def test_the_columnar_benchmark_runs_on_a_few_thousand_rows(tmp_path: Path) -> N
     report = (tmp_path / "out" / "columnar-results.md").read_text()
     assert "## Input buffering (reading alone, no engine)" in report
     assert "Table path / per-event path:" in report
+
+
+def test_the_vectorised_benchmark_runs_on_a_few_thousand_rows(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "vectorised.py"),
+            "--events",
+            "3000",
+            "--batch-size",
+            "1000",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "vectorised-results.json").read_text())
+    assert results["events"] == 3000
+    assert set(results["seconds"]) == {
+        "reading alone",
+        "intake alone (no rules), per-event",
+        "baseline",
+        "per-event",
+        "table",
+        "vectorised",
+        "checks per-event",
+        "checks table",
+        "checks vectorised",
+    }
+    assert all(ratio > 0 for ratio in results["ratios"].values())
+    assert 0 < results["vectorised_checks"] < results["checks"]
+    assert "| vectorised |" in (tmp_path / "vectorised-results.md").read_text()

@@ -61,7 +61,14 @@ MINI_TYPES = (
 class Run:
     """What one path released: violations, outcomes, refused positions, and the state."""
 
-    def __init__(self, pack: commitrules.Pack, state: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        pack: commitrules.Pack,
+        state: dict[str, Any] | None = None,
+        *,
+        vectorised: bool = False,
+    ) -> None:
+        self.vectorised = vectorised
         self.outcomes: list[commitrules.engine.Outcome] = []
         if state is None:
             self.engine = Engine(pack, outcomes=self.outcomes.append)
@@ -79,7 +86,9 @@ class Run:
 
     def table(self, data: Any, batch_size: int, start: int = 0) -> None:
         """Rows numbered from ``start`` (the table is a slice of the stream from there)."""
-        result = evaluate_table(data, engine=self.engine, batch_size=batch_size)
+        result = evaluate_table(
+            data, engine=self.engine, batch_size=batch_size, vectorised=self.vectorised
+        )
         self.violations += result.violations
         self.rejected += [(start + row.row, row.reason) for row in result.rejected]
 
@@ -170,6 +179,8 @@ def check_equal(
     batch_size: int,
     split: int,
     typed: bool,
+    *,
+    vectorised: bool = False,
 ) -> None:
     table = events_table(
         stream,
@@ -181,7 +192,7 @@ def check_equal(
     if typed:
         events = as_typed(events, pack)
     cut = min(split, len(events))
-    by_table, by_event = Run(pack), Run(pack)
+    by_table, by_event = Run(pack, vectorised=vectorised), Run(pack)
     by_table.table(table.slice(0, cut), batch_size)
     by_event.per_event(events[:cut])
     # The state after a table run is the per-event engine's …
@@ -190,7 +201,8 @@ def check_equal(
     # … and an engine restored from it continues exactly like the per-event one restored
     # at the same point (a restored engine's duplicate store keeps digests, so its
     # conflict messages name no field: both sides are restored).
-    resumed_table, resumed_event = Run(pack, state), Run(pack, state)
+    resumed_table = Run(pack, state, vectorised=vectorised)
+    resumed_event = Run(pack, state)
     resumed_table.table(table.slice(cut), batch_size, start=cut)
     resumed_event.per_event(events[cut:], start=cut)
     by_table.table(table.slice(cut), batch_size, start=cut)

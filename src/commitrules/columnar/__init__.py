@@ -41,9 +41,10 @@ except ImportError as missing:  # pragma: no cover - tested in a subprocess with
     )
     raise ImportError(msg, name="pyarrow") from missing
 
+import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..engine import Engine
@@ -72,6 +73,7 @@ from ._sources import (
     file_schema,
     table_files,
 )
+from ._vector import RulePlan, VectorEvaluator, format_plan, vector_plan
 
 __all__ = [
     "ACCEPTED",
@@ -81,14 +83,17 @@ __all__ = [
     "PARQUET_SUFFIXES",
     "REJECTS_SCHEMA",
     "RejectedRow",
+    "RulePlan",
     "TableError",
     "TableResult",
     "count_rows",
     "evaluate_files",
     "evaluate_table",
     "events_table",
+    "format_plan",
     "rejects_table",
     "table_files",
+    "vector_plan",
     "violation_schema",
     "violations_table",
     "write_rejects",
@@ -99,6 +104,15 @@ def _engine(pack: Pack | None, engine: Engine | None) -> Engine:
     if engine is not None:
         return engine
     return Engine(pack if pack is not None else load_pack())
+
+
+@contextlib.contextmanager
+def _evaluator(engine: Engine, *, vectorised: bool) -> Iterator[VectorEvaluator | None]:
+    if not vectorised:
+        yield None
+        return
+    with VectorEvaluator(engine) as evaluator:
+        yield evaluator
 
 
 def evaluate_table(
@@ -114,6 +128,7 @@ def evaluate_table(
     on_batch: Callable[[int], None] | None = None,
     on_violations: Callable[[list[Violation]], None] | None = None,
     keep_violations: bool = True,
+    vectorised: bool = False,
 ) -> TableResult:
     """Evaluate the rows of an in-memory table, in row order; see the module docstring.
 
@@ -127,20 +142,27 @@ def evaluate_table(
     findings can take more memory than anything else: stream them out with
     ``on_violations``); ``stats.violations`` still counts them.
 
+    With ``vectorised=True`` the single-event checks that :func:`vector_plan` lists as
+    vectorised are judged over whole columns, a batch at a time; everything else (and
+    every row those verdicts leave undecided) goes through the engine as before. The
+    results are the same, ids included (see ``docs/tables.md``).
+
     Raises:
         TableError: not a table, or one without a text ``type`` column.
     """
     runner = _engine(pack, engine)
-    return evaluate_pieces(
-        data_pieces(data, batch_size, source),
-        runner,
-        allow_float_decimals=allow_float_decimals,
-        until=until,
-        on_reject=on_reject,
-        on_batch=on_batch,
-        on_violations=on_violations,
-        keep_violations=keep_violations,
-    )
+    with _evaluator(runner, vectorised=vectorised) as evaluator:
+        return evaluate_pieces(
+            data_pieces(data, batch_size, source),
+            runner,
+            allow_float_decimals=allow_float_decimals,
+            until=until,
+            on_reject=on_reject,
+            on_batch=on_batch,
+            on_violations=on_violations,
+            keep_violations=keep_violations,
+            evaluator=evaluator,
+        )
 
 
 def evaluate_files(
@@ -155,12 +177,14 @@ def evaluate_files(
     on_batch: Callable[[int], None] | None = None,
     on_violations: Callable[[list[Violation]], None] | None = None,
     keep_violations: bool = True,
+    vectorised: bool = False,
 ) -> TableResult:
     """Evaluate Parquet or Arrow files, folders or glob patterns, streamed in order.
 
     The files are read in the order of :func:`table_files` (inputs as given; a folder's or
     a pattern's files sorted by path), each file's rows in stored order, ``batch_size``
-    rows decoded at a time. The other arguments are :func:`evaluate_table`'s.
+    rows decoded at a time. The other arguments (``vectorised`` too) are
+    :func:`evaluate_table`'s.
 
     Every file is opened and its schema checked before the first row is processed. A
     file that breaks off later (damaged, cut short) is a refused row at the first row not
@@ -175,14 +199,16 @@ def evaluate_files(
     plans = PlanCache(runner.pack.catalog, allow_float_decimals=allow_float_decimals)
     for path in files:  # every file opens and has a type column before a row is processed
         plans(file_schema(path), str(path))
-    return evaluate_pieces(
-        file_pieces(files, batch_size),
-        runner,
-        plans=plans,
-        allow_float_decimals=allow_float_decimals,
-        until=until,
-        on_reject=on_reject,
-        on_batch=on_batch,
-        on_violations=on_violations,
-        keep_violations=keep_violations,
-    )
+    with _evaluator(runner, vectorised=vectorised) as evaluator:
+        return evaluate_pieces(
+            file_pieces(files, batch_size),
+            runner,
+            plans=plans,
+            allow_float_decimals=allow_float_decimals,
+            until=until,
+            on_reject=on_reject,
+            on_batch=on_batch,
+            on_violations=on_violations,
+            keep_violations=keep_violations,
+            evaluator=evaluator,
+        )
