@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -200,7 +200,40 @@ class Pack:
     extends: tuple[str, ...]
     #: The sections the pack adds to the commitment report (``report.yaml``).
     report_sections: tuple[ReportSection, ...]
-    _compiler: _Compiler = attrs.field(repr=False, alias="compiler")
+    _compiler: _Compiler | _SubsetCompiler = attrs.field(repr=False, alias="compiler")
+    #: The rules an engine of this pack runs: all (None), or a subset (:meth:`subset`).
+    running: frozenset[str] | None = None
+    #: Whether an engine of this pack raises the calendar's horizon alarm (one stage of a
+    #: plan does, the others leave it to that one).
+    calendar_alarm: bool = True
+
+    def subset(self, rule_ids: Iterable[str], *, calendar_alarm: bool = False) -> Pack:
+        """The same pack, running only ``rule_ids``: one stage of a plan.
+
+        Everything that identifies the pack stays (``ref``, digest, rules, fingerprints),
+        so a violation of a rule carries the same id whichever subset found it; only what
+        :meth:`build` compiles changes. The calendar's horizon alarm is raised by a subset
+        only when ``calendar_alarm`` is true.
+
+        >>> import commitrules
+        >>> pack = commitrules.load_pack()
+        >>> part = pack.subset(["C5.acknowledge.in-time"])
+        >>> [rule.rule_id for rule in part.build().rules], part.ref == pack.ref
+        (['C5.acknowledge.in-time'], True)
+        """
+        wanted = frozenset(rule_ids)
+        unknown = sorted(wanted - {rule.id for rule in self.rules})
+        if unknown:
+            msg = f"the pack {self.id!r} has no rule {unknown[0]!r} to run in a subset"
+            raise PackError(msg)
+        if self.running is not None:
+            wanted &= self.running
+        return attrs.evolve(
+            self,
+            compiler=_SubsetCompiler(self._compiler.base, wanted),
+            running=wanted,
+            calendar_alarm=calendar_alarm,
+        )
 
     @property
     def ref(self) -> PackRef:
@@ -266,6 +299,11 @@ class PackRuntime:
 
 class _Compiler:
     """Compiles the placed specs; used once at load (to find problems) and per engine."""
+
+    @property
+    def base(self) -> _Compiler:
+        """The compiler of the whole pack."""
+        return self
 
     def __init__(
         self,
@@ -355,6 +393,27 @@ class _Compiler:
             calendar = [_canonical(spec_), package]
         payload = json.dumps([text, values, tables, self.tz.key, calendar], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class _SubsetCompiler:
+    """A pack's compiler that builds only some of its rules (:meth:`Pack.subset`)."""
+
+    def __init__(self, base: _Compiler, rule_ids: frozenset[str]) -> None:
+        self.base = base
+        self.rule_ids = rule_ids
+
+    @property
+    def locations(self) -> dict[str, Location]:
+        return self.base.locations
+
+    @property
+    def fingerprints(self) -> dict[str, str]:
+        return self.base.fingerprints
+
+    def build(self, problems: list[Problem] | None = None) -> PackRuntime:
+        whole = self.base.build(problems)
+        rules = tuple(rule for rule in whole.rules if rule.rule_id in self.rule_ids)
+        return attrs.evolve(whole, rules=rules)
 
 
 def _canonical(value: Any) -> Any:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
+from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
@@ -131,6 +132,10 @@ class _PeriodicRule(RuleRuntime):
         self._members_where: CompiledExpression | None = None
         self._members_table: str | None = None
         self.member_field: str | None = spec.member_field
+        #: Optional, for a host that counts a period in parts (one stage of a plan): called
+        #: when a period closes, before it is judged; the period is judged only when it
+        #: returns True. The counts are reset after it either way.
+        self.closing: Callable[[Period], bool] | None = None
         if spec.members is not None:
             table = ctx.tables.get(spec.members.table)
             if table is None:
@@ -170,7 +175,8 @@ class _PeriodicRule(RuleRuntime):
         if period is None or period.start_us != token:
             return
         services.set_time(period.end_us - 1)
-        if self.in_force(period.end_us - 1):
+        judge = self.closing is None or self.closing(period)
+        if judge and self.in_force(period.end_us - 1):
             self.close(period, services)
         self.reset()
         self._current = next_period(period, services.tz)
@@ -178,6 +184,16 @@ class _PeriodicRule(RuleRuntime):
 
     def close(self, period: Period, services: RuntimeServices) -> None:
         """Judge the period that just ended."""
+        raise NotImplementedError
+
+    def partial(self) -> Any:
+        """What this rule counted of the current period, JSON-ready: one part of the
+        period's count when each part of a stream is counted apart (see :meth:`merge`)."""
+        raise NotImplementedError
+
+    def merge(self, partial: Any) -> None:
+        """Add a :meth:`partial` count of another part of the stream to the current period's
+        (the parts' order does not matter)."""
         raise NotImplementedError
 
     def reset(self) -> None:
@@ -326,6 +342,15 @@ class PeriodicTargetRule(_PeriodicRule):
     def reset(self) -> None:
         self._counts.clear()
 
+    def partial(self) -> Any:
+        return [[list(key), list(value)] for key, value in sorted(self._counts.items(), key=repr)]
+
+    def merge(self, partial: Any) -> None:
+        for key, (numerator, denominator) in partial:
+            entry = self._counts.setdefault(tuple(key), [0, 0])
+            entry[0] += int(numerator)
+            entry[1] += int(denominator)
+
     def state(self) -> Any:
         return {
             "period": self._period_state(),
@@ -393,6 +418,13 @@ class PeriodicObligationRule(_PeriodicRule):
     def reset(self) -> None:
         self._seen.clear()
         self._any = False
+
+    def partial(self) -> Any:
+        return {"seen": sorted(self._seen, key=repr), "any": self._any}
+
+    def merge(self, partial: Any) -> None:
+        self._seen.update(partial["seen"])
+        self._any = self._any or bool(partial["any"])
 
     def state(self) -> Any:
         return {

@@ -1,0 +1,35 @@
+"""The stage plan: one pack split into keyed stages whose union equals the single engine.
+
+Where one machine is not enough, a pack runs as stages that can each be partitioned by
+one key: an admission stage that decides, in stream-position order, what the single
+engine would accept; a stage per entity the rules keep state by (case, customer, staff,
+...); the periodic rules counted in partitions and judged once; the thresholds that count
+findings; the repeat escalations; and the release of the routed violations. A
+distributed runner only moves data between them; :func:`run_plan` does it in process
+(and is the reference every other runner must equal).
+
+>>> import commitrules
+>>> from commitrules.plan import plan_for, run_plan
+>>> plan = plan_for(commitrules.load_pack())
+>>> plan.stages[0].name, plan.stages[-1].name
+('admission', 'release')
+"""
+
+from __future__ import annotations
+
+from ._derive import plan_for
+from ._model import Plan, Stage, StageKind
+from ._order import StreamPosition, bucket_of
+from ._runner import PlanResult, Reject, run_plan
+
+__all__ = [
+    "Plan",
+    "PlanResult",
+    "Reject",
+    "Stage",
+    "StageKind",
+    "StreamPosition",
+    "bucket_of",
+    "plan_for",
+    "run_plan",
+]
