@@ -97,6 +97,9 @@ class StageFinding:
     rule: int
     serial: int
     accepted: bool
+    after: tuple[Any, ...] = ()
+    """For a finding of a rule that counts findings: the place of the finding it counted
+    (it follows that one at once)."""
 
 
 @attrs.frozen
@@ -107,6 +110,7 @@ class StageOutcome:
     occurrence: Occurrence
     rule: int
     serial: int
+    after: tuple[Any, ...] = ()
 
 
 @attrs.frozen
@@ -210,6 +214,7 @@ class StageEngine(Engine):
         self.tracer = _quiet
         self._occurrence = Occurrence(START, start_position, -(2**62), -(2**62))
         self._current_rule = -1
+        self._after: tuple[Any, ...] = ()
         self._positions: dict[str, int] = {}
         self._timer_occurrences: dict[int, Occurrence] = {}
         self._services.schedule = self._schedule
@@ -217,6 +222,7 @@ class StageEngine(Engine):
         """Every finding emitted, in the order emitted."""
         self.outcomes: list[StageOutcome] = []
         """Every outcome (when ``track_outcomes``), in the order produced."""
+        self._serial = 0  # one count over findings and outcomes: their order here
 
     @property
     def rules(self) -> tuple[RuleRuntime, ...]:
@@ -237,12 +243,14 @@ class StageEngine(Engine):
         occurrence: Occurrence,
         *,
         accepted: bool,
+        after: tuple[Any, ...] = (),
     ) -> None:
         """Count a finding of an earlier stage, for this stage's rules that count findings.
 
         Findings go in in the order of their occurrence keys (a check's finding, once the
         single engine's watermark passed it). ``finding.rule`` may be a rule that this
-        stage does not run (it is only read).
+        stage does not run (it is only read); ``after`` is its place among the findings
+        of its occurrence (what this counting emits follows it).
         """
         out = self._out = []
         services = self._services
@@ -252,6 +260,7 @@ class StageEngine(Engine):
         limit = moment if accepted or occurrence.key[1] != 0 else moment - 1
         self._fire_timers(limit)
         self._occurrence = occurrence
+        self._after = after
         services.set_time(moment)
         for counting in self._counting:
             self._current_rule = self._rule_index.get(counting.rule_id, -1)
@@ -259,6 +268,7 @@ class StageEngine(Engine):
                 counting.on_finding(finding, services)
             except Exception as error:  # noqa: BLE001 - the rule's own failure
                 self._rule_failed(counting, error, None)
+        self._after = ()
         self._unrouted = []
         self._out = []
         del out
@@ -339,10 +349,15 @@ class StageEngine(Engine):
                     violation=self._out[before],
                     occurrence=occurrence,
                     rule=rule,
-                    serial=len(self.findings),
+                    serial=self._next(),
                     accepted=accepted,
+                    after=self._after,
                 )
             )
+
+    def _next(self) -> int:
+        self._serial += 1
+        return self._serial
 
     def _outcome(
         self,
@@ -374,7 +389,8 @@ class StageEngine(Engine):
                     outcome=self._call_outcomes[before],
                     occurrence=self._occurrence,
                     rule=self._current_rule,
-                    serial=len(self.outcomes),
+                    serial=self._next(),
+                    after=self._after,
                 )
             )
 

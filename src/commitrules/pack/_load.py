@@ -336,13 +336,17 @@ class _Compiler:
     def date_us(self, day: dt.date) -> int:
         return to_us(dt.datetime.combine(day, dt.time(), tzinfo=self.tz))
 
-    def build(self, problems: list[Problem] | None = None) -> PackRuntime:
+    def build(
+        self, problems: list[Problem] | None = None, only: frozenset[str] | None = None
+    ) -> PackRuntime:
         collect: list[Problem] = [] if problems is None else problems
         params = {name: p.field_type for name, p in self.parameters.items()}
         constants = {name: p.values[0][1] for name, p in self.parameters.items() if p.constant}
         table_info: dict[str, TableInfo] = {name: t.info for name, t in self.tables.items()}
         runtimes: list[RuleRuntime] = []
         for placed in self.placed:
+            if only is not None and placed.value.id not in only:
+                continue
             ctx = CompileContext(
                 catalog=self.catalog,
                 params=params,
@@ -411,9 +415,7 @@ class _SubsetCompiler:
         return self.base.fingerprints
 
     def build(self, problems: list[Problem] | None = None) -> PackRuntime:
-        whole = self.base.build(problems)
-        rules = tuple(rule for rule in whole.rules if rule.rule_id in self.rule_ids)
-        return attrs.evolve(whole, rules=rules)
+        return self.base.build(problems, only=self.rule_ids)
 
 
 def _canonical(value: Any) -> Any:

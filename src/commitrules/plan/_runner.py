@@ -70,6 +70,13 @@ class _Settings:
     outcomes: bool
 
 
+def _place(item: StageFinding | StageOutcome, where: tuple[int, int]) -> tuple[Any, ...]:
+    """Where a finding or outcome goes among those of its occurrence: by the rule that was
+    running, then as its engine emitted them; a counted finding's right after what it
+    counted."""
+    return (*item.after, item.rule, where, item.serial)
+
+
 def run_plan(
     pack: Pack,
     events: Iterable[Mapping[str, Any] | Any],
@@ -287,13 +294,13 @@ class _Run:
                     continue
                 position = occurrence.position
                 occurrence = Occurrence((at_us, 1, position, 1), position, at_us, at_us)
-            counted.append((occurrence.key, item.rule, where, item.serial, item, occurrence))
-        counted.sort(key=lambda entry: entry[:4])
+            counted.append((occurrence.key, _place(item, where), item, occurrence))
+        counted.sort(key=lambda entry: entry[:2])
         field = stage.key[0] if stage.key else None
         partitions = self.partitions if field is not None else 1
         buckets: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
         for entry in counted:
-            finding = entry[4].finding
+            finding = entry[2].finding
             value = None
             if field is not None:
                 value = finding.subject.get(field, finding.scope.get(field))
@@ -302,8 +309,8 @@ class _Run:
             buckets[bucket_of(value, partitions)].append(entry)
         for partition, entries in sorted(buckets.items()):
             engine = self._engine(stage.rules)
-            for *_, item, occurrence in entries:
-                engine.count(item.finding, occurrence, accepted=item.accepted)
+            for _, place, item, occurrence in entries:
+                engine.count(item.finding, occurrence, accepted=item.accepted, after=place)
             engine.finish(final_us)
             self._collect(engine, partition)
 
@@ -392,16 +399,15 @@ class _Run:
         violations = tuple(entry[2] for entry in out)
         outcomes = sorted(
             (
-                (self._call(item.occurrence), item.occurrence.key, item.rule, where, item.serial)
-                + (item.outcome,)
+                (self._call(item.occurrence), item.occurrence.key, _place(item, where), item.outcome)
                 for item, where in self.outcomes
             ),
-            key=lambda entry: entry[:5],
+            key=lambda entry: entry[:3],
         )
         self.stats.violations = len(violations)
         return PlanResult(
             violations=violations,
-            outcomes=tuple(entry[5] for entry in outcomes),
+            outcomes=tuple(entry[3] for entry in outcomes),
             rejects=tuple(self.rejects),
             stats=self.stats,
             plan=self.plan,
