@@ -137,6 +137,8 @@ API_ENTRY_POINTS = (
     "commitrules.audit.verify_log",
     "commitrules.report.build_report",
     "commitrules.explain.explain",
+    "commitrules.plan_for",
+    "commitrules.plan.run_plan",
 )
 
 

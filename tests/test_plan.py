@@ -86,9 +86,14 @@ def arrivals(draw: st.DrawFn, pack: commitrules.Pack, types: Any = None) -> list
         elif action == "repeat":  # at-least-once delivery: the same event again, later
             arrival.insert(draw(st.integers(index + 1, len(arrival))), event)
         else:  # the same id with another payload
-            changed = dict(event, at=commitrules.eventtime.from_us(
-                commitrules.eventtime.to_us(dt.datetime.fromisoformat(event["at"])) + 60_000_000,
-                dt.UTC).isoformat())
+            changed = dict(
+                event,
+                at=commitrules.eventtime.from_us(
+                    commitrules.eventtime.to_us(dt.datetime.fromisoformat(event["at"]))
+                    + 60_000_000,
+                    dt.UTC,
+                ).isoformat(),
+            )
             arrival.insert(draw(st.integers(index + 1, len(arrival))), changed)
     return arrival
 
@@ -108,3 +113,232 @@ def test_the_plan_gives_the_engines_results_on_a_pack_of_another_shape(
     arrival: list[Any], until: dt.datetime | None
 ) -> None:
     assert_plan_equals_engine(FIELD, arrival, until)
+
+
+def _streams_module() -> Any:
+    name = "commitrules_benchmark_streams"
+    if name not in sys.modules:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "streams.py")
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def shuffled(events: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """The stream as a broker might deliver it: some events late, twice or changed."""
+    import random
+
+    rng = random.Random(seed)
+    arrival = list(events)
+    for index in range(len(events) - 1, -1, -1):
+        draw = rng.random()
+        if draw < 0.01:
+            arrival.insert(min(len(arrival), index + rng.randint(1, 40)), dict(events[index]))
+        elif draw < 0.015:
+            moment = dt.datetime.fromisoformat(events[index]["at"]) + dt.timedelta(seconds=1)
+            changed = dict(events[index], at=moment.isoformat())
+            arrival.insert(min(len(arrival), index + rng.randint(1, 40)), changed)
+        elif draw < 0.025:
+            event = arrival.pop(index)
+            arrival.insert(min(len(arrival), index + rng.randint(1, 5)), event)
+    return arrival
+
+
+def _rejects(arrival: list[dict[str, Any]]) -> list[tuple[int, CommitRulesError]]:
+    return [(r.position, r.error) for r in run_plan(PACK, arrival).rejects]
+
+
+def test_the_plan_gives_the_engines_results_on_a_benchmark_stream() -> None:
+    streams = _streams_module()
+    cst = dt.timezone(dt.timedelta(hours=8))
+    events = list(
+        streams.generate(
+            seed=11,
+            start=dt.datetime(2026, 7, 1, tzinfo=cst),
+            days=30,
+            customers=300,
+            violation_rate=0.03,
+        )
+    )
+    arrival = shuffled(events, 3)
+    found = assert_plan_equals_engine(PACK, arrival, dt.datetime(2026, 8, 15, tzinfo=cst))
+    assert found > 40  # breaches of every kind, warnings and repeat escalations among them
+    rejected = {type(error).__name__ for _, error in _rejects(arrival)}
+    assert rejected == {"LateEventError", "EventConflictError"}
+
+
+@pytest.mark.slow
+def test_the_plan_gives_the_engines_results_on_a_long_benchmark_stream(
+    request: pytest.FixtureRequest,
+) -> None:
+    """120 days, 2,000 customers (``pytest -m slow tests/test_plan.py``; about a minute)."""
+    if "slow" not in str(request.config.getoption("-m") or ""):
+        pytest.skip("a long differential run: pytest -m slow tests/test_plan.py")
+    streams = _streams_module()
+    cst = dt.timezone(dt.timedelta(hours=8))
+    events = list(
+        streams.generate(
+            seed=5,
+            start=dt.datetime(2026, 7, 1, tzinfo=cst),
+            days=120,
+            customers=2000,
+            violation_rate=0.005,
+        )
+    )
+    assert_plan_equals_engine(PACK, shuffled(events, 9), dt.datetime(2026, 12, 1, tzinfo=cst))
+
+
+# -- the plan's shape ----------------------------------------------------------------------
+def test_every_rule_runs_in_exactly_one_stage() -> None:
+    # The engine's calendar alarm too, where the pack counts working days (it goes with
+    # the periods, judged in one partition).
+    for pack, alarm in ((PACK, ["engine.calendar-horizon"]), (FIELD, [])):
+        plan = plan_for(pack)
+        placed = [rule for stage in plan.stages for rule in stage.rules]
+        assert sorted(placed) == sorted([rule.id for rule in pack.rules] + alarm)
+
+
+def test_the_default_pack_is_keyed_by_the_entities_its_rules_keep_state_by() -> None:
+    plan = plan_for(PACK)
+    keyed = {stage.name: stage.key for stage in plan.of_kind("keyed")}
+    assert keyed == {
+        name: (name,)
+        for name in (
+            "branch_id",
+            "case_id",
+            "customer_id",
+            "incident_id",
+            "material_id",
+            "request_id",
+            "staff_id",
+        )
+    }
+    assert plan.stages[0].kind == "admission"
+    assert plan.stage("findings:staff_id").rules == ("W1.frequent-violations.staff",)
+    assert plan.stage("route:repeat-staff").key == ("staff_id",)
+    assert plan.stage_of("M4.risk-rate.monthly").name == "periods"
+
+
+def test_a_pack_of_another_shape_gets_its_own_keys() -> None:
+    plan = plan_for(FIELD)
+    assert [stage.name for stage in plan.stages] == [
+        "admission",
+        "engineer_id",
+        "id",
+        "job_id",
+        "site_id",
+        "periods",
+        "global",
+        "findings:engineer_id",
+        "findings:region",
+        "route:repeat-region",
+        "release",
+    ]
+    assert plan.stage_of("W1.low-feedback").key == ()  # no group: one partition
+    assert plan.stage("job_id").key_by_type["job_closed"] == ("job_id",)
+
+
+def test_the_plan_prints_as_a_table_and_as_json() -> None:
+    plan = plan_for(PACK)
+    text = str(plan)
+    assert text.splitlines()[0] == "Stage plan of customer-commitments 0.1.0 (profile cn)"
+    assert "3. case_id [keyed] key: case_id" in text
+    data = json.loads(plan.to_json())
+    assert data["format"] == "commitrules.plan"
+    assert [stage["name"] for stage in data["stages"]] == [s.name for s in plan.stages]
+    assert data["pack"]["digest"] == PACK.digest
+    with pytest.raises(KeyError, match="no stage 'nothing'"):
+        plan.stage("nothing")
+
+
+def test_a_subset_keeps_the_packs_identity_and_ids() -> None:
+    part = PACK.subset(["C1.marketing.banned-promise"])
+    assert part.ref == PACK.ref
+    assert part.rule_fingerprints() == PACK.rule_fingerprints()
+    event = {
+        "id": "m1",
+        "type": "marketing_published",
+        "at": "2026-07-01T09:00:00+08:00",
+        "material_id": "M-1",
+        "channel": "wechat",
+        "approved": True,
+        "text": "保本保收益",
+    }
+    whole = Engine(PACK).process(event)
+    alone = Engine(part).process(event)
+    assert [v.to_dict() for v in alone] == [
+        v.to_dict() for v in whole if v.rule_id == "C1.marketing.banned-promise"
+    ]
+    with pytest.raises(PackError, match=r"no rule 'C9\.nothing'"):
+        PACK.subset(["C9.nothing"])
+
+
+def test_an_engine_given_a_start_judges_the_periods_from_there() -> None:
+    cst = dt.timezone(dt.timedelta(hours=8))
+    part = PACK.subset(["M4.training.quarterly"])
+    late_starter = Engine(part, start=dt.datetime(2026, 4, 1, tzinfo=cst))
+    found = late_starter.advance_to(dt.datetime(2026, 7, 2, tzinfo=cst))
+    assert {v.subject["period"] for v in found} == {"2026Q2"}
+    assert Engine(part).advance_to(dt.datetime(2026, 7, 2, tzinfo=cst)) == []
+    with pytest.raises(EngineConfigError, match="start must be an aware datetime"):
+        Engine(part, start=dt.datetime(2026, 4, 1))  # noqa: DTZ001 - naive on purpose
+
+
+def test_the_partition_hash_is_stable_across_processes() -> None:
+    # Pinned values: Python's salted hash() would change them from run to run.
+    assert [bucket_of(value, 7) for value in ("C1", "K-20260701-0001", 42, None)] == [0, 5, 1, 5]
+    assert {bucket_of(f"C{n}", 7) for n in range(200)} == set(range(7))
+
+
+def test_the_runner_refuses_nonsense_partitions() -> None:
+    with pytest.raises(EngineConfigError, match="partitions must be a whole number"):
+        run_plan(PACK, [], partitions=0)
+
+
+def test_stream_positions_order_by_source_partition_offset() -> None:
+    positions = [StreamPosition("b", 0, 1), StreamPosition("a", 1, 0), StreamPosition("a", 0, 9)]
+    assert sorted(positions) == [positions[2], positions[1], positions[0]]
+
+
+def test_an_empty_stream_gives_nothing() -> None:
+    result = run_plan(PACK, [], partitions=2, until=dt.datetime(2026, 8, 1, tzinfo=dt.UTC))
+    assert result.violations == ()
+    assert isinstance(result.plan, Plan)
+
+
+def test_the_docs_print_the_default_packs_plan_as_it_is() -> None:
+    page = (ROOT / "docs" / "stage-plan.md").read_text(encoding="utf-8")
+    block = page.split("<!-- plan:begin", 1)[1].split("<!-- plan:end -->", 1)[0]
+    printed = block.split("```text\n", 1)[1].rsplit("\n```", 1)[0]
+    assert printed == str(plan_for(PACK)), "docs/stage-plan.md: paste `commitrules plan`"
+
+
+def test_the_cli_prints_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    from commitrules.cli import main
+
+    assert main(["plan", "--pack", str(ROOT / "tests" / "packs" / "field-service")]) == 0
+    assert "4. job_id [keyed] key: job_id" in capsys.readouterr().out
+    assert main(["plan", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["stages"][0]["name"] == "admission"
+    assert main(["plan", "--pack", "no-such-pack"]) == 2
+
+
+def test_the_examples_in_the_plans_docstrings_run() -> None:
+    import doctest
+
+    from commitrules import plan
+    from commitrules.engine import _stage
+    from commitrules.pack import _load
+    from commitrules.plan import _derive, _model, _order, _runner
+
+    tried = 0
+    for module in (plan, _stage, _load, _derive, _model, _order, _runner):
+        failures, count = doctest.testmod(module)
+        assert failures == 0, module.__name__
+        tried += count
+    assert tried >= 10

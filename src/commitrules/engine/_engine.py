@@ -236,6 +236,9 @@ class Engine:
         self._protect = Protector(pack.personal_fields, evidence, pseudonym_key or b"")
         self._id_key = id_key
         if backend == "durable":
+            if pack.running is not None:
+                msg = "a subset of a pack (Pack.subset) runs on the native backend only"
+                raise EngineConfigError(msg)
             from ..backends import durable  # noqa: PLC0415 - an optional extra
 
             runtime = durable.build(pack)

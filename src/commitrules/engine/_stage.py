@@ -205,9 +205,7 @@ class StageEngine(Engine):
         **options: Any,
     ) -> None:
         options.setdefault("max_ahead", FAR_AHEAD)
-        super().__init__(
-            pack, start=start, outcomes=_quiet if track_outcomes else None, **options
-        )
+        super().__init__(pack, start=start, outcomes=_quiet if track_outcomes else None, **options)
         self._rule_index = dict(rule_index)
         self._start_position = start_position
         # Rules run one by one (not fused) so that each finding is known by its rule.
@@ -406,4 +404,3 @@ def rule_order(pack: Pack) -> dict[str, int]:
 def sorted_findings(items: Iterable[StageFinding]) -> list[StageFinding]:
     """Findings of several stages in the single engine's order of occurrence."""
     return sorted(items, key=lambda item: (item.occurrence.key, item.rule, item.serial))
-

@@ -200,7 +200,7 @@ class Pack:
     extends: tuple[str, ...]
     #: The sections the pack adds to the commitment report (``report.yaml``).
     report_sections: tuple[ReportSection, ...]
-    _compiler: _Compiler | _SubsetCompiler = attrs.field(repr=False, alias="compiler")
+    _compiler: _Compiler = attrs.field(repr=False, alias="compiler")
     #: The rules an engine of this pack runs: all (None), or a subset (:meth:`subset`).
     running: frozenset[str] | None = None
     #: Whether an engine of this pack raises the calendar's horizon alarm (one stage of a
@@ -228,12 +228,7 @@ class Pack:
             raise PackError(msg)
         if self.running is not None:
             wanted &= self.running
-        return attrs.evolve(
-            self,
-            compiler=_SubsetCompiler(self._compiler.base, wanted),
-            running=wanted,
-            calendar_alarm=calendar_alarm,
-        )
+        return attrs.evolve(self, running=wanted, calendar_alarm=calendar_alarm)
 
     @property
     def ref(self) -> PackRef:
@@ -267,7 +262,7 @@ class Pack:
 
     def build(self) -> PackRuntime:
         """Fresh running rules and lookups for one engine (rules hold state)."""
-        return self._compiler.build()
+        return self._compiler.build(only=self.running)
 
     def rule_fingerprints(self) -> dict[str, str]:
         """A hash per rule of its spec and the parameter values it can read."""
@@ -299,11 +294,6 @@ class PackRuntime:
 
 class _Compiler:
     """Compiles the placed specs; used once at load (to find problems) and per engine."""
-
-    @property
-    def base(self) -> _Compiler:
-        """The compiler of the whole pack."""
-        return self
 
     def __init__(
         self,
@@ -397,25 +387,6 @@ class _Compiler:
             calendar = [_canonical(spec_), package]
         payload = json.dumps([text, values, tables, self.tz.key, calendar], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-class _SubsetCompiler:
-    """A pack's compiler that builds only some of its rules (:meth:`Pack.subset`)."""
-
-    def __init__(self, base: _Compiler, rule_ids: frozenset[str]) -> None:
-        self.base = base
-        self.rule_ids = rule_ids
-
-    @property
-    def locations(self) -> dict[str, Location]:
-        return self.base.locations
-
-    @property
-    def fingerprints(self) -> dict[str, str]:
-        return self.base.fingerprints
-
-    def build(self, problems: list[Problem] | None = None) -> PackRuntime:
-        return self.base.build(problems, only=self.rule_ids)
 
 
 def _canonical(value: Any) -> Any:

@@ -6,7 +6,10 @@ engine would accept; a stage per entity the rules keep state by (case, customer,
 ...); the periodic rules counted in partitions and judged once; the thresholds that count
 findings; the repeat escalations; and the release of the routed violations. A
 distributed runner only moves data between them; :func:`run_plan` does it in process
-(and is the reference every other runner must equal).
+(and is the reference every other runner must equal). A host that runs the stages itself
+uses the engines :func:`run_plan` uses: :class:`AdmissionEngine` for the admission,
+:class:`StageEngine` for every other stage (its findings carry their
+:class:`Occurrence`).
 
 >>> import commitrules
 >>> from commitrules.plan import plan_for, run_plan
@@ -17,17 +20,23 @@ distributed runner only moves data between them; :func:`run_plan` does it in pro
 
 from __future__ import annotations
 
+from ..engine._stage import AdmissionEngine, Occurrence, StageEngine, StageFinding, StageOutcome
 from ._derive import plan_for
 from ._model import Plan, Stage, StageKind
 from ._order import StreamPosition, bucket_of
 from ._runner import PlanResult, Reject, run_plan
 
 __all__ = [
+    "AdmissionEngine",
+    "Occurrence",
     "Plan",
     "PlanResult",
     "Reject",
     "Stage",
+    "StageEngine",
+    "StageFinding",
     "StageKind",
+    "StageOutcome",
     "StreamPosition",
     "bucket_of",
     "plan_for",

@@ -73,7 +73,7 @@ def plan_for(pack: Pack) -> Plan:
                 events=_types(periodic, types_of),
                 findings_from=(),
                 outputs=("partial counts per period", "findings", "outcomes"),
-                key_by_type={t: ("id",) for t in _types(periodic, types_of)},
+                key_by_type=dict.fromkeys(_types(periodic, types_of), ("id",)),
                 note=(
                     "each partition counts its events per period (any partitioning will "
                     "do: the counts add up); the partial counts are merged and every "
@@ -226,9 +226,7 @@ def _keyed_stages(keyed: Sequence[tuple[str, dict[str, str]]], pack: Pack) -> li
     for rule_id, fields in keyed:
         base = "|".join(sorted(set(fields.values())))
         for name, known, members in groups:
-            if name.split("#")[0] == base and all(
-                known.get(t, f) == f for t, f in fields.items()
-            ):
+            if name.split("#")[0] == base and all(known.get(t, f) == f for t, f in fields.items()):
                 known.update(fields)
                 members.append(rule_id)
                 break

@@ -71,7 +71,7 @@ class Plan:
     >>> import commitrules
     >>> plan = commitrules.plan_for(commitrules.load_pack())
     >>> [stage.name for stage in plan.stages][:3]
-    ['admission', 'case_id', 'customer_id']
+    ['admission', 'branch_id', 'case_id']
     >>> plan.stage("case_id").key
     ('case_id',)
     """

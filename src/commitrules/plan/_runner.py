@@ -23,8 +23,7 @@ from ..engine._stage import (
     rule_order,
 )
 from ..errors import CommitRulesError, EngineConfigError
-from ..eventtime import to_us
-from ..eventtime import Period
+from ..eventtime import Period, to_us
 from ..pack._load import Pack
 from ..routing import Router, RoutingSpec
 from ..rules.operational import CALENDAR_HORIZON
@@ -126,7 +125,7 @@ def run_plan(
     run = _Run(pack, plan, settings, partitions)
     run.admit(events, max_ahead, until)
     for stage in plan.stages:
-        if stage.kind == "keyed" or stage.kind == "global":
+        if stage.kind in {"keyed", "global"}:
             run.events_stage(stage)
         elif stage.kind == "periods":
             run.periods_stage(stage)
@@ -346,9 +345,7 @@ class _Run:
         by = escalation.repeats.by
         marker = f"\x00{stage.name}"
         spec = RoutingSpec(escalations=[escalation.model_copy(update={"to": [marker]})])
-        buckets: dict[int, list[tuple[int, tuple[Any, ...], int, StageFinding]]] = defaultdict(
-            list
-        )
+        buckets: dict[int, list[tuple[int, tuple[Any, ...], int, StageFinding]]] = defaultdict(list)
         for entry in self._routed():
             finding = entry[3].finding
             value = finding.scope.get(by, finding.subject.get(by))
@@ -364,7 +361,7 @@ class _Run:
                 while swept < len(sweeps) and sweeps[swept][0] < call:
                     router.forget_before(sweeps[swept][1])
                     swept += 1
-                if marker in router.route(item.finding, order):  # type: ignore[arg-type]
+                if marker in router.route(item.finding, order):
                     applies.add(number)
 
     # -- release ---------------------------------------------------------------------------
@@ -399,7 +396,12 @@ class _Run:
         violations = tuple(entry[2] for entry in out)
         outcomes = sorted(
             (
-                (self._call(item.occurrence), item.occurrence.key, _place(item, where), item.outcome)
+                (
+                    self._call(item.occurrence),
+                    item.occurrence.key,
+                    _place(item, where),
+                    item.outcome,
+                )
                 for item, where in self.outcomes
             ),
             key=lambda entry: entry[:3],

@@ -40,9 +40,9 @@ event the engine sees.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
-from collections.abc import Callable
 from typing import Any, Literal
 
 import attrs
