@@ -342,3 +342,27 @@ def test_the_examples_in_the_plans_docstrings_run() -> None:
         assert failures == 0, module.__name__
         tried += count
     assert tried >= 10
+
+
+def test_keyed_ids_and_pseudonyms_are_the_engines_too() -> None:
+    streams = _streams_module()
+    cst = dt.timezone(dt.timedelta(hours=8))
+    events = list(
+        streams.generate(
+            seed=2,
+            start=dt.datetime(2026, 7, 1, tzinfo=cst),
+            days=10,
+            customers=60,
+            violation_rate=0.05,
+        )
+    )
+    options: dict[str, Any] = {
+        "id_key": b"k" * 32,
+        "evidence": "pseudonymize",
+        "pseudonym_key": b"p" * 32,
+    }
+    engine = Engine(PACK, **options)
+    expected = engine.process_many(events)
+    result = run_plan(PACK, events, partitions=3, **options)
+    assert [v.to_dict() for v in result.violations] == [v.to_dict() for v in expected]
+    assert any(str(v.subject.get("customer_id", "")).startswith("anon-") for v in expected)
