@@ -116,6 +116,22 @@ IMPLEMENTED = frozenset(
         "W1.frequent-violations.branch",
         "W2.incident.reported",
         "W2.incident.contained",
+        # issue 25: incidents classified with structured fields, and personal information
+        "W2.incident.reported.cii",
+        "W2.incident.reported.cii-police",
+        "W2.incident.reported.general",
+        "W2.incident.reported.pboc",
+        "W2.incident.grade-matches-data",
+        "W2.pi-breach.authority-notified",
+        "W2.pi-breach.individuals-notified",
+        "W2.pi-breach.notice-content",
+        "C3.privacy.cross-border.mechanism",
+        "C3.privacy.cross-border.consent",
+        "C3.privacy.cross-border.impact-assessment",
+        "C3.privacy.sensitive-consent",
+        "C3.privacy.retention",
+        "C3.privacy.requests.answered",
+        "C3.privacy.requests.refusal-reason",
     }
 )
 
@@ -192,6 +208,7 @@ class Reference:
     templates: frozenset[str]
     template_spans: Mapping[str, list[tuple[datetime | None, datetime | None, bool]]]
     grants: Mapping[str, bool]  # "role:class" -> export allowed
+    purposes: Mapping[str, str]  # processing purpose -> lawful basis
     branches: tuple[str, ...]
     facing_staff: tuple[tuple[str, datetime | None, datetime | None], ...]
     #: ordinals of the working days of the CN calendar, ascending
@@ -244,6 +261,9 @@ class Reference:
         staff_role, staff_spans = index("staff", "role")
         templates, template_spans = index("disclosure_templates", None)
         grants = {row["grant"]: row["export_allowed"] for row in pack.tables["access_matrix"].rows}
+        purposes = {
+            row["purpose"]: row["lawful_basis"] for row in pack.tables["processing_purposes"].rows
+        }
         branches = tuple(row["branch_id"] for row in pack.tables["branches"].rows)
         facing = tuple(
             (row["staff_id"], when(row.get("valid_from")), when(row.get("valid_to")))
@@ -292,6 +312,7 @@ class Reference:
             templates=frozenset(templates),
             template_spans=template_spans,
             grants=grants,
+            purposes=purposes,
             branches=branches,
             facing_staff=facing,
             working_days=tuple(working),
@@ -399,6 +420,16 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     report_hours = timedelta(hours=params["incident_report_hours"])
     contain_hours = timedelta(hours=params["incident_contain_hours"])
     survey_min = params["survey_min_sample"]
+    cii_hours = timedelta(hours=params["incident_report_hours_cii"])
+    pboc_minutes = timedelta(minutes=params["pboc_incident_report_minutes"])
+    reportable_grades = frozenset(params["incident_reportable_grades"])
+    grade_pi_count = params["cac_relatively_major_pi_count"]
+    notice_hours = timedelta(hours=params["pi_breach_notice_hours"])
+    notice_contents = frozenset(params["pi_breach_notice_contents"])
+    sensitive_classes = frozenset(params["sensitive_pi_classes"])
+    consent_bases = frozenset(params["consent_lawful_bases"])
+    retention_days = timedelta(days=params["retention_deletion_days"])
+    dsr_wd = params["dsr_response_working_days"]
     risk_min = params["risk_rate_min_sample"]
     targets = {
         "M1.satisfaction.quarterly": (">=", Fraction(params["disclosure_satisfaction_target"])),
@@ -420,6 +451,7 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     templates = ref.templates
     template_spans = ref.template_spans
     grants = ref.grants
+    purposes = ref.purposes
     working = ref.working_days
     banned_latin = ref.banned_latin
     banned_other = ref.banned_other
@@ -428,6 +460,9 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     report_severities = frozenset(("relatively_major", "major", "critical"))
     export_classes = frozenset(("confidential", "sensitive"))
     full_sections = frozenset(("product", "risk", "fees"))
+    breach_categories = frozenset(("data_leak", "data_tampering", "data_loss"))
+    personal_data = frozenset(("personal_information", "sensitive_personal_information"))
+    consent_window = 1200  # months: consent does not expire; the rule's window bounds its state
 
     def registered_level(product: str, at: datetime) -> int | None:
         level = product_level.get(product)
@@ -470,7 +505,18 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     reported: dict[str, list[Any]] = {}
     contained: dict[str, list[Any]] = {}
     insurance: dict[str, list[Any]] = {}
-    deadline_tables = (ack, simple, complex_, completion, status, reported, contained, insurance)
+    cii: dict[str, list[Any]] = {}
+    cii_police: dict[str, list[Any]] = {}
+    general: dict[str, list[Any]] = {}
+    pboc: dict[str, list[Any]] = {}
+    pi_authority: dict[str, list[Any]] = {}
+    pi_individuals: dict[str, list[Any]] = {}
+    retention: dict[str, list[Any]] = {}
+    requests: dict[str, list[Any]] = {}
+    deadline_tables = (
+        ack, simple, complex_, completion, status, reported, contained, insurance,
+        cii, cii_police, general, pboc, pi_authority, pi_individuals, retention, requests,
+    )  # fmt: skip
     deadline_ids = (
         "C5.acknowledge.in-time",
         "C5.resolve.simple",
@@ -480,8 +526,16 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         "W2.incident.reported",
         "W2.incident.contained",
         "C5.resolve.insurance-reply",
+        "W2.incident.reported.cii",
+        "W2.incident.reported.cii-police",
+        "W2.incident.reported.general",
+        "W2.incident.reported.pboc",
+        "W2.pi-breach.authority-notified",
+        "W2.pi-breach.individuals-notified",
+        "C3.privacy.retention",
+        "C3.privacy.requests.answered",
     )
-    escalates = (False, True, True, False, False, False, False, False)
+    escalates = (False, True, True, False, False, False, False, False) + (False,) * 8
     surge: dict[str, list[datetime]] = {}
     by_staff: dict[str, list[datetime]] = {}
     by_branch: dict[str, list[datetime]] = {}
@@ -777,7 +831,112 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         open_deadline(6, incident, at + contain_hours, day, e)
 
     def incident_reported(e: Mapping[str, Any], at: datetime) -> None:
-        reported.pop(e["incident_id"], None)
+        incident = e["incident_id"]
+        reported.pop(incident, None)
+        by_authority = {
+            "protection_dept": cii,
+            "police": cii_police,
+            "provincial_cac": general,
+            "pboc": pboc,
+        }.get(e.get("authority") or "")
+        if by_authority is not None:
+            by_authority.pop(incident, None)
+
+    def incident_classified(e: Mapping[str, Any], at: datetime) -> None:
+        incident = e["incident_id"]
+        reported.pop(incident, None)  # the classified incident leaves the general rule
+        day = at.astimezone(tz).date()
+        grade = e["grade"]
+        count = e["personal_info_count"]
+        if grade in reportable_grades:
+            if e["cii"]:
+                open_deadline(8, incident, at + cii_hours, day, e)
+                open_deadline(9, incident, at + cii_hours, day, e)
+            else:
+                open_deadline(10, incident, at + report_hours, day, e)
+            if e["pboc_business_area"]:
+                open_deadline(11, incident, at + pboc_minutes, day, e)
+        if grade == "general" and count >= grade_pi_count:
+            violation("W2.incident.grade-matches-data", (incident,), at, None, e.get("branch_id"))
+        affected = e.get("data_affected") or ()
+        if e["category"] in breach_categories and (
+            count > 0 or any(item in personal_data for item in affected)
+        ):
+            open_deadline(12, incident, at + notice_hours, day, e)
+            open_deadline(13, incident, at + notice_hours, day, e)
+
+    def pi_breach_notified(e: Mapping[str, Any], at: datetime) -> None:
+        incident = e["incident_id"]
+        audience = e["audience"]
+        (pi_authority if audience == "authority" else pi_individuals).pop(incident, None)
+        if not notice_contents.issubset(e["contents"]):
+            violation("W2.pi-breach.notice-content", (incident, audience), at, None, None)
+
+    def pi_breach_notice_waived(e: Mapping[str, Any], at: datetime) -> None:
+        if e["harm_avoided"] and not e["authority_requested_notice"]:
+            pi_individuals.pop(e["incident_id"], None)
+
+    # -- personal information ------------------------------------------------------------
+    consents: dict[tuple[str, str], tuple[datetime, bool]] = {}
+
+    def cross_border_transfer(e: Mapping[str, Any], at: datetime) -> None:
+        key = (e["transfer_id"],)
+        staff = e.get("staff_id")
+        branch = e.get("branch_id")
+        if e.get("mechanism_ref") is None or (
+            e["assessment_required"] and e["mechanism"] != "security_assessment"
+        ):
+            violation("C3.privacy.cross-border.mechanism", key, at, staff, branch)
+        if not (e["separate_consent"] and e["individuals_informed"]):
+            violation("C3.privacy.cross-border.consent", key, at, staff, branch)
+        if e.get("pia_id") is None:
+            violation("C3.privacy.cross-border.impact-assessment", key, at, staff, branch)
+
+    def consent_recorded(e: Mapping[str, Any], at: datetime) -> None:
+        local = at.astimezone(tz)
+        valid_until = combine(_add_months(local.date(), consent_window), local.time(), tz)
+        good = e["separate"] and e["necessity_told"] and not e.get("withdrawn", False)
+        consents[(e["customer_id"], e["purpose"])] = (valid_until, good)
+
+    def personal_info_collected(e: Mapping[str, Any], at: datetime) -> None:
+        classes = e["data_classes"]
+        purpose = e["purpose"]
+        if not any(item in sensitive_classes for item in classes):
+            return
+        basis = purposes.get(purpose)
+        if basis is not None and basis not in consent_bases:
+            return
+        prior = consents.get((e["customer_id"], purpose))
+        if prior is None or prior[0] < at or not prior[1]:
+            violation(
+                "C3.privacy.sensitive-consent",
+                (e["collection_id"],),
+                at,
+                e.get("staff_id"),
+                e.get("branch_id"),
+            )
+
+    def retention_expired(e: Mapping[str, Any], at: datetime) -> None:
+        day = at.astimezone(tz).date()
+        open_deadline(14, e["record_id"], end_of_day(day + retention_days), day, e)
+
+    def data_deleted(e: Mapping[str, Any], at: datetime) -> None:
+        retention.pop(e["record_id"], None)
+
+    def processing_restricted(e: Mapping[str, Any], at: datetime) -> None:
+        if e.get("legal_retention_basis") is not None:
+            retention.pop(e["record_id"], None)
+
+    def data_subject_request(e: Mapping[str, Any], at: datetime) -> None:
+        day = at.astimezone(tz).date()
+        due = end_of_day(working_day_after(day, dsr_wd))
+        open_deadline(15, e["request_id"], due, day, e)
+
+    def data_subject_request_answered(e: Mapping[str, Any], at: datetime) -> None:
+        request = e["request_id"]
+        requests.pop(request, None)
+        if e["outcome"] in ("refused", "partly_fulfilled") and not (e.get("reason") or "").strip():
+            violation("C3.privacy.requests.refusal-reason", (request,), at, None, None)
 
     def incident_contained(e: Mapping[str, Any], at: datetime) -> None:
         contained.pop(e["incident_id"], None)
@@ -848,6 +1007,17 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         "security_incident": security_incident,
         "incident_reported": incident_reported,
         "incident_contained": incident_contained,
+        "incident_classified": incident_classified,
+        "pi_breach_notified": pi_breach_notified,
+        "pi_breach_notice_waived": pi_breach_notice_waived,
+        "cross_border_transfer": cross_border_transfer,
+        "consent_recorded": consent_recorded,
+        "personal_info_collected": personal_info_collected,
+        "retention_expired": retention_expired,
+        "data_deleted": data_deleted,
+        "processing_restricted": processing_restricted,
+        "data_subject_request": data_subject_request,
+        "data_subject_request_answered": data_subject_request_answered,
         "risk_event": risk_event,
         "survey_response": survey_response,
         "training_completed": training_completed,

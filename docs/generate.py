@@ -9,7 +9,8 @@ Generated pages (never edit them by hand):
   the routing and case-file models and the rule kinds registered in ``commitrules.rules``;
 - ``events.md``: from the built-in event models (``commitrules.event_json_schema()``);
 - ``cli.md``: from the ``--help`` of every command of ``commitrules.cli.cli``;
-- ``default-pack.md``: from the loaded default pack (``commitrules.load_pack()``).
+- ``default-pack.md``: from the loaded default pack (``commitrules.load_pack()``);
+- ``pack-hk.md``, ``pack-uk.md``: from the bundled jurisdiction packs that extend it.
 
 ``tests/test_docs.py`` regenerates them in memory and compares them with the committed files.
 """
@@ -37,6 +38,7 @@ import commitrules
 from commitrules import cli as cli_module
 from commitrules import events as events_module
 from commitrules.pack import models
+from commitrules.pack._yaml import read_yaml
 from commitrules.routing import RoutingSpec
 from commitrules.rules import RULE_KINDS, RuleSpecBase
 from commitrules.testing import cases
@@ -582,6 +584,8 @@ def _source(parameter: Any) -> tuple[str, str]:
     if source is None:
         return "—", ""
     text = f"{source.kind.replace('_', ' ')}: {text_cell(source.citation)}"
+    if source.set_by:
+        text += f"; set by {code(source.set_by)}"
     if source.note:
         text += f" ({text_cell(source.note)})"
     return text, "yes" if source.checked else "no"
@@ -702,7 +706,11 @@ def default_pack() -> str:
     parts.append(
         "A profile overrides parameters (and the time zone and calendar) for a jurisdiction. "
         "A dash means the same value as the default profile. Select one with "
-        "`load_pack(profile=...)` or `--profile`.\n"
+        "`load_pack(profile=...)` or `--profile`. The `hk` and `uk` profiles are the mainland "
+        "pack with local parameters: every mainland rule still applies. For a bank in Hong Kong "
+        "or the United Kingdom, use the jurisdiction packs that extend this one, "
+        "[`customer-commitments-hk`](pack-hk.md) and [`customer-commitments-uk`](pack-uk.md): "
+        "they switch the mainland-only rules off and add the local ones.\n"
     )
     others = [p for p in pack.profiles if p != pack.profile]
     rows = [
@@ -781,13 +789,244 @@ def default_pack() -> str:
     return "\n".join(parts)
 
 
+# -- the pack's own event types and the jurisdiction packs -----------------------------------
+
+
+def _field_constraints(field: models.FieldModel) -> str:
+    shown = []
+    if field.enum:
+        shown.append("one of " + ", ".join(code(v) for v in field.enum))
+    if field.min is not None:
+        shown.append(f"&gt;= {field.min}")
+    if field.max is not None:
+        shown.append(f"&lt;= {field.max}")
+    if field.max_length is not None:
+        shown.append(f"at most {field.max_length} characters")
+    return "; ".join(shown)
+
+
+def pack_event_types(pack_dir: Path, heading: str, anchor: str) -> str:
+    """The event types a pack declares in its own ``events.yaml`` (empty if none)."""
+    path = pack_dir / "events.yaml"
+    if not path.is_file():
+        return ""
+    declared = models.EventTypesFile.model_validate(read_yaml(path).data).event_types
+    parts = [
+        f"## {heading} {{#{anchor}}}\n",
+        "Declared in the pack's `events.yaml`, beside the [built-in types](events.md); every "
+        "type also has `id`, `type` and `at`. `commitrules schema --pack` gives their JSON "
+        "Schema.\n",
+    ]
+    for name, event_type in declared.items():
+        parts.append(f"### `{name}` {{#{anchor}-{slug(name)}}}\n")
+        description = event_type.description
+        if isinstance(description, models.Bilingual):
+            parts.append(f"{text_cell(description.en)} ({text_cell(description.zh)})\n")
+        elif description:
+            parts.append(text_cell(description) + "\n")
+        rows = [
+            [
+                code(key),
+                field.type,
+                "required" if field.required else f"default {code(field.default)}",
+                text_cell(_field_constraints(field)),
+                "personal" if field.personal else "",
+                text_cell(field.description or ""),
+            ]
+            for key, field in event_type.fields.items()
+        ]
+        parts.append(
+            table(["key", "type", "required / default", "constraints", "personal", "what"], rows)
+        )
+    return "\n".join(parts)
+
+
+def _default_pack_page() -> str:
+    pack = commitrules.load_pack()
+    assert pack.path is not None
+    return (
+        default_pack()
+        + "\n"
+        + pack_event_types(pack.path, "The pack's own event types", "pack-event-types")
+    )
+
+
+def _rule_rows(pack: Any, rules: Sequence[RuleSpecBase], tables: set[str]) -> list[list[str]]:
+    rows = []
+    for rule in rules:
+        where = pack.rule_location(rule.id)
+        title = rule.title
+        rows.append(
+            [
+                code(rule.id),
+                code(getattr(rule, "kind", "")),
+                rule.severity,
+                code(rule.role),
+                (text_cell(title.zh) + "<br>" + text_cell(title.en)) if title else "",
+                ", ".join(code(t) for t in sorted(_words(rule) & tables)),
+                code(f"{where.file}:{where.line}") if where else "",
+            ]
+        )
+    return rows
+
+
+def jurisdiction_pack(pack_id: str, place: str, profile: str) -> str:
+    """A bundled pack that extends the default pack: its own clauses, rules and figures."""
+    pack = commitrules.load_pack(pack_id)
+    parent = commitrules.load_pack(pack.extends[-1])
+    assert pack.path is not None
+    parent_rules = {rule.id for rule in parent.rules}
+    parent_clauses = {clause.id for clause in parent.clauses}
+    own_rules = [rule for rule in pack.rules if rule.id not in parent_rules]
+    own_clauses = [clause for clause in pack.clauses if clause.id not in parent_clauses]
+    disabled = dict(pack.disabled)
+    clause_of = {rule.id: rule.clause for rule in parent.rules}
+    running: dict[str, list[str]] = {}
+    for rule in pack.rules:
+        running.setdefault(rule.clause, []).append(rule.id)
+    off: dict[str, list[str]] = {}
+    for rule_id in disabled:
+        off.setdefault(clause_of.get(rule_id, ""), []).append(rule_id)
+    calendar = pack.calendar_spec.country if pack.calendar_spec else "none"
+    if pack.calendar_spec and pack.calendar_spec.subdivision:
+        calendar += f"-{pack.calendar_spec.subdivision}"
+    parts = [
+        _banner(f'the bundled pack {pack_id} (commitrules.load_pack("{pack_id}"))'),
+        f"# The {place} pack: {pack.name.en}\n",
+        f"**{text_cell(pack.name.zh)}** · `{pack.id}` version {pack.version} · extends "
+        f"[`{parent.id}`](default-pack.md) · time zone `{pack.timezone}` · working-day "
+        f"calendar `{calendar}` · default profile `{pack.profile}` · {len(pack.clauses)} "
+        f"clauses, {len(pack.rules)} rules ({len(own_rules)} of its own, {len(disabled)} of "
+        f"the default pack's switched off).\n",
+        text_cell(pack.description.zh if pack.description else "") + "\n",
+        text_cell(pack.description.en if pack.description else "") + "\n",
+        f"A bank in {place} uses this pack, or [extends it](writing-a-pack.md) "
+        f'(`extends: {pack.id}`): `commitrules.load_pack("{pack.id}")`, or `--pack {pack.id}` '
+        f"on the command line. The default pack's profile `{profile}` "
+        f'(`load_pack(profile="{profile}")`) is still there and works as before: it is the '
+        "mainland pack with this jurisdiction's time zone, calendar and a few figures, so it "
+        "still judges the mainland rules (complaint handling under 投诉办法, sales recording, "
+        "suitability, PIPL, the CAC's incident reporting) on this jurisdiction's events. This "
+        f"pack switches those off, each with its reason, and adds {place}'s own obligations "
+        "as finer clauses of the commitment, with their sources.\n",
+        "## Clauses {#clauses}\n",
+        "Every clause of the commitment, the rules that check it in this pack, and the default "
+        "pack's rules this pack switches off under it. The clauses of this pack are in bold.\n",
+    ]
+    rows = []
+    own_ids = {clause.id for clause in own_clauses}
+    for clause in pack.clauses:
+        name = code(clause.id)
+        if clause.id in own_ids:
+            name = f"[**{name}**](#clause-{slug(clause.id)})"
+        if running.get(clause.id):
+            status = ", ".join(code(r) for r in running[clause.id])
+        elif not clause.automatable:
+            status = "not automatable"
+        else:
+            status = "in finer clauses" if _finer(pack, clause.id) else "none"
+        rows.append(
+            [
+                name,
+                text_cell(clause.section or ""),
+                text_cell(clause.title.zh),
+                text_cell(clause.title.en),
+                status,
+                ", ".join(code(r) for r in off.get(clause.id, [])),
+            ]
+        )
+    parts.append(table(["clause", "§", "條款", "clause title", "rules", "switched off"], rows))
+    parts.append("## This pack's own clauses {#own-clauses}\n")
+    parameter_names = set(pack.parameters)
+    table_names = set(pack.tables)
+    rules_of: dict[str, list[RuleSpecBase]] = {}
+    for rule in own_rules:
+        rules_of.setdefault(rule.clause, []).append(rule)
+    for clause in own_clauses:
+        parts.append(
+            f"### {clause.id} — {text_cell(clause.title.en)} {{#clause-{slug(clause.id)}}}\n"
+        )
+        parts.append(f"**{text_cell(clause.title.zh)}** — {text_cell(clause.text.zh)}\n")
+        parts.append(f"*{text_cell(clause.text.en)}*\n")
+        rules = rules_of.get(clause.id, [])
+        parts.append(
+            table(
+                ["rule", "kind", "severity", "role", "checks", "tables", "written in"],
+                _rule_rows(pack, rules, table_names),
+            )
+        )
+        read: dict[str, None] = {}
+        for rule in rules:
+            read.update(dict.fromkeys(sorted(_words(rule) & parameter_names)))
+        if read:
+            parameter_rows = []
+            for name in read:
+                parameter = pack.parameters[name]
+                source, checked = _source(parameter)
+                unit = text_cell(parameter.unit or "")
+                parameter_rows.append([code(name), _values(parameter), unit, source, checked])
+            parts.append(table(["parameter", "value", "unit", "source", "checked"], parameter_rows))
+    parts.append("## The default pack's rules switched off {#disabled}\n")
+    parts.append(
+        table(
+            ["rule", "clause", "why"],
+            [
+                [code(rule_id), code(clause_of.get(rule_id, "")), text_cell(reason)]
+                for rule_id, reason in disabled.items()
+            ],
+        )
+    )
+    parts.append(pack_event_types(pack.path, "Event types of this pack", "event-types"))
+    own_roles = [role for role in pack.roles if role.id not in {r.id for r in parent.roles}]
+    parent_escalations = {e.id for e in parent.routing.escalations}
+    own_escalations = [e for e in pack.routing.escalations if e.id not in parent_escalations]
+    if own_roles or own_escalations:
+        parts.append("## Roles and escalations of this pack {#roles}\n")
+        if own_roles:
+            parts.append(
+                table(
+                    ["role", "名稱", "name", "responsibility"],
+                    [
+                        [
+                            code(role.id),
+                            text_cell(role.name.zh),
+                            text_cell(role.name.en),
+                            text_cell(role.description.en if role.description else ""),
+                        ]
+                        for role in own_roles
+                    ],
+                )
+            )
+        for escalation in own_escalations:
+            match = escalation.match.model_dump(exclude_defaults=True)
+            parts.append(
+                f"Escalation {code(escalation.id)}: "
+                + "; ".join(f"{key}: {_value(value)}" for key, value in match.items())
+                + " to "
+                + ", ".join(code(role) for role in escalation.to)
+                + (f" ({text_cell(escalation.description)})" if escalation.description else "")
+                + ".\n"
+            )
+    parts.append("## Profiles {#profiles}\n")
+    parts.append(
+        f"The pack's own profile `{pack.profile}` sets its time zone and calendar and is the "
+        f"default. A pack keeps the profiles of the pack it extends, so "
+        f"{', '.join(code(p) for p in pack.profiles if p != pack.profile)} can also be "
+        "selected here: they set the default pack's time zones and figures and have no use "
+        "with this pack.\n"
+    )
+    return "\n".join(parts)
+
+
 # -- main ------------------------------------------------------------------------------------
 
 PAGES: dict[str, Callable[[], str]] = {
     "pack-format.md": pack_format,
     "events.md": events_reference,
     "cli.md": cli_reference,
-    "default-pack.md": default_pack,
+    "default-pack.md": _default_pack_page,
+    "pack-hk.md": lambda: jurisdiction_pack("customer-commitments-hk", "Hong Kong", "hk"),
+    "pack-uk.md": lambda: jurisdiction_pack("customer-commitments-uk", "United Kingdom", "uk"),
 }
 
 

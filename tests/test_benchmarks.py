@@ -258,6 +258,66 @@ def _edge_events() -> list[dict[str, Any]]:
         branch_id="BR-SH-PD")  # fmt: skip
     add("survey_response", "2026-08-25T09:00:00+08:00", survey="education", customer_id="C-7",
         satisfied=True, improved=False)  # fmt: skip
+    # Issue 25. A classified CII incident: the general rule of unclassified incidents is
+    # cancelled; the protection department told at exactly one hour, the police never.
+    add("security_incident", "2026-08-26T01:00:00+08:00", incident_id="INC-3",
+        kind="ransomware", severity="major")  # fmt: skip
+    add("incident_classified", "2026-08-26T01:00:00+08:00", incident_id="INC-3", grade="major",
+        cii=True, pboc_business_area=False, category="malware", personal_info_count=0,
+        customers_affected=0)  # fmt: skip
+    add("incident_reported", "2026-08-26T02:00:00+08:00", incident_id="INC-3",
+        authority="protection_dept")  # fmt: skip
+    add("incident_contained", "2026-08-26T09:00:00+08:00", incident_id="INC-3")
+    # A leak in a PBOC business area: the CAC told at exactly four hours, the PBOC one
+    # minute late; the authority's notice incomplete, the individuals never told.
+    add("incident_classified", "2026-08-26T10:00:00+08:00", incident_id="INC-4",
+        grade="relatively_major", cii=False, pboc_business_area=True, category="data_leak",
+        personal_info_count=5, customers_affected=5, branch_id="BR-SH-PD")  # fmt: skip
+    add("incident_reported", "2026-08-26T10:31:00+08:00", incident_id="INC-4", authority="pboc")
+    add("pi_breach_notified", "2026-08-26T12:00:00+08:00", incident_id="INC-4",
+        audience="authority", contents=["kinds", "cause", "harm", "contact"])  # fmt: skip
+    add("incident_reported", "2026-08-26T14:00:00+08:00", incident_id="INC-4",
+        authority="provincial_cac")  # fmt: skip
+    # A million people's information graded general; a leak whose harm was avoided.
+    add("incident_classified", "2026-08-26T11:00:00+08:00", incident_id="INC-5", grade="general",
+        cii=False, pboc_business_area=False, category="intrusion", personal_info_count=1000000,
+        customers_affected=0)  # fmt: skip
+    add("incident_classified", "2026-08-26T11:30:00+08:00", incident_id="INC-6", grade="general",
+        cii=False, pboc_business_area=False, category="data_loss", personal_info_count=0,
+        customers_affected=0, data_affected=["sensitive_personal_information"])  # fmt: skip
+    add("pi_breach_notice_waived", "2026-08-26T12:30:00+08:00", incident_id="INC-6",
+        harm_avoided=True, authority_requested_notice=False)  # fmt: skip
+    # A transfer abroad failing all three checks (no reference of an impact assessment).
+    add("cross_border_transfer", "2026-08-26T15:00:00+08:00", transfer_id="XB-1",
+        recipient="Parent Bank", recipient_country="SG", mechanism="standard_contract",
+        mechanism_ref="SCC-1", separate_consent=False, individuals_informed=True,
+        assessment_required=True, staff_id="S0004", branch_id="BR-SH-PD")  # fmt: skip
+    # Sensitive information: with a consent, after its withdrawal, for an unlisted purpose,
+    # and for a legal duty.
+    pi = {"customer_id": "C-9", "purpose": "biometric_login", "data_classes": ["biometric"]}
+    add("consent_recorded", "2026-08-27T09:00:00+08:00", consent_id="CS-1", separate=True,
+        necessity_told=True, **pi)  # fmt: skip
+    add("personal_info_collected", "2026-08-27T09:00:00+08:00", collection_id="PC-1", **pi)
+    add("consent_recorded", "2026-08-27T10:00:00+08:00", consent_id="CS-1", separate=True,
+        necessity_told=True, withdrawn=True, **pi)  # fmt: skip
+    add("personal_info_collected", "2026-08-27T11:00:00+08:00", collection_id="PC-2", **pi)
+    add("personal_info_collected", "2026-08-27T12:00:00+08:00", collection_id="PC-3",
+        customer_id="C-9", purpose="location_offers", data_classes=["whereabouts"])  # fmt: skip
+    add("personal_info_collected", "2026-08-27T13:00:00+08:00", collection_id="PC-4",
+        customer_id="C-9", purpose="aml_due_diligence",
+        data_classes=["financial_account"])  # fmt: skip
+    # Retention: restricted without a legal basis (late), deleted at the due instant.
+    add("retention_expired", "2026-08-27T10:00:00+08:00", record_id="REC-1", data_class="kyc")
+    add("processing_restricted", "2026-08-28T10:00:00+08:00", record_id="REC-1")
+    add("retention_expired", "2026-08-27T11:00:00+08:00", record_id="REC-2", data_class="crm")
+    add("data_deleted", "2026-09-11T23:59:59.999999+08:00", record_id="REC-2")
+    # Requests: a refusal without a reason; one never answered.
+    add("data_subject_request", "2026-08-27T10:00:00+08:00", request_id="DSR-1",
+        customer_id="C-9", request_type="delete")  # fmt: skip
+    add("data_subject_request_answered", "2026-08-28T10:00:00+08:00", request_id="DSR-1",
+        outcome="refused", reason=" ")  # fmt: skip
+    add("data_subject_request", "2026-08-27T11:00:00+08:00", request_id="DSR-2",
+        customer_id="C-9", request_type="copy", branch_id="BR-SH-PD")  # fmt: skip
     return sorted(raw, key=lambda e: dt.datetime.fromisoformat(e["at"]))
 
 
@@ -306,6 +366,20 @@ def test_same_findings_on_edge_cases(
         ("M4.training.quarterly", "violation", ("S0012", "2026Q3")),
         ("C5.resolve.insurance-reply", "violation", ("CP-I1",)),
         ("C5.resolve.simple", "violation", ("CP-I2",)),
+        ("W2.incident.reported.cii-police", "violation", ("INC-3",)),
+        ("W2.incident.reported.pboc", "violation", ("INC-4",)),
+        ("W2.pi-breach.notice-content", "violation", ("INC-4", "authority")),
+        ("W2.pi-breach.individuals-notified", "violation", ("INC-4",)),
+        ("W2.incident.grade-matches-data", "violation", ("INC-5",)),
+        ("W2.pi-breach.authority-notified", "violation", ("INC-6",)),
+        ("C3.privacy.cross-border.mechanism", "violation", ("XB-1",)),
+        ("C3.privacy.cross-border.consent", "violation", ("XB-1",)),
+        ("C3.privacy.cross-border.impact-assessment", "violation", ("XB-1",)),
+        ("C3.privacy.sensitive-consent", "violation", ("PC-2",)),
+        ("C3.privacy.sensitive-consent", "violation", ("PC-3",)),
+        ("C3.privacy.retention", "violation", ("REC-1",)),
+        ("C3.privacy.requests.refusal-reason", "violation", ("DSR-1",)),
+        ("C3.privacy.requests.answered", "violation", ("DSR-2",)),
     }
     assert expected <= keys, sorted(expected - keys)
     absent = {
@@ -321,6 +395,15 @@ def test_same_findings_on_edge_cases(
         ("M3.transparency.status-notified", "violation", ("SR-2",)),
         ("C5.resolve.simple", "violation", ("CP-I1",)),
         ("C5.resolve.insurance-reply", "violation", ("CP-I2",)),
+        ("W2.incident.reported", "violation", ("INC-3",)),
+        ("W2.incident.reported.cii", "violation", ("INC-3",)),
+        ("W2.incident.reported.general", "violation", ("INC-4",)),
+        ("W2.pi-breach.authority-notified", "violation", ("INC-4",)),
+        ("W2.pi-breach.individuals-notified", "violation", ("INC-6",)),
+        ("C3.privacy.sensitive-consent", "violation", ("PC-1",)),
+        ("C3.privacy.sensitive-consent", "violation", ("PC-4",)),
+        ("C3.privacy.retention", "violation", ("REC-2",)),
+        ("C3.privacy.requests.answered", "violation", ("DSR-1",)),
     }
     assert not absent & keys, sorted(absent & keys)
     # The assessment of 2025-08-01T00:00 is valid up to 2026-08-01T00:00 inclusive, and the

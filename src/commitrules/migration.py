@@ -179,7 +179,6 @@ def plan_for(engine: Engine, data: Mapping[str, Any]) -> _Plan:
             actions[rule.rule_id] = RuleMigration(rule.rule_id, rule.kind, "fresh", "new rule")
             fresh.append(rule.rule_id)
             continue
-        state = snapshots.decode(entry["state"])
         if entry["kind"] != rule.kind:
             reason = f"its kind changed from {entry['kind']} to {rule.kind}: starts fresh"
         elif entry["fingerprint"] == rule.fingerprint:
@@ -201,6 +200,7 @@ def plan_for(engine: Engine, data: Mapping[str, Any]) -> _Plan:
                 "and recomputed",
             )
             continue
+        state = snapshots.decode(entry["state"])  # only what is dropped: it is reported
         items = tuple(_held(rule.rule_id, entry["kind"], state, "dropped", reason))
         actions[rule.rule_id] = RuleMigration(rule.rule_id, rule.kind, "dropped", reason, items)
         fresh.append(rule.rule_id)

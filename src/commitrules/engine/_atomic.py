@@ -20,6 +20,10 @@ __all__ = ["MIN_INTERVAL", "EngineFault", "Journal"]
 
 MIN_INTERVAL = 4096
 """The fewest calls between two checkpoints."""
+SPACING = 4
+"""Calls between two checkpoints per item of state: a checkpoint costs about as much as
+the state is large, so its cost per call stays constant; a rollback replays at most this
+many calls per item (a failure is rare, every call pays for the checkpoints)."""
 
 
 class EngineFault(BaseException):
@@ -57,16 +61,11 @@ class Journal:
         the state is large."""
         self.checkpoint = checkpoint
         self.entries = []
-        size = sum(len(part) if isinstance(part, list) else 1 for part in _parts(checkpoint))
-        self.interval = max(MIN_INTERVAL, 2 * size)
+        self.interval = max(MIN_INTERVAL, SPACING * _size(checkpoint))
 
 
-def _parts(checkpoint: tuple[Any, ...]) -> list[Any]:
-    states, timers, _sequence, buffer, _router, _clock, derived = checkpoint
-    parts: list[Any] = [timers, buffer, derived or []]
-    for state in states:
-        if isinstance(state, dict):
-            parts.extend(value for value in state.values() if isinstance(value, list))
-        elif isinstance(state, list):
-            parts.append(state)
-    return parts
+def _size(checkpoint: tuple[Any, ...]) -> int:
+    """About how many items of state a checkpoint holds (a pickled item is ~64 bytes)."""
+    states, timers, _sequence, buffer, router, _clock, derived = checkpoint
+    pickled = sum(len(state) for state in states) + len(router)
+    return len(timers) + len(buffer) + len(derived or ()) + pickled // 64

@@ -56,6 +56,15 @@ class DuplicateStore:
         self.times.append(at_us)
         self.ids.append(event_id)
 
+    def withdraw(self, event_id: str) -> None:
+        """Undo whatever part of :meth:`remember` ran for a new id whose call failed before
+        it committed (the id was not remembered before the call)."""
+        self.seen.pop(event_id, None)
+        if self.ids and self.ids[-1] == event_id:
+            self.ids.pop()
+        if len(self.times) > len(self.ids):
+            self.times.pop()
+
     def evict_before(self, cutoff_us: int) -> None:
         """Forget the ids of events older than ``cutoff_us``."""
         times = self.times

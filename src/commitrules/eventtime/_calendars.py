@@ -43,6 +43,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import MAXYEAR, MINYEAR, date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import attrs
@@ -592,11 +593,18 @@ _WEEKENDS_ONLY_SOURCE = OfficialSource(issuer="the pack", document="weekends onl
 def _package_year(spec: CalendarSpec, number: int) -> tuple[frozenset[date], frozenset[date]]:
     """(days off, make-up working days) of one year in the ``holidays`` package."""
     assert spec.country is not None
+    return _package_days(
+        spec.country, spec.subdivision, tuple(sorted(spec.holiday_categories)), number
+    )
+
+
+@lru_cache(maxsize=4096)
+def _package_days(
+    country: str, subdivision: str | None, categories: tuple[str, ...], number: int
+) -> tuple[frozenset[date], frozenset[date]]:
+    """:func:`_package_year`, once per process (the package's answer never changes)."""
     data = holidays.country_holidays(
-        spec.country,
-        subdiv=spec.subdivision,
-        years=number,
-        categories=tuple(sorted(spec.holiday_categories)),
+        country, subdiv=subdivision, years=number, categories=categories
     )
     days_off = frozenset(day for day in data if day.year == number)
     # Holds make-up working days of every year the package loaded; keep this year's.

@@ -184,6 +184,8 @@ class SourceModel(Spec):
     checked: bool = False
     url: str | None = None
     note: str | None = None
+    set_by: str | None = None  # who set a figure that is the bank's own (a role of the pack)
+    quote: str | None = None  # the source's own words, for a checked figure
 
 
 class DatedValue(Spec):
