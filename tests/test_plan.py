@@ -29,6 +29,9 @@ PACK = commitrules.load_pack()
 FIELD = commitrules.load_pack(ROOT / "tests" / "packs" / "field-service")
 FIELD_TYPES = ("job_opened", "job_visited", "job_closed", "inspection_done", "feedback")
 PARTITIONS = (1, 2, 7)
+#: (partitions, micro-batches): the first three once, then two partitions in four
+#: micro-batches (the keyed stages' state saved and resumed through JSON between them).
+RUNS = ((1, 1), (2, 1), (7, 1), (2, 4))
 
 
 def single(
@@ -58,10 +61,13 @@ def assert_plan_equals_engine(
     pack: commitrules.Pack, arrival: list[Any], until: dt.datetime | None
 ) -> int:
     violations, outcomes, stats, rejects = single(pack, arrival, until)
-    for partitions in PARTITIONS:
-        result = run_plan(pack, arrival, partitions=partitions, until=until, outcomes=True)
-        assert [v.to_dict() for v in result.violations] == violations, partitions
-        assert [o.to_dict() for o in result.outcomes] == outcomes, partitions
+    assert {partitions for partitions, _ in RUNS} == set(PARTITIONS)
+    for partitions, batches in RUNS:
+        result = run_plan(
+            pack, arrival, partitions=partitions, until=until, outcomes=True, batches=batches
+        )
+        assert [v.to_dict() for v in result.violations] == violations, (partitions, batches)
+        assert [o.to_dict() for o in result.outcomes] == outcomes, (partitions, batches)
         assert [(r.position, type(r.error).__name__) for r in result.rejects] == rejects
         assert result.stats == stats
     return len(violations)
@@ -214,8 +220,10 @@ def test_the_default_pack_is_keyed_by_the_entities_its_rules_keep_state_by() -> 
             "customer_id",
             "incident_id",
             "material_id",
+            "record_id",
             "request_id",
             "staff_id",
+            "transfer_id",
         )
     }
     assert plan.stages[0].kind == "admission"
@@ -366,3 +374,45 @@ def test_keyed_ids_and_pseudonyms_are_the_engines_too() -> None:
     result = run_plan(PACK, events, partitions=3, **options)
     assert [v.to_dict() for v in result.violations] == [v.to_dict() for v in expected]
     assert any(str(v.subject.get("customer_id", "")).startswith("anon-") for v in expected)
+
+
+def test_a_stage_resumes_from_its_state_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    from commitrules.engine._stage import StageEngine, rule_order
+    from commitrules.errors import SnapshotError
+
+    streams = _streams_module()
+    cst = dt.timezone(dt.timedelta(hours=8))
+    events = list(
+        streams.generate(
+            seed=4,
+            start=dt.datetime(2026, 7, 1, tzinfo=cst),
+            days=6,
+            customers=40,
+            violation_rate=0.05,
+        )
+    )
+    resumed: list[int] = []
+    original = StageEngine.resume
+
+    def counting(self: StageEngine, state: Any) -> None:
+        resumed.append(len(state["timers"]))
+        original(self, state)
+        # Saved again at once, the state is the same (the snapshot and what is beside it).
+        assert json.loads(json.dumps(self.stage_state())) == state
+
+    monkeypatch.setattr(StageEngine, "resume", counting)
+    arrival = shuffled(events, 1)
+    until = dt.datetime(2026, 7, 20, tzinfo=cst)
+    once = run_plan(PACK, arrival, partitions=3, until=until, outcomes=True)
+    assert not resumed
+    batched = run_plan(PACK, arrival, partitions=3, until=until, outcomes=True, batches=5)
+    assert len(resumed) >= 4 * 3  # every keyed stage's partitions, between micro-batches
+    assert any(resumed)  # with deadlines' timers pending
+    assert batched.violations == once.violations
+    assert batched.outcomes == once.outcomes
+    monkeypatch.undo()
+    engine = StageEngine(PACK.subset(["C4.completion.in-time"]), rule_index=rule_order(PACK))
+    with pytest.raises(SnapshotError, match="not a stage state of version 1"):
+        engine.resume({"format": "commitrules.snapshot", "version": 1})
+    with pytest.raises(EngineConfigError, match="batches must be a whole number"):
+        run_plan(PACK, [], batches=0)

@@ -46,6 +46,8 @@ __all__ = [
     "FAR_AHEAD",
     "MAX_DEPTH",
     "START",
+    "STATE_FORMAT",
+    "STATE_VERSION",
     "AdmissionEngine",
     "Admitted",
     "Occurrence",
@@ -60,6 +62,11 @@ START: Key = (-(2**62), -1, -1, 0)
 MAX_DEPTH = 8
 FAR_AHEAD = dt.timedelta(days=366 * 300)
 """A stage never refuses an event as too far ahead: admission decided that."""
+STATE_FORMAT = "commitrules.stage-state"
+STATE_VERSION = 1
+"""The format of :meth:`StageEngine.stage_state`: the engine's snapshot and, beside it,
+what a stage adds (the occurrence of every pending timer, the stream positions of events
+held back, its serial) and the next timer due."""
 
 
 @attrs.frozen
@@ -227,6 +234,85 @@ class StageEngine(Engine):
         """The running rules of this stage."""
         return self._rules
 
+    # -- state between batches -------------------------------------------------------------
+    def stage_state(self) -> dict[str, Any]:
+        """This partition's state, JSON-ready, for a host that runs a stage in batches.
+
+        The engine's :meth:`~commitrules.Engine.snapshot` (``snapshot``), and beside it,
+        in a versioned format (:data:`STATE_FORMAT`, :data:`STATE_VERSION`): the
+        occurrence of every pending timer, the stream positions of events held back, the
+        serial of the last finding or outcome, and ``next_due``, the event time (ISO 8601,
+        or None) of the next timer: a host that keeps state itself registers an
+        event-time timer there. Findings and outcomes already taken are not in it.
+
+        >>> import commitrules
+        >>> from commitrules.engine._stage import AdmissionEngine, StageEngine, rule_order
+        >>> pack = commitrules.load_pack()
+        >>> event = {"id": "s1", "type": "service_requested", "request_id": "R-1",
+        ...     "customer_id": "C-1", "branch_id": "B-1", "channel": "branch",
+        ...     "service": "account_change", "at": "2026-07-01T09:00:00+08:00"}
+        >>> admitted = AdmissionEngine(pack).admit(event).event
+        >>> part = pack.subset(["C4.completion.in-time"])
+        >>> engine = StageEngine(part, rule_index=rule_order(pack))
+        >>> engine.admitted(admitted, 0)
+        >>> state = engine.stage_state()
+        >>> state["format"], state["version"], state["next_due"]  # doctest: +ELLIPSIS
+        ('commitrules.stage-state', 1, '2026-07-...')
+        """
+        pending = self._timers.pending()
+        notes = self._timer_occurrences
+        timers = []
+        for _fire_us, seq, _index, _token in pending:
+            note = notes.get(seq)
+            if note is not None:
+                timers.append(
+                    [seq, _plain(note.key), note.position, note.latest, note.time, note.depth]
+                )
+        next_due = None
+        if pending:
+            from ..eventtime import from_us  # noqa: PLC0415 - the only use
+
+            next_due = from_us(pending[0][0], self._tz).isoformat()
+        return {
+            "format": STATE_FORMAT,
+            "version": STATE_VERSION,
+            "snapshot": self.snapshot(),
+            "timers": timers,
+            "positions": sorted([event_id, pos] for event_id, pos in self._positions.items()),
+            "serial": self._serial,
+            "next_due": next_due,
+        }
+
+    def resume(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`stage_state` (on a fresh engine of the same stage).
+
+        Raises:
+            SnapshotError: not a stage state of this version, or its snapshot is malformed.
+        """
+        from ..errors import SnapshotError  # noqa: PLC0415 - only here
+        from ._snapshot import load  # noqa: PLC0415 - the snapshot seam
+
+        if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+            msg = (
+                f"not a stage state of version {STATE_VERSION} "
+                f"(format {state.get('format')!r}, version {state.get('version')!r})"
+            )
+            raise SnapshotError(msg)
+        load(self, state["snapshot"])
+        try:
+            self._timer_occurrences = {
+                int(seq): Occurrence(
+                    _tupled(key), int(position), int(latest), int(time), int(depth)
+                )
+                for seq, key, position, latest, time, depth in state["timers"]
+            }
+            self._positions = {str(event_id): int(pos) for event_id, pos in state["positions"]}
+            self._serial = int(state["serial"])
+        except (KeyError, TypeError, ValueError) as error:
+            msg = f"the stage state is malformed: {type(error).__name__}: {error}"
+            raise SnapshotError(msg) from None
+        self._journal.reset(self._capture())
+
     # -- input -----------------------------------------------------------------------------
     def admitted(self, event: dict[str, Any], position: int) -> None:
         """Run one admitted event (as validated by the admission) at its stream position."""
@@ -391,6 +477,16 @@ class StageEngine(Engine):
                     after=self._after,
                 )
             )
+
+
+def _plain(key: Any) -> Any:
+    """An occurrence key as JSON-ready lists."""
+    return [_plain(part) for part in key] if isinstance(key, tuple) else key
+
+
+def _tupled(key: Any) -> Any:
+    """An occurrence key back from :func:`_plain` (every list a tuple again)."""
+    return tuple(_tupled(part) for part in key) if isinstance(key, list) else key
 
 
 def rule_order(pack: Pack) -> dict[str, int]:

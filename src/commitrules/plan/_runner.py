@@ -7,6 +7,7 @@ they must) and gives the single engine's violations and outcomes exactly, ids in
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -89,6 +90,7 @@ def run_plan(
     max_ahead: dt.timedelta | None = None,
     outcomes: bool = False,
     plan: Plan | None = None,
+    batches: int = 1,
 ) -> PlanResult:
     """Run a pack's plan over events given in stream-position order, in ``partitions``
     hash partitions per keyed stage; the result equals the single engine's, fed the same
@@ -103,13 +105,21 @@ def run_plan(
     >>> [v.rule_id for v in run_plan(pack, events, partitions=3).violations]
     ['C1.marketing.banned-promise']
 
+    With ``batches`` above 1 the keyed and global stages run as a streaming host would
+    run them: the input is cut into that many micro-batches by stream position; after
+    each, every partition takes the admitted events earlier than the admission's
+    watermark (no event admitted later can precede them) and its state is saved as a
+    stage state (:meth:`~commitrules.engine._stage.StageEngine.stage_state`, through
+    JSON) and resumed by a new engine for the next micro-batch.
+
     Raises:
-        EngineConfigError: ``partitions`` is not a positive number, or an engine option
-            is wrong (as :class:`~commitrules.Engine` would say).
+        EngineConfigError: ``partitions`` or ``batches`` is not a positive number, or an
+            engine option is wrong (as :class:`~commitrules.Engine` would say).
     """
-    if not isinstance(partitions, int) or partitions < 1:
-        msg = f"partitions must be a whole number of 1 or more, not {partitions!r}"
-        raise EngineConfigError(msg)
+    for name, value in (("partitions", partitions), ("batches", batches)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            msg = f"{name} must be a whole number of 1 or more, not {value!r}"
+            raise EngineConfigError(msg)
     plan = plan if plan is not None else plan_for(pack)
     settings = _Settings(evidence, pseudonym_key, waivers, id_key, outcomes)
     # Refuse wrong options at once, with the engine's own messages.
@@ -122,7 +132,7 @@ def run_plan(
         max_ahead=max_ahead,
         start=until,
     )
-    run = _Run(pack, plan, settings, partitions)
+    run = _Run(pack, plan, settings, partitions, batches)
     run.admit(events, max_ahead, until)
     for stage in plan.stages:
         if stage.kind in {"keyed", "global"}:
@@ -139,11 +149,16 @@ def run_plan(
 class _Run:
     """The state of one run between stages (what a distributed runner would shuffle)."""
 
-    def __init__(self, pack: Pack, plan: Plan, settings: _Settings, partitions: int) -> None:
+    def __init__(
+        self, pack: Pack, plan: Plan, settings: _Settings, partitions: int, batches: int = 1
+    ) -> None:
         self.pack = pack
         self.plan = plan
         self.settings = settings
         self.partitions = partitions
+        self.batches = batches
+        #: Per admitted event's stream position, the micro-batch that releases it.
+        self.batch_of: dict[int, int] = {}
         self.order = rule_order(pack)
         self.admitted: list[tuple[int, dict[str, Any], int]] = []
         self.rejects: list[Reject] = []
@@ -188,8 +203,36 @@ class _Run:
         if self.admitted:
             position, first, _ = self.admitted[0]
             self.start = (first["at"], position)
+        self._batch(watermarks, end)
         # Every later stage takes events in (event time, stream position) order.
         self.admitted.sort(key=lambda item: (item[2], item[0]))
+
+    def _batch(self, watermarks: list[int], end: int) -> None:
+        """Which micro-batch releases each admitted event to the stages: the first whose
+        end watermark is past its time (events admitted later are never earlier)."""
+        size = -(-end // self.batches) if end else 1
+        batch_of = self.batch_of
+        held: list[tuple[int, int]] = []  # (at µs, position), admitted and not released
+        index = 0
+        for batch in range(self.batches):
+            limit = (batch + 1) * size
+            watermark = None
+            while index < len(self.admitted) and self.admitted[index][0] < limit:
+                position, _, at_us = self.admitted[index]
+                held.append((at_us, position))
+                watermark = watermarks[index]
+                index += 1
+            if batch == self.batches - 1:
+                watermark = None  # the end: everything goes
+            elif watermark is None:
+                continue
+            kept = []
+            for at_us, position in held:
+                if watermark is None or at_us < watermark:
+                    batch_of[position] = batch
+                else:
+                    kept.append((at_us, position))
+            held = kept
 
     # -- stages that take events -----------------------------------------------------------
     def _engine(self, rules: Sequence[str], *, calendar_alarm: bool = False) -> StageEngine:
@@ -231,7 +274,15 @@ class _Run:
         self.stage_number += 1
         for partition, items in sorted(self._partitioned(stage).items()):
             engine = self._engine(stage.rules)
+            batch = 0
             for position, event in items:
+                if self.batch_of.get(position, 0) != batch:
+                    # A micro-batch ends: keep the state, resume it in a new engine.
+                    batch = self.batch_of[position]
+                    self._collect(engine, partition)
+                    state = json.loads(json.dumps(engine.stage_state()))
+                    engine = self._engine(stage.rules)
+                    engine.resume(state)
                 engine.admitted(event, position)
             engine.finish(self.clock.final_us)
             self._collect(engine, partition)
