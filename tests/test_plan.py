@@ -58,11 +58,14 @@ def single(
 
 
 def assert_plan_equals_engine(
-    pack: commitrules.Pack, arrival: list[Any], until: dt.datetime | None
-) -> int:
+    pack: commitrules.Pack,
+    arrival: list[Any],
+    until: dt.datetime | None,
+    runs: tuple[tuple[int, int], ...] = RUNS,
+) -> list[dict[str, Any]]:
+    """Every run gives the single engine's results; its violations (as dicts)."""
     violations, outcomes, stats, rejects = single(pack, arrival, until)
-    assert {partitions for partitions, _ in RUNS} == set(PARTITIONS)
-    for partitions, batches in RUNS:
+    for partitions, batches in runs:
         result = run_plan(
             pack, arrival, partitions=partitions, until=until, outcomes=True, batches=batches
         )
@@ -70,7 +73,7 @@ def assert_plan_equals_engine(
         assert [o.to_dict() for o in result.outcomes] == outcomes, (partitions, batches)
         assert [(r.position, type(r.error).__name__) for r in result.rejects] == rejects
         assert result.stats == stats
-    return len(violations)
+    return violations
 
 
 @st.composite
@@ -102,6 +105,11 @@ def arrivals(draw: st.DrawFn, pack: commitrules.Pack, types: Any = None) -> list
             )
             arrival.insert(draw(st.integers(index + 1, len(arrival))), changed)
     return arrival
+
+
+def test_the_runs_cover_one_two_and_seven_partitions() -> None:
+    assert {partitions for partitions, _ in RUNS} == set(PARTITIONS)
+    assert any(batches > 1 for _, batches in RUNS)
 
 
 ENDS = st.sampled_from([None, dt.datetime(2026, 7, 20, tzinfo=dt.UTC)])
@@ -173,9 +181,135 @@ def test_the_plan_gives_the_engines_results_on_a_benchmark_stream() -> None:
     )
     arrival = shuffled(events, 3)
     found = assert_plan_equals_engine(PACK, arrival, dt.datetime(2026, 8, 15, tzinfo=cst))
-    assert found > 40  # breaches of every kind, warnings and repeat escalations among them
+    assert len(found) > 40  # breaches of every kind, warnings and repeat escalations among them
     rejected = {type(error).__name__ for _, error in _rejects(arrival)}
     assert rejected == {"LateEventError", "EventConflictError"}
+
+
+def field_stream(seed: int, jobs: int) -> list[dict[str, Any]]:
+    """A field-service stream (Python's seeded random: the same on every version): jobs
+    opened, visited late or not, closed or not, inspections, feedback, ties in time."""
+    import random
+
+    rng = random.Random(seed)
+    start = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
+    engineers = [f"E{n}" for n in range(1, 6)]
+    sites = [f"S{n}" for n in range(1, 5)]
+    events: list[dict[str, Any]] = []
+    for n in range(jobs):
+        at = start + dt.timedelta(minutes=rng.randrange(0, 14 * 24 * 60, 20))
+        job, engineer, site = f"J{n}", rng.choice(engineers), rng.choice(sites)
+        region = rng.choice(["north", "south"])
+        events.append(
+            {
+                "id": f"o{n}",
+                "type": "job_opened",
+                "at": at,
+                "job_id": job,
+                "site_id": site,
+                "engineer_id": engineer,
+                "region": region,
+                "priority": rng.randint(1, 5),
+            }
+        )
+        if rng.random() < 0.8:
+            visit = at + dt.timedelta(hours=rng.choice([1, 2, 3, 5, 7]))
+            events.append(
+                {
+                    "id": f"v{n}",
+                    "type": "job_visited",
+                    "at": visit,
+                    "job_id": job,
+                    "engineer_id": engineer,
+                    "region": region,
+                }
+            )
+            if rng.random() < 0.7:
+                closed = visit + dt.timedelta(hours=rng.choice([1, 30, 60]))
+                events.append({"id": f"c{n}", "type": "job_closed", "at": closed, "job_id": job})
+        if rng.random() < 0.3:
+            events.append(
+                {
+                    "id": f"i{n}",
+                    "type": "inspection_done",
+                    "at": at - dt.timedelta(hours=rng.randint(1, 100)),
+                    "engineer_id": engineer,
+                    "passed": rng.random() < 0.7,
+                }
+            )
+        if rng.random() < 0.5:
+            events.append(
+                {
+                    "id": f"f{n}",
+                    "type": "feedback",
+                    "at": at + dt.timedelta(hours=rng.randint(2, 4)),
+                    "site_id": site,
+                    "score": rng.choice([0, 1, 3, 3, 5, 8, 9, 10]),
+                }
+            )
+    events.sort(key=lambda event: (event["at"], event["id"]))
+    return [dict(event, at=event["at"].isoformat()) for event in events]
+
+
+def test_the_plan_gives_the_engines_results_on_a_field_service_stream() -> None:
+    arrival = shuffled(field_stream(1, 160), 2)
+    until = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    found = assert_plan_equals_engine(FIELD, arrival, until)
+    # Every rule of the pack found something: deadlines and their escalations, checks,
+    # precedence, thresholds over events and over findings, both periodic kinds; and
+    # both escalations of the routing (by severity, and by repeats in a region).
+    assert {v["rule_id"] for v in found} == {rule.id for rule in FIELD.rules}
+    assert {"escalation", "insufficient_sample"} <= {v["kind"] for v in found}
+    assert ["dispatch", "regional-manager"] in [v["route"] for v in found]
+    assert ["dispatch", "supervisor"] in [v["route"] for v in found]
+
+
+def _case_streams() -> list[tuple[commitrules.Pack, list[dict[str, Any]], Any, str]]:
+    """The default pack's own test cases as streams (each with its profile, parameters
+    and end), but those that move the clock between events."""
+    from commitrules.testing.cases import PackCache, _events, load_case_file
+
+    root = ROOT / "rulesets" / "customer-commitments"
+    cache = PackCache()
+    streams = []
+    for path in sorted((root / "tests").glob("*.yaml")):
+        case_file = load_case_file(path)
+        for index, case in enumerate(case_file.cases):
+            events = _events(case_file, case, index)
+            if any("advance_to" in event for event in events):
+                continue
+            pack = cache.get(root, case.profile, case.parameters)
+            streams.append((pack, events, case.until, f"{path.name}: {case.name}"))
+    return streams
+
+
+def test_the_plan_gives_the_engines_results_on_the_default_packs_cases() -> None:
+    # Each case in one of the runs, in turn (all of them each: the slow test below).
+    streams = _case_streams()
+    assert len(streams) > 150
+    found = set()
+    for number, (pack, events, until, name) in enumerate(streams):
+        run = RUNS[number % len(RUNS)]
+        try:
+            violations = assert_plan_equals_engine(pack, events, until, (run,))
+        except AssertionError as error:
+            raise AssertionError(f"{name} in {run}") from error
+        found.update(v["rule_id"] for v in violations)
+    assert len(found) >= len(PACK.rules) - 2  # nearly every rule found something
+
+
+@pytest.mark.slow
+def test_the_plan_gives_the_engines_results_on_every_case_in_every_run(
+    request: pytest.FixtureRequest,
+) -> None:
+    """The default pack's cases in every run (``pytest -m slow``; about a minute)."""
+    if "slow" not in str(request.config.getoption("-m") or ""):
+        pytest.skip("a long differential run: pytest -m slow tests/test_plan.py")
+    for pack, events, until, name in _case_streams():
+        try:
+            assert_plan_equals_engine(pack, events, until)
+        except AssertionError as error:
+            raise AssertionError(name) from error
 
 
 @pytest.mark.slow

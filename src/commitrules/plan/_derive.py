@@ -14,6 +14,7 @@ one-partition ``global`` stage; periodic rules count in partitions and are judge
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,8 @@ __all__ = ["plan_for"]
 
 _PERIODIC = ("periodic_target", "periodic_obligation")
 _FINDING_STAGES = ("keyed", "periods", "global", "findings")
+_PLANS: weakref.WeakKeyDictionary[Pack, Plan] = weakref.WeakKeyDictionary()
+"""Plans already derived (a pack and its plan are immutable), while the pack lives."""
 
 
 def plan_for(pack: Pack) -> Plan:
@@ -36,6 +39,13 @@ def plan_for(pack: Pack) -> Plan:
     >>> plan.stage_of("C5.resolve.simple").name, plan.stage_of("W1.frequent-violations.staff").name
     ('case_id', 'findings:staff_id')
     """
+    plan = _PLANS.get(pack)
+    if plan is None:
+        plan = _PLANS[pack] = _derive(pack)
+    return plan
+
+
+def _derive(pack: Pack) -> Plan:
     runtime = pack.build()
     by_id: dict[str, RuleRuntime] = {rule.rule_id: rule for rule in runtime.rules}
     keyed: list[tuple[str, dict[str, str]]] = []
