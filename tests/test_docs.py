@@ -48,6 +48,7 @@ EXECUTED_PAGES = (
     "backends.md",
     "api.md",
     "limits.md",
+    "stage-plan.md",
     "../README.md",
 )
 REGENERATE = "python docs/generate.py"

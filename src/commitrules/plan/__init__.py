@@ -9,7 +9,8 @@ distributed runner only moves data between them; :func:`run_plan` does it in pro
 (and is the reference every other runner must equal). A host that runs the stages itself
 uses the engines :func:`run_plan` uses: :class:`AdmissionEngine` for the admission,
 :class:`StageEngine` for every other stage (its findings carry their
-:class:`Occurrence`).
+:class:`Occurrence`; its state between micro-batches is :meth:`StageEngine.stage_state`),
+each given every rule's place in the pack (:func:`rule_order`).
 
 >>> import commitrules
 >>> from commitrules.plan import plan_for, run_plan
@@ -20,7 +21,14 @@ uses the engines :func:`run_plan` uses: :class:`AdmissionEngine` for the admissi
 
 from __future__ import annotations
 
-from ..engine._stage import AdmissionEngine, Occurrence, StageEngine, StageFinding, StageOutcome
+from ..engine._stage import (
+    AdmissionEngine,
+    Occurrence,
+    StageEngine,
+    StageFinding,
+    StageOutcome,
+    rule_order,
+)
 from ._derive import plan_for
 from ._model import Plan, Stage, StageKind
 from ._order import StreamPosition, bucket_of
@@ -40,5 +48,6 @@ __all__ = [
     "StreamPosition",
     "bucket_of",
     "plan_for",
+    "rule_order",
     "run_plan",
 ]
