@@ -10,7 +10,8 @@ distributed runner only moves data between them; :func:`run_plan` does it in pro
 uses the engines :func:`run_plan` uses: :class:`AdmissionEngine` for the admission,
 :class:`StageEngine` for every other stage (its findings carry their
 :class:`Occurrence`; its state between micro-batches is :meth:`StageEngine.stage_state`),
-each given every rule's place in the pack (:func:`rule_order`).
+each given every rule's place in the pack (:func:`rule_order`); a host that keeps
+state per key splits a keyed stage's state with :func:`split_state`.
 
 >>> import commitrules
 >>> from commitrules.plan import plan_for, run_plan
@@ -33,9 +34,12 @@ from ._derive import plan_for
 from ._model import Plan, Stage, StageKind
 from ._order import StreamPosition, bucket_of
 from ._runner import PlanResult, Reject, run_plan
+from ._state import KEYED_FORMAT, KeyedState, key_of, split_state
 
 __all__ = [
+    "KEYED_FORMAT",
     "AdmissionEngine",
+    "KeyedState",
     "Occurrence",
     "Plan",
     "PlanResult",
@@ -47,7 +51,9 @@ __all__ = [
     "StageOutcome",
     "StreamPosition",
     "bucket_of",
+    "key_of",
     "plan_for",
     "rule_order",
     "run_plan",
+    "split_state",
 ]

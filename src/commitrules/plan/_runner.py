@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from .. import snapshot as snapshots
 from ..engine import Engine, EngineStats, EvidenceMode, Outcome
 from ..engine._stage import (
     AdmissionEngine,
@@ -34,6 +35,7 @@ from ..waivers import Waivers
 from ._derive import plan_for
 from ._model import Plan, Stage
 from ._order import Clock, bucket_of
+from ._state import KeyedState, key_of, split_state
 
 __all__ = ["PlanResult", "Reject", "run_plan"]
 
@@ -91,6 +93,7 @@ def run_plan(
     outcomes: bool = False,
     plan: Plan | None = None,
     batches: int = 1,
+    keyed_state: bool = False,
 ) -> PlanResult:
     """Run a pack's plan over events given in stream-position order, in ``partitions``
     hash partitions per keyed stage; the result equals the single engine's, fed the same
@@ -110,7 +113,9 @@ def run_plan(
     each, every partition takes the admitted events earlier than the admission's
     watermark (no event admitted later can precede them) and its state is saved as a
     stage state (:meth:`~commitrules.engine._stage.StageEngine.stage_state`, through
-    JSON) and resumed by a new engine for the next micro-batch.
+    JSON) and resumed by a new engine for the next micro-batch. With ``keyed_state``
+    that state is kept per key (:func:`~commitrules.plan.split_state`) and each
+    micro-batch loads only the keys it needs.
 
     Raises:
         EngineConfigError: ``partitions`` or ``batches`` is not a positive number, or an
@@ -132,7 +137,7 @@ def run_plan(
         max_ahead=max_ahead,
         start=until,
     )
-    run = _Run(pack, plan, settings, partitions, batches)
+    run = _Run(pack, plan, settings, partitions, batches, keyed_state=keyed_state)
     run.admit(events, max_ahead, until)
     for stage in plan.stages:
         if stage.kind in {"keyed", "global"}:
@@ -150,8 +155,16 @@ class _Run:
     """The state of one run between stages (what a distributed runner would shuffle)."""
 
     def __init__(
-        self, pack: Pack, plan: Plan, settings: _Settings, partitions: int, batches: int = 1
+        self,
+        pack: Pack,
+        plan: Plan,
+        settings: _Settings,
+        partitions: int,
+        batches: int = 1,
+        *,
+        keyed_state: bool = False,
     ) -> None:
+        self.keyed_state = keyed_state
         self.pack = pack
         self.plan = plan
         self.settings = settings
@@ -272,20 +285,46 @@ class _Run:
 
     def events_stage(self, stage: Stage) -> None:
         self.stage_number += 1
+        keyed = self.keyed_state and stage.kind == "keyed"
         for partition, items in sorted(self._partitioned(stage).items()):
-            engine = self._engine(stage.rules)
-            batch = 0
+            batches: dict[int, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
             for position, event in items:
-                if self.batch_of.get(position, 0) != batch:
+                batches[self.batch_of.get(position, 0)].append((position, event))
+            engine = self._engine(stage.rules)
+            store: KeyedState | None = None
+            held: dict[str, Any] = {}
+            for number, (_, batch) in enumerate(sorted(batches.items())):
+                if number:
                     # A micro-batch ends: keep the state, resume it in a new engine.
-                    batch = self.batch_of[position]
                     self._collect(engine, partition)
                     state = json.loads(json.dumps(engine.stage_state()))
                     engine = self._engine(stage.rules)
+                    if keyed:
+                        store = split_state(state, stage.key_by_type)
+                        held.update(store.keys)
+                        store = attrs.evolve(store, keys=held)
+                        names = {self._key_text(stage, event) for _, event in batch}
+                        loaded = store.needed(names, max(to_us(e["at"]) for _, e in batch))
+                        state = store.join(loaded)
+                        for name in loaded:
+                            del held[name]
                     engine.resume(state)
-                engine.admitted(event, position)
+                for position, event in batch:
+                    engine.admitted(event, position)
+            if keyed and held:
+                # The end: every key, for timers that fall due before it.
+                self._collect(engine, partition)
+                state = split_state(json.loads(json.dumps(engine.stage_state())), stage.key_by_type)
+                held.update(state.keys)
+                engine = self._engine(stage.rules)
+                engine.resume(attrs.evolve(state, keys=held).join(held))
             engine.finish(self.clock.final_us)
             self._collect(engine, partition)
+
+    @staticmethod
+    def _key_text(stage: Stage, event: Mapping[str, Any]) -> str:
+        fields = stage.key_by_type.get(event["type"], ())
+        return key_of(snapshots.encode(event.get(fields[0]) if fields else None))
 
     def periods_stage(self, stage: Stage) -> None:
         """Partial counts per partition, merged, every period judged once."""
