@@ -1,4 +1,4 @@
-"""A hand-written Python evaluation of the default pack's 40 rules: the "no library" baseline.
+"""A hand-written Python evaluation of the default pack's 58 rules: the "no library" baseline.
 
 This is what a bank developer would write without commitrules for the rules of
 ``rulesets/customer-commitments``: plain dicts and lists, straight code per event type,
@@ -17,11 +17,14 @@ values of the rule's key (its subject), when, and ``violation``, ``escalation`` 
 Semantics it reproduces (and the correctness check in ``tests/test_benchmarks.py`` and
 ``benchmarks/run.py`` holds it to the engine's on generated streams):
 
-* checks: judged on the event, lookups in the tables rows in force at the event's time;
+* checks: judged on the event, lookups in the tables rows in force at the event's time
+  (the recording duty: the branch rule, bancassurance, the bank's policy, or "cannot
+  judge", at most one per sale; professional investors only from their register);
 * precedence: the latest earlier matching event per key (a complete disclosure of the
-  product within 30 calendar days to the end of the day; the latest suitability
-  assessment within 12 months, whose level must cover the product's recorded and
-  registered level);
+  product, and for insurance one that tells the free-look period, within 30 calendar days
+  to the end of the day; the latest suitability assessment within 12 months, whose level
+  must cover the product's recorded and registered level; the complaint an extension
+  belongs to, within 60 days, whose branch's superior or head office approved it);
 * deadlines: calendar days or working days (CN calendar) to the end of the local day,
   hours as elapsed time; a follow-up at the due instant is in time; one violation at the
   due time, an approved extension (only before the violation) moves the due time to 60
@@ -33,7 +36,10 @@ Semantics it reproduces (and the correctness check in ``tests/test_benchmarks.py
   re-arms when it falls below;
 * periodic targets and obligations: judged when the period (month, quarter, half-year,
   year in Asia/Shanghai) closes, tracking from the period of the first event; a rate
-  with too small a sample is ``insufficient_sample``.
+  with too small a sample is ``insufficient_sample``; the annual report is placed in the
+  year it names and the year judged at the end of 30 April of the next;
+* thresholds on assessments: more than 2 for one customer in a calendar day, more than 8
+  in a sliding 365 days.
 
 Timers that fall due at the same instant fire in the order they were set, as in the
 engine (it matters only to which finding of that instant crosses a threshold).
@@ -79,8 +85,14 @@ IMPLEMENTED = frozenset(
         "C5.acknowledge.in-time",
         "C5.resolve.simple",
         "C5.resolve.complex",
+        "C5.resolve.extension-approver",
         "C5.fair.specialist-assigned",
         "C5.resolve.insurance-reply",
+        "C5.notice.outcome-content",
+        "C5.review.in-time",
+        "C5.channels.published",
+        "C5.channels.reception-recorded",
+        "C5.records.registered",
         "M4.training.quarterly",
         "M4.inspection.semiannual",
         "R3.appraisal.customer-metrics",
@@ -89,14 +101,26 @@ IMPLEMENTED = frozenset(
         "I1.evaluation.annual",
         "I2.report.annual",
         "C2.before-sale.complete-disclosure",
+        "C2.before-sale.free-look",
         "M1.templates.approved-version",
         "C1.marketing.banned-promise",
         "C1.marketing.unapproved",
+        "C1.recording.branch-wm-agency",
+        "C1.recording.bancassurance",
         "C1.recording.sale-not-recorded",
+        "C1.recording.cannot-judge",
         "C1.risk-level.disclosed-level",
         "C1.risk-level.sale-level",
+        "C1.marketing.private-product-public",
         "C3.suitability.risk-match",
+        "C3.suitability.professional-unsupported",
         "C3.suitability.elderly-extra-care",
+        "C3.suitability.cannot-judge",
+        "C3.suitability.legal-capacity",
+        "C3.suitability.assessments-per-day",
+        "C3.suitability.assessments-per-year",
+        "C3.suitability.change-confirmed",
+        "C3.suitability.reassess-on-change",
         "C3.privacy.purpose",
         "C3.privacy.authorised-role",
         "M2.data-security.encrypted-export",
@@ -203,8 +227,18 @@ class Reference:
     #: key -> value for rows without validity dates; key -> [(from, to, value)] otherwise
     product_level: Mapping[str, int]
     product_spans: Mapping[str, list[tuple[datetime | None, datetime | None, int]]]
+    #: the product register's other columns: key -> (category, term, private, regime)
+    product_info: Mapping[str, tuple[str, int | None, bool, str | None]]
+    product_info_spans: Mapping[str, list[tuple[datetime | None, datetime | None, Any]]]
     staff_role: Mapping[str, str]
     staff_spans: Mapping[str, list[tuple[datetime | None, datetime | None, str]]]
+    #: staff -> (unit, grade), likewise
+    staff_rank: Mapping[str, tuple[str, str]]
+    staff_rank_spans: Mapping[str, list[tuple[datetime | None, datetime | None, Any]]]
+    parent_of: Mapping[str, str]  # branch -> its superior institution
+    #: professional investors: customer -> [(from, to, category)]
+    professionals: Mapping[str, list[tuple[datetime | None, datetime | None, Any]]]
+    complaint_channels: frozenset[str]
     templates: frozenset[str]
     template_spans: Mapping[str, list[tuple[datetime | None, datetime | None, bool]]]
     grants: Mapping[str, bool]  # "role:class" -> export allowed
@@ -237,8 +271,10 @@ class Reference:
             return None if day is None else datetime.combine(day, _MIDNIGHT, tz)
 
         def index(
-            table: str, column: str | None
+            table: str, column: str | tuple[str, ...] | None, *, dated: bool = False
         ) -> tuple[dict[str, Any], dict[str, list[tuple[datetime | None, datetime | None, Any]]]]:
+            """key -> value of the rows without validity dates; key -> [(from, to, value)]
+            otherwise (every row with ``dated``); a tuple of columns gives a tuple."""
             rows = pack.tables[table].rows
             key = pack.tables[table].key
             counts: dict[str, int] = {}
@@ -247,9 +283,14 @@ class Reference:
             fixed: dict[str, Any] = {}
             spans: dict[str, list[tuple[datetime | None, datetime | None, Any]]] = {}
             for row in rows:
-                value = True if column is None else row[column]
-                dated = row.get("valid_from") is not None or row.get("valid_to") is not None
-                if counts[row[key]] == 1 and not dated:
+                if column is None:
+                    value: Any = True
+                elif isinstance(column, tuple):
+                    value = tuple(row.get(c) for c in column)
+                else:
+                    value = row[column]
+                has_dates = row.get("valid_from") is not None or row.get("valid_to") is not None
+                if counts[row[key]] == 1 and not has_dates and not dated:
                     fixed[row[key]] = value
                 else:
                     spans.setdefault(row[key], []).append(
@@ -258,7 +299,14 @@ class Reference:
             return fixed, spans
 
         product_level, product_spans = index("products", "risk_level")
+        product_info, product_info_spans = index(
+            "products", ("category", "policy_term_months", "private_placement", "issuer_regime")
+        )
         staff_role, staff_spans = index("staff", "role")
+        staff_rank, staff_rank_spans = index("staff", ("unit", "grade"))
+        parent_of = {row["branch_id"]: row["parent"] for row in pack.tables["branches"].rows}
+        _, professionals = index("professional_investors", "category", dated=True)
+        channels = frozenset(row["channel"] for row in pack.tables["complaint_channels"].rows)
         templates, template_spans = index("disclosure_templates", None)
         grants = {row["grant"]: row["export_allowed"] for row in pack.tables["access_matrix"].rows}
         purposes = {
@@ -307,8 +355,15 @@ class Reference:
             params=params,
             product_level=product_level,
             product_spans=product_spans,
+            product_info=product_info,
+            product_info_spans=product_info_spans,
             staff_role=staff_role,
             staff_spans=staff_spans,
+            staff_rank=staff_rank,
+            staff_rank_spans=staff_rank_spans,
+            parent_of=parent_of,
+            professionals=professionals,
+            complaint_channels=channels,
             templates=frozenset(templates),
             template_spans=template_spans,
             grants=grants,
@@ -347,6 +402,11 @@ def _period(day: date, months: int) -> tuple[date, date, str]:
     else:
         label = f"{day.year:04d}"
     return first, after, label
+
+
+def _month_length(year: int, month: int) -> int:
+    after = date(year + (month == 12), month % 12 + 1, 1)
+    return (after - timedelta(days=1)).day
 
 
 def _add_months(day: date, count: int) -> date:
@@ -401,8 +461,18 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     # -- parameters ----------------------------------------------------------------------
     recording_risk = params["recording_min_product_risk"]
     recording_age = params["recording_min_age"]
+    branch_categories = frozenset(params["branch_recording_categories"])
+    insurance_channels = frozenset(params["insurance_recording_channels"])
+    min_term = params["insurance_recording_min_term_months"]
     elderly_age = params["elderly_age"]
     high_risk = params["high_risk_level"]
+    low_risk = params["low_risk_level"]
+    per_day = params["suitability_max_per_day"]
+    per_year = params["suitability_max_per_12_months"]
+    reassess_days = timedelta(days=params["suitability_reassess_days"])
+    review_days = timedelta(days=params["complaint_review_days"])
+    report_due_months = params["annual_report_due_months"]
+    year_365 = timedelta(days=365)
     disclosure_days = timedelta(days=params["disclosure_window_days"])
     validity_months = params["suitability_validity_months"]
     ack_days = timedelta(days=params["complaint_ack_days"])
@@ -448,6 +518,13 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     product_spans = ref.product_spans
     staff_role = ref.staff_role
     staff_spans = ref.staff_spans
+    product_info = ref.product_info
+    product_info_spans = ref.product_info_spans
+    staff_rank = ref.staff_rank
+    staff_rank_spans = ref.staff_rank_spans
+    parent_of = ref.parent_of
+    professionals = ref.professionals
+    complaint_channels = ref.complaint_channels
     templates = ref.templates
     template_spans = ref.template_spans
     grants = ref.grants
@@ -475,6 +552,29 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         if role is None:
             role = _span_value(staff_spans.get(staff), at)
         return role
+
+    def info_of(product: str, at: datetime) -> tuple[Any, ...] | None:
+        """(category, term, private, regime) of the register's row in force, or None."""
+        found = product_info.get(product)
+        if found is None:
+            found = _span_value(product_info_spans.get(product), at)
+        return found  # type: ignore[no-any-return]
+
+    def rank_of(staff: Any, at: datetime) -> tuple[Any, Any]:
+        if staff is None:
+            return (None, None)
+        found = staff_rank.get(staff)
+        if found is None:
+            found = _span_value(staff_rank_spans.get(staff), at)
+        return found if found is not None else (None, None)
+
+    def professional(customer: str, product_regime: Any, at: datetime) -> bool:
+        """In the register of professional investors (the CSRC category only for products
+        of that regime)."""
+        category = _span_value(professionals.get(customer), at)
+        if category is None:
+            return False
+        return category != "csrc_professional" or product_regime == "csrc"
 
     def end_of_day(day: date) -> datetime:
         return combine(day, _LAST_US, tz)
@@ -513,9 +613,12 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     pi_individuals: dict[str, list[Any]] = {}
     retention: dict[str, list[Any]] = {}
     requests: dict[str, list[Any]] = {}
+    reassess: dict[str, list[Any]] = {}
+    review: dict[str, list[Any]] = {}
     deadline_tables = (
         ack, simple, complex_, completion, status, reported, contained, insurance,
         cii, cii_police, general, pboc, pi_authority, pi_individuals, retention, requests,
+        reassess, review,
     )  # fmt: skip
     deadline_ids = (
         "C5.acknowledge.in-time",
@@ -534,8 +637,16 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         "W2.pi-breach.individuals-notified",
         "C3.privacy.retention",
         "C3.privacy.requests.answered",
+        "C3.suitability.reassess-on-change",
+        "C5.review.in-time",
     )
-    escalates = (False, True, True, False, False, False, False, False) + (False,) * 8
+    escalates = (False, True, True) + (False,) * 15
+    free_look: dict[tuple[str, str], datetime] = {}  # (customer, product) -> valid until
+    received: dict[str, tuple[datetime, Any]] = {}  # case -> (valid until, branch)
+    assessed_on: dict[str, tuple[date, int]] = {}  # customer -> (local day, count)
+    assessed_times: dict[str, list[datetime]] = {}  # customer -> assessments in 365 days
+    report_years: set[int] = set()  # years named by an annual report, not yet judged
+    report_floor = [0]  # the first year not yet judged
     surge: dict[str, list[datetime]] = {}
     by_staff: dict[str, list[datetime]] = {}
     by_branch: dict[str, list[datetime]] = {}
@@ -544,7 +655,7 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     counts = {name: [0, 0] for name in targets}  # numerator, denominator
     trained: set[str] = set()
     inspected: set[str] = set()
-    seen = {"R4.review.semiannual": False, "I1.evaluation.annual": False, "I2.report.annual": False}
+    seen = {"R4.review.semiannual": False, "I1.evaluation.annual": False}
     started = [False]
 
     def schedule(fire: datetime, what: int, payload: Any) -> None:
@@ -618,6 +729,7 @@ def _build(machine: HandWritten, ref: Reference) -> None:
     def start_periods(at: datetime) -> None:
         started[0] = True
         day = at.astimezone(tz).date()
+        report_floor[0] = day.year
         for name in _PERIODIC:
             period = current[name] = _period(day, _UNIT[name])
             schedule(combine(period[1], _MIDNIGHT, tz), 2, name)
@@ -653,6 +765,15 @@ def _build(machine: HandWritten, ref: Reference) -> None:
             inspected.clear()
             for branch in sorted(missing):
                 violation(name, (branch, label), end, None, branch)
+        elif name == "I2.report.annual":
+            # Judged four months after the year's last instant (the report is placed in
+            # the year it names): due at the end of 30 April, the timer one µs later.
+            last = end - one_us
+            month = last.month + report_due_months
+            year, month = last.year + (month - 1) // 12, (month - 1) % 12 + 1
+            day = min(last.day, _month_length(year, month))
+            due = combine(date(year, month, day), last.timetz())
+            schedule(due + one_us, 3, (int(label), due))
         else:
             if not seen[name]:
                 emit(Finding(name, (label,), end))
@@ -660,7 +781,22 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         period = current[name] = _period(after, _UNIT[name])
         schedule(combine(period[1], _MIDNIGHT, tz), 2, name)
 
-    actions: tuple[Callable[[Any], None], ...] = (on_deadline, on_escalation, on_close)
+    def on_report_due(payload: tuple[int, datetime]) -> None:
+        year, due = payload
+        if year < report_floor[0]:
+            return
+        report_floor[0] = year + 1
+        if year in report_years:
+            report_years.discard(year)
+        else:
+            emit(Finding("I2.report.annual", (str(year),), due))
+
+    actions: tuple[Callable[[Any], None], ...] = (
+        on_deadline,
+        on_escalation,
+        on_close,
+        on_report_due,
+    )
 
     def fire_until(moment: datetime) -> None:
         while timers and timers[0][0] <= moment:
@@ -676,30 +812,79 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         risk = e["product_risk"]
         staff = e["staff_id"]
         branch = e["branch_id"]
+        channel = e["channel"]
         key = (customer, product)
         registered = registered_level(product, at)
         level = risk if registered is None or registered < risk else registered
         age = e.get("customer_age")
-        if (level >= recording_risk or (age is not None and age >= recording_age)) and not e[
-            "recorded"
-        ]:
-            violation("C1.recording.sale-not-recorded", key, at, staff, branch)
+        info = info_of(product, at)
+        category = info[0] if info is not None else e.get("product_category")
+        term = e.get("policy_term_months")
+        if term is None and info is not None:
+            term = info[1]
+        individual = e.get("customer_type") != "institution"
+        # The recording duty: the branch rule, bancassurance, the bank's policy, or
+        # "cannot judge" for want of data; at most one applies.
+        if individual:
+            recorded = e["recorded"] and e.get("recording_id") is not None
+            branch_rule = channel == "branch" and category in branch_categories
+            insurance_rule = (
+                category == "agency_insurance"
+                and term is not None
+                and term > min_term
+                and channel in insurance_channels
+            )
+            policy = level >= recording_risk or (age is not None and age >= recording_age)
+            if branch_rule:
+                if not recorded:
+                    violation("C1.recording.branch-wm-agency", key, at, staff, branch)
+            elif insurance_rule:
+                if not recorded:
+                    violation("C1.recording.bancassurance", key, at, staff, branch)
+            elif policy:
+                if not recorded:
+                    violation("C1.recording.sale-not-recorded", key, at, staff, branch)
+            elif not recorded and (
+                category is None
+                or age is None
+                or (
+                    category == "agency_insurance"
+                    and term is None
+                    and channel in insurance_channels
+                )
+            ):
+                violation("C1.recording.cannot-judge", key, at, staff, branch)
         if risk != registered:
             violation("C1.risk-level.sale-level", key, at, staff, branch)
-        if (
-            age is not None
-            and age >= elderly_age
-            and risk >= high_risk
-            and not e.get("extra_care", False)
-        ):
-            violation("C3.suitability.elderly-extra-care", key, at, staff, branch)
         valid_until = disclosed.get(key)
         if valid_until is None or valid_until < at:
             violation("C2.before-sale.complete-disclosure", key, at, staff, branch)
-        if not e.get("professional_investor", False):
+        if category == "agency_insurance":
+            valid_until = free_look.get(key)
+            if valid_until is None or valid_until < at:
+                violation("C2.before-sale.free-look", key, at, staff, branch)
+        pro = professional(customer, info[3] if info is not None else None, at)
+        if not pro:
             prior = assessed.get(customer)
             if prior is None or prior[0] < at or level > prior[1]:
                 violation("C3.suitability.risk-match", key, at, staff, branch)
+        if e.get("professional_investor", False) and not pro:
+            violation("C3.suitability.professional-unsupported", key, at, staff, branch)
+        if (
+            individual
+            and age is not None
+            and age >= elderly_age
+            and level >= high_risk
+            and not e.get("extra_care", False)
+        ):
+            violation("C3.suitability.elderly-extra-care", key, at, staff, branch)
+        if individual and level >= high_risk and age is None:
+            violation("C3.suitability.cannot-judge", key, at, staff, branch)
+        capacity = e.get("legal_capacity")
+        if capacity == "none" or (
+            capacity == "limited" and not (e.get("guardian_consent", False) and level <= low_risk)
+        ):
+            violation("C3.suitability.legal-capacity", key, at, staff, branch)
         risk_rate[1] += 1
 
     def product_disclosed(e: Mapping[str, Any], at: datetime) -> None:
@@ -718,18 +903,53 @@ def _build(machine: HandWritten, ref: Reference) -> None:
             )
         if full_sections.issubset(e["sections"]):
             disclosed[key] = end_of_day(at.astimezone(tz).date() + disclosure_days)
+        if "free_look" in e["sections"]:
+            free_look[key] = end_of_day(at.astimezone(tz).date() + disclosure_days)
 
     def suitability_assessed(e: Mapping[str, Any], at: datetime) -> None:
+        customer = e["customer_id"]
+        staff = e.get("staff_id")
+        branch = e.get("branch_id")
         local = at.astimezone(tz)
         valid_until = combine(_add_months(local.date(), validity_months), local.time(), tz)
-        assessed[e["customer_id"]] = (valid_until, e["risk_level"])
+        assessed[customer] = (valid_until, e["risk_level"])
+        reassess.pop(customer, None)
+        # At most two a calendar day (the count of the day), eight in 365 days (sliding).
+        day = local.date()
+        today = assessed_on.get(customer)
+        count = today[1] + 1 if today is not None and today[0] == day else 1
+        assessed_on[customer] = (day, count)
+        if count == per_day + 1:
+            violation("C3.suitability.assessments-per-day", (customer,), at, staff, branch)
+        items = assessed_times.get(customer)
+        if items is None:
+            items = assessed_times[customer] = []
+        if counted(items, at, year_365) == per_year:
+            violation("C3.suitability.assessments-per-year", (customer,), at, staff, branch)
+        previous = e.get("previous_risk_level")
+        if (
+            previous is not None
+            and previous != e["risk_level"]
+            and not e.get("change_confirmed", False)
+        ):
+            violation("C3.suitability.change-confirmed", (customer,), at, staff, branch)
+
+    def customer_circumstances_changed(e: Mapping[str, Any], at: datetime) -> None:
+        day = at.astimezone(tz).date()
+        open_deadline(16, e["customer_id"], end_of_day(day + reassess_days), day, e)
 
     def marketing_published(e: Mapping[str, Any], at: datetime) -> None:
         key = (e["material_id"],)
+        staff = e.get("staff_id")
+        branch = e.get("branch_id")
         if mentions_banned(e["text"]):
-            violation("C1.marketing.banned-promise", key, at, e.get("staff_id"), e.get("branch_id"))
+            violation("C1.marketing.banned-promise", key, at, staff, branch)
         if not e["approved"]:
-            violation("C1.marketing.unapproved", key, at, e.get("staff_id"), e.get("branch_id"))
+            violation("C1.marketing.unapproved", key, at, staff, branch)
+        product = e.get("product_id")
+        info = info_of(product, at) if product is not None else None
+        if info is not None and info[2] is True and e.get("audience") != "qualified_investors":
+            violation("C1.marketing.private-product-public", key, at, staff, branch)
 
     def data_access(e: Mapping[str, Any], at: datetime) -> None:
         staff = e["staff_id"]
@@ -754,9 +974,21 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         branch = e["branch_id"]
         staff = e.get("staff_id")
         assignee = e.get("assignee")
-        if assignee is None or role_of(assignee, at) != "rights-specialist":
+        if (
+            assignee is None
+            or role_of(assignee, at) != "rights-specialist"
+            or assignee == e.get("subject_staff_id")
+        ):
             violation("C5.fair.specialist-assigned", (case,), at, staff, branch)
+        channel = e["channel"]
+        if channel not in complaint_channels:
+            violation("C5.channels.published", (case,), at, staff, branch)
+        if channel == "branch" and e.get("reception_recording_id") is None:
+            violation("C5.channels.reception-recorded", (case,), at, staff, branch)
+        if e.get("register_id") is None:
+            violation("C5.records.registered", (case,), at, staff, branch)
         day = at.astimezone(tz).date()
+        received[case] = (end_of_day(day + max_days), branch)
         open_deadline(0, case, end_of_day(day + ack_days), day, e)
         if e.get("complexity") == "complex":
             open_deadline(2, case, end_of_day(day + complex_days), day, e)
@@ -779,22 +1011,57 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         simple.pop(case, None)
         complex_.pop(case, None)
         insurance.pop(case, None)
+        remedies = e.get("remedies_told") or ()
+        if not (
+            e.get("reasons_given", False)
+            and e.get("notice_evidence_id") is not None
+            and all(r in remedies for r in ("mediation", "arbitration", "litigation"))
+            and (e.get("decided_by_head_office", False) or "review" in remedies)
+        ):
+            violation("C5.notice.outcome-content", (case,), at, None, None)
 
-    def complaint_extended(e: Mapping[str, Any], at: datetime) -> None:
-        if not e.get("complainant_notified", True):
-            return
-        case = e["case_id"]
-        insurance.pop(case, None)  # a progress report answers an insurance complaint
-        if e.get("approved_by") is None:
-            return
-        for rule, table in ((1, simple), (2, complex_)):
+    def extend(case: str, rules: tuple[int, ...], days: timedelta) -> None:
+        for rule in rules:
+            table = deadline_tables[rule]
             pending = table.get(case)
             if pending is None or pending[4]:
                 continue  # not open, or already missed: too late to extend
-            due = end_of_day(pending[1] + max_days)
+            due = end_of_day(pending[1] + days)
             if due > pending[0]:
                 pending[0] = due
                 schedule(due + one_us, 0, (rule, case, due))
+
+    def complaint_extended(e: Mapping[str, Any], at: datetime) -> None:
+        case = e["case_id"]
+        notified = e.get("complainant_notified", True)
+        if notified:
+            insurance.pop(case, None)  # a progress report answers an insurance complaint
+        if e.get("stage", "particularly_complex") == "complex":
+            extend(case, (1,), complex_days)  # up to 30 days, no approval needed
+            return
+        approver = e.get("approved_by")
+        if approver is not None and notified:
+            extend(case, (1, 2), max_days)
+        # The approver's standing, against the complaint's own branch (a precedence rule).
+        branch = e.get("branch_id")
+        prior = received.get(case)
+        unit, grade = rank_of(approver, at)
+        standing = grade == "ho_senior_management" or (
+            unit is not None
+            and unit == parent_of.get(branch)
+            and grade in ("manager", "ho_senior_management")
+        )
+        if prior is None or prior[0] < at or branch != prior[1] or not standing:
+            violation("C5.resolve.extension-approver", (case,), at, e.get("staff_id"), branch)
+
+    def complaint_review_requested(e: Mapping[str, Any], at: datetime) -> None:
+        if e.get("late_request", False):
+            return
+        day = at.astimezone(tz).date()
+        open_deadline(17, e["case_id"], end_of_day(day + review_days), day, e)
+
+    def complaint_review_decided(e: Mapping[str, Any], at: datetime) -> None:
+        review.pop(e["case_id"], None)
 
     def service_requested(e: Mapping[str, Any], at: datetime) -> None:
         request = e["request_id"]
@@ -986,7 +1253,9 @@ def _build(machine: HandWritten, ref: Reference) -> None:
             seen["I1.evaluation.annual"] = True
 
     def annual_report_published(e: Mapping[str, Any], at: datetime) -> None:
-        seen["I2.report.annual"] = True
+        # Placed in the year it names; a year already judged (or before tracking) is gone.
+        if e["year"] >= report_floor[0]:
+            report_years.add(e["year"])
 
     def ignore(e: Mapping[str, Any], at: datetime) -> None:
         return
@@ -1025,6 +1294,9 @@ def _build(machine: HandWritten, ref: Reference) -> None:
         "staff_appraised": staff_appraised,
         "implementation_reviewed": implementation_reviewed,
         "annual_report_published": annual_report_published,
+        "customer_circumstances_changed": customer_circumstances_changed,
+        "complaint_review_requested": complaint_review_requested,
+        "complaint_review_decided": complaint_review_decided,
     }
 
     def process_many(events: Iterable[Mapping[str, Any]]) -> None:
@@ -1046,6 +1318,7 @@ def _build(machine: HandWritten, ref: Reference) -> None:
             "disclosed": len(disclosed),
             "assessed": len(assessed),
             "deadlines": sum(len(table) for table in deadline_tables),
+            "received": len(received),
             "window_items": sum(len(v) for d in (surge, by_staff, by_branch) for v in d.values()),
         }
 

@@ -9,16 +9,24 @@ as text) in non-decreasing ``at`` order, so they can go straight into
 What a stream holds, for ``customers`` customers spread over the pack's branches:
 
 * sales of the products in ``tables/products.yaml`` (the level registered on that day:
-  ``WM-EQ12`` is re-rated R3 -> R4 on 2026-08-01), each preceded the same day by a
-  complete disclosure on an approved template version in force that day, and, for a
-  customer without a valid assessment, by a suitability assessment; sales are recorded
-  when the product is R4+ or the customer is 60+, with the extra-care step for 65+ and
-  R4+; sellers are customer-facing staff of the customer's branch, active that day;
+  ``WM-EQ12`` is re-rated R3 -> R4 on 2026-08-01; private products are not sold), each
+  preceded the same day by a complete disclosure on an approved template version in force
+  that day (the free-look period too for insurance), and, for a customer without a valid
+  assessment, by a suitability assessment; a sale is recorded, naming its recording, when
+  the pack requires it (a branch sale of WM or agency products, a life policy over a year
+  on the bank's premises or by phone, R4+, 60+) and sometimes when not, with the
+  extra-care step for 65+ and R4+; sellers are customer-facing staff of the customer's
+  branch, active that day; an insurance policy without a term in the register gets one;
 * service requests (materials and expected completion told, status notified, completed
   within two working days of the pack's mainland China calendar);
-* complaints (assigned to the branch's rights specialist, acknowledged within a day,
-  decided within the limits, some extended with approval; about one simple case in nine
-  about insurance, answered within its 10 working days; never 5 at a branch in 24 h);
+* complaints on the published channels (registered, assigned to the branch's rights
+  specialist, the reception at a branch recorded, acknowledged within a day, decided
+  within the limits, some extended with the approval of the branch's superior institution
+  or head-office senior management, told with the grounds and every route of redress;
+  about one simple case in nine about insurance, answered within its 10 working days;
+  never 5 at a branch in 24 h), one decided case in twenty reviewed within 30 days;
+* customers reporting a change of circumstances, assessed again within a few days (the
+  change of level confirmed);
 * data access by role as ``tables/access_matrix.yaml`` allows, exports encrypted;
 * surveys (``disclosure``, ``service``, ``rights``, ``education``), enough per period and
   above every target; rare risk events (below 0.1 % of sales + service requests, and at
@@ -117,25 +125,42 @@ CATEGORY_TEMPLATE: Final[Mapping[str, str]] = MappingProxyType(
     {
         "deposit": "TPL-DEP",
         "wealth_management": "TPL-WM",
-        "fund": "TPL-FUND",
-        "insurance": "TPL-INS",
-        "structured": "TPL-SP",
+        "agency_wealth_management": "TPL-WM",
+        "agency_fund": "TPL-FUND",
+        "agency_insurance": "TPL-INS",
+        "structured_deposit": "TPL-SP",
     }
 )
 CATEGORY_WEIGHT: Final[Mapping[str, float]] = MappingProxyType(
-    {"deposit": 3.0, "wealth_management": 3.0, "fund": 2.0, "insurance": 1.0, "structured": 0.7}
+    {
+        "deposit": 3.0,
+        "wealth_management": 1.5,
+        "agency_wealth_management": 1.5,
+        "agency_fund": 2.0,
+        "agency_insurance": 0.5,
+        "structured_deposit": 0.7,
+    }
 )
 #: Amount range per category, in thousands of the product's currency.
 CATEGORY_AMOUNT: Final[Mapping[str, tuple[int, int]]] = MappingProxyType(
     {
         "deposit": (10, 500),
         "wealth_management": (10, 1000),
-        "fund": (1, 200),
-        "insurance": (10, 300),
-        "structured": (10, 200),
+        "agency_wealth_management": (10, 1000),
+        "agency_fund": (1, 200),
+        "agency_insurance": (10, 300),
+        "structured_deposit": (10, 200),
     }
 )
+#: The terms (months) a customer chooses for a policy whose register has none.
+POLICY_TERMS: Final = (60, 120, 240)
 SECTIONS: Final = ("product", "risk", "fees")
+#: Every route of redress a decision tells (投诉办法 Art 19).
+REMEDIES: Final = ("review", "mediation", "arbitration", "litigation")
+#: One decided complaint in this many is reviewed by the superior institution.
+REVIEW_EVERY: Final = 20
+#: Customers who report a change of circumstances, per customer and day.
+CHANGES_PER_CUSTOMER_DAY: Final = 0.0004
 
 SERVICES: Final = (
     "account_opening",
@@ -161,6 +186,8 @@ COMPLAINT_CATEGORIES: Final = (
 #: insurance, so the working-day insurance reply limit (C5.resolve.insurance-reply) runs.
 INSURANCE_EVERY: Final = 9
 COMPLAINT_CHANNELS: Final = ("hotline", "online", "branch", "email", "letter")
+#: The published channels of the pack (tables/complaint_channels) the stream never uses.
+UNPUBLISHED_CHANNEL: Final = "wechat_official_account"
 INCIDENT_KINDS_CLEAN: Final = (
     "phishing_attempt",
     "malware_detected",
@@ -209,6 +236,17 @@ KINDS: Final[Mapping[str, str]] = MappingProxyType(
         "marketing_banned_english": "C1.marketing.banned-promise",
         "marketing_unapproved": "C1.marketing.unapproved",
         "sale_not_recorded": "C1.recording.sale-not-recorded",
+        "sale_not_recorded_branch": "C1.recording.branch-wm-agency",
+        "sale_not_recorded_insurance": "C1.recording.bancassurance",
+        "sale_recording_cannot_judge": "C1.recording.cannot-judge",
+        "sale_professional_claim": "C3.suitability.professional-unsupported",
+        "sale_high_risk_no_age": "C3.suitability.cannot-judge",
+        "sale_no_capacity": "C3.suitability.legal-capacity",
+        "sale_free_look_untold": "C2.before-sale.free-look",
+        "assessment_change_unconfirmed": "C3.suitability.change-confirmed",
+        "assessment_too_often": "C3.suitability.assessments-per-day",
+        "reassessment_missed": "C3.suitability.reassess-on-change",
+        "marketing_private_public": "C1.marketing.private-product-public",
         "disclosure_wrong_risk_level": "C1.risk-level.disclosed-level",
         "sale_wrong_risk_level": "C1.risk-level.sale-level",
         "sale_without_disclosure": "C2.before-sale.complete-disclosure",
@@ -224,6 +262,12 @@ KINDS: Final[Mapping[str, str]] = MappingProxyType(
         "complaint_late_resolution": "C5.resolve.simple",
         "complaint_unresolved": "C5.resolve.simple",
         "complaint_unassigned": "C5.fair.specialist-assigned",
+        "complaint_unregistered": "C5.records.registered",
+        "complaint_reception_unrecorded": "C5.channels.reception-recorded",
+        "complaint_unpublished_channel": "C5.channels.published",
+        "complaint_outcome_incomplete": "C5.notice.outcome-content",
+        "complaint_extension_unqualified": "C5.resolve.extension-approver",
+        "complaint_review_late": "C5.review.in-time",
         "complaint_surge": "W1.complaint-surge.branch",
         "service_late_completion": "C4.completion.in-time",
         "service_not_told": "M3.transparency.told-at-start",
@@ -241,6 +285,13 @@ KINDS: Final[Mapping[str, str]] = MappingProxyType(
 )
 SALE_KINDS: Final = (
     "sale_not_recorded",
+    "sale_not_recorded_branch",
+    "sale_not_recorded_insurance",
+    "sale_recording_cannot_judge",
+    "sale_professional_claim",
+    "sale_high_risk_no_age",
+    "sale_no_capacity",
+    "sale_free_look_untold",
     "disclosure_wrong_risk_level",
     "sale_wrong_risk_level",
     "sale_without_disclosure",
@@ -261,15 +312,54 @@ COMPLAINT_KINDS: Final = (
     "complaint_late_resolution",
     "complaint_unresolved",
     "complaint_unassigned",
+    "complaint_unregistered",
+    "complaint_reception_unrecorded",
+    "complaint_unpublished_channel",
+    "complaint_outcome_incomplete",
+    "complaint_extension_unqualified",
+    "complaint_review_late",
+)
+ASSESSMENT_KINDS: Final = (
+    "assessment_change_unconfirmed",
+    "assessment_too_often",
+    "reassessment_missed",
 )
 ACCESS_KINDS: Final = ("access_no_purpose", "access_unauthorised_role", "export_unencrypted")
-MARKETING_KINDS: Final = (*MARKETING_BANNED, "marketing_unapproved")
+MARKETING_KINDS: Final = (*MARKETING_BANNED, "marketing_unapproved", "marketing_private_public")
 INCIDENT_KINDS: Final = ("information_leak", "incident_late_report", "incident_late_containment")
 APPRAISAL_KINDS: Final = ("appraisal_missing_metrics", "appraisal_below_target")
 #: Days a forced breach of each class keeps from the end of the stream, so that its
 #: deadline (and a complaint's escalation) falls inside the stream.
 _FORCED_MARGIN: Final[Mapping[str, int]] = MappingProxyType(
-    {"sale": 0, "service": 14, "complaint": 35, "access": 0, "marketing": 0, "incident": 3}
+    {
+        "sale": 0,
+        "service": 14,
+        "complaint": 35,
+        "access": 0,
+        "marketing": 0,
+        "incident": 3,
+        "assessment": 12,
+    }
+)
+
+
+#: Unrecorded sales, each where its rule applies.
+_UNRECORDED: Final = (
+    "sale_not_recorded",
+    "sale_not_recorded_branch",
+    "sale_not_recorded_insurance",
+    "sale_recording_cannot_judge",
+)
+#: The channel of an injected sale (bank policy away from a branch; the branch rule at one;
+#: bancassurance by phone; a deposit at a branch, judged only by the age it lacks).
+_SALE_CHANNEL: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "sale_not_recorded": "mobile",
+        "sale_not_recorded_branch": "branch",
+        "sale_not_recorded_insurance": "phone",
+        "sale_recording_cannot_judge": "branch",
+        "sale_free_look_untold": "branch",
+    }
 )
 
 
@@ -301,6 +391,8 @@ class _Product:
     currency: str
     valid_from: dt.date | None
     valid_to: dt.date | None
+    term: int | None = None  # months, for insurance
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +411,8 @@ class _Staff:
     facing: bool
     valid_from: dt.date | None
     valid_to: dt.date | None
+    unit: str = ""
+    grade: str = ""
 
 
 def _in_force(valid_from: dt.date | None, valid_to: dt.date | None, day: dt.date) -> bool:
@@ -363,6 +457,21 @@ class _Period:
     first: dt.date  # the period's first date
 
 
+#: The product an injected sale is of (below the customer's level).
+_PRODUCT_OF: Final[Mapping[str, Any]] = MappingProxyType(
+    {
+        "sale_not_recorded_branch": lambda gen, p: (
+            p.category in gen.branch_categories and p.risk < gen.min_risk
+        ),
+        "sale_not_recorded_insurance": lambda gen, p: (
+            p.category == "agency_insurance" and (p.term is None or p.term > gen.min_term)
+        ),
+        "sale_recording_cannot_judge": lambda gen, p: p.category == "deposit",
+        "sale_free_look_untold": lambda gen, p: p.category == "agency_insurance",
+    }
+)
+
+
 @cache
 def _default_pack() -> commitrules.Pack:
     return commitrules.load_pack()
@@ -398,6 +507,13 @@ def _param(pack: commitrules.Pack, name: str, default: float) -> float:
     if parameter is None or not parameter.values:
         return default
     return float(parameter.values[-1][1])
+
+
+def _values(pack: commitrules.Pack, name: str, default: Sequence[str]) -> tuple[str, ...]:
+    parameter = pack.parameters.get(name)
+    if parameter is None or not parameter.values:
+        return tuple(default)
+    return tuple(str(item) for item in parameter.values[-1][1])
 
 
 def _period_label(unit: str, day: dt.date) -> str:
@@ -449,6 +565,7 @@ class _Generator:
         self.working = [self.calendar.is_working_day(day) for day in self.dates]
         self._heap: list[tuple[int, int, dict[str, Any] | None, str | None, Any]] = []
         self._seq = itertools.count()
+        self._last_seq = -1
         self._counters: dict[str, int] = {}
         self._workday_cache: dict[tuple[int, int], int] = {}
         self._retries: dict[str, int] = {}
@@ -481,6 +598,8 @@ class _Generator:
                 str(row["currency"]),
                 row.get("valid_from"),
                 row.get("valid_to"),
+                row.get("policy_term_months"),
+                bool(row.get("private_placement")),
             )
             for row in tables["products"].rows
         ]
@@ -501,6 +620,8 @@ class _Generator:
                 bool(row["customer_facing"]),
                 row.get("valid_from"),
                 row.get("valid_to"),
+                str(row.get("unit") or row["branch_id"]),
+                str(row.get("grade") or "staff"),
             )
             for row in tables["staff"].rows
         ]
@@ -516,6 +637,27 @@ class _Generator:
             "rights": _param(pack, "rights_satisfaction_target", 0.90),
             "education": _param(pack, "education_improvement_target", 0.80),
         }
+        # The recording duty as the pack scopes it (rules/integrity.yaml).
+        self.branch_categories = frozenset(
+            _values(pack, "branch_recording_categories", ("wealth_management",))
+        )
+        self.insurance_channels = frozenset(
+            _values(pack, "insurance_recording_channels", ("branch", "phone"))
+        )
+        self.min_term = _param(pack, "insurance_recording_min_term_months", 12)
+        self.insurance_reply_days = int(_param(pack, "insurance_complaint_reply_working_days", 10))
+        self.min_risk = _param(pack, "recording_min_product_risk", 4)
+        self.min_age = _param(pack, "recording_min_age", 60)
+        # Who may approve a complaint's further extension: a manager of the branch's
+        # superior institution, else head-office senior management (投诉办法 Art 18).
+        parents = {str(r["branch_id"]): r.get("parent") for r in tables["branches"].rows}
+        ho = [s.sid for s in self.staff if s.grade == "ho_senior_management"]
+        self.approver_of: dict[str, str] = {}
+        for branch, parent in parents.items():
+            managers = [s.sid for s in self.staff if s.unit == parent and s.grade == "manager"]
+            chosen = managers or ho
+            if chosen:
+                self.approver_of[branch] = chosen[0]
         self.stable_managers: dict[str, list[str]] = {b: [] for b in self.branches}
         for person in self.staff:
             if (
@@ -590,6 +732,7 @@ class _Generator:
             ("access", ACCESS_KINDS),
             ("marketing", MARKETING_KINDS),
             ("incident", INCIDENT_KINDS),
+            ("assessment", ASSESSMENT_KINDS),
         )
         for name, kinds in classes:
             margin = _FORCED_MARGIN[name]
@@ -639,7 +782,8 @@ class _Generator:
     ) -> None:
         if t < self.end_t:
             event["at"] = self._at(t)
-            heapq.heappush(self._heap, (t, next(self._seq), event, tag, subject))
+            self._last_seq = next(self._seq)
+            heapq.heappush(self._heap, (t, self._last_seq, event, tag, subject))
 
     def _one(self, items: Sequence[_T]) -> _T:
         """``rng.choice`` without its overhead (the same draw for the same seed)."""
@@ -713,7 +857,10 @@ class _Generator:
         info = self._day_cache.get(signature)
         if info is not None:
             return info
-        products = [p for p in self.products if _in_force(p.valid_from, p.valid_to, date)]
+        # Private products are sold to qualified investors only: the stream sells none.
+        products = [
+            p for p in self.products if _in_force(p.valid_from, p.valid_to, date) and not p.private
+        ]
         by_level: list[tuple[list[_Product], list[float]]] = [([], [])]
         for level in range(1, 6):
             allowed = [p for p in products if p.risk <= level]
@@ -1047,13 +1194,89 @@ class _Generator:
             incidents.append(forced)
         for kind in incidents:
             self._incident(day, kind)
+        changes: list[str | None] = [
+            self._draw(ASSESSMENT_KINDS)
+            for _ in range(_poisson(rng, count * CHANGES_PER_CUSTOMER_DAY))
+        ]
+        while (forced := self._take("assessment", day)) is not None:
+            changes.append(forced)
+        for kind in changes:
+            self._circumstances(day, info, kind)
 
-    def _assess(self, customer: _Customer, t: int, info: _DayInfo) -> None:
+    def _circumstances(self, day: int, info: _DayInfo, kind: str | None) -> None:
+        """A customer reports a change and is assessed again within days (the level as
+        before, the change confirmed); or an injected breach of the assessment rules."""
+        rng = self.rng
+        customer = self._pick(lambda c: c.assessed_at is not None) or rng.choice(self.customers)
+        t = day * DAY + rng.randrange(9 * HOUR, 12 * HOUR)
+        if kind == "assessment_too_often":
+            # Three assessments in one day: the third is one too many (Art 29 ¶1).
+            for index in range(3):
+                at = t + index * HOUR
+                self._assess(customer, at, info)
+                if index == 2:
+                    self._heap_tag_last(kind, {"customer_id": customer.cid})
+            return
+        self._push(
+            t,
+            {
+                "id": "",
+                "type": "customer_circumstances_changed",
+                "at": "",
+                "customer_id": customer.cid,
+                "change": rng.choice(("income", "assets", "health", "goals")),
+                "branch_id": customer.branch,
+            },
+            kind if kind == "reassessment_missed" else None,
+        )
+        if kind == "reassessment_missed":
+            return
+        # Assessed again within days (before the limit); the level stays as it is, so no
+        # sale in between meets a level its assessment does not cover.
+        again = t + rng.randint(1, 5) * DAY
+        previous = customer.level
+        if kind == "assessment_change_unconfirmed":
+            previous = previous - 1 if previous > 1 else previous + 1
+        self._assess(
+            customer,
+            again,
+            info,
+            previous=previous,
+            confirmed=kind != "assessment_change_unconfirmed",
+            tag=kind,
+        )
+
+    def _heap_tag_last(self, kind: str, subject: Mapping[str, str]) -> None:
+        """Tag the event pushed last (an assessment) as the injected breach ``kind``."""
+        for index, item in enumerate(self._heap):
+            if item[1] == self._last_seq:
+                t, seq, event, _, _ = item
+                assert event is not None
+                assert event["customer_id"] == subject["customer_id"]
+                # The ordering key (t, seq) is unchanged: the heap stays a heap.
+                self._heap[index] = (t, seq, event, kind, dict(subject))
+                return
+
+    def _assess(
+        self,
+        customer: _Customer,
+        t: int,
+        info: _DayInfo,
+        *,
+        previous: int | None = None,
+        confirmed: bool = False,
+        tag: str | None = None,
+    ) -> None:
         rng = self.rng
         last = customer.assessed_at
         # Only a reassessment after the validity ran low may change the level: an extra
         # assessment before an earlier sale of the day repeats the level of the later one.
-        if last is not None and t - last > REASSESS_AFTER and rng.random() < 0.15:
+        if (
+            previous is None
+            and last is not None
+            and t - last > REASSESS_AFTER
+            and rng.random() < 0.15
+        ):
             customer.level = min(5, max(1, customer.level + rng.choice((-1, 1))))
         customer.assessed_at = t if last is None else max(last, t)
         managers = info.staff.get((customer.branch, "account-manager"))
@@ -1067,7 +1290,10 @@ class _Generator:
         }
         if managers:
             event["staff_id"] = rng.choice(managers)
-        self._push(t, event)
+        if previous is not None:
+            event["previous_risk_level"] = previous
+            event["change_confirmed"] = confirmed
+        self._push(t, event, tag if tag == "assessment_change_unconfirmed" else None)
 
     def _pick(self, wanted: Any, tries: int = 60) -> _Customer | None:
         rng = self.rng
@@ -1088,8 +1314,10 @@ class _Generator:
             customer = self._pick(lambda c: c.assessed_at is None)
         elif kind == "elderly_no_extra_care":
             customer = self._pick(lambda c: c.age >= 65 and c.level >= 4, 400)
-        elif kind == "sale_not_recorded":
+        elif kind in ("sale_not_recorded", "sale_high_risk_no_age"):
             customer = self._pick(lambda c: c.age < 60 and c.level >= 4)
+        elif kind == "sale_not_recorded_insurance":
+            customer = self._pick(lambda c: c.level >= 2)
         elif kind == "sale_above_level":
             customer = self._pick(lambda c: c.level < 5 and not c.professional)
         elif kind in ("sale_wrong_risk_level", "disclosure_wrong_risk_level"):
@@ -1098,6 +1326,8 @@ class _Generator:
             customer = rng.choice(self.customers)
         if customer is None:
             return False
+        # Each kind of unrecorded sale happens where its rule applies.
+        channel = _SALE_CHANNEL.get(kind or "", channel)
         disclosed_t = t - self._between(5 * MINUTE, 15 * MINUTE)
         assessed = customer.assessed_at
         # None, or only later today (an onboarding visit), or about to expire.
@@ -1120,6 +1350,10 @@ class _Generator:
             self._disclose(disclosed_t, customer, product, info, staff_id, channel, kind)
         low, high = CATEGORY_AMOUNT.get(product.category, (1, 100))
         age = customer.age
+        term = product.term
+        if product.category == "agency_insurance" and term is None:
+            term = POLICY_TERMS[int(self._random() * len(POLICY_TERMS))]
+        needed = self._recording_needed(product, channel, age, term)
         sale: dict[str, Any] = {
             "id": "",
             "type": "sale",
@@ -1132,37 +1366,73 @@ class _Generator:
             "staff_id": staff_id,
             "branch_id": branch,
             "channel": channel,
-            "recorded": registered >= 4 or age >= 60 or self._random() < 0.25,
+            "recorded": needed or self._random() < 0.25,
             "customer_age": age,
             "product_category": product.category,
-            "professional_investor": customer.professional,
             "extra_care": age >= 65 and registered >= 4,
         }
-        if kind == "sale_not_recorded":
+        if term is not None and product.term is None:
+            sale["policy_term_months"] = term
+        if kind in _UNRECORDED:
             sale["recorded"] = False
         elif kind == "elderly_no_extra_care":
             sale["extra_care"] = False
         elif kind == "sale_wrong_risk_level":
             sale["product_risk"] = info.stale_level.get(product.pid, registered - 1)
+        elif kind == "sale_professional_claim":
+            sale["professional_investor"] = True
+        elif kind == "sale_no_capacity":
+            sale["legal_capacity"] = "none"
+        if kind in ("sale_recording_cannot_judge", "sale_high_risk_no_age"):
+            del sale["customer_age"]
+            sale["extra_care"] = False
+        if sale["recorded"]:
+            sale["recording_id"] = self._next_id("REC", 7)
         on_sale = kind in (
-            "sale_not_recorded",
+            *_UNRECORDED,
             "sale_wrong_risk_level",
             "sale_without_disclosure",
             "disclosure_incomplete",
             "sale_above_level",
             "sale_no_assessment",
             "elderly_no_extra_care",
+            "sale_professional_claim",
+            "sale_high_risk_no_age",
+            "sale_no_capacity",
+            "sale_free_look_untold",
         )
         self._push(t, sale, kind if on_sale else None)
         return True
 
+    def _recording_needed(
+        self, product: _Product, channel: str, age: int, term: int | None
+    ) -> bool:
+        """Whether the pack requires the sale to be recorded (rules/integrity.yaml)."""
+        category = product.category
+        if channel == "branch" and category in self.branch_categories:
+            return True
+        if (
+            category == "agency_insurance"
+            and term is not None
+            and term > self.min_term
+            and channel in self.insurance_channels
+        ):
+            return True
+        return product.risk >= self.min_risk or age >= self.min_age
+
     def _product(self, info: _DayInfo, level: int, kind: str | None) -> _Product | None:
         rng = self.rng
+        wanted = _PRODUCT_OF.get(kind or "")
+        if wanted is not None:
+            found = [p for p in info.products if p.risk <= level and wanted(self, p)]
+            return rng.choice(found) if found else None
         if kind is None or kind in (
             "sale_without_disclosure",
             "disclosure_incomplete",
             "disclosure_unapproved_template",
             "sale_no_assessment",
+            "sale_professional_claim",
+            "sale_no_capacity",
         ):
             allowed, weights = info.by_level[level]
             return allowed[bisect.bisect(weights, self._random() * weights[-1])]
@@ -1172,7 +1442,7 @@ class _Generator:
                 return None
             lowest = min(p.risk for p in above)
             return rng.choice([p for p in above if p.risk == lowest])
-        if kind in ("sale_not_recorded", "elderly_no_extra_care"):
+        if kind in ("sale_not_recorded", "elderly_no_extra_care", "sale_high_risk_no_age"):
             risky = [p for p in info.products if 4 <= p.risk <= level]
             return rng.choice(risky) if risky else None
         # A wrong level: prefer a product re-rated since (the stale level is realistic).
@@ -1200,6 +1470,8 @@ class _Generator:
         versions = info.templates.get(template_id) or ["1.0"]
         version = versions[0] if len(versions) == 1 or self._random() < 0.85 else versions[1]
         sections = list(SECTIONS)
+        if product.category == "agency_insurance" and kind != "sale_free_look_untold":
+            sections.append("free_look")
         stated = product.risk
         tag: str | None = None
         if kind == "disclosure_incomplete":
@@ -1210,7 +1482,7 @@ class _Generator:
         elif kind == "disclosure_wrong_risk_level":
             stated = info.stale_level.get(product.pid, product.risk - 1 if product.risk > 1 else 2)
             tag = kind
-        if self.rate > 0 and len(sections) == 3:
+        if self.rate > 0 and len(sections) >= 3:
             self.last_disclosed[customer.cid, product.pid] = t
         self._push(
             t,
@@ -1370,21 +1642,32 @@ class _Generator:
         rng = self.rng
         day = t // DAY
         case_id = self._next_id("CP", 6)
-        complex_case = kind not in ("complaint_late_resolution", "complaint_unresolved") and (
-            rng.random() < 0.15
-        )
+        complex_case = kind not in (
+            "complaint_late_resolution",
+            "complaint_unresolved",
+            "complaint_review_late",
+        ) and (rng.random() < 0.15)
         specialists = info.staff.get((branch, "rights-specialist")) or []
+        channel = rng.choice(COMPLAINT_CHANNELS)
+        if kind == "complaint_reception_unrecorded":
+            channel = "branch"
+        elif kind == "complaint_unpublished_channel":
+            channel = UNPUBLISHED_CHANNEL
         event: dict[str, Any] = {
             "id": "",
             "type": "complaint_received",
             "at": "",
             "case_id": case_id,
             "customer_id": customer_id,
-            "channel": rng.choice(COMPLAINT_CHANNELS),
+            "channel": channel,
             "category": category or rng.choice(COMPLAINT_CATEGORIES),
             "branch_id": branch,
             "complexity": "complex" if complex_case else "simple",
         }
+        if kind != "complaint_unregistered":
+            event["register_id"] = "REG-" + case_id
+        if channel == "branch" and kind != "complaint_reception_unrecorded":
+            event["reception_recording_id"] = "AV-" + case_id
         if kind == "complaint_unassigned":
             tellers = info.staff.get((branch, "teller"))
             if tellers:
@@ -1392,7 +1675,12 @@ class _Generator:
         elif specialists:
             event["assignee"] = rng.choice(specialists)
         subject = {"branch_id": branch} if kind == "complaint_surge" else None
-        self._push(t, event, kind, subject)
+        on_receipt = kind not in (
+            "complaint_outcome_incomplete",
+            "complaint_extension_unqualified",
+            "complaint_review_late",
+        )
+        self._push(t, event, kind if on_receipt else None, subject)
         # Acknowledged the same day or the next (the limit is two calendar days).
         if kind == "complaint_late_ack":
             ack_t = (day + rng.choice((3, 4))) * DAY + rng.randrange(9 * HOUR, 18 * HOUR)
@@ -1413,22 +1701,33 @@ class _Generator:
             after = rng.randint(2, 12)
         if kind == "complaint_late_ack":
             after = max(after, 6)
-        extended = kind is None and rng.random() < (0.2 if complex_case else 0.03)
+        elif kind == "complaint_review_late":
+            after = 2  # decided soon, so that the review's 30 days end inside the stream
+        extended = kind == "complaint_extension_unqualified" or (
+            kind is None and rng.random() < (0.2 if complex_case else 0.03)
+        )
         if (
             category is None
             and kind is None
             and not complex_case
             and not extended
             and after <= 12
+            and day + after <= self._workday(day, self.insurance_reply_days)
             and int(case_id[3:]) % INSURANCE_EVERY == INSURANCE_EVERY - 1
         ):
             # About one complaint in nine is about an insurance product. Decided from the
             # case number, not drawn, so every other event stays as it was; only simple
-            # cases decided within 12 calendar days (never more than 10 working days), so
-            # the insurance reply limit is met unless a breach is injected elsewhere.
+            # cases decided within 12 calendar days and within the 10 working days of the
+            # pack's calendar (a make-up working Sunday counts, a holiday does not), so the
+            # insurance reply limit is met unless a breach is injected elsewhere.
             event["category"] = "insurance"
         if extended:
             extended_day = day + (rng.randint(20, 27) if complex_case else rng.randint(9, 13))
+            # Approved by the superior institution's manager (or head-office senior
+            # management); an unqualified approval comes from the branch's own specialist.
+            approver = self.approver_of.get(branch, "")
+            if kind == "complaint_extension_unqualified":
+                approver = specialists[0] if specialists else "S9999"
             self._push(
                 extended_day * DAY + rng.randrange(9 * HOUR, 18 * HOUR),
                 {
@@ -1437,21 +1736,59 @@ class _Generator:
                     "at": "",
                     "case_id": case_id,
                     "reason": "需補充調查取證 / further investigation needed",
-                    "approved_by": "rights-protection-dept",
+                    "approved_by": approver,
                     "complainant_notified": True,
+                    "branch_id": branch,
                 },
+                kind if kind == "complaint_extension_unqualified" else None,
             )
             after = rng.randint(max(after, extended_day - day + 2), 55)
+        resolved_t = (day + after) * DAY + rng.randrange(9 * HOUR, 18 * HOUR)
+        remedies = list(REMEDIES)
+        if kind == "complaint_outcome_incomplete":
+            remedies.remove("review")
         self._push(
-            (day + after) * DAY + rng.randrange(9 * HOUR, 18 * HOUR),
+            resolved_t,
             {
                 "id": "",
                 "type": "complaint_resolved",
                 "at": "",
                 "case_id": case_id,
                 "outcome": rng.choice(("upheld", "partially_upheld", "not_upheld", "mediated")),
+                "reasons_given": True,
+                "remedies_told": remedies,
+                "notice_method": "letter",
+                "notice_evidence_id": "NT-" + case_id,
             },
+            kind if kind == "complaint_outcome_incomplete" else None,
         )
+        # One decided complaint in twenty is reviewed by the superior institution (decided
+        # within 30 days); a late review is never decided.
+        number = int(case_id[3:])
+        if kind == "complaint_review_late" or (kind is None and number % REVIEW_EVERY == 0):
+            asked_t = resolved_t + (DAY if kind else (3 + number % 5) * DAY)
+            self._push(
+                asked_t,
+                {
+                    "id": "",
+                    "type": "complaint_review_requested",
+                    "at": "",
+                    "case_id": case_id,
+                    "branch_id": branch,
+                },
+                kind if kind == "complaint_review_late" else None,
+            )
+            if kind is None:
+                self._push(
+                    asked_t + (5 + number % 20) * DAY,
+                    {
+                        "id": "",
+                        "type": "complaint_review_decided",
+                        "at": "",
+                        "case_id": case_id,
+                        "outcome": "upheld" if number % 3 else "not_upheld",
+                    },
+                )
 
     def _access(self, day: int, info: _DayInfo, kind: str | None) -> None:
         rng = self.rng
@@ -1504,6 +1841,12 @@ class _Generator:
     def _marketing(self, day: int, info: _DayInfo, kind: str | None) -> None:
         rng = self.rng
         product = rng.choice(info.products)
+        if kind == "marketing_private_public":
+            date = self.dates[day]
+            private = [
+                p for p in self.products if p.private and _in_force(p.valid_from, p.valid_to, date)
+            ]
+            product = private[0] if private else product
         template = MARKETING_BANNED.get(kind or "") or rng.choice(MARKETING_CLEAN)
         event: dict[str, Any] = {
             "id": "",
@@ -1517,6 +1860,11 @@ class _Generator:
         }
         if kind != "marketing_unapproved":
             event["approved_by"] = "risk-compliance"
+        if product.private:
+            # A private product is promoted to qualified investors only (适当性办法 Art 30).
+            event["audience"] = (
+                "public" if kind == "marketing_private_public" else ("qualified_investors")
+            )
         if rng.random() < 0.5:
             event["branch_id"] = rng.choice(self.branches)
         self._push(day * DAY + rng.randrange(8 * HOUR, 20 * HOUR), event, kind)

@@ -579,16 +579,42 @@ def _values(parameter: Any) -> str:
     return "; ".join(shown)
 
 
+_WHOSE = {
+    "regulation": "regulation",
+    "institution_commitment": "the commitment",
+    "internal_policy": "bank policy",
+    "industry_practice": "industry practice",
+}
+
+
+def _whose(source: Any) -> str:
+    """'bank policy (set by `risk-compliance`)', 'regulation' …"""
+    text = _WHOSE.get(source.kind, source.kind.replace("_", " "))
+    if source.set_by:
+        text += f" (set by {code(source.set_by)})"
+    return text
+
+
+def _source_text(source: Any) -> str:
+    text = f"{_whose(source)}: {text_cell(source.citation)}"
+    if source.quote:
+        text += f" — 「{text_cell(source.quote)}」"
+    if source.note:
+        text += f" ({text_cell(source.note)})"
+    return text
+
+
 def _source(parameter: Any) -> tuple[str, str]:
     source = parameter.source
     if source is None:
         return "—", ""
-    text = f"{source.kind.replace('_', ' ')}: {text_cell(source.citation)}"
-    if source.set_by:
-        text += f"; set by {code(source.set_by)}"
-    if source.note:
-        text += f" ({text_cell(source.note)})"
-    return text, "yes" if source.checked else "no"
+    return _source_text(source), "yes" if source.checked else "no"
+
+
+def _kinds_of(sources: Any) -> str:
+    """The kinds of a clause's sources, once each: 'the commitment, regulation, bank policy'."""
+    kinds = dict.fromkeys(_WHOSE.get(s.kind, s.kind) for s in sources)
+    return ", ".join(kinds) or "—"
 
 
 def _finer(pack: Any, clause_id: str) -> list[Any]:
@@ -616,12 +642,14 @@ def default_pack() -> str:
         f"parameters.\n",
         text_cell(pack.description.zh if pack.description else "") + "\n",
         text_cell(pack.description.en if pack.description else "") + "\n",
-        "Each clause of the customer commitment is listed below with the rules that check it "
-        "and the parameters those rules read, each with its source: a regulation, the "
-        "institution's own commitment, an internal policy or industry practice, and whether "
-        "the figure was checked against the official text. A clause that no event can show "
-        "says why. Values are those of the default profile; the other profiles are compared in "
-        "[parameters by profile](#parameters-by-profile). To change any of it for your bank, "
+        "Each clause of the customer commitment is listed below with the texts it rests on "
+        "(its sources: the commitment itself, a regulation, or the bank's own policy, with the "
+        "role that set it), the rules that check it and the parameters those rules read, each "
+        "with its source and whether the figure was checked against the official text (a "
+        "checked regulation gives the article's words). A clause that no event can show says "
+        "why. Values are those of the default profile; the other profiles are compared in "
+        "[parameters by profile](#parameters-by-profile). The pack's own changes are listed in "
+        "[changes](#changes). To change any of it for your bank, "
         "[extend the pack](writing-a-pack.md) rather than editing it.\n",
         "## Clauses {#clauses}\n",
     ]
@@ -640,16 +668,32 @@ def default_pack() -> str:
                 text_cell(clause.section or ""),
                 text_cell(clause.title.zh),
                 text_cell(clause.title.en),
-                status,
+                ", ".join(code(r.id) for r in rules) if rules else status,
+                _kinds_of(clause.sources),
             ]
         )
-    parts.append(table(["clause", "§", "條款", "clause title", "rules"], rows))
+    parts.append(table(["clause", "§", "條款", "clause title", "rules", "rests on"], rows))
     for clause in pack.clauses:
         parts.append(
             f"### {clause.id} — {text_cell(clause.title.en)} {{#{clause_anchor[clause.id]}}}\n"
         )
         parts.append(f"**{text_cell(clause.title.zh)}** — {text_cell(clause.text.zh)}\n")
         parts.append(f"*{text_cell(clause.text.en)}*\n")
+        if clause.sources:
+            parts.append(
+                table(
+                    ["source", "whose", "checked", "the text"],
+                    [
+                        [
+                            text_cell(source.citation),
+                            _whose(source),
+                            "yes" if source.checked else "no",
+                            text_cell(source.quote or source.note or ""),
+                        ]
+                        for source in clause.sources
+                    ],
+                )
+            )
         rules = rules_of.get(clause.id, [])
         if not rules:
             if clause.reason is not None:
@@ -734,14 +778,23 @@ def default_pack() -> str:
     parts.append(table(header, rows))
     parts.append("## Roles {#roles}\n")
     parts.append(
+        "A role held per branch names its scope field and the roster table that gives each "
+        "holder: a finding's `scope` value is the roster's key.\n"
+    )
+    parts.append(
         table(
-            ["role", "名稱", "name", "responsibility"],
+            ["role", "名稱", "name", "responsibility", "held per"],
             [
                 [
                     code(role.id),
                     text_cell(role.name.zh),
                     text_cell(role.name.en),
                     text_cell(role.description.en if role.description else ""),
+                    (
+                        f"{code(role.scope)} (roster {code(role.roster)})"
+                        if role.scope and role.roster
+                        else ""
+                    ),
                 ]
                 for role in pack.roles
             ],
@@ -770,6 +823,27 @@ def default_pack() -> str:
             ]
         )
     parts.append(table(["escalation", "matches", "repeats", "to", "why"], escalation_rows))
+    parts.append("### Zero-tolerance findings {#zero-tolerance}\n")
+    parts.append(
+        "The bank's list (Commitment §4(四) 違規行為懲戒…零容忍): each of these findings "
+        "reaches the named roles at once, on the violation itself (the escalations whose id "
+        "begins with `zero-tolerance`; each is tested in `tests/routing.yaml`).\n"
+    )
+    zero_rows = []
+    titles = {rule.id: rule.title for rule in pack.rules}
+    for escalation in pack.routing.escalations:
+        if not escalation.id.startswith("zero-tolerance"):
+            continue
+        for rule_id in escalation.match.rules:
+            title = titles.get(rule_id)
+            zero_rows.append(
+                [
+                    code(rule_id),
+                    text_cell(title.en) if title else "",
+                    ", ".join(code(role) for role in escalation.to),
+                ]
+            )
+    parts.append(table(["rule", "finding", "reaches at once"], zero_rows))
     parts.append("## Reference tables {#reference-tables}\n")
     parts.append(
         table(
@@ -786,6 +860,15 @@ def default_pack() -> str:
             ],
         )
     )
+    changes = pack.path / "CHANGELOG.md"
+    if changes.is_file():
+        parts.append("## Changes {#changes}\n")
+        parts.append(
+            f"The pack's own changelog (`rulesets/{pack.path.name}/CHANGELOG.md`): what "
+            f"changed in each version and why.\n"
+        )
+        text = changes.read_text(encoding="utf-8").split("\n", 1)[1]
+        parts.append(re.sub(r"^## ", "### ", text, flags=re.M))
     return "\n".join(parts)
 
 

@@ -371,8 +371,8 @@ def test_check_writes_a_keyed_log_that_audit_verifies(
     capsys.readouterr()
     assert main(["audit", str(log), "--key-file", str(key_file)]) == 0
     out = capsys.readouterr().out
-    assert f"5591 records, chain intact (keyed: HMAC-SHA256, key id {key_id(KEY)})" in out
-    assert "head matches (5591 records)" in out
+    assert f"5624 records, chain intact (keyed: HMAC-SHA256, key id {key_id(KEY)})" in out
+    assert "head matches (5624 records)" in out
     assert main(["audit", str(log)]) == 2
     assert "give its key" in capsys.readouterr().err
     monkeypatch.setenv("COMMITRULES_AUDIT_KEY_FILE", str(key_file))
@@ -383,7 +383,7 @@ def test_check_writes_a_keyed_log_that_audit_verifies(
     assert main(["audit", str(log)]) == 1
     err = capsys.readouterr().err
     assert "BROKEN: the log is truncated" in err
-    assert "the last 3 (sequence 5589 to 5591) are missing" in err
+    assert "the last 3 (sequence 5622 to 5624) are missing" in err
 
 
 def test_audit_of_an_unkeyed_log_says_unkeyed(

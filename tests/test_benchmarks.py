@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CST = dt.timezone(dt.timedelta(hours=8))
 #: Late enough that every period of 2026 closes and every deadline falls due.
 FAR = dt.datetime(2027, 1, 1, tzinfo=CST)
+#: Later still: the annual report of 2026 is judged four months after the year's end.
+LATER = dt.datetime(2027, 5, 2, tzinfo=CST)
 
 
 def _load(name: str, file: str) -> ModuleType:
@@ -142,14 +144,14 @@ def _edge_events() -> list[dict[str, Any]]:
     add("complaint_received", "2026-07-01T11:00:00+08:00", case_id="CP-2",
         branch_id="BR-SH-PD", assignee="S0007", **complaint)  # fmt: skip
     add("complaint_extended", "2026-07-10T09:00:00+08:00", case_id="CP-2",
-        reason="investigation", approved_by="rights-protection-dept")  # fmt: skip
+        reason="investigation", approved_by="S0062", branch_id="BR-SH-PD")  # fmt: skip
     add("complaint_resolved", "2026-08-20T09:00:00+08:00", case_id="CP-2", outcome="upheld")
     # Complex: missed on 07-31; an extension after the miss changes nothing; decided before
     # the escalation.
     add("complaint_received", "2026-07-01T12:00:00+08:00", case_id="CP-3",
         branch_id="BR-SH-PD", assignee="S0007", complexity="complex", **complaint)  # fmt: skip
     add("complaint_extended", "2026-08-02T09:00:00+08:00", case_id="CP-3",
-        reason="late", approved_by="rights-protection-dept")  # fmt: skip
+        reason="late", approved_by="S0061", branch_id="BR-SH-PD")  # fmt: skip
     add("complaint_resolved", "2026-08-05T09:00:00+08:00", case_id="CP-3", outcome="upheld")
     # An unapproved extension does not count; assigned to a teller.
     add("complaint_received", "2026-07-02T09:00:00+08:00", case_id="CP-4",
@@ -318,7 +320,136 @@ def _edge_events() -> list[dict[str, Any]]:
         outcome="refused", reason=" ")  # fmt: skip
     add("data_subject_request", "2026-08-27T11:00:00+08:00", request_id="DSR-2",
         customer_id="C-9", request_type="copy", branch_id="BR-SH-PD")  # fmt: skip
+    _second_edition_edges(add)
     return sorted(raw, key=lambda e: dt.datetime.fromisoformat(e["at"]))
+
+
+def _second_edition_edges(add: Any) -> None:
+    """Edges of the rules of the pack's second edition (0.2.0)."""
+    complaint = {"customer_id": "C-11", "channel": "hotline", "category": "fees",
+                 "register_id": "REG", "assignee": "S0007"}  # fmt: skip
+    resolved = {"outcome": "upheld", "reasons_given": True, "notice_evidence_id": "N",
+                "remedies_told": ["review", "mediation", "arbitration", "litigation"]}  # fmt: skip
+    # A complex-stage extension (30 days, no approval): decided at the last instant of day 30
+    # (in time), and another decided one microsecond later (late, due 07-31).
+    for case, done in (("CP-X1", "2026-07-31T23:59:59.999999"), ("CP-X2", "2026-08-01T00:00:00")):
+        add("complaint_received", "2026-07-01T08:00:00+08:00", case_id=case,
+            branch_id="BR-SH-XH", **complaint)  # fmt: skip
+        add("complaint_acknowledged", "2026-07-01T08:30:00+08:00", case_id=case)
+        add("complaint_extended", "2026-07-05T08:00:00+08:00", case_id=case, reason="x",
+            stage="complex", complainant_notified=False)  # fmt: skip
+        add("complaint_resolved", done + "+08:00", case_id=case, **resolved)
+    # Further extensions: the wrong superior, the wrong branch named, a staff-grade
+    # approver of the right unit; an unknown case; a head-office approver (in standing).
+    for case, approver, branch in (
+        ("CP-Y1", "S0063", "BR-SH-XH"),
+        ("CP-Y2", "S0062", "BR-SH-PD"),
+        ("CP-Y3", "S0061", "BR-SH-XH"),
+    ):
+        add("complaint_received", "2026-07-02T08:00:00+08:00", case_id=case,
+            branch_id="BR-SH-XH", **complaint)  # fmt: skip
+        add("complaint_acknowledged", "2026-07-02T08:30:00+08:00", case_id=case)
+        add("complaint_extended", "2026-07-06T08:00:00+08:00", case_id=case, reason="x",
+            approved_by=approver, branch_id=branch)  # fmt: skip
+        add("complaint_resolved", "2026-07-10T08:00:00+08:00", case_id=case, **resolved)
+    add("complaint_received", "2026-07-02T09:00:00+08:00", case_id="CP-Y4", branch_id="BR-CD-JJ",
+        **{**complaint, "assignee": "S0056"})  # fmt: skip
+    add("complaint_extended", "2026-07-06T09:00:00+08:00", case_id="CP-Y4", reason="x",
+        approved_by="S0067", branch_id="BR-CD-JJ")  # fmt: skip
+    add("complaint_extended", "2026-07-06T10:00:00+08:00", case_id="CP-Y9", reason="x",
+        approved_by="S0061", branch_id="BR-CD-JJ")  # fmt: skip
+    # Channels, register, reception, fairness, the decision's notice.
+    add("complaint_received", "2026-07-03T08:00:00+08:00", case_id="CP-Z1", branch_id="BR-BJ-HD",
+        **{**complaint, "channel": "wechat", "register_id": None, "assignee": "S0028",
+           "subject_staff_id": "S0028"})  # fmt: skip
+    add("complaint_received", "2026-07-03T08:10:00+08:00", case_id="CP-Z2", branch_id="BR-BJ-HD",
+        **{**complaint, "channel": "branch", "assignee": "S0028"})  # fmt: skip
+    add("complaint_resolved", "2026-07-04T08:00:00+08:00", case_id="CP-Z1",
+        **{**resolved, "remedies_told": ["mediation", "arbitration", "litigation"]})  # fmt: skip
+    add("complaint_resolved", "2026-07-04T08:10:00+08:00", case_id="CP-Z2",
+        **{**resolved, "remedies_told": ["mediation", "arbitration", "litigation"],
+           "decided_by_head_office": True})  # fmt: skip
+    # Reviews: decided at exactly the due instant; never decided; a late request.
+    for case in ("CP-Z1", "CP-Z2"):
+        add("complaint_review_requested", "2026-07-05T10:00:00+08:00", case_id=case)
+    add("complaint_review_decided", "2026-08-04T23:59:59.999999+08:00", case_id="CP-Z1",
+        outcome="upheld")  # fmt: skip
+    add("complaint_review_requested", "2026-07-05T11:00:00+08:00", case_id="CP-X1",
+        late_request=True)  # fmt: skip
+    # Suitability: assessments per day (the third at the day's last instant; the next day
+    # counts anew), per 365 days (nine; and nine whose first is exactly 365 days before
+    # the last: not in the window, eight), a changed level unconfirmed, a change reported
+    # and assessed at the due instant (in time) or not at all.
+    for time in ("08:00:00", "12:00:00", "23:59:59.999999"):
+        add("suitability_assessed", f"2026-07-07T{time}+08:00", customer_id="C-21", risk_level=3)
+    add("suitability_assessed", "2026-07-08T00:00:00+08:00", customer_id="C-21", risk_level=3)
+    for month in range(1, 9):
+        add("suitability_assessed", f"2026-{month:02d}-11T09:00:00+08:00", customer_id="C-22",
+            risk_level=3)  # fmt: skip
+    add("suitability_assessed", "2025-11-15T09:00:00+08:00", customer_id="C-23", risk_level=3)
+    for month in range(1, 8):
+        add("suitability_assessed", f"2026-{month:02d}-12T09:00:00+08:00", customer_id="C-23",
+            risk_level=3)  # fmt: skip
+    add("suitability_assessed", "2026-11-15T09:00:00+08:00", customer_id="C-23", risk_level=3)
+    add("suitability_assessed", "2026-09-11T09:00:00+08:00", customer_id="C-22", risk_level=4,
+        previous_risk_level=3)  # fmt: skip
+    add("customer_circumstances_changed", "2026-07-09T10:00:00+08:00", customer_id="C-24",
+        change="income", staff_id="S0004", branch_id="BR-SH-PD")  # fmt: skip
+    add("customer_circumstances_changed", "2026-07-09T10:00:00+08:00", customer_id="C-25",
+        change="health")  # fmt: skip
+    add("suitability_assessed", "2026-07-19T23:59:59.999999+08:00", customer_id="C-24",
+        risk_level=2, previous_risk_level=3, change_confirmed=True)  # fmt: skip
+    # Sales: the free-look disclosure, professional investors, capacity, recording scope.
+    sale = {"amount": "10000.00", "currency": "CNY", "staff_id": "S0039", "branch_id": "BR-SZ-FT",
+            "customer_age": 40, "recorded": True, "recording_id": "R"}  # fmt: skip
+    full = ["product", "risk", "fees"]
+    add("suitability_assessed", "2026-09-01T08:00:00+08:00", customer_id="C-31", risk_level=5)
+    add("product_disclosed", "2026-09-01T08:10:00+08:00", customer_id="C-31",
+        product_id="INS-ACC01", sections=full, template_id="TPL-INS",
+        template_version="1.4")  # fmt: skip
+    add("sale", "2026-09-01T08:20:00+08:00", customer_id="C-31", product_id="INS-ACC01",
+        product_risk=1, channel="phone", recorded=False, recording_id=None,
+        **{k: v for k, v in sale.items() if k not in ("recorded", "recording_id")})  # fmt: skip
+    add("product_disclosed", "2026-09-01T08:30:00+08:00", customer_id="C-31",
+        product_id="INS-EN05", sections=[*full, "free_look"], template_id="TPL-INS",
+        template_version="1.4")  # fmt: skip
+    add("sale", "2026-10-01T23:59:59.999999+08:00", customer_id="C-31", product_id="INS-EN05",
+        product_risk=2, channel="phone", policy_term_months=13, recorded=False,
+        **{k: v for k, v in sale.items() if k != "recorded"})  # fmt: skip
+    add("sale", "2026-09-02T09:00:00+08:00", customer_id="C-31", product_id="INS-EN05",
+        product_risk=2, channel="phone", recorded=False, recording_id=None,
+        **{k: v for k, v in sale.items() if k not in ("recorded", "recording_id")})  # fmt: skip
+    add("sale", "2026-09-02T10:00:00+08:00", customer_id="C-INST-0001", product_id="SP-FX05",
+        product_risk=5, channel="branch", customer_type="institution",
+        professional_investor=True,
+        **{**sale, "customer_age": None, "currency": "USD"})  # fmt: skip
+    add("sale", "2026-08-31T11:00:00+08:00", customer_id="C-8801", product_id="FUND-EQ07",
+        product_risk=4, channel="mobile", professional_investor=True, **sale)  # fmt: skip
+    add("sale", "2026-08-31T12:00:00+08:00", customer_id="C-8801", product_id="SP-FX05",
+        product_risk=5, channel="mobile", professional_investor=True,
+        **{**sale, "currency": "USD"})  # fmt: skip
+    add("sale", "2026-09-02T13:00:00+08:00", customer_id="C-31", product_id="WM-CASH01",
+        product_risk=1, channel="branch", legal_capacity="limited", guardian_consent=True,
+        **sale)  # fmt: skip
+    add("sale", "2026-09-02T14:00:00+08:00", customer_id="C-31", product_id="WM-FIX180",
+        product_risk=2, channel="branch", legal_capacity="limited", guardian_consent=True,
+        **sale)  # fmt: skip
+    add("sale", "2026-09-02T15:00:00+08:00", customer_id="C-31", product_id="DEP-TD12",
+        product_risk=1, channel="branch", recorded=False, recording_id=None,
+        **{k: v for k, v in sale.items()
+           if k not in ("recorded", "recording_id", "customer_age")})  # fmt: skip
+    add("sale", "2026-09-02T16:00:00+08:00", customer_id="C-31", product_id="FUND-EQ07",
+        product_risk=4, channel="mobile",
+        **{k: v for k, v in sale.items() if k != "customer_age"})  # fmt: skip
+    add("marketing_published", "2026-09-03T09:00:00+08:00", material_id="MK-P1",
+        product_id="PWM-EQ01", channel="website", approved=True, text="私募產品")  # fmt: skip
+    add("marketing_published", "2026-09-03T10:00:00+08:00", material_id="MK-P2",
+        product_id="PWM-EQ01", channel="email", approved=True, text="私募產品",
+        audience="qualified_investors")  # fmt: skip
+    # The annual report of 2025 (tracking began in 2025) comes out on the last instant of
+    # its due day, 30 April 2026: in time.
+    add("annual_report_published", "2026-04-30T23:59:59.999999+08:00", report_id="AR-2025",
+        year=2025)  # fmt: skip
 
 
 def _keys(found: Iterable[commitrules.Violation]) -> set[tuple[str, str, tuple[Any, ...]]]:
@@ -333,7 +464,8 @@ def test_same_findings_on_edge_cases(
     baseline: ModuleType, pack: commitrules.Pack, reference: Any
 ) -> None:
     events = _edge_events()
-    comparison, found = _both(baseline, pack, reference, events, [FAR])
+    # Far enough that the year 2026 is judged too (four months after its end).
+    comparison, found = _both(baseline, pack, reference, events, [FAR, LATER])
     assert comparison.same, comparison.describe()
     keys = _keys(found)
     expected: set[tuple[str, str, tuple[Any, ...]]] = {
@@ -347,7 +479,7 @@ def test_same_findings_on_edge_cases(
         ("M3.transparency.told-at-start", "violation", ("SR-1",)),
         ("M3.account-manager.key-customer", "violation", ("SR-2",)),
         ("C1.risk-level.sale-level", "violation", ("C-3", "WM-EQ12")),
-        ("C1.recording.sale-not-recorded", "violation", ("C-3", "WM-EQ12")),
+        ("C1.recording.branch-wm-agency", "violation", ("C-3", "WM-EQ12")),
         ("C1.risk-level.disclosed-level", "violation", ("C-3", "WM-EQ12")),
         ("C1.risk-level.sale-level", "violation", ("C-4", "NEW-PRODUCT")),
         ("C2.before-sale.complete-disclosure", "violation", ("C-4", "NEW-PRODUCT")),
@@ -380,6 +512,32 @@ def test_same_findings_on_edge_cases(
         ("C3.privacy.retention", "violation", ("REC-1",)),
         ("C3.privacy.requests.refusal-reason", "violation", ("DSR-1",)),
         ("C3.privacy.requests.answered", "violation", ("DSR-2",)),
+        # The second edition (0.2.0).
+        ("C5.resolve.simple", "violation", ("CP-X2",)),
+        ("C5.resolve.extension-approver", "violation", ("CP-Y1",)),
+        ("C5.resolve.extension-approver", "violation", ("CP-Y2",)),
+        ("C5.resolve.extension-approver", "violation", ("CP-Y4",)),
+        ("C5.resolve.extension-approver", "violation", ("CP-Y9",)),
+        ("C5.resolve.extension-approver", "violation", ("CP-4",)),
+        ("C5.channels.published", "violation", ("CP-Z1",)),
+        ("C5.records.registered", "violation", ("CP-Z1",)),
+        ("C5.fair.specialist-assigned", "violation", ("CP-Z1",)),
+        ("C5.channels.reception-recorded", "violation", ("CP-Z2",)),
+        ("C5.notice.outcome-content", "violation", ("CP-Z1",)),
+        ("C5.review.in-time", "violation", ("CP-Z2",)),
+        ("C3.suitability.assessments-per-day", "violation", ("C-21",)),
+        ("C3.suitability.assessments-per-year", "violation", ("C-22",)),
+        ("C3.suitability.change-confirmed", "violation", ("C-22",)),
+        ("C3.suitability.reassess-on-change", "violation", ("C-25",)),
+        ("C2.before-sale.free-look", "violation", ("C-31", "INS-ACC01")),
+        ("C1.recording.cannot-judge", "violation", ("C-31", "INS-EN05")),
+        ("C1.recording.bancassurance", "violation", ("C-31", "INS-EN05")),
+        ("C3.suitability.professional-unsupported", "violation", ("C-8801", "SP-FX05")),
+        ("C3.suitability.legal-capacity", "violation", ("C-31", "WM-FIX180")),
+        ("C1.recording.cannot-judge", "violation", ("C-31", "DEP-TD12")),
+        ("C3.suitability.cannot-judge", "violation", ("C-31", "FUND-EQ07")),
+        ("C1.marketing.private-product-public", "violation", ("MK-P1",)),
+        ("I2.report.annual", "violation", ("2026",)),
     }
     assert expected <= keys, sorted(expected - keys)
     absent = {
@@ -404,15 +562,42 @@ def test_same_findings_on_edge_cases(
         ("C3.privacy.sensitive-consent", "violation", ("PC-4",)),
         ("C3.privacy.retention", "violation", ("REC-2",)),
         ("C3.privacy.requests.answered", "violation", ("DSR-1",)),
+        # The second edition (0.2.0).
+        ("C5.resolve.simple", "violation", ("CP-X1",)),
+        ("C5.resolve.extension-approver", "violation", ("CP-Y3",)),
+        ("C5.resolve.extension-approver", "violation", ("CP-2",)),
+        ("C5.resolve.extension-approver", "violation", ("CP-3",)),
+        ("C5.notice.outcome-content", "violation", ("CP-Z2",)),
+        ("C5.review.in-time", "violation", ("CP-Z1",)),
+        ("C5.review.in-time", "violation", ("CP-X1",)),
+        ("C3.suitability.assessments-per-year", "violation", ("C-23",)),
+        ("C3.suitability.change-confirmed", "violation", ("C-24",)),
+        ("C3.suitability.reassess-on-change", "violation", ("C-24",)),
+        ("C3.suitability.professional-unsupported", "violation", ("C-INST-0001", "SP-FX05")),
+        ("C3.suitability.professional-unsupported", "violation", ("C-8801", "FUND-EQ07")),
+        ("C3.suitability.risk-match", "violation", ("C-8801", "FUND-EQ07")),
+        ("C3.suitability.legal-capacity", "violation", ("C-31", "WM-CASH01")),
+        ("C1.marketing.private-product-public", "violation", ("MK-P2",)),
+        ("I2.report.annual", "violation", ("2025",)),
     }
     assert not absent & keys, sorted(absent & keys)
+    timed = _timed_keys(found)
+    per_day = ("C3.suitability.assessments-per-day", ("C-21",), "2026-07-07T23:59:59.999999+08:00")
+    assert per_day in timed
+    assert (
+        "C2.before-sale.free-look",
+        ("C-31", "INS-EN05"),
+        "2026-10-01T23:59:59.999999+08:00",
+    ) not in timed
     # The assessment of 2025-08-01T00:00 is valid up to 2026-08-01T00:00 inclusive, and the
     # first sale (R3 recorded, R4 registered) is 66-year-old C-3's; the next day's is not.
     timed = _timed_keys(found)
     sale = ("C-3", "WM-EQ12")
     assert ("C3.suitability.risk-match", sale, "2026-08-01T00:00:00+08:00") not in timed
     assert ("C3.suitability.risk-match", sale, "2026-08-02T00:00:00+08:00") in timed
-    assert ("C3.suitability.elderly-extra-care", sale, "2026-08-01T00:00:00+08:00") not in timed
+    # The 65+ rule takes the higher of the recorded (R3) and the registered level (R4 from
+    # 1 August), as the risk match does: the first sale already needs the extra care.
+    assert ("C3.suitability.elderly-extra-care", sale, "2026-08-01T00:00:00+08:00") in timed
     assert ("C3.suitability.elderly-extra-care", sale, "2026-08-02T00:00:00+08:00") in timed
     # The complete disclosure of 07-02 still counts on 08-01 (30 days to the end of the day).
     assert ("C2.before-sale.complete-disclosure", sale, "2026-08-01T00:00:00+08:00") not in timed

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import commitrules
@@ -201,13 +201,19 @@ def check_corrections(
     found, _ = upgraded(old, new, events, split, backend)
     fresh = run(new, events, backend)
     assert corrected(found) == corrected(fresh)
-    # Every correction refers to a finding released before it, and says both due times.
+    # Every correction refers to a finding released before it, and says why: a deadline's
+    # both due times, a derived finding (threshold, re-route) the reason.
     released = {v.id for v in found}
     for correction in (v for v in found if v.kind == "correction"):
         assert correction.refers_to in released
         assert not correction.is_breach
         assert correction.route == (correction.role,)
-        assert {"old_due_at", "new_due_at", "withdrawn"} <= correction.evidence.keys()
+        evidence = correction.evidence
+        assert evidence["withdrawn"] == correction.refers_to
+        if "reason" in evidence:
+            assert "threshold" in evidence["reason"]
+        else:
+            assert {"old_due_at", "new_due_at"} <= evidence.keys()
 
 
 @settings(
@@ -234,6 +240,32 @@ def test_an_official_year_gives_a_fresh_runs_findings_once_corrected(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(requests, changes, st.floats(0, 1))
+# Found by other generators (the lowest-versions run): a finding that moved more than a window
+# before a late upgrade (the log kept too little), and a threshold finding's correction.
+@example(
+    specs=[
+        (0, None, False, 0),
+        (0, None, False, 0),
+        (0, None, False, 1),
+        (183, None, False, 1),
+        (0, None, False, 0),
+        (1439, 85, False, 0),
+    ],
+    change=({dt.date(2027, 1, 1)}, {dt.date(2027, 1, 2), dt.date(2027, 3, 28)}),
+    where=1.0,
+)
+@example(
+    specs=[
+        (1024, None, False, 1),
+        (1, None, False, 0),
+        (324, None, False, 1),
+        (256, None, True, 1),
+        (537, None, True, 0),
+        (1439, None, False, 0),
+    ],
+    change=({dt.date(2027, 1, 1)}, {dt.date(2027, 1, 2), dt.date(2027, 3, 28)}),
+    where=1.0,
+)
 def test_derived_findings_are_corrected_too(
     tmp_path: Path,
     old_derived_pack: commitrules.Pack,

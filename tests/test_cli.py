@@ -174,6 +174,7 @@ def test_until_reports_deadlines_due_by_then(
         "category": "fees",
         "branch_id": "BR-SH-PD",
         "assignee": "S0007",
+        "register_id": "REG-1",
     }
     events = str(write(tmp_path / "e.jsonl", complaint))
     assert main(["check", events]) == 0
@@ -249,7 +250,7 @@ def test_report_writes_html_and_markdown_with_the_engines_numbers(tmp_path: Path
     assert "<svg" in page
     assert "诚信经营" in page  # zh for the cn profile: Simplified
     markdown = md_out.read_text(encoding="utf-8")
-    assert "| Findings in the period | 44 |" in markdown
+    assert "| Findings in the period | 63 |" in markdown
     # The input is identified: its name and SHA-256, in both formats.
     digest = hashlib.sha256(Path(sample).read_bytes()).hexdigest()
     assert f"| {sample.replace('_', chr(92) + '_')} | " in markdown

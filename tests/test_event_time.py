@@ -72,6 +72,8 @@ def sale(eid: str, at: dt.datetime) -> dict[str, Any]:
         "branch_id": "BR-SH-PD",
         "channel": "branch",
         "recorded": True,
+        "recording_id": "AV-0001",
+        "customer_age": 40,
     }
 
 

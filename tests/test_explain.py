@@ -37,6 +37,8 @@ SALE = {
     "branch_id": "BR-SH-PD",
     "channel": "branch",
     "recorded": True,
+    "recording_id": "AV-0001",
+    "customer_age": 40,
 }
 
 
@@ -53,8 +55,11 @@ def test_each_rule_says_whether_it_held_and_with_which_values(pack: commitrules.
     assert match.values["product_risk"] == 4
     assert len(match.violations) == 1
     assert "above the customer's latest assessed level (2)" in match.note
-    recorded = lines["C1.recording.sale-not-recorded"]
+    # A branch sale of an agency fund: the branch recording rule applies (and held), the
+    # bank's own policy does not.
+    recorded = lines["C1.recording.branch-wm-agency"]
     assert (recorded.applied, recorded.held, recorded.violations) == (True, True, ())
+    assert lines["C1.recording.sale-not-recorded"].applied is False
     elderly = lines["C3.suitability.elderly-extra-care"]
     assert elderly.applied is False
     assert all(line.event_id == "s1" for line in lines.values())

@@ -34,8 +34,10 @@ def sale(eid: str, at: str, branch: str = "BR-GZ-TH", **changes: Any) -> dict[st
         "currency": "CNY",
         "staff_id": "S0033",
         "branch_id": branch,
-        "channel": "branch",
+        # Away from a branch: the bank's own recording policy (R4+) is the rule that applies.
+        "channel": "mobile",
         "recorded": False,
+        "customer_age": 40,
     }
     event.update(changes)
     return event
@@ -159,7 +161,9 @@ class TestWaivers:
 def test_outcomes_go_to_an_opt_in_sink() -> None:
     seen: list[Outcome] = []
     engine = Engine(PACK, outcomes=seen.append)
-    engine.process(sale("s1", "2026-07-01T10:00:00+08:00", recorded=True, product_risk=4))
+    engine.process(
+        sale("s1", "2026-07-01T10:00:00+08:00", recorded=True, recording_id="AV-1", product_risk=4)
+    )
     engine.process(
         {
             "id": "c1",
@@ -204,13 +208,13 @@ class TestDecisionLog:
     ) -> None:
         log = self.run(tmp_path)
         lines = log.read_text(encoding="utf-8").splitlines()
-        assert len(lines) == 5591
+        assert len(lines) == 5624
         record = json.loads(lines[0])
         assert record["pack"]["digest"] == PACK.digest
         assert record["applied"]
         capsys.readouterr()
         assert main(["audit", str(log)]) == 0
-        assert "5591 records, chain intact" in capsys.readouterr().out
+        assert "5624 records, chain intact" in capsys.readouterr().out
 
     @pytest.mark.parametrize("tamper", ["edit", "remove", "swap"])
     def test_any_edit_removal_or_reordering_breaks_the_chain(
@@ -242,7 +246,7 @@ class TestDecisionLog:
             engine.advance_to(dt.datetime(2026, 10, 1, tzinfo=CST))
         check = verify_log(log)
         assert check.ok
-        assert check.records == 5592
+        assert check.records == 5625
 
 
 def test_no_declared_personal_field_leaks_into_any_output_by_default(

@@ -66,8 +66,9 @@ def _stream() -> list[dict[str, Any]]:
         "2026-07-10T09:00:00",
         case_id="K5",
         reason="needs an investigation",
-        approved_by="MGR-1",
+        approved_by="S0062",  # a manager of BR-SH-PD's superior institution
         complainant_notified=True,
+        branch_id="BR-SH-PD",
     )
     add("complaint_resolved", "2026-07-12T10:00:00", case_id="K2", outcome="rejected")
     add(
@@ -272,7 +273,7 @@ def test_complaint_handling_matches_a_hand_count(report: Report) -> None:
         "param": "complaint_decision_days",
     }
     assert limits["C5.resolve.complex"]["within"]["count"] == 30
-    assert [e["count"] for e in limits["C5.resolve.simple"]["extended"]] == [60]
+    assert [e["count"] for e in limits["C5.resolve.simple"]["extended"]] == [30, 60]
 
 
 def test_the_complaint_section_reads_the_same_without_outcomes(
@@ -321,14 +322,14 @@ def test_a_pack_without_complaints_has_no_complaint_section(
     assert "Extended with approval" not in text
 
 
-def test_periodic_targets_report_met_missed_and_too_few(report: Report) -> None:
+def test_periodic_targets_report_kept_missed_and_not_judged_with_rates(report: Report) -> None:
     targets = {t["rule_id"]: t for t in report.data["targets"]}
     disclosure = {row["period"]: row for row in targets["M1.satisfaction.quarterly"]["periods"]}
-    # A met period's rate is what the engine measured (its outcome), not the target's level.
-    q3_disclosure = disclosure["2026Q3"]
-    assert q3_disclosure["status"] == "met"
-    assert (q3_disclosure["numerator"], q3_disclosure["denominator"]) == (5, 5)
-    assert q3_disclosure["rate"] == 1.0
+    kept = disclosure["2026Q3"]
+    # With the engine's outcomes a kept period shows what it achieved (its outcome, not the
+    # target's level) and on what sample.
+    assert (kept["status"], kept["numerator"], kept["denominator"]) == ("kept", 5, 5)
+    assert (kept["rate"], kept["target"], kept["min_sample"]) == (1.0, 0.95, 5)
     service = {row["period"]: row for row in targets["M3.satisfaction.quarterly"]["periods"]}
     q3 = service["2026Q3"]
     assert (q3["status"], q3["numerator"], q3["denominator"]) == ("missed", 4, 6)
@@ -339,9 +340,117 @@ def test_periodic_targets_report_met_missed_and_too_few(report: Report) -> None:
     assert "2026Q4" not in service
     # Months that counted no event at all say so (not "too few observations"), and have no rate.
     risk = {row["period"]: row for row in targets["M4.risk-rate.monthly"]["periods"]}
-    assert [risk[m]["status"] for m in ("2026-07", "2026-08", "2026-09")] == ["no_events"] * 3
+    rows = [risk[m] for m in ("2026-07", "2026-08", "2026-09")]
+    # Not judged, never kept; the sample and the fewest needed shown.
+    assert [(r["status"], r["reason"], r["denominator"], r["min_sample"]) for r in rows] == [
+        ("not_judged", "no_events", 0, 500)
+    ] * 3
     assert all(risk[m]["rate"] is None for m in risk)
     assert "2026-10" not in risk
+    summary = targets["M4.risk-rate.monthly"]
+    assert (summary["kept"], summary["missed"], summary["not_judged"]) == (0, 0, 3)
+    text = report.to_markdown()
+    assert "| 2026-07 | Not judged (no events counted) | 0 | 0 | — | &lt; 0.1% | 500 |" in text
+    assert "| 2026Q3 | Kept | 5 | 5 | 100% | ≥ 95% | 5 |" in text
+
+
+def test_without_outcomes_a_closed_period_is_taken_as_kept_with_its_rate_unknown(
+    pack: commitrules.Pack,
+    events: list[dict[str, Any]],
+    violations: list[Violation],
+) -> None:
+    data = build_report(pack, events, violations, period="2026Q3", until=UNTIL).data
+    targets = {t["rule_id"]: t for t in data["targets"]}
+    (row,) = targets["M1.satisfaction.quarterly"]["periods"]
+    assert (row["status"], row["rate"], row["denominator"]) == ("kept", None, None)
+
+
+def test_a_period_never_judged_is_not_judged_when_the_outcomes_show_it(
+    pack: commitrules.Pack, events: list[dict[str, Any]]
+) -> None:
+    # The engine tracked nothing before its first event: outcomes of another run, which
+    # start later, judged no period of July; the report does not call July kept.
+    late = [e for e in events if e["at"] >= "2026-08-01"]
+    outcomes: list[Any] = []
+    engine = commitrules.Engine(pack, outcomes=outcomes.append)
+    found = engine.process_many(late)
+    found += engine.advance_to(UNTIL)
+    data = build_report(pack, events, found, until=UNTIL, outcomes=outcomes).data
+    risk = {
+        r["period"]: r
+        for t in data["targets"]
+        for r in t["periods"]
+        if t["rule_id"] == "M4.risk-rate.monthly"
+    }
+    assert (risk["2026-07"]["status"], risk["2026-07"]["reason"]) == ("not_judged", "no_judgement")
+    # August counted nothing: not judged for want of events, not of a judgement.
+    assert (risk["2026-08"]["status"], risk["2026-08"]["reason"]) == ("not_judged", "no_events")
+
+
+def test_a_period_with_too_few_observations_shows_its_sample_but_no_rate(
+    events: list[dict[str, Any]],
+) -> None:
+    # Five answers where ten are needed: not judged, its sample shown, no rate judged on it.
+    pack = commitrules.load_pack(parameters={"survey_min_sample": 10})
+    outcomes: list[Any] = []
+    engine = commitrules.Engine(pack, outcomes=outcomes.append)
+    found = engine.process_many(events) + engine.advance_to(UNTIL)
+    report = build_report(pack, events, found, until=UNTIL, outcomes=outcomes)
+    (target,) = [t for t in report.data["targets"] if t["rule_id"] == "M1.satisfaction.quarterly"]
+    (row,) = target["periods"]
+    assert (row["status"], row["reason"]) == ("not_judged", "too_few")
+    assert (row["numerator"], row["denominator"], row["min_sample"], row["rate"]) == (
+        5,
+        5,
+        10,
+        None,
+    )
+    assert "| 2026Q3 | Not judged (too few observations) | 5 | 5 | — | ≥ 95% | 10 |" in (
+        report.to_markdown()
+    )
+
+
+def test_a_clause_whose_rules_judged_nothing_is_not_judged(report: Report) -> None:
+    clauses = {row["id"]: row["status"] for row in report.data["clauses"]}
+    # No review was asked for in the period: nothing was judged, nothing was kept.
+    assert clauses["C5.review"] == "not_judged"
+    # A threshold watches without outcomes: its silence counts as kept.
+    assert clauses["W1"] in ("kept", "breached", "breached_sub")
+
+
+def test_the_quarterly_complaint_statistics_count_by_category_channel_and_bucket(
+    report: Report,
+) -> None:
+    stats = section(report, "complaint-statistics")
+    assert stats["columns"] == [
+        "period", "category", "channel", "received", "closed",
+        "days_0_15", "days_16_30", "days_31_60", "days_over_60", "open",
+    ]  # fmt: skip
+    # K1 2 days, K2 10, K3 17, K4 26, K5 46, K6 open: all fees by phone, received in Q3.
+    (row,) = stats["rows"]
+    assert row == {
+        "period": "2026Q3", "category": "fees", "channel": "phone", "received": 6,
+        "closed": 5, "days_0_15": 2, "days_16_30": 2, "days_31_60": 1, "days_over_60": 0,
+        "open": 1,
+    }  # fmt: skip
+    csv_text = report.to_csv("complaint-statistics")
+    assert csv_text.splitlines()[1] == "2026Q3,fees,phone,6,5,2,2,1,0,1"
+    assert csv_text.endswith("\r\n")
+    with pytest.raises(KeyError, match="complaints"):
+        report.to_csv("complaints")  # a case_handling section, not statistics
+
+
+def test_a_statistics_cell_that_a_spreadsheet_would_run_is_neutralised(
+    pack: commitrules.Pack,
+) -> None:
+    events = [
+        {"id": "c1", "type": "complaint_received", "at": "2026-07-01T10:00:00+08:00",
+         "case_id": "K-1", "customer_id": "C-1", "channel": "=HYPERLINK(1)",
+         "category": "+fees", "branch_id": "BR-SH-PD"},
+    ]  # fmt: skip
+    report = build_report(pack, events, [], period="2026Q3")
+    line = report.to_csv("complaint-statistics").splitlines()[1]
+    assert line.startswith("2026Q3,'+fees,'=HYPERLINK(1),1,0,")
 
 
 def test_role_and_timeline_counts_add_up_to_the_breaches(
@@ -565,6 +674,69 @@ def test_importing_the_report_does_not_import_matplotlib() -> None:
 # -- what a pack declares --------------------------------------------------------------------
 
 
+def test_a_statistics_section_is_checked_against_the_pack(tmp_path: Path) -> None:
+    pack_dir = tmp_path / "mini"
+    shutil.copytree(MINI, pack_dir)
+    (pack_dir / "report.yaml").write_text(
+        "sections:\n"
+        "  - {id: stats, kind: case_statistics, title: {zh: 統計, en: Stats},\n"
+        "     opened_by: complaint_received, closed_by: complaint_resolvd, key: case_id,\n"
+        "     by: [category, chanel], buckets: [15, 30]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(commitrules.PackValidationError) as caught:
+        commitrules.load_pack(pack_dir)
+    found = "\n".join(str(p) for p in caught.value.problems)
+    assert "sections[0].by[1]: event type 'complaint_received' has no field 'chanel'" in found
+    assert "did you mean 'channel'?" in found
+    assert "unknown event type 'complaint_resolvd'" in found
+    (pack_dir / "report.yaml").write_text(
+        "sections:\n"
+        "  - {id: stats, kind: case_statistics, title: {zh: 統計, en: Stats},\n"
+        "     opened_by: complaint_received, closed_by: complaint_resolved, key: case_id,\n"
+        "     by: [category], buckets: [30, 15]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(commitrules.PackValidationError) as caught:
+        commitrules.load_pack(pack_dir)
+    assert "'buckets' are day counts in increasing order" in str(caught.value)
+
+
+def test_statistics_buckets_count_calendar_days_from_the_day_received(
+    pack: commitrules.Pack,
+) -> None:
+    # Received 1 July 23:00, closed 16 July 00:30: 15 calendar days (the first bucket, as
+    # the 15-day deadline to the end of the day counts), though more than 15 x 24 hours.
+    def complaint(case: str, at: str, **fields: Any) -> dict[str, Any]:
+        return {"id": "r" + case, "type": "complaint_received", "at": at, "case_id": case,
+                "customer_id": "C", "channel": "hotline", "category": "fees",
+                "branch_id": "BR-SH-PD", **fields}  # fmt: skip
+
+    def closed(case: str, at: str) -> dict[str, Any]:
+        return {"id": "d" + case, "type": "complaint_resolved", "at": at, "case_id": case,
+                "outcome": "upheld"}  # fmt: skip
+
+    events = [
+        complaint("A", "2026-07-01T23:00:00+08:00"),
+        complaint("B", "2026-07-01T09:00:00+08:00"),
+        complaint("C", "2026-09-30T09:00:00+08:00", channel="letter"),
+        closed("A", "2026-07-16T00:30:00+08:00"),
+        closed("B", "2026-07-17T09:00:00+08:00"),
+        closed("C", "2026-12-30T09:00:00+08:00"),
+    ]
+    rows = build_report(pack, events, []).data["sections"]
+    stats = next(s for s in rows if s["id"] == "complaint-statistics")
+    by_channel = {row["channel"]: row for row in stats["rows"]}
+    assert (by_channel["hotline"]["days_0_15"], by_channel["hotline"]["days_16_30"]) == (1, 1)
+    # C was received in 2026Q3 and took 91 days: it belongs to Q3, in the last bucket.
+    assert by_channel["letter"]["period"] == "2026Q3"
+    assert by_channel["letter"]["days_over_60"] == 1
+    # A report of 2026Q4 has no complaint received in it.
+    q4 = build_report(pack, events, [], period="2026Q4").data["sections"]
+    assert next(s for s in q4 if s["id"] == "complaint-statistics")["rows"] == []
+    assert "No case in the period" in build_report(pack, events, [], period="2026Q4").to_markdown()
+
+
 def test_a_section_is_checked_against_the_pack(tmp_path: Path) -> None:
     pack_dir = tmp_path / "mini"
     shutil.copytree(MINI, pack_dir)
@@ -580,7 +752,7 @@ def test_a_section_is_checked_against_the_pack(tmp_path: Path) -> None:
     with pytest.raises(commitrules.PackValidationError) as caught:
         commitrules.load_pack(pack_dir)
     found = "\n".join(str(p) for p in caught.value.problems)
-    assert "unknown kind 'chart'; the kinds are case_handling, findings" in found
+    assert "unknown kind 'chart'; the kinds are case_handling, case_statistics, findings" in found
     (pack_dir / "report.yaml").write_text(
         (pack_dir / "report.yaml").read_text(encoding="utf-8").rsplit("  - {id: other", 1)[0],
         encoding="utf-8",
@@ -615,6 +787,7 @@ def test_an_extending_pack_replaces_a_section_by_its_id(tmp_path: Path) -> None:
     pack = commitrules.load_pack(child)
     assert [(s.id, s.title.en) for s in pack.report_sections] == [
         ("complaints", "Complaint handling"),
+        ("complaint-statistics", "Complaint statistics (quarterly)"),
         ("early-warnings", "Warnings"),
         ("marketing", "Marketing"),
     ]
@@ -645,22 +818,23 @@ def _target_figure(rows: list[dict[str, Any]], lang: str = "en") -> Any:
     return _target(target, words(lang))
 
 
-def _period(label: str, status: str, numerator: int, denominator: int) -> dict[str, Any]:
-    rate = (
-        round(numerator / denominator, 6)
-        if denominator and status != "insufficient_sample"
-        else None
-    )
-    if status in ("no_events",):
-        rate = None
+def _period(
+    label: str, status: str, numerator: int | None, denominator: int | None, reason: str = ""
+) -> dict[str, Any]:
+    """A period row as the report's data gives it: a period not judged has no rate."""
+    rate = None
+    if numerator is not None and denominator and status != "not_judged":
+        rate = round(numerator / denominator, 6)
     return {
         "period": label,
         "status": status,
+        "reason": reason or None,
         "numerator": numerator,
         "denominator": denominator,
         "rate": rate,
         "target_op": "<",
         "target": 0.001,
+        "min_sample": 500,
         "findings": 0,
     }
 
@@ -668,8 +842,8 @@ def _period(label: str, status: str, numerator: int, denominator: int) -> dict[s
 def test_the_rate_chart_plots_achieved_rates_on_an_axis_from_zero() -> None:
     figure = _target_figure(
         [
-            _period("2026-07", "met", 0, 555),
-            _period("2026-08", "met", 0, 565),
+            _period("2026-07", "kept", 0, 555),
+            _period("2026-08", "kept", 0, 565),
             _period("2026-09", "missed", 2, 569),
         ]
     )
@@ -681,23 +855,47 @@ def test_the_rate_chart_plots_achieved_rates_on_an_axis_from_zero() -> None:
         if line.get_marker() != "None"
     }
     # July and August at 0%, not on the 0.1% target line; September at 0.3515%.
-    assert plotted["Met"] == [0.0, 0.0]
+    assert plotted["Kept"] == [0.0, 0.0]
     assert plotted["Missed"] == [pytest.approx(0.3515)]
 
 
 def test_the_rate_chart_marks_periods_not_judged_and_without_events() -> None:
     figure = _target_figure(
         [
-            _period("2026-07", "no_events", 0, 0),
-            _period("2026-08", "insufficient_sample", 1, 3),
-            _period("2026-09", "met", 0, 569),
+            _period("2026-07", "not_judged", 0, 0, "no_events"),
+            _period("2026-08", "not_judged", 1, 3, "too_few"),
+            _period("2026-09", "not_judged", None, None, "no_judgement"),
+            _period("2026-10", "kept", 0, 569),
         ]
     )
     (axes,) = figure.axes
     texts = [text.get_text() for text in axes.texts]
-    assert "no events" in texts
-    assert "not judged" in texts
-    assert sum(patch.get_gid() == "not-judged" for patch in axes.patches) == 2
+    assert {"no events", "too few to judge", "not judged"} <= set(texts)
+    assert sum(patch.get_gid() == "not-judged" for patch in axes.patches) == 3
+    # Nothing is plotted for a period not judged: only October's 0%.
+    plotted = [list(line.get_xdata()) for line in axes.lines if line.get_marker() != "None"]
+    assert plotted == [[3]]
+
+
+def test_the_rate_chart_marks_a_kept_period_whose_rate_is_unknown_instead_of_drawing_it() -> None:
+    # Without the engine's outcomes a kept period has no rate: issue 26 found such months drawn
+    # on the target line, read as "at the limit". They are labelled in their column instead.
+    figure = _target_figure(
+        [
+            _period("2026-07", "kept", None, None),
+            _period("2026-08", "missed", 2, 569),
+        ]
+    )
+    (axes,) = figure.axes
+    assert [text.get_text() for text in axes.texts if text.get_rotation() == 90] == [
+        "kept, rate unknown"
+    ]
+    plotted = {
+        line.get_label(): list(line.get_xdata())
+        for line in axes.lines
+        if line.get_marker() != "None"
+    }
+    assert plotted == {"Missed": [1]}
 
 
 def test_the_target_table_reads_no_events_not_too_few_observations(

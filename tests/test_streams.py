@@ -20,10 +20,12 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import commitrules
+from commitrules.eventtime import to_us
+from commitrules.rules.operational import CALENDAR_HORIZON
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_FILE = ROOT / "examples" / "sample-events.jsonl"
@@ -245,6 +247,8 @@ def test_every_sample_violation_was_injected(
     start_day=st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2026, 11, 1)),
     days=st.integers(1, 20),
 )
+@example(seed=0, start_day=dt.date(2026, 10, 12), days=1)  # the CN horizon alarm's day
+@example(seed=0, start_day=dt.date(2026, 10, 5), days=3)  # the days before it
 def test_a_generated_compliant_stream_gives_no_violations(
     streams: ModuleType, default_pack: commitrules.Pack, seed: int, start_day: dt.date, days: int
 ) -> None:
@@ -255,8 +259,20 @@ def test_a_generated_compliant_stream_gives_no_violations(
     # with too few observations is reported, correctly, as insufficient_sample.
     engine = commitrules.Engine(default_pack)
     found: list[commitrules.Violation] = []
+    last = start
     for event in events:
         found.extend(engine.process(event))
+        last = max(last, dt.datetime.fromisoformat(event["at"]))
     rejected = engine.stats.rejected
     assert rejected == 0
-    assert [(v.rule_id, v.kind) for v in found if v.kind != "insufficient_sample"] == []
+    # The calendar's horizon alarm is due from its day on (deadlines then reach the
+    # provisional year), whatever the stream: raised once if the stream reaches that day.
+    (alarm,) = [rule for rule in engine._rules if rule.rule_id == CALENDAR_HORIZON]
+    reaches = to_us(last) >= alarm.alarm_us  # type: ignore[attr-defined]
+    horizon = [v for v in found if v.rule_id == CALENDAR_HORIZON]
+    assert len(horizon) == (1 if reaches else 0)
+    assert [
+        (v.rule_id, v.kind)
+        for v in found
+        if v.kind != "insufficient_sample" and v.rule_id != CALENDAR_HORIZON
+    ] == []

@@ -48,7 +48,10 @@ __all__ = [
     "ComplaintExtended",
     "ComplaintReceived",
     "ComplaintResolved",
+    "ComplaintReviewDecided",
+    "ComplaintReviewRequested",
     "ComplianceCheckCompleted",
+    "CustomerCircumstancesChanged",
     "DataAccess",
     "Event",
     "EventCatalog",
@@ -224,7 +227,7 @@ Money = Annotated[
     Decimal,
     Field(ge=0, allow_inf_nan=False, max_digits=DECIMAL_DIGITS, decimal_places=DECIMAL_PLACES),
 ]
-Section = Literal["product", "risk", "fees"]
+Section = Literal["product", "risk", "fees", "free_look"]
 DataClass = Literal["public", "internal", "confidential", "sensitive"]
 FreeText = Annotated[str, Field(max_length=20_000)]
 
@@ -243,11 +246,30 @@ class Event(BaseModel):
 
 
 class SuitabilityAssessed(Event):
-    """A customer's risk tolerance was assessed (valid for a period the pack sets)."""
+    """A customer's risk tolerance was assessed (valid for a period the pack sets).
+
+    ``previous_risk_level`` is the level of the customer's latest earlier assessment at the
+    institution (None for the first); when the new level differs, ``change_confirmed``
+    says the customer was told and confirmed the change (适当性办法 Art 29 ¶1).
+    """
 
     type: Literal["suitability_assessed"] = "suitability_assessed"
     customer_id: NonEmpty
     risk_level: RiskLevel
+    staff_id: NonEmpty | None = None
+    branch_id: NonEmpty | None = None
+    previous_risk_level: RiskLevel | None = None
+    change_confirmed: bool = False
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
+
+
+class CustomerCircumstancesChanged(Event):
+    """A customer told the institution of a change that may affect their risk tolerance
+    (income, assets, health, investment goals …): the assessment is to be done again."""
+
+    type: Literal["customer_circumstances_changed"] = "customer_circumstances_changed"
+    customer_id: NonEmpty
+    change: NonEmpty
     staff_id: NonEmpty | None = None
     branch_id: NonEmpty | None = None
     personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
@@ -270,7 +292,18 @@ class ProductDisclosed(Event):
 
 
 class Sale(Event):
-    """A product was sold to a customer."""
+    """A product was sold to a customer.
+
+    ``channel`` is where it was sold (``branch``, ``self_service_terminal``, ``phone``,
+    ``internet``, ``mobile_app`` …); ``product_category`` the product's category when the
+    product register does not have it; ``customer_type`` ``individual`` (assumed when
+    absent) or ``institution``; ``policy_term_months`` the term of an insurance policy;
+    ``recording_id`` names the audio and video recording of the sale (双录), and
+    ``recorded`` says a recording was made. ``professional_investor`` is the seller's claim
+    only: the status counts when the institution's register of professional investors
+    holds the customer. ``legal_capacity`` (``full``, ``limited``, ``none``) and
+    ``guardian_consent`` are for sales to people with limited or no legal capacity.
+    """
 
     type: Literal["sale"] = "sale"
     customer_id: NonEmpty
@@ -286,11 +319,17 @@ class Sale(Event):
     product_category: NonEmpty | None = None
     professional_investor: bool = False
     extra_care: bool = False
+    customer_type: Literal["individual", "institution"] | None = None
+    policy_term_months: Annotated[int, Field(ge=0, le=1200)] | None = None
+    recording_id: NonEmpty | None = None
+    legal_capacity: Literal["full", "limited", "none"] | None = None
+    guardian_consent: bool = False
     personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id", "customer_age"})
 
 
 class MarketingPublished(Event):
-    """Marketing material was published."""
+    """Marketing material was published; ``audience`` is ``public`` (assumed when absent)
+    or ``qualified_investors`` (a closed audience of verified qualified investors)."""
 
     type: Literal["marketing_published"] = "marketing_published"
     material_id: NonEmpty
@@ -301,10 +340,18 @@ class MarketingPublished(Event):
     approved_by: NonEmpty | None = None
     branch_id: NonEmpty | None = None
     staff_id: NonEmpty | None = None
+    audience: Literal["public", "qualified_investors"] | None = None
 
 
 class ComplaintReceived(Event):
-    """A customer complaint was received."""
+    """A customer complaint was received.
+
+    ``channel`` is how it came (``hotline``, ``online``, ``email``, ``letter``, ``branch``,
+    ``app``, ``regulator_forwarded``, ``proxy`` …); ``branch_id`` the unit that handles it;
+    ``register_id`` its entry in the complaint register; ``reception_recording_id`` the
+    recording of a complaint received in person at a branch; ``subject_staff_id`` the staff
+    member the complaint is about, if any.
+    """
 
     type: Literal["complaint_received"] = "complaint_received"
     case_id: NonEmpty
@@ -315,6 +362,9 @@ class ComplaintReceived(Event):
     assignee: NonEmpty | None = None
     complexity: Literal["simple", "complex"] | None = None
     staff_id: NonEmpty | None = None
+    register_id: NonEmpty | None = None
+    reception_recording_id: NonEmpty | None = None
+    subject_staff_id: NonEmpty | None = None
     personal_fields: ClassVar[frozenset[str]] = frozenset({"customer_id"})
 
 
@@ -326,19 +376,59 @@ class ComplaintAcknowledged(Event):
 
 
 class ComplaintExtended(Event):
-    """The decision deadline of a complaint was extended."""
+    """The decision deadline of a complaint was extended.
+
+    ``stage`` ``complex``: the case is complex (the longer limit, no approval needed);
+    ``particularly_complex`` (the default): the further extension, which needs
+    ``approved_by`` (the staff id of the approver) and ``complainant_notified``.
+    ``branch_id`` is the unit handling the complaint (the complaint's own, which the pack
+    checks against the complaint received).
+    """
 
     type: Literal["complaint_extended"] = "complaint_extended"
     case_id: NonEmpty
     reason: FreeText
     approved_by: NonEmpty | None = None
     complainant_notified: bool = True
+    stage: Literal["complex", "particularly_complex"] = "particularly_complex"
+    branch_id: NonEmpty | None = None
+
+
+Remedy = Literal["review", "mediation", "arbitration", "litigation"]
 
 
 class ComplaintResolved(Event):
-    """A decision on a complaint was made and notified."""
+    """A decision on a complaint was made and notified.
+
+    ``reasons_given``: the complainant was told what was verified and the grounds of the
+    decision; ``remedies_told``: the routes of redress they were told of; ``notice_method``
+    and ``notice_evidence_id``: how they were told and the proof of it;
+    ``decided_by_head_office``: the head office decided (no review by a superior).
+    """
 
     type: Literal["complaint_resolved"] = "complaint_resolved"
+    case_id: NonEmpty
+    outcome: NonEmpty
+    reasons_given: bool = False
+    remedies_told: list[Remedy] = Field(default_factory=list)
+    notice_method: NonEmpty | None = None
+    notice_evidence_id: NonEmpty | None = None
+    decided_by_head_office: bool = False
+
+
+class ComplaintReviewRequested(Event):
+    """The complainant asked the superior institution to review a branch's decision."""
+
+    type: Literal["complaint_review_requested"] = "complaint_review_requested"
+    case_id: NonEmpty
+    branch_id: NonEmpty | None = None
+    late_request: bool = False
+
+
+class ComplaintReviewDecided(Event):
+    """The superior institution decided the review and told the complainant."""
+
+    type: Literal["complaint_review_decided"] = "complaint_review_decided"
     case_id: NonEmpty
     outcome: NonEmpty
 
@@ -490,7 +580,8 @@ class ImplementationReviewed(Event):
 
 
 class AnnualReportPublished(Event):
-    """The annual report on how the commitments were kept was published."""
+    """The annual report on how the commitments were kept was published; ``year`` is the
+    year it reports on (the report of 2026 is published in 2027)."""
 
     type: Literal["annual_report_published"] = "annual_report_published"
     report_id: NonEmpty
@@ -506,6 +597,9 @@ BUILTIN_EVENT_TYPES: tuple[type[Event], ...] = (
     ComplaintAcknowledged,
     ComplaintExtended,
     ComplaintResolved,
+    ComplaintReviewRequested,
+    ComplaintReviewDecided,
+    CustomerCircumstancesChanged,
     DataAccess,
     SurveyResponse,
     ServiceRequested,

@@ -5,7 +5,7 @@
 >>> lines = explain(pack, [{
 ...     "id": "m1", "type": "marketing_published", "at": "2026-07-01T09:00:00+08:00",
 ...     "material_id": "M-1", "channel": "wechat", "approved": True, "text": "穩健"}])
->>> [(line.rule_id, line.held) for line in lines]
+>>> [(line.rule_id, line.held) for line in lines if line.applied]
 [('C1.marketing.banned-promise', True), ('C1.marketing.unapproved', True)]
 """
 

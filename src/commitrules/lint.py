@@ -5,11 +5,18 @@
 True
 >>> any(w.code == "unchecked-source" for w in report.warnings)
 True
+>>> [w for w in report.warnings if w.code in ("missing-quote", "policy-without-owner")]
+[]
+
+A checked regulation source without the article's words (``quote``) is ``missing-quote``;
+an internal policy without the role that set it (``set_by``) is ``policy-without-owner``;
+``commitrules lint --strict`` fails on any warning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from pathlib import Path
 
@@ -18,6 +25,7 @@ import attrs
 from .errors import CaseError, CommitRulesError, Location, PackValidationError, Problem
 from .eventtime import WorkingDayCalendar, from_us, to_us
 from .pack import Pack, load_pack
+from .pack.models import SourceModel
 from .rules.operational import horizon_alarm, longest_working_days
 
 __all__ = ["LintReport", "Warning", "lint"]
@@ -77,7 +85,102 @@ def lint(
         except CommitRulesError as error:
             return LintReport(errors=(Problem(error.location, error.reason),), warnings=())
         found.extend(_calendar_warnings(each, as_of))
-    return LintReport(errors=tuple(_case_problems(pack)), warnings=tuple(found))
+        if each is not pack:
+            found.extend(_source_warnings(each, base=pack))
+    return LintReport(errors=tuple(_case_problems(pack)), warnings=tuple(dict.fromkeys(found)))
+
+
+def _source_problems(source: SourceModel, what: str, roles: set[str]) -> list[tuple[str, str]]:
+    """(code, message) for a source that is legal but says too little about itself."""
+    found: list[tuple[str, str]] = []
+    if source.kind == "regulation" and source.checked and not source.quote:
+        found.append(
+            (
+                "missing-quote",
+                f"{what}: a checked regulation source gives the article's words in 'quote' "
+                f"({source.citation})",
+            )
+        )
+    if source.kind == "internal_policy" and source.set_by is None:
+        found.append(
+            (
+                "policy-without-owner",
+                f"{what}: an internal policy names the role that set it in 'set_by' "
+                f"({source.citation})",
+            )
+        )
+    if source.set_by is not None and source.set_by not in roles:
+        close = difflib.get_close_matches(source.set_by, sorted(roles), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        found.append(
+            ("unknown-owner", f"{what}: set_by {source.set_by!r} is not a role of the pack{hint}")
+        )
+    return found
+
+
+def _source_warnings(pack: Pack, *, base: Pack | None = None) -> list[Warning]:
+    """Sources of parameters (and of clauses) that say too little: a checked regulation
+    without its quote, a policy without its owner. With ``base`` (another profile of the
+    same pack), only the sources the profile itself gives."""
+    roles = {role.id for role in pack.roles}
+    found: list[Warning] = []
+    for name, parameter in sorted(pack.parameters.items()):
+        if parameter.source is None:
+            continue
+        if base is not None and base.parameters[name].source == parameter.source:
+            continue
+        where = Location(file=parameter.defined_in, key=f"parameters.{name}")
+        if base is not None:
+            where = Location(file=f"profiles/{pack.profile}.yaml", key=f"parameters.{name}")
+        what = f"parameter {name!r}" + (f" (profile {pack.profile})" if base else "")
+        for code, message in _source_problems(parameter.source, what, roles):
+            found.append(Warning(code, message, where))
+    if base is not None:
+        return found
+    for clause in pack.clauses:
+        where = Location(file="clauses.yaml", key=f"clauses.{clause.id}.sources")
+        for source in clause.sources:
+            for code, message in _source_problems(source, f"clause {clause.id}", roles):
+                found.append(Warning(code, message, where))
+    return found
+
+
+def _role_warnings(pack: Pack) -> list[Warning]:
+    """A role held per scope value needs a roster table keyed by that field."""
+    found: list[Warning] = []
+    for role in pack.roles:
+        if role.roster is None or role.scope is None:
+            continue
+        where = Location(file="roles.yaml", key=f"roles.{role.id}")
+        table = pack.tables.get(role.roster)
+        if role.scope not in pack.scope_fields:
+            found.append(
+                Warning(
+                    "role-scope",
+                    f"role {role.id!r} is held per {role.scope!r}, which is not among the "
+                    f"pack's scope_fields ({', '.join(pack.scope_fields)}): findings never "
+                    f"carry it",
+                    where,
+                )
+            )
+        if table is None:
+            found.append(
+                Warning(
+                    "role-roster",
+                    f"role {role.id!r}: no table {role.roster!r} gives its holders",
+                    where,
+                )
+            )
+        elif table.key != role.scope or "holder" not in table.columns:
+            found.append(
+                Warning(
+                    "role-roster",
+                    f"role {role.id!r}: the roster {role.roster!r} is keyed by {role.scope!r} "
+                    f"and names each holder in a 'holder' column",
+                    where,
+                )
+            )
+    return found
 
 
 def _calendar_warnings(pack: Pack, as_of: dt.date | None) -> list[Warning]:
@@ -201,7 +304,10 @@ def _warnings(pack: Pack) -> list[Warning]:
             found.append(
                 Warning("parameter-without-source", f"parameter {name!r} has no source", where)
             )
-        elif not parameter.source.checked:
+        elif not parameter.source.checked and not (
+            # The bank's own figure, owned by a named role: no official text to check.
+            parameter.source.kind == "internal_policy" and parameter.source.set_by is not None
+        ):
             found.append(
                 Warning(
                     "unchecked-source",
@@ -212,8 +318,11 @@ def _warnings(pack: Pack) -> list[Warning]:
             )
         if name not in words:
             found.append(Warning("unused-parameter", f"no rule reads parameter {name!r}", where))
+    found.extend(_source_warnings(pack))
+    found.extend(_role_warnings(pack))
+    rosters = {role.roster for role in pack.roles if role.roster is not None}
     for name, table in sorted(pack.tables.items()):
-        if name not in words:
+        if name not in words and name not in rosters:
             where = Location(file=table.defined_in)
             found.append(Warning("unused-table", f"no rule reads table {name!r}", where))
     runtime = pack.build()

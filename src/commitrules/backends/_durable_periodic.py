@@ -16,11 +16,17 @@ any accepted event an ``any`` fact); at the close the clock and one ``member`` f
 row of the members table are asserted::
 
     no_events: clock(in force) ∧ none(any)                                (no members table)
+    some_events: clock(in force ∧ _track) ∧ any                           (no members table)
     missing:   clock(in force) ∧ member(where) ∧ none(seen with the member's value)
     met:       clock(in force ∧ _track) ∧ member(where) ∧ seen(the member's value)
 
 Findings are emitted in the native order (groups by ``repr`` of their key, members by
 ``str``), then the period's facts are retracted.
+
+An obligation with a ``period_field`` keeps, as the native rule does, the members seen per
+period not yet judged (the event's field names the period); when a period is judged (at
+its end, or at its ``due`` time) that period's ``seen`` and ``any`` facts are asserted,
+judged as above and retracted.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import attrs
 
 from ..eventtime import Period, from_us, next_period, period_of
 from ..rules import CompileContext, Finding, RuntimeServices
-from ..rules._base import EventFilterSpec, ParamRef, key_getter
+from ..rules._base import Carried, CarryContext, EventFilterSpec, ParamRef, key_getter
 from ..rules.periodic import (
     INSUFFICIENT,
     PeriodicObligationRule,
@@ -41,6 +47,7 @@ from ..rules.periodic import (
     _percent,
     _PeriodicBase,
     _PeriodicRule,
+    named_period,
     period_finding,
 )
 from ._durable_base import DurableRule, in_force_cond, scope_for
@@ -132,6 +139,8 @@ def _obligation_plan(native: PeriodicObligationRule, ctx: CompileContext) -> _Pl
     if clock is not None:
         if native._members_table is None or native.member_field is None:
             rules["no_events"] = {"all": [{"c": clock}, {"n$not": pattern("any")}]}
+            tracked = pattern("clock", in_force, {"_track": TRUE})
+            rules["some_events"] = {"all": [{"c": tracked}, {"x": pattern("any")}]}
         elif member is not None:
             rules["missing"] = {"all": [{"c": clock}, {"m": member}, {"n$not": same}]}
             tracked = pattern("clock", in_force, {"_track": TRUE})
@@ -371,17 +380,85 @@ class DurablePeriodicObligation(_DurablePeriodic):
         self, native: PeriodicObligationRule, ctx: CompileContext, program: Program, plans: Any
     ) -> None:
         super().__init__(native, ctx, program, plans)
+        self._native = native
         self._seen: set[Any] = set()
         self._seen_ids: dict[str, Any] = {}
         self._any = False
+        self.period_field = native.period_field
+        self._has_due = native.spec.due is not None
+        # With a period field, as the native rule: per period not yet judged.
+        self._open: dict[int, tuple[set[Any], list[bool]]] = {}
+        self._floor: int | None = None
         self._start_plan(self.plan(lambda: _obligation_plan(native, ctx)))
 
     def counted(self, index: int, event: dict[str, Any]) -> None:
+        if self.period_field is not None:
+            period = named_period(event.get(self.period_field), self.period_unit, self.tz)
+            if period is None or self._floor is None or period.start_us < self._floor:
+                return
+            entry = self._open.get(period.start_us)
+            if entry is None:
+                entry = self._open[period.start_us] = (set(), [False])
+            entry[1][0] = True
+            if self.member_field is not None:
+                entry[0].add(event.get(self.member_field))
+            return
         if not self._any:
             self._mark_any()
         if self.member_field is not None:
             value = event.get(self.member_field)
             self._mark(value)
+
+    def start(self, first_us: int, services: RuntimeServices) -> None:
+        if self.period_field is None:
+            super().start(first_us, services)
+        elif self._current is None:
+            self._current = period_of(first_us, self.period_unit, services.tz)
+            self._floor = self._current.start_us
+            services.schedule(self._current.end_us, self, self._current.start_us)
+
+    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
+        if self.period_field is None:
+            super().on_timer(token, fire_us, services)
+            return
+        if isinstance(token, list | tuple):
+            self._judge(period_of(int(token[1]), self.period_unit, services.tz), services)
+            return
+        period = self._current
+        if period is None or period.start_us != token:
+            return
+        if not self._has_due:
+            self._judge(period, services)
+        else:
+            due = self._native.due_us(period, services.params)
+            services.schedule(due + 1, self, ["due", period.start_us])
+        self._current = next_period(period, services.tz)
+        services.schedule(self._current.end_us, self, self._current.start_us)
+
+    def _judge(self, period: Period, services: RuntimeServices) -> None:
+        if self._floor is None or period.start_us < self._floor:
+            return
+        seen, seen_any = self._open.pop(period.start_us, (set(), [False]))
+        self._floor = period.end_us
+        due = self._native.due_us(period, services.params) if self._has_due else None
+        services.set_time(period.end_us - 1)
+        clock = {
+            "t": "clock",
+            "id": "clock",
+            "_now": number(period.end_us - 1),
+            "_track": TRUE if services.tracking else FALSE,
+        }
+        # The period's facts, asserted for its judgement only.
+        if seen_any[0]:
+            self._mark_any()
+        for value in sorted(seen, key=str):
+            self._mark(value)
+        self._due_us = due
+        try:
+            self.close(period, clock, services)
+        finally:
+            self._due_us = None
+            self.reset()
 
     @property
     def _by_members(self) -> bool:
@@ -403,12 +480,30 @@ class DurablePeriodicObligation(_DurablePeriodic):
             assert not fired, fired
             self._seen_ids[fact_id] = value
 
+    _due_us: int | None = None
+
+    def _placed(
+        self, period: Period, services: RuntimeServices, subject: dict[str, Any]
+    ) -> Finding:
+        due = self._due_us
+        evidence: dict[str, Any] = {"events": 0}
+        if due is not None:
+            evidence["due"] = from_us(due, services.tz).isoformat()
+        finding = self._finding(period, services, subject, evidence)
+        if due is None:
+            return finding
+        return attrs.evolve(finding, at_us=due, at=from_us(due, services.tz), due_us=due)
+
     def close(self, period: Period, clock: dict[str, Any], services: RuntimeServices) -> None:
         program = self.program
         if not self._by_members:
-            fired = program.probe(self.ruleset, clock)
-            if any(name == "no_events" for name, _match in fired):
-                services.emit(self._finding(period, services, {}, {"events": 0}))
+            verdicts = {name for name, _match in program.probe(self.ruleset, clock)}
+            if "no_events" in verdicts:
+                services.emit(self._placed(period, services, {}))
+            elif "some_events" in verdicts:
+                moment = period.end_us if self._due_us is None else self._due_us
+                kept = {"period": period.label}
+                services.outcome(self, "compliant", kept, from_us(moment, services.tz), ())
             return
         fired = program.place(self.ruleset, clock)
         assert not fired, fired
@@ -426,12 +521,13 @@ class DurablePeriodicObligation(_DurablePeriodic):
                 (missing if name == "missing" else met).append(member)
         program.retract_fact(self.ruleset, "clock")
         if services.tracking:
-            end = from_us(period.end_us, services.tz)
+            moment = period.end_us if self._due_us is None else self._due_us
+            end = from_us(moment, services.tz)
             for member in sorted(met, key=str):
                 done = {member_field: member, "period": period.label}
                 services.outcome(self, "compliant", done, end, ())
         for member in sorted(missing, key=str):
-            services.emit(self._finding(period, services, {member_field: member}, {"events": 0}))
+            services.emit(self._placed(period, services, {member_field: member}))
 
     def reset(self) -> None:
         for fact_id in self._seen_ids:
@@ -443,6 +539,15 @@ class DurablePeriodicObligation(_DurablePeriodic):
         self._any = False
 
     def state(self) -> Any:
+        if self.period_field is not None:
+            return {
+                "period": self._period_state(),
+                "floor": self._floor,
+                "open": [
+                    [start, sorted(seen, key=str), flag[0]]
+                    for start, (seen, flag) in sorted(self._open.items())
+                ],
+            }
         return {
             "period": self._period_state(),
             "seen": sorted(self._seen, key=str),
@@ -452,7 +557,18 @@ class DurablePeriodicObligation(_DurablePeriodic):
     def restore(self, state: Any) -> None:
         self.reset()
         self._restore_period(state["period"])
+        self._open.clear()
+        if self.period_field is not None:
+            floor = state.get("floor")
+            self._floor = None if floor is None else int(floor)
+            for start, seen, flag in state.get("open", ()):
+                self._open[int(start)] = (set(seen), [bool(flag)])
+            return
         if state["any"]:
             self._mark_any()
         for value in state["seen"]:
             self._mark(value)
+
+    def carry(self, state: Any, context: CarryContext) -> Carried:
+        """As the native rule: timers follow the state."""
+        return self._native.carry(state, context)

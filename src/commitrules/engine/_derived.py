@@ -7,8 +7,10 @@ provisional deadline whose due time moved) or releases one in the past, what the
 the findings must follow. The engine keeps, for twice the longest of their windows, the
 findings they counted (:class:`DerivedLog`); a correction recomputes the routes and the
 threshold findings from it, withdraws what changed (a ``correction`` each) and releases what
-is new, then rebuilds their live state from it. Exact when the findings that moved lie
-within one window before the restore (the horizon alarm's margin makes that the rule).
+is new, then rebuilds their live state from it. The findings that can move are those at or
+after the start of the calendar's first provisional year; while a year is provisional the log
+keeps everything from two windows before it (it grows until the year is made official), so
+the recomputation is exact however late the upgrade comes.
 """
 
 from __future__ import annotations
@@ -35,10 +37,15 @@ Entry = tuple[int, Violation, Finding]
 class DerivedLog:
     """The findings routing repeats and thresholds over findings counted, newest last."""
 
-    __slots__ = ("entries", "span_us")
+    __slots__ = ("entries", "keep_from_us", "span_us")
 
-    def __init__(self, span_us: int) -> None:
+    def __init__(self, span_us: int, provisional_from_us: int | None = None) -> None:
         self.span_us = span_us
+        #: Nothing after this is forgotten: two windows before the first provisional year
+        #: (whose findings a pack upgrade may move), or None when every year is official.
+        self.keep_from_us = (
+            provisional_from_us - span_us if provisional_from_us is not None else None
+        )
         self.entries: deque[Entry] = deque()
 
     def add(self, finding: Finding, violation: Violation) -> None:
@@ -46,8 +53,11 @@ class DerivedLog:
         self.entries.append((finding.at_us, violation, finding))
 
     def forget_before(self, watermark_us: int) -> None:
-        """Drop what is older than the span before the watermark."""
+        """Drop what is older than the span before the watermark (and than the span before
+        the first provisional year)."""
         cutoff = watermark_us - self.span_us
+        if self.keep_from_us is not None:
+            cutoff = min(cutoff, self.keep_from_us)
         entries = self.entries
         while entries and entries[0][0] < cutoff:
             entries.popleft()

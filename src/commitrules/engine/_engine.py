@@ -303,7 +303,13 @@ class Engine:
         # What routing repeats and thresholds over findings counted, for corrections.
         windows = [self._router.longest_window_us]
         windows += [getattr(rule, "_window_us", None) or 366 * _DAY_US for rule in self._counting]
-        self._derived = DerivedLog(2 * max(windows)) if max(windows) else None
+        calendar = runtime.calendar
+        provisional_from = (
+            to_us(dt.datetime(calendar.last_year + 1, 1, 1, tzinfo=self._tz))
+            if calendar is not None and calendar.last_year < dt.MAXYEAR
+            else None
+        )
+        self._derived = DerivedLog(2 * max(windows), provisional_from) if max(windows) else None
         #: While a restore carries state over: what it released, (finding, violation).
         self._migrating: list[tuple[Finding, Violation]] | None = None
         #: Findings of the current call still to route: (place in the call's output, finding).

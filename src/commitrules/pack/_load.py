@@ -46,7 +46,14 @@ from ..violations import Message, PackRef
 from ._read import Placed, RawPack, read_pack_directory
 from ._report import ReportSection, report_sections
 from ._values import Parameter, ParameterTimeline, Table, TableIndex, coerce
-from .models import CalendarModel, ParameterModel, ParameterOverride, ProfileFile, TableModel
+from .models import (
+    CalendarModel,
+    ParameterModel,
+    ParameterOverride,
+    ProfileFile,
+    SourceModel,
+    TableModel,
+)
 
 __all__ = ["DEFAULT_PACK", "Clause", "Pack", "Role", "bundled_packs", "load_pack"]
 
@@ -145,6 +152,8 @@ class Clause:
     section: str | None = None
     automatable: bool = True
     reason: Message | None = None
+    #: The texts the clause rests on (commitment, regulation, the bank's policy).
+    sources: tuple[SourceModel, ...] = ()
 
 
 @attrs.frozen
@@ -154,6 +163,9 @@ class Role:
     id: str
     name: Message
     description: Message | None = None
+    #: Held per value of this scope field; ``roster`` is the table naming each holder.
+    scope: str | None = None
+    roster: str | None = None
 
 
 def _message(value: Any) -> Message:
@@ -725,6 +737,7 @@ class _Merge:
                     section=c.value.section,
                     automatable=c.value.automatable,
                     reason=_message(c.value.reason) if c.value.reason else None,
+                    sources=tuple(c.value.sources),
                 )
                 for c in clauses
             ),
@@ -733,6 +746,8 @@ class _Merge:
                     id=r.value.id,
                     name=_message(r.value.name),
                     description=_message(r.value.description) if r.value.description else None,
+                    scope=r.value.scope,
+                    roster=r.value.roster,
                 )
                 for r in roles
             ),

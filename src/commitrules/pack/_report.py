@@ -10,11 +10,11 @@ from ..errors import Location, did_you_mean
 from ..events import EventCatalog
 from ..rules import RuleSpecBase
 from ._read import Placed
-from .models import CaseHandlingSection, FindingsSection
+from .models import CaseHandlingSection, CaseStatisticsSection, FindingsSection
 
 __all__ = ["ReportSection", "report_sections"]
 
-ReportSection = CaseHandlingSection | FindingsSection
+ReportSection = CaseHandlingSection | FindingsSection | CaseStatisticsSection
 """One section a pack adds to the commitment report."""
 
 
@@ -48,6 +48,8 @@ def report_sections(
         section = item.value
         if isinstance(section, CaseHandlingSection):
             _check_case_handling(Placed(section, item.file, item.path), catalog, rules, problem)
+        elif isinstance(section, CaseStatisticsSection):
+            _check_case_statistics(Placed(section, item.file, item.path), catalog, problem)
         else:
             _check_findings(Placed(section, item.file, item.path), rules, clause_ids, problem)
     return tuple(item.value for item in merged.values())
@@ -92,6 +94,36 @@ def _check_case_handling(
                 f"rule {rule_id!r} opens on {getattr(spec, 'on', None)!r}, not on "
                 f"{section.opened_by!r} (the section's opened_by)",
             )
+
+
+def _check_case_statistics(
+    item: Placed[CaseStatisticsSection],
+    catalog: EventCatalog,
+    problem: Callable[[Location, str], None],
+) -> None:
+    """The event types exist, both carry the key, and the opening type has every ``by``."""
+    section = item.value
+    for key in ("opened_by", "closed_by"):
+        name = getattr(section, key)
+        if name not in catalog:
+            problem(
+                item.locate((key,)),
+                f"unknown event type {name!r}{did_you_mean(name, catalog.names)}",
+            )
+            continue
+        fields = [f for f in catalog[name].fields if f not in ("id", "type", "at")]
+        if section.key not in catalog[name].fields:
+            hint = did_you_mean(section.key, fields)
+            problem(
+                item.locate(("key",)), f"event type {name!r} has no field {section.key!r}{hint}"
+            )
+        if key == "opened_by":
+            for index, field in enumerate(section.by):
+                if field not in catalog[name].fields:
+                    problem(
+                        item.locate(("by", index)),
+                        f"event type {name!r} has no field {field!r}{did_you_mean(field, fields)}",
+                    )
 
 
 def _check_findings(

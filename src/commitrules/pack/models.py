@@ -31,6 +31,7 @@ from ..rules._base import Bilingual, Name, Spec
 __all__ = [
     "CalendarModel",
     "CaseHandlingSection",
+    "CaseStatisticsSection",
     "ClauseFile",
     "ClauseModel",
     "DisableModel",
@@ -138,8 +139,48 @@ class PackMeta(Spec):
         return _checked_zone(value)
 
 
+class SourceModel(Spec):
+    """Where a figure (or a clause) comes from, and whether it was checked against the
+    official text.
+
+    ``kind`` says whose figure it is: a ``regulation`` binds the bank; an
+    ``institution_commitment`` is printed in the commitment; an ``internal_policy`` is the
+    bank's own choice, and ``set_by`` names the role that owns it (a role of the pack);
+    ``industry_practice`` is common usage. ``checked: true`` means the figure was read in
+    the official text; a checked regulation carries the article's words in ``quote`` (lint
+    warns when it does not). ``set_by`` is refused on a regulation: the regulator set it.
+
+    .. code-block:: yaml
+
+        source: {kind: regulation, citation: "投诉办法 Art 18 ¶1", checked: true,
+                 quote: "应当自收到消费投诉之日起15日内作出处理决定并告知投诉人"}
+        source: {kind: internal_policy, set_by: rights-protection-dept,
+                 citation: "Commitment §3 (快速響應機制); no day count in 投诉办法"}
+    """
+
+    kind: Literal["regulation", "institution_commitment", "internal_policy", "industry_practice"]
+    citation: Annotated[str, Field(min_length=3)]
+    checked: bool = False
+    set_by: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,63}$")] | None = None
+    quote: Annotated[str, Field(min_length=2, max_length=2000)] | None = None
+    url: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _no_owner_for_a_regulation(self) -> SourceModel:
+        if self.kind == "regulation" and self.set_by is not None:
+            msg = (
+                "'set_by' names the bank's role that owns an internal policy figure; a "
+                "regulation's figure is set by the regulator (use kind: internal_policy if the "
+                "bank chose it)"
+            )
+            raise ValueError(msg)
+        return self
+
+
 class ClauseModel(Spec):
-    """One clause of the commitment."""
+    """One clause of the commitment, with the texts it rests on (``sources``: the
+    commitment itself, a regulation, or the bank's own policy)."""
 
     id: ClauseId
     section: str | None = None
@@ -147,6 +188,7 @@ class ClauseModel(Spec):
     text: Bilingual
     automatable: bool = True
     reason: Bilingual | None = None
+    sources: list[SourceModel] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _reason_when_not_automatable(self) -> ClauseModel:
@@ -163,29 +205,42 @@ class ClauseFile(Spec):
 
 
 class RoleModel(Spec):
-    """A role that violations are routed to."""
+    """A role that violations are routed to.
+
+    A role held per branch (or per any other scope field) says so with ``scope`` and names
+    the roster table that gives its holder: a finding's ``scope`` value (e.g. its
+    ``branch_id``) is the key of the roster's row, whose ``holder`` column names the person.
+    The engine routes to the role; whoever delivers the finding looks the holder up.
+
+    .. code-block:: yaml
+
+        - id: branch-head
+          name: {zh: 網點負責人, en: Branch head}
+          scope: branch_id
+          roster: branch_heads
+    """
 
     id: RoleId
     name: Bilingual
     description: Bilingual | None = None
+    scope: Name | None = None
+    roster: Name | None = None
+
+    @model_validator(mode="after")
+    def _scope_and_roster_together(self) -> RoleModel:
+        if (self.scope is None) != (self.roster is None):
+            msg = (
+                "a role held per scope value names both 'scope' (the finding's scope field, "
+                "e.g. branch_id) and 'roster' (the table that gives the holder)"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class RolesFile(Spec):
     """``roles.yaml``."""
 
     roles: list[RoleModel]
-
-
-class SourceModel(Spec):
-    """Where a figure comes from, and whether it was checked against the official text."""
-
-    kind: Literal["regulation", "institution_commitment", "internal_policy", "industry_practice"]
-    citation: Annotated[str, Field(min_length=3)]
-    checked: bool = False
-    url: str | None = None
-    note: str | None = None
-    set_by: str | None = None  # who set a figure that is the bank's own (a role of the pack)
-    quote: str | None = None  # the source's own words, for a checked figure
 
 
 class DatedValue(Spec):
@@ -393,7 +448,43 @@ class FindingsSection(Spec):
         return self
 
 
-ReportSectionModel = Annotated[CaseHandlingSection | FindingsSection, Field(discriminator="kind")]
+class CaseStatisticsSection(Spec):
+    """A table of cases per period (``period``, by default a quarter) and per value of the
+    ``by`` fields of the opening event, with how long the closed ones took, in calendar-day
+    ``buckets`` (``[15, 30, 60]``: up to 15 days, 16 to 30, 31 to 60, more than 60) and how
+    many are still open. A case belongs to the period it was opened in (received); its days
+    are counted from its opening date to its closing date in the pack's time zone, so a case
+    closed by the end of the 15th day after the day it was received is in the first bucket,
+    as a deadline of 15 calendar days to the end of the day counts. The report shows the
+    table and writes it as CSV (:meth:`commitrules.report.Report.to_csv`): one row per
+    period and combination of values, a field that is absent counted as ``""``.
+    """
+
+    id: SectionId
+    kind: Literal["case_statistics"]
+    title: Bilingual
+    opened_by: Name
+    closed_by: Name
+    key: Name
+    by: list[Name] = Field(min_length=1, max_length=4)
+    period: Literal["month", "quarter", "half_year", "year"] = "quarter"
+    buckets: list[Annotated[int, Field(ge=1, le=3660)]] = Field(min_length=1, max_length=10)
+    note: Bilingual | None = None
+
+    @model_validator(mode="after")
+    def _buckets_increase(self) -> CaseStatisticsSection:
+        if self.buckets != sorted(set(self.buckets)):
+            msg = "'buckets' are day counts in increasing order, each once (e.g. [15, 30, 60])"
+            raise ValueError(msg)
+        if len(set(self.by)) != len(self.by):
+            msg = "'by' names each field once"
+            raise ValueError(msg)
+        return self
+
+
+ReportSectionModel = Annotated[
+    CaseHandlingSection | FindingsSection | CaseStatisticsSection, Field(discriminator="kind")
+]
 """One section a pack adds to the report; ``kind`` decides which other keys it takes."""
 
 
@@ -401,8 +492,9 @@ class ReportFile(Spec):
     """``report.yaml``: sections the pack adds to the commitment report, in order, after
     the sections every report has (clauses, checks, deadlines, thresholds, targets, time,
     roles, offenders). A pack that extends another adds to its sections; a section with the
-    id of one of the parent's replaces it. The default pack declares its complaint section
-    and its early-warning list here:
+    id of one of the parent's replaces it. Three kinds: ``case_handling``, ``findings`` and
+    ``case_statistics``. The default pack declares its complaint section, its quarterly
+    complaint statistics and its early-warning list here:
 
     .. code-block:: yaml
 
@@ -414,6 +506,15 @@ class ReportFile(Spec):
             closed_by: complaint_resolved
             key: case_id
             limits: [C5.resolve.simple, C5.resolve.complex]
+          - id: complaint-statistics
+            kind: case_statistics
+            title: {zh: 投訴統計(季度), en: Complaint statistics (quarterly)}
+            opened_by: complaint_received
+            closed_by: complaint_resolved
+            key: case_id
+            by: [category, channel]
+            period: quarter
+            buckets: [15, 30, 60]
           - id: early-warnings
             kind: findings
             title: {zh: 預警及應急(W1/W2), en: Early warnings and emergency response (W1/W2)}

@@ -29,12 +29,13 @@ Arguments of :func:`build_report`:
   the script asked for with OpenCC when the pack writes the other one (``data["conversion"]``
   says so).
 * ``until`` — optional, the moment event time was advanced to (``advance_to``, the CLI's
-  ``--until``). Periods that closed by then without a finding are reported as met. Without
-  it, the latest event or finding is the last moment known to be judged.
+  ``--until``). Periods that closed by then without a finding are reported as kept
+  (without ``outcomes``; with them, as the outcomes show). Without it, the latest
+  event or finding is the last moment known to be judged.
 * ``outcomes`` — optional, the :class:`~commitrules.engine.Outcome` records of the same run
   (``Engine(pack, outcomes=collected.append)``): with them the report also counts what
   held, not only what broke (events a check judged, deadlines opened and met), and knows
-  which cases a limit applied to, and the achieved rate of periods that met their target.
+  which cases a limit applied to, and the achieved rate of periods that kept their target.
   Without them those counts are ``None``.
 * ``inputs`` — optional, the files the events (and waivers) were read from: the summary
   lists each by name, size and SHA-256 (``-`` is standard input, with no hash).
@@ -42,7 +43,8 @@ Arguments of :func:`build_report`:
 Everything the report shows is derived from the pack being reported: a section appears
 for what the pack has (its clauses; its checks, deadlines, thresholds and periodic
 targets; its scope fields), and a pack adds its own sections in ``report.yaml`` (see the
-pack format reference: a ``case_handling`` section, a ``findings`` section).
+pack format reference: a ``case_handling``, a ``case_statistics`` or a ``findings``
+section).
 
 What the report holds (the keys of :attr:`Report.data`):
 
@@ -52,8 +54,10 @@ What the report holds (the keys of :attr:`Report.data`):
   correction); the input files; the OpenCC conversion of the pack's Chinese, if any.
   ``pack_mismatch`` lists the packs of findings made by a different pack than ``pack``.
 * ``clauses`` — every clause in catalogue order with its status (``kept``, ``breached``,
-  ``breached_sub`` (in a sub-clause), ``insufficient_sample``, ``not_automatable`` with the
-  reason, ``not_checked`` when no rule covers it) and its own findings counted by kind.
+  ``breached_sub`` (in a sub-clause), ``insufficient_sample``, ``not_judged`` (with outcomes:
+  none of its rules judged anything in the period; a threshold's silence counts as kept),
+  ``not_automatable`` with the reason, ``not_checked`` when no rule covers it) and its own
+  findings counted by kind.
 * ``checks`` — each ``check`` and ``precedence`` rule: events judged and held (with
   outcomes), its findings by kind.
 * ``deadlines`` — each ``deadline`` rule: its limit as in force on the last day (and its
@@ -62,11 +66,15 @@ What the report holds (the keys of :attr:`Report.data`):
   the findings).
 * ``thresholds`` — each ``threshold`` rule: its findings by kind and the groups that
   crossed it most.
-* ``targets`` — each ``periodic_target`` rule per closed period: ``met`` (no finding),
-  ``missed``, ``insufficient_sample``, ``no_events`` (nothing counted at all) or
-  ``excused``, with numerator, denominator and the achieved rate where the engine recorded
-  them (a finding, or a met period's outcome), and the goal in force; charted on an axis from
-  0, periods not judged marked as such.
+* ``targets`` — each ``periodic_target`` rule per closed period: ``kept``, ``missed``,
+  ``not_judged`` (``reason``: ``no_events`` when nothing was counted at all, ``too_few``
+  observations, or ``no_judgement`` recorded when the outcomes show none) or ``excused``,
+  with numerator, denominator and the achieved rate where the engine recorded them (the
+  finding or, for a kept period, the engine's outcome; a period not judged has no rate),
+  the target in force and the fewest observations it needs (``min_sample``). Without
+  outcomes a closed period without a finding is taken as kept, its rate unknown. Charted
+  on an axis from 0 with the target dashed; periods not judged, and kept ones whose rate is
+  unknown, are marked as such, never drawn at a rate.
 * ``timeline`` — breaches per week (a span up to 100 days), month or year; charted.
 * ``by_role`` — breaches by the responsible role; charted.
 * ``offenders`` — for each of the pack's scope fields (``scope_fields``, e.g. branch and
@@ -77,7 +85,9 @@ What the report holds (the keys of :attr:`Report.data`):
   closed and open, with the days they took (nearest-rank p50, p90, longest) and, when it
   names deadline rules as ``limits``, how many closed within their limit and how many open
   ones are past it (as those rules decided); a ``findings`` section lists the period's
-  findings of its clauses and rules.
+  findings of its clauses and rules; a ``case_statistics`` section counts the cases opened
+  in each of its periods per value of its ``by`` fields, with how long the closed ones took
+  (calendar-day buckets) and how many are open, and :meth:`Report.to_csv` writes it as CSV.
 * ``operational``, ``corrections`` — the engine's own findings (clause ``engine``) and the
   corrections that withdrew earlier findings, shown apart and counted against no clause.
 
@@ -102,13 +112,16 @@ True
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
+import io
 import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._safe_text import spreadsheet_cell
 from ..violations import Violation
 from ._charts import render_charts
 from ._data import compute, language_of
@@ -155,6 +168,22 @@ class Report:
         """The same content as Markdown; each chart is given as a table of its data."""
         return render_markdown(self._data, words(self.lang))
 
+    def to_csv(self, section: str) -> str:
+        """A ``case_statistics`` section of the pack as CSV: a header line with the
+        section's columns (``period``, its ``by`` fields, ``received``, ``closed``, one
+        column per bucket, ``open``), then a line per row. Text that a spreadsheet would
+        read as a formula is neutralised (a leading ``'``), as the CLI's CSV does.
+
+        Raises:
+            KeyError: the pack declares no statistics section with that id.
+        """
+        for item in self._data["sections"]:
+            if item["id"] == section and item["kind"] == "case_statistics":
+                return statistics_csv(item["columns"], item["rows"])
+        known = [s["id"] for s in self._data["sections"] if s["kind"] == "case_statistics"]
+        msg = f"no case_statistics section {section!r} (the pack has: {', '.join(known) or 'none'})"
+        raise KeyError(msg)
+
     def __repr__(self) -> str:
         period = self._data["period"]
         label = period["label"] if period else "all"
@@ -162,6 +191,18 @@ class Report:
             f"<Report {self._data['pack']['id']} period={label} lang={self.lang} "
             f"findings={self._data['findings']['total']}>"
         )
+
+
+def statistics_csv(columns: list[str], rows: list[Mapping[str, Any]]) -> str:
+    """CSV text (RFC 4180, ``\r\n`` line ends) of a statistics section's rows."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [spreadsheet_cell(row[c]) if isinstance(row[c], str) else row[c] for c in columns]
+        )
+    return out.getvalue()
 
 
 def build_report(

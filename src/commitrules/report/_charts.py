@@ -32,7 +32,7 @@ _FONT_SIZE = 10
 COLORS = {
     "violation": "#a93226",
     "escalation": "#c75c00",
-    "met": "#1e8449",
+    "kept": "#1e8449",
     "missed": "#c0392b",
     "excused": "#616e7c",
     "target": "#2c3e50",
@@ -64,7 +64,7 @@ def render_charts(data: Mapping[str, Any], say: Words) -> dict[str, str]:
     for target in data["targets"]:
         rows = target["periods"]
         if not target["grouped"] and any(
-            row["rate"] is not None or row["status"] in _NOT_JUDGED for row in rows
+            row["rate"] is not None or row["status"] == "not_judged" for row in rows
         ):
             charts["target:" + target["rule_id"]] = (
                 f"{target['title']} — {say['rate_chart']}",
@@ -177,12 +177,11 @@ def _by_role(rows: Sequence[Mapping[str, Any]], say: Words) -> Figure:
     return figure
 
 
-_NOT_JUDGED = ("insufficient_sample", "no_events")
-
-
 def _target(target: Mapping[str, Any], say: Words) -> Figure:
     """The achieved rate of each closed period (numerator over denominator) against the
-    goal in force, on an axis from 0; a period not judged is a grey band that says why."""
+    target in force, on an axis from 0. A period not judged is a grey band that says why;
+    a kept period whose rate is unknown (the engine's outcomes not given) says so in its
+    column: neither is drawn at a rate it never had."""
     rows = target["periods"]
     labels = [row["period"] for row in rows]
     places = list(range(len(rows)))
@@ -193,24 +192,20 @@ def _target(target: Mapping[str, Any], say: Words) -> Figure:
     top = max([value for value in goals + rates if value is not None] or [1.0])
     axes.set_ylim(0, top * 1.25 if top > 0 else 1.0)
     for place, row in zip(places, rows, strict=True):
-        if row["status"] not in _NOT_JUDGED:
+        if row["status"] == "not_judged":
+            axes.axvspan(
+                place - 0.45, place + 0.45, color=COLORS["not_judged_band"], zorder=0, lw=0
+            ).set_gid("not-judged")
+            why, color = say["chart_" + (row["reason"] or "no_judgement")], "not_judged_text"
+        elif row["status"] == "kept" and row["rate"] is None:
+            why, color = say["chart_rate_unknown"], "kept"
+        else:
             continue
-        axes.axvspan(
-            place - 0.45, place + 0.45, color=COLORS["not_judged_band"], zorder=0, lw=0
-        ).set_gid("not-judged")
-        why = say["no_events"] if row["status"] == "no_events" else say["not_judged"]
-        axes.text(
-            place,
-            top * 0.62,
-            why,
-            rotation=90,
-            ha="center",
-            va="center",
-            color=COLORS["not_judged_text"],
-        )
+        # Hung from the top of the column, clear of the target line where it can be.
+        axes.text(place, top * 1.2, why, rotation=90, ha="center", va="top", color=COLORS[color])
     known_goals = [(p, g) for p, g in zip(places, goals, strict=True) if g is not None]
     if known_goals:
-        # The goal in force in each period: a level across its column (it may change).
+        # The target in force in each period: a level across its column (it may change).
         axes.hlines(
             [g for _, g in known_goals],
             [p - 0.42 for p, _ in known_goals],
@@ -220,7 +215,7 @@ def _target(target: Mapping[str, Any], say: Words) -> Figure:
             label=f"{say['target']} ({comparison(target['periods'][0]['target_op'])})",
         )
     styles = (
-        ("met", "^", say["target_met"]),
+        ("kept", "^", say["target_kept"]),
         ("missed", "o", say["target_missed"]),
         ("excused", "s", say["target_excused"]),
     )

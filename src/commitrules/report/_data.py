@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     from ..engine import Outcome
     from ..pack import Pack
     from ..pack._report import ReportSection
-    from ..pack.models import CaseHandlingSection
+    from ..pack.models import CaseHandlingSection, CaseStatisticsSection
 
-__all__ = ["FORMAT", "KINDS", "VERSION", "compute", "input_files", "language_of"]
+__all__ = ["FORMAT", "KINDS", "VERSION", "bucket_labels", "compute", "input_files", "language_of"]
 
 FORMAT = "commitrules.report"
 VERSION = 3
@@ -159,7 +159,7 @@ def compute(
             "withdrawn": len(withdrawn),
         },
         "outcomes_known": known is not None,
-        "clauses": _clauses(pack, scoped, language),
+        "clauses": _clauses(pack, scoped, language, _judged_rules(known, in_window, tz)),
         "checks": _checks(pack, scoped, known, in_window, language),
         "deadlines": _deadlines(pack, findings, known, in_window, language, last_day),
         "thresholds": _thresholds(pack, scoped, language),
@@ -168,7 +168,18 @@ def compute(
         "by_role": _by_role(pack, scoped, language),
         "offenders": _offenders(pack, scoped),
         "sections": [
-            _section(pack, section, checked, findings, scoped, known, in_window, language, last_day)
+            _section(
+                pack,
+                section,
+                checked,
+                findings,
+                scoped,
+                known,
+                in_window,
+                language,
+                last_day,
+                window,
+            )
             for section in pack.report_sections
         ],
         "operational": [_finding_row(v, language, tz) for v in operational],
@@ -241,8 +252,12 @@ def _moment_us(violation: Violation, tz: ZoneInfo) -> int:
             closed = parse_period(label, tz)
         except ValueError:
             return at_us
-        if closed.end_us == at_us:
-            return at_us - 1
+        if closed.end_us == at_us or (
+            closed.end_us < at_us and violation.evidence.get("due") is not None
+        ):
+            # Emitted when the next period starts, or judged at a due time after the
+            # period (an obligation placed by a field): it belongs to its period.
+            return closed.end_us - 1
     return at_us
 
 
@@ -286,11 +301,46 @@ def _days(pack: Pack, name: str, day: date | None) -> int | None:
 # -- clauses -------------------------------------------------------------------------------
 
 
-def _clauses(pack: Pack, scoped: Sequence[Violation], language: Language) -> list[dict[str, Any]]:
+def _judged_rules(
+    outcomes: Sequence[Outcome] | None, in_window: Callable[[int], bool], tz: ZoneInfo
+) -> set[str] | None:
+    """The rules that judged something compliant in the window (None: outcomes unknown);
+    a period's outcome belongs to its period, as a period's finding does."""
+    if outcomes is None:
+        return None
+    judged: set[str] = set()
+    for outcome in outcomes:
+        if outcome.status != "compliant":
+            continue
+        at_us = to_us(outcome.at)
+        label = outcome.subject.get("period")
+        if isinstance(label, str):
+            try:
+                closed = parse_period(label, tz)
+            except ValueError:
+                closed = None
+            if closed is not None and closed.end_us <= at_us:
+                at_us = closed.end_us - 1
+        if in_window(at_us):
+            judged.add(outcome.rule_id)
+    return judged
+
+
+def _clauses(
+    pack: Pack, scoped: Sequence[Violation], language: Language, judged: set[str] | None
+) -> list[dict[str, Any]]:
+    """Each clause's status. With the engine's outcomes a clause is ``kept`` only when one of
+    its rules judged something (a threshold watches without outcomes: its silence counts);
+    otherwise ``not_judged``."""
     counts: dict[str, Counter[str]] = {}
     for violation in scoped:
         counts.setdefault(violation.clause_id, Counter())[violation.kind] += 1
     rules = Counter(spec.clause for spec in pack.rules)
+    watching = {spec.clause for spec in pack.rules if _kind(spec) == "threshold"}
+    judging: set[str] | None = None
+    if judged is not None:
+        judging = {spec.clause for spec in pack.rules if spec.id in judged} | watching
+        judging |= set(counts)
     known = [clause.id for clause in pack.clauses]
     rows: list[dict[str, Any]] = []
     for clause in pack.clauses:
@@ -309,6 +359,8 @@ def _clauses(pack: Pack, scoped: Sequence[Violation], language: Language) -> lis
             status = "not_checked"
         elif small:
             status = "insufficient_sample"
+        elif judging is not None and not any(c in judging for c in family):
+            status = "not_judged"
         else:
             status = "kept"
         rows.append(
@@ -526,6 +578,7 @@ def _section(
     in_window: Callable[[int], bool],
     language: Language,
     last_day: date | None,
+    window: Period | None,
 ) -> dict[str, Any]:
     head: dict[str, Any] = {
         "id": section.id,
@@ -537,6 +590,8 @@ def _section(
         return head | _case_handling(
             pack, section, checked, findings, outcomes, in_window, last_day, language
         )
+    if section.kind == "case_statistics":
+        return head | _case_statistics(pack, section, checked, window)
     family = tuple(section.clauses)
     rules = set(section.rules)
     rows = [
@@ -620,6 +675,75 @@ def _case_handling(
     }
 
 
+def bucket_labels(buckets: Sequence[int]) -> list[str]:
+    """Column names of a statistics section's buckets: ``[15, 30, 60]`` ->
+    ``days_0_15, days_16_30, days_31_60, days_over_60``."""
+    labels = []
+    low = 0
+    for high in buckets:
+        labels.append(f"days_{low}_{high}")
+        low = high + 1
+    labels.append(f"days_over_{buckets[-1]}")
+    return labels
+
+
+def _case_statistics(
+    pack: Pack,
+    section: CaseStatisticsSection,
+    checked: Sequence[tuple[int, dict[str, Any]]],
+    window: Period | None,
+) -> dict[str, Any]:
+    """Cases per period of receipt and per value of the ``by`` fields: received, closed,
+    closed per calendar-day bucket (from the opening date to the closing date), open."""
+    tz = pack.tz
+    opened: dict[str, tuple[int, dict[str, Any]]] = {}
+    closed: dict[str, list[int]] = {}
+    for at_us, event in checked:
+        case = event.get(section.key)
+        if case is None:
+            continue
+        if event["type"] == section.opened_by:
+            opened.setdefault(str(case), (at_us, event))
+        elif event["type"] == section.closed_by:
+            closed.setdefault(str(case), []).append(at_us)
+    labels = bucket_labels(section.buckets)
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
+    for case, (start_us, event) in opened.items():
+        period = period_of(start_us, section.period, tz)
+        # The section's periods that end inside the report's window (or every one).
+        if window is not None and not window.start_us <= period.end_us - 1 < window.end_us:
+            continue
+        values = tuple("" if event.get(f) is None else str(event.get(f)) for f in section.by)
+        key = (period.label, *values)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = {
+                "period": period.label,
+                **dict(zip(section.by, values, strict=True)),
+                "received": 0,
+                "closed": 0,
+                **dict.fromkeys(labels, 0),
+                "open": 0,
+            }
+        row["received"] += 1
+        end_us = next((us for us in closed.get(case, ()) if us >= start_us), None)
+        if end_us is None:
+            row["open"] += 1
+            continue
+        row["closed"] += 1
+        taken = (from_us(end_us, tz).date() - from_us(start_us, tz).date()).days
+        index = next((i for i, high in enumerate(section.buckets) if taken <= high), None)
+        row[labels[-1] if index is None else labels[index]] += 1
+    ordered = [rows[key] for key in sorted(rows)]
+    return {
+        "period_unit": section.period,
+        "by": list(section.by),
+        "buckets": list(section.buckets),
+        "columns": ["period", *section.by, "received", "closed", *labels, "open"],
+        "rows": ordered,
+    }
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
@@ -643,25 +767,22 @@ def _targets(
             continue
         unit: PeriodUnit = spec.period
         by_period: dict[str, list[Violation]] = {}
-        # What the engine measured in periods that met the target (outcomes only).
-        measured: dict[str, tuple[int, int]] = {}
+        for violation in findings:
+            label = violation.evidence.get("period")
+            if violation.rule_id == spec.id and isinstance(label, str):
+                by_period.setdefault(label, []).append(violation)
+        # The periods the engine judged kept, with what it measured (outcomes only).
+        kept: dict[str, list[Outcome]] = {}
         for outcome in outcomes or ():
             label = outcome.subject.get("period")
             if (
                 outcome.rule_id == spec.id
                 and outcome.status == "compliant"
                 and isinstance(label, str)
-                and outcome.numerator is not None
-                and outcome.denominator is not None
-                and not spec.group_by
             ):
-                measured[label] = (outcome.numerator, outcome.denominator)
-        for violation in findings:
-            label = violation.evidence.get("period")
-            if violation.rule_id == spec.id and isinstance(label, str):
-                by_period.setdefault(label, []).append(violation)
+                kept.setdefault(label, []).append(outcome)
         periods: dict[str, Period] = {}
-        for label in by_period:
+        for label in [*by_period, *kept]:
             try:
                 periods[label] = parse_period(label, tz)
             except ValueError:
@@ -679,11 +800,9 @@ def _targets(
             last_us = item.end_us - 1
             if window is not None and not window.start_us <= last_us < window.end_us:
                 continue
-            rows.append(
-                _target_row(
-                    pack, spec, item, by_period.get(item.label, []), measured.get(item.label), tz
-                )
-            )
+            found = by_period.get(item.label, [])
+            met = kept.get(item.label, [])
+            rows.append(_target_row(pack, spec, item, found, met, outcomes is not None, tz))
         title = _title(spec, language)
         out.append(
             {
@@ -693,10 +812,9 @@ def _targets(
                 "period_unit": unit,
                 "grouped": bool(spec.group_by),
                 "periods": rows,
-                "met": sum(row["status"] == "met" for row in rows),
+                "kept": sum(row["status"] == "kept" for row in rows),
                 "missed": sum(row["status"] == "missed" for row in rows),
-                "insufficient_sample": sum(row["status"] == "insufficient_sample" for row in rows),
-                "no_events": sum(row["status"] == "no_events" for row in rows),
+                "not_judged": sum(row["status"] == "not_judged" for row in rows),
                 "excused": sum(row["status"] == "excused" for row in rows),
             }
         )
@@ -715,44 +833,61 @@ def _target_row(
     spec: PeriodicTargetSpec,
     period: Period,
     found: Sequence[Violation],
-    measured: tuple[int, int] | None,
+    met: Sequence[Outcome],
+    outcomes_known: bool,
     tz: ZoneInfo,
 ) -> dict[str, Any]:
-    """One closed period of a target: its status and, where the engine recorded them (a
-    finding's evidence, or a met period's outcome), numerator, denominator and the achieved
-    rate. A period not judged because nothing was counted at all says ``no_events``."""
+    """One closed period of a target: ``kept``, ``missed``, ``not_judged`` or ``excused``;
+    the target in force and the fewest observations it needs; numerator, denominator and
+    the achieved rate where the engine recorded them (a finding's evidence, or a kept
+    period's outcome).
+
+    A period is not judged for a ``reason``: ``no_events`` (nothing counted at all),
+    ``too_few`` (fewer observations than it needs) or, with the engine's outcomes,
+    ``no_judgement`` (the engine recorded neither a finding nor a kept period). A period
+    not judged has no rate: a rate of too few observations judges nothing."""
     kinds = {v.kind for v in found}
+    reason = None
     if "violation" in kinds:
         status = "missed"
     elif "excused" in kinds:
         status = "excused"
     elif "insufficient_sample" in kinds:
-        status = "insufficient_sample"
+        status, reason = "not_judged", "too_few"
+    elif met or not outcomes_known:
+        status = "kept"
     else:
-        status = "met"
+        status, reason = "not_judged", "no_judgement"
+    day = from_us(period.end_us - 1, tz).date()
     goal = spec.target.value
     if not isinstance(goal, Decimal):
-        goal = _parameter(pack, goal.param, from_us(period.end_us - 1, tz).date())
+        goal = _parameter(pack, goal.param, day)
     goal_value = float(goal) if isinstance(goal, int | Decimal) else None
+    sample = spec.min_sample
+    needed = _parameter(pack, sample.param, day) if not isinstance(sample, int) else sample
     numerator = denominator = rate = None
-    if len(found) == 1 and not spec.group_by:
-        evidence = found[0].evidence
-        numerator = _whole(evidence.get("numerator"))
-        denominator = _whole(evidence.get("denominator"))
-    elif status == "met" and measured is not None:
-        numerator, denominator = measured
-    if status == "insufficient_sample" and denominator == 0:
-        status = "no_events"
-    if numerator is not None and denominator and status != "insufficient_sample":
+    if not spec.group_by:
+        if len(found) == 1:
+            evidence = found[0].evidence
+            numerator = _whole(evidence.get("numerator"))
+            denominator = _whole(evidence.get("denominator"))
+            needed = _whole(evidence.get("min_sample")) or needed
+        elif len(met) == 1:
+            numerator, denominator = met[0].numerator, met[0].denominator
+    if reason == "too_few" and denominator == 0:
+        reason = "no_events"
+    if numerator is not None and denominator and status != "not_judged":
         rate = round(numerator / denominator, 6)
     return {
         "period": period.label,
         "status": status,
+        "reason": reason,
         "numerator": numerator,
         "denominator": denominator,
         "rate": rate,
         "target_op": spec.target.op,
         "target": goal_value,
+        "min_sample": needed if isinstance(needed, int) else None,
         "findings": len(found),
     }
 

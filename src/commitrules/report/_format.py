@@ -21,6 +21,7 @@ __all__ = [
     "period_text",
     "rate",
     "severity_label",
+    "stats_header",
     "target_status",
     "target_text",
     "unit_label",
@@ -67,9 +68,23 @@ def clause_status(status: str, say: Words) -> str:
     return say["status_" + status]
 
 
-def target_status(status: str, say: Words) -> str:
-    """The words for a periodic target's status in one period."""
-    return say["target_" + status]
+def target_status(status: str, say: Words, reason: str | None = None) -> str:
+    """The words for a periodic target's status in one period (and why not judged)."""
+    text = say["target_" + status]
+    return text + say.paren(say["reason_" + reason]) if reason else text
+
+
+def stats_header(column: str, say: Words) -> str:
+    """The heading of a statistics column: 'days_16_30' -> '16 to 30 days' ('16至30日');
+    a ``by`` field's name as the report knows it, or as it is."""
+    space = "" if say.chinese else " "
+    if column.startswith("days_over_"):
+        high = column.removeprefix("days_over_")
+        return f"{say['stats_over']}{space}{high}{space}{say['stats_days']}"
+    if column.startswith("days_"):
+        low, high = column.removeprefix("days_").split("_")
+        return f"{low}{say['stats_to']}{high}{space}{say['stats_days']}"
+    return say.get("stats_" + column, column)
 
 
 def kind_label(kind: str, say: Words) -> str:

@@ -54,7 +54,7 @@ th.status, td.status { min-width: 6.5em; }
 td.message { min-width: 14em; }
 .kept, .met { color: #1e8449; }
 .breached, .breached_sub, .missed { color: #c0392b; font-weight: 600; }
-.insufficient_sample, .no_events, .excused { color: #8a5d00; }
+.insufficient_sample, .not_judged, .excused { color: #8a5d00; }
 .not_automatable, .not_checked, .unknown_clause { color: #616e7c; }
 .note { color: #52606d; font-size: 0.9em; }
 .warn { background: #fff4e5; border-left: 4px solid #c75c00; padding: 8px 12px; }
@@ -386,6 +386,33 @@ def _section(section: Mapping[str, Any], data: Mapping[str, Any], say: Words) ->
         ]
         out.append(_kv(rows, section["title"]))
         out.append(f'<p class="note">{_e(say["percentile_note"])}</p>')
+    elif section["kind"] == "case_statistics":
+        columns = section["columns"]
+        if section["rows"]:
+            text_columns = {"period", *section["by"]}
+            headers: list[Cell] = [
+                fmt.with_zone(say["bucket"], data, say)
+                if c == "period"
+                else fmt.stats_header(c, say)
+                if c in text_columns
+                else (fmt.stats_header(c, say), "n")
+                for c in columns
+            ]
+            table_rows = [
+                [
+                    (row[c], "id")
+                    if c == "period"
+                    else str(row[c])
+                    if c in text_columns
+                    else _n(row[c])
+                    for c in columns
+                ]
+                for row in section["rows"]
+            ]
+            out.append(_table(headers, table_rows, section["title"]))
+        else:
+            out.append(f"<p>{_e(say['no_cases'])}</p>")
+        out.append(f'<p class="note">{_e(say["stats_note"])}</p>')
     else:
         out.append(_findings_table(section["findings"], data, say, section["title"]))
     if section["note"]:
@@ -400,9 +427,10 @@ def _targets(data: Mapping[str, Any], charts: Mapping[str, str], say: Words) -> 
         fmt.with_zone(say["bucket"], data, say),
         (say["status"], "status"),
         (say["numerator"], "n"),
-        (say["denominator"], "n"),
+        (say["sample"], "n"),
         (say["target_rate"], "n"),
         (say["target"], "n"),
+        (say["min_sample"], "n"),
     ]
     for index, target in enumerate(data["targets"], start=1):
         unit = fmt.unit_label(target["period_unit"], say)
@@ -417,11 +445,17 @@ def _targets(data: Mapping[str, Any], charts: Mapping[str, str], say: Words) -> 
         rows = [
             [
                 (row["period"], "id"),
-                (fmt.target_status(row["status"], say), "status " + row["status"]),
+                (
+                    fmt.target_status(row["status"], say, row["reason"]),
+                    " ".join(
+                        ["status", row["status"], *([row["reason"]] if row["reason"] else [])]
+                    ),
+                ),
                 _n(row["numerator"]),
                 _n(row["denominator"]),
                 (fmt.rate(row["rate"]), "n"),
                 (fmt.target_text(row), "n"),
+                _n(row["min_sample"]),
             ]
             for row in target["periods"]
         ]

@@ -235,6 +235,21 @@ def _section(section: Mapping[str, Any], data: Mapping[str, Any], say: Words) ->
         rows = [[label, text] for label, text, _ in fmt.case_measures(section, say)]
         out.append(_table([say["measure"], say["value"]], rows, right=1))
         out.append(escape(say["percentile_note"]))
+    elif section["kind"] == "case_statistics":
+        columns = section["columns"]
+        if section["rows"]:
+            headers = [
+                fmt.stats_header(c, say)
+                if c != "period"
+                else fmt.with_zone(say["bucket"], data, say)
+                for c in columns
+            ]
+            table_rows = [[str(row[c]) for c in columns] for row in section["rows"]]
+            numbers = len(columns) - 1 - len(section["by"])
+            out.append(_table(headers, table_rows, right=numbers))
+        else:
+            out.append(escape(say["no_cases"]))
+        out.append(escape(say["stats_note"]))
     else:
         out.append(_findings_table(section["findings"], data, say))
     if section["note"]:
@@ -248,9 +263,10 @@ def _targets(data: Mapping[str, Any], say: Words) -> str:
         fmt.with_zone(say["bucket"], data, say),
         say["status"],
         say["numerator"],
-        say["denominator"],
+        say["sample"],
         say["target_rate"],
         say["target"],
+        say["min_sample"],
     ]
     for target in data["targets"]:
         unit = fmt.unit_label(target["period_unit"], say)
@@ -262,15 +278,16 @@ def _targets(data: Mapping[str, Any], say: Words) -> str:
         rows = [
             [
                 row["period"],
-                fmt.target_status(row["status"], say),
+                fmt.target_status(row["status"], say, row["reason"]),
                 fmt.number(row["numerator"]),
                 fmt.number(row["denominator"]),
                 fmt.rate(row["rate"]),
                 fmt.target_text(row),
+                fmt.number(row["min_sample"]),
             ]
             for row in target["periods"]
         ]
-        out.append(_table(headers, rows, right=4))
+        out.append(_table(headers, rows, right=5))
     out.append(escape(say["targets_note"]))
     return "\n\n".join(out)
 

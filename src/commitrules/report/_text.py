@@ -233,6 +233,11 @@ _TEXT: Mapping[str, tuple[str, str, str]] = {
         "未能判定（样本不足）",
         "Not judged (too few observations)",
     ),
+    "status_not_judged": (
+        "未能判定（期內未有判定）",
+        "未能判定（期内未有判定）",
+        "Not judged (nothing judged in the period)",
+    ),
     "status_not_automatable": (
         "無法自動檢查",
         "无法自动检查",
@@ -562,49 +567,141 @@ _TEXT: Mapping[str, tuple[str, str, str]] = {
         "周期",
         "Period",
     ),
-    "target_met": (
+    "sample": (
+        "樣本（分母）",
+        "样本（分母）",
+        "Sample (denominator)",
+    ),
+    "min_sample": (
+        "最少樣本",
+        "最少样本",
+        "Fewest to judge",
+    ),
+    "target_kept": (
         "達標",
         "达标",
-        "Met",
+        "Kept",
     ),
     "target_missed": (
         "未達標",
         "未达标",
         "Missed",
     ),
-    "target_insufficient_sample": (
-        "未能判定（樣本不足）",
-        "未能判定（样本不足）",
-        "Not judged (too few observations)",
+    "target_not_judged": (
+        "未能判定",
+        "未能判定",
+        "Not judged",
     ),
-    "target_no_events": (
-        "未能判定（沒有可計入的事件）",
-        "未能判定（没有可计入的事件）",
-        "Not judged (no events counted)",
+    "reason_too_few": (
+        "樣本不足",
+        "样本不足",
+        "too few observations",
+    ),
+    "reason_no_events": (
+        "沒有可計入的事件",
+        "没有可计入的事件",
+        "no events counted",
+    ),
+    "reason_no_judgement": (
+        "引擎未有判定記錄",
+        "引擎未有判定记录",
+        "no judgement recorded",
     ),
     "target_excused": (
         "已豁免",
         "已豁免",
         "Excused",
     ),
-    "not_judged": (
-        "未判定",
-        "未判定",
-        "not judged",
+    "chart_too_few": (
+        "樣本不足",
+        "样本不足",
+        "too few to judge",
     ),
-    "no_events": (
+    "chart_no_events": (
         "無事件",
         "无事件",
         "no events",
     ),
+    "chart_no_judgement": (
+        "未判定",
+        "未判定",
+        "not judged",
+    ),
+    "chart_rate_unknown": (
+        "達標，比率不詳",
+        "达标，比率不详",
+        "kept, rate unknown",
+    ),
     "targets_note": (
-        "達成比率為分子除以分母，取自引擎對每個已結束週期的判定（達標週期的比率須提供判定結果"
-        "）；樣本不足或沒有事件的週期不作判定，圖中以灰色標示。",
-        "达成比率为分子除以分母，取自引擎对每个已结束周期的判定（达标周期的比率须提供判定结果"
-        "）；样本不足或没有事件的周期不作判定，图中以灰色标示。",
+        "達成比率為分子除以分母，取自引擎對每個已結束週期的判定；目標為承諾本身的目標，非監管限"
+        "額。分母少於最少樣本的週期未能判定，不計作達標，亦不顯示比率；沒有可計入事件的週期同樣"
+        "未能判定。提供引擎的判定結果時，達標週期亦顯示其比率；未提供時，已結束而無記錄的週期視"
+        "為達標，其比率不詳。圖中未能判定的週期以灰色標示，比率不詳的達標週期以文字標示，均不畫"
+        "在任何比率上。",
+        "达成比率为分子除以分母，取自引擎对每个已结束周期的判定；目标为承诺本身的目标，非监管限"
+        "额。分母少于最少样本的周期未能判定，不计作达标，亦不显示比率；没有可计入事件的周期同样"
+        "未能判定。提供引擎的判定结果时，达标周期亦显示其比率；未提供时，已结束而无记录的周期视"
+        "为达标，其比率不详。图中未能判定的周期以灰色标示，比率不详的达标周期以文字标示，均不画"
+        "在任何比率上。",
         "The achieved rate is the numerator over the denominator, as the engine judged each "
-        "closed period (a met period's rate needs the engine's outcomes); a period with too "
-        "few observations, or with no events, is not judged and is shaded grey in the chart.",
+        "closed period, against the target (the commitment's own, not a regulatory limit). A "
+        "period whose denominator is below the fewest needed is not judged, never counted as "
+        "kept, and shows no rate; so is a period with no events counted. With the engine's "
+        "outcomes a kept period shows its rate too; without them a closed period without a "
+        "finding is taken as kept and its rate is unknown. In the chart a period not judged "
+        "is shaded grey and a kept period whose rate is unknown is labelled: neither is drawn "
+        "at a rate.",
+    ),
+    "stats_note": (
+        "處理時長為自受理日起至辦結日止的自然日數；未結：期末尚未辦結。",
+        "处理时长为自受理日起至办结日止的自然日数；未结：期末尚未办结。",
+        "Days taken: calendar days from the day received to the day closed; open: not closed "
+        "when the report was judged.",
+    ),
+    "stats_received": (
+        "受理",
+        "受理",
+        "Received",
+    ),
+    "stats_closed": (
+        "辦結",
+        "办结",
+        "Closed",
+    ),
+    "stats_open": (
+        "未結",
+        "未结",
+        "Open",
+    ),
+    "stats_category": (
+        "類別",
+        "类别",
+        "Category",
+    ),
+    "stats_channel": (
+        "渠道",
+        "渠道",
+        "Channel",
+    ),
+    "stats_days": (
+        "日",
+        "日",
+        "days",
+    ),
+    "stats_to": (
+        "至",
+        "至",
+        " to ",
+    ),
+    "stats_over": (
+        "超過",
+        "超过",
+        "over",
+    ),
+    "no_cases": (
+        "期內沒有個案",
+        "期内没有个案",
+        "No case in the period",
     ),
     "no_periods": (
         "期內沒有已結束的週期",

@@ -36,6 +36,27 @@ each period:
 Members are the table's rows in force at the end of the period (and matching ``where``);
 members that sent nothing at all are found. Tracking starts with the period of the first
 event the engine sees.
+
+An event counts for the period it falls in, unless the rule names a ``period_field``: the
+event then counts for the period that field names (a year as a whole number, ``2026``, or
+any period label of the rule's unit, ``2026Q3``), whenever it comes, and the period is
+judged ``due`` after its last instant (counted like a deadline's duration) instead of at
+its end. An annual report published in March 2027 for the year 2026 counts for 2026:
+
+.. code-block:: yaml
+
+    - id: I2.annual-report
+      kind: periodic_obligation
+      clause: I2
+      period: year
+      requires: {event: annual_report_published}
+      period_field: year                               # the event's field naming the period
+      due: {count: {param: annual_report_due_months}, unit: months}  # judged 4 months later
+      role: senior-management
+      message: {zh: "…", en: "No annual report for {period} by {due_at}"}
+
+An event whose field names no period of the rule's unit, or a period already judged (or
+before tracking started), does not count. An event at exactly the due instant is in time.
 """
 
 from __future__ import annotations
@@ -46,13 +67,17 @@ from fractions import Fraction
 from typing import Any, Literal
 
 import attrs
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from ..eventtime import Period, from_us, next_period, period_of
+from ..eventtime import Period, from_us, next_period, parse_period, period_of
 from ..expr import CompiledExpression, FieldType
 from ._base import (
+    Carried,
+    CarryContext,
     CompileContext,
+    DurationSpec,
     EventFilterSpec,
+    FieldRef,
     Finding,
     Name,
     ParamRef,
@@ -71,6 +96,7 @@ __all__ = [
     "PeriodicTargetSpec",
     "compile_obligation",
     "compile_target",
+    "named_period",
     "period_finding",
 ]
 
@@ -118,6 +144,18 @@ class PeriodicObligationSpec(_PeriodicBase):
 
     kind: Literal["periodic_obligation"]
     requires: EventFilterSpec | list[EventFilterSpec]
+    period_field: Name | None = None
+    due: DurationSpec | None = None
+
+    @model_validator(mode="after")
+    def _due_needs_a_period_field(self) -> PeriodicObligationSpec:
+        if self.due is not None and self.period_field is None:
+            msg = (
+                "'due' judges a period after its end, which only events placed by "
+                "'period_field' can still reach: name the field"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class _PeriodicRule(RuleRuntime):
@@ -233,7 +271,15 @@ class _PeriodicRule(RuleRuntime):
         spec = self.spec
         return spec.model_dump(
             mode="json",
-            include={"period", "numerator", "denominator", "group_by", "requires", "member_field"},
+            include={
+                "period",
+                "numerator",
+                "denominator",
+                "group_by",
+                "requires",
+                "member_field",
+                "period_field",
+            },
         )
 
     def _period_state(self) -> Any:
@@ -364,8 +410,27 @@ class PeriodicTargetRule(_PeriodicRule):
             self._counts[tuple(key)] = [int(value[0]), int(value[1])]
 
 
+def named_period(value: Any, unit: PeriodName, tz: Any) -> Period | None:
+    """The period of ``unit`` that a field's value names (a year as a whole number, or a
+    period label), or None when it names none (both backends place events with it)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        if unit != "year" or not 1 <= value <= 9998:
+            return None
+        value = f"{value:04d}"
+    if not isinstance(value, str):
+        return None
+    try:
+        period = parse_period(value, tz)
+    except ValueError:
+        return None
+    return period if period.unit == unit else None
+
+
 class PeriodicObligationRule(_PeriodicRule):
-    """A compiled periodic obligation; state: the members seen this period."""
+    """A compiled periodic obligation; state: the members seen this period (with a
+    ``period_field``: per period not yet judged)."""
 
     kind = "periodic_obligation"
 
@@ -375,12 +440,27 @@ class PeriodicObligationRule(_PeriodicRule):
         self.tz = ctx.tz
         self._seen: set[Any] = set()
         self._any = False
+        self.period_field: str | None = spec.period_field
+        # With a period field: [members seen, any event] per period not yet judged, by
+        # the period's start; periods before the floor are judged (or before tracking).
+        self._open: dict[int, tuple[set[Any], list[bool]]] = {}
+        self._floor: int | None = None
+        self._due: Any = None
+        if spec.due is not None:
+            if isinstance(spec.due.count, FieldRef):
+                ctx.problem(("due", "count"), "a period's due time is a number or a parameter")
+            else:
+                self._due = ctx.duration_function(("due",), spec.due, "")
         if self.member_field and not self.key_fields:
             self.key_fields = (self.member_field,)
         for event_type, where in self._filters(ctx, ("requires",), spec.requires):
             if self.member_field is not None:
                 ctx.check_fields(("member_field",), event_type, [self.member_field])
-            self._add_handler(event_type, where)
+            if self.period_field is not None:
+                ctx.check_fields(("period_field",), event_type, [self.period_field])
+                self._add_placed_handler(event_type, where)
+            else:
+                self._add_handler(event_type, where)
 
     def _add_handler(self, event_type: str, where: CompiledExpression | None) -> None:
         previous = self.on_release.get(event_type)
@@ -398,22 +478,124 @@ class PeriodicObligationRule(_PeriodicRule):
 
         self.on_release[event_type] = handle
 
+    def _add_placed_handler(self, event_type: str, where: CompiledExpression | None) -> None:
+        previous = self.on_release.get(event_type)
+        member_field = self.member_field
+        field = self.period_field
+        assert field is not None
+
+        def handle(event: dict[str, Any], at_us: int, services: RuntimeServices) -> None:
+            if previous is not None:
+                previous(event, at_us, services)
+            if where is not None and not where.function(event, None, services):
+                return
+            period = named_period(event.get(field), self.period_unit, services.tz)
+            if period is None or self._floor is None or period.start_us < self._floor:
+                return
+            self.mark(period.start_us, event.get(member_field) if member_field else None)
+
+        self.on_release[event_type] = handle
+
+    def mark(self, start_us: int, member: Any) -> None:
+        """An event counts for the period starting at ``start_us`` (with a period field)."""
+        entry = self._open.get(start_us)
+        if entry is None:
+            entry = self._open[start_us] = (set(), [False])
+        entry[1][0] = True
+        if self.member_field is not None:
+            entry[0].add(member)
+
+    # -- with a period field: judged at the end, or 'due' after it ----------------------
+    def start(self, first_us: int, services: RuntimeServices) -> None:
+        if self.period_field is None:
+            super().start(first_us, services)
+        elif self._current is None:
+            self._current = period_of(first_us, self.period_unit, services.tz)
+            self._floor = self._current.start_us
+            services.schedule(self._current.end_us, self, self._current.start_us)
+
+    def due_us(self, period: Period, params: Any) -> int:
+        """The inclusive instant by which events may still count for ``period``."""
+        if self._due is None:
+            return period.end_us - 1
+        return int(self._due(period.end_us - 1, {}, params))
+
+    def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
+        if self.period_field is None:
+            super().on_timer(token, fire_us, services)
+            return
+        if isinstance(token, list | tuple):
+            self.judge(period_of(int(token[1]), self.period_unit, services.tz), services)
+            return
+        period = self._current
+        if period is None or period.start_us != token:
+            return
+        if self._due is None:
+            self.judge(period, services)
+        else:
+            due = self.due_us(period, services.params)
+            services.schedule(due + 1, self, ["due", period.start_us])
+        self._current = next_period(period, services.tz)
+        services.schedule(self._current.end_us, self, self._current.start_us)
+
+    def judge(self, period: Period, services: RuntimeServices) -> None:
+        """Judge a period named by the period field, at its end or its due time."""
+        if self._floor is None or period.start_us < self._floor:
+            return
+        seen, seen_any = self._open.pop(period.start_us, (set(), [False]))
+        self._floor = period.end_us
+        due = self.due_us(period, services.params) if self._due is not None else None
+        services.set_time(period.end_us - 1)
+        if not self.in_force(period.end_us - 1):
+            return
+        self.close_with(period, services, seen, seen_any[0], due)
+
     def close(self, period: Period, services: RuntimeServices) -> None:
+        self.close_with(period, services, self._seen, self._any, None)
+
+    def close_with(
+        self,
+        period: Period,
+        services: RuntimeServices,
+        seen: set[Any],
+        seen_any: bool,
+        due_us: int | None,
+    ) -> None:
+        """Emit the period's findings (and outcomes): at its end, or at ``due_us``."""
+        extra: dict[str, Any] = {}
+        if due_us is not None:
+            extra["due"] = from_us(due_us, services.tz).isoformat()
         if self._members_table is None or self.member_field is None:
-            if not self._any:
-                services.emit(self._finding(period, services, {}, {"events": 0}))
+            if not seen_any:
+                services.emit(self._placed(period, services, {}, {"events": 0, **extra}, due_us))
+            elif services.tracking:
+                moment = period.end_us if due_us is None else due_us
+                met = {"period": period.label}
+                services.outcome(self, "compliant", met, from_us(moment, services.tz), ())
             return
         members = self.members(period, services)
-        missing = [m for m in members if m not in self._seen]
+        missing = [m for m in members if m not in seen]
         if services.tracking:
-            end = from_us(period.end_us, services.tz)
-            for member in sorted((m for m in members if m in self._seen), key=str):
+            end = from_us(period.end_us if due_us is None else due_us, services.tz)
+            for member in sorted((m for m in members if m in seen), key=str):
                 met = {self.member_field: member, "period": period.label}
                 services.outcome(self, "compliant", met, end, ())
         for member in sorted(missing, key=str):
-            services.emit(
-                self._finding(period, services, {self.member_field: member}, {"events": 0})
-            )
+            subject = {self.member_field: member}
+            services.emit(self._placed(period, services, subject, {"events": 0, **extra}, due_us))
+
+    def _placed(
+        self,
+        period: Period,
+        services: RuntimeServices,
+        subject: dict[str, Any],
+        evidence: dict[str, Any],
+        due_us: int | None,
+    ) -> Finding:
+        finding = self._finding(period, services, subject, evidence)
+        if due_us is None:
+            return finding
+        return attrs.evolve(finding, at_us=due_us, at=from_us(due_us, services.tz), due_us=due_us)
 
     def reset(self) -> None:
         self._seen.clear()
@@ -427,6 +609,15 @@ class PeriodicObligationRule(_PeriodicRule):
         self._any = self._any or bool(partial["any"])
 
     def state(self) -> Any:
+        if self.period_field is not None:
+            return {
+                "period": self._period_state(),
+                "floor": self._floor,
+                "open": [
+                    [start, sorted(seen, key=str), flag[0]]
+                    for start, (seen, flag) in sorted(self._open.items())
+                ],
+            }
         return {
             "period": self._period_state(),
             "seen": sorted(self._seen, key=str),
@@ -436,8 +627,35 @@ class PeriodicObligationRule(_PeriodicRule):
     def restore(self, state: Any) -> None:
         self._restore_period(state["period"], self.tz)
         self._seen.clear()
+        self._open.clear()
+        if self.period_field is not None:
+            floor = state.get("floor")
+            self._floor = None if floor is None else int(floor)
+            for start, seen, flag in state.get("open", ()):
+                self._open[int(start)] = (set(seen), [bool(flag)])
+            return
         self._seen.update(state["seen"])
         self._any = bool(state["any"])
+
+    def carry(self, state: Any, context: CarryContext) -> Carried:
+        """Timers follow the state: the next close, and the due time of every period that
+        ended and is not judged yet (under the new ``due``)."""
+        if self.period_field is None:
+            return Carried(state=state)
+        current = state.get("period")
+        floor = state.get("floor")
+        if current is None or floor is None:
+            return Carried(state=state, timers=[])
+        tz = context.services.tz
+        period = period_of(int(current), self.period_unit, tz)
+        timers: list[tuple[int, Any]] = []
+        waiting = period_of(int(floor), self.period_unit, tz)
+        while waiting.start_us < period.start_us:
+            due = self.due_us(waiting, context.params_at(waiting.end_us - 1))
+            timers.append((due + 1, ["due", waiting.start_us]))
+            waiting = next_period(waiting, tz)
+        timers.append((period.end_us, period.start_us))
+        return Carried(state=state, timers=timers)
 
 
 def compile_target(spec: PeriodicTargetSpec, ctx: CompileContext) -> PeriodicTargetRule:
