@@ -446,6 +446,7 @@ class PeriodicObligationRule(_PeriodicRule):
         self._open: dict[int, tuple[set[Any], list[bool]]] = {}
         self._floor: int | None = None
         self._due: Any = None
+        self._closing = 0  # with a closing hook: the start of the period being judged
         if spec.due is not None:
             if isinstance(spec.due.count, FieldRef):
                 ctx.problem(("due", "count"), "a period's due time is a number or a parameter")
@@ -542,11 +543,15 @@ class PeriodicObligationRule(_PeriodicRule):
         """Judge a period named by the period field, at its end or its due time."""
         if self._floor is None or period.start_us < self._floor:
             return
+        judged = True
+        if self.closing is not None:  # a host counting the period in parts
+            self._closing = period.start_us
+            judged = self.closing(period)
         seen, seen_any = self._open.pop(period.start_us, (set(), [False]))
         self._floor = period.end_us
         due = self.due_us(period, services.params) if self._due is not None else None
         services.set_time(period.end_us - 1)
-        if not self.in_force(period.end_us - 1):
+        if not judged or not self.in_force(period.end_us - 1):
             return
         self.close_with(period, services, seen, seen_any[0], due)
 
@@ -602,9 +607,17 @@ class PeriodicObligationRule(_PeriodicRule):
         self._any = False
 
     def partial(self) -> Any:
+        if self.period_field is not None:  # the period being judged (see judge)
+            seen, seen_any = self._open.get(self._closing, (set(), [False]))
+            return {"seen": sorted(seen, key=repr), "any": seen_any[0]}
         return {"seen": sorted(self._seen, key=repr), "any": self._any}
 
     def merge(self, partial: Any) -> None:
+        if self.period_field is not None:
+            entry = self._open.setdefault(self._closing, (set(), [False]))
+            entry[0].update(partial["seen"])
+            entry[1][0] = entry[1][0] or bool(partial["any"])
+            return
         self._seen.update(partial["seen"])
         self._any = self._any or bool(partial["any"])
 
