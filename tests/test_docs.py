@@ -48,6 +48,7 @@ EXECUTED_PAGES = (
     "backends.md",
     "api.md",
     "limits.md",
+    "stage-plan.md",
     "tables.md",
     "../README.md",
 )
@@ -138,6 +139,8 @@ API_ENTRY_POINTS = (
     "commitrules.audit.verify_log",
     "commitrules.report.build_report",
     "commitrules.explain.explain",
+    "commitrules.plan_for",
+    "commitrules.plan.run_plan",
     "commitrules.columnar.evaluate_table",
     "commitrules.columnar.evaluate_files",
 )

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from .events import EventCatalog, event_json_schema
     from .pack import DEFAULT_PACK, Clause, Pack, Parameter, Role, Table, bundled_packs, load_pack
+    from .plan import Plan, plan_for
     from .violations import Message, PackRef, Violation
 
     __version__: str
@@ -80,6 +81,7 @@ __all__ = [
     "PackSyntaxError",
     "PackValidationError",
     "Parameter",
+    "Plan",
     "Problem",
     "ProcessingError",
     "Role",
@@ -90,6 +92,7 @@ __all__ = [
     "bundled_packs",
     "event_json_schema",
     "load_pack",
+    "plan_for",
 ]
 
 #: Where each exported name lives (the module is imported on first use).
@@ -135,6 +138,7 @@ _EXPORTS = {
         ),
         ".pack",
     ),
+    **dict.fromkeys(("Plan", "plan_for"), ".plan"),
     **dict.fromkeys(("Message", "PackRef", "Violation"), ".violations"),
 }
 #: Submodules reachable as attributes (``commitrules.events.Sale``) without importing them first.
@@ -156,6 +160,7 @@ _SUBMODULES = frozenset(
         "migration",
         "oscal",
         "pack",
+        "plan",
         "report",
         "routing",
         "rules",

@@ -537,6 +537,25 @@ def _print_violations(
     Console(width=200 if not sys.stdout.isatty() else None).print(table)
 
 
+@cli.command("plan")
+@click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
+@click.option("--profile", help="Jurisdiction profile of the pack.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="json: the plan as Plan.to_dict gives it.",
+)
+def plan_command(pack_path: str | None, profile: str | None, output_format: str) -> None:
+    """Print the pack's stage plan: the keyed stages a distributed runner executes."""
+    from .plan import plan_for  # noqa: PLC0415
+
+    plan = plan_for(_load(pack_path, profile))
+    click.echo(plan.to_json() if output_format == "json" else plan.table())
+
+
 @cli.command()
 @click.argument("event_type", required=False)
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")

@@ -206,6 +206,7 @@ class Engine:
         outcomes: Callable[[Outcome], None] | None = None,
         id_key: bytes | None = None,
         max_ahead: dt.timedelta | None = None,
+        start: dt.datetime | None = None,
     ) -> None:
         if backend not in ("native", "durable"):
             msg = f"unknown backend {backend!r}: choose 'native' or 'durable'"
@@ -222,6 +223,12 @@ class Engine:
         if max_ahead is not None and max_ahead <= dt.timedelta(0):
             msg = f"max_ahead must be a positive duration, not {max_ahead}"
             raise EngineConfigError(msg)
+        if start is not None and (start.tzinfo is None or check_instant(start) is not None):
+            msg = f"start must be an aware datetime within the supported range, not {start!r}"
+            raise EngineConfigError(msg)
+        #: When periodic rules start (the first event of the whole stream, for an engine
+        #: that runs one stage of a plan); None: at the first event this engine sees.
+        self._start_us = to_us(start) if start is not None else None
         self.pack = pack
         if waivers is not None:
             _check_waivers(waivers, pack)
@@ -230,6 +237,9 @@ class Engine:
         self._protect = Protector(pack.personal_fields, evidence, pseudonym_key or b"")
         self._id_key = id_key
         if backend == "durable":
+            if pack.running is not None:
+                msg = "a subset of a pack (Pack.subset) runs on the native backend only"
+                raise EngineConfigError(msg)
             from ..backends import durable  # noqa: PLC0415 - an optional extra
 
             runtime = durable.build(pack)
@@ -248,6 +258,8 @@ class Engine:
             pack.operations_role,
             self._tz,
         )
+        if not pack.calendar_alarm:
+            alarm = None  # a stage of a plan that leaves the alarm to another stage
         if alarm is not None:
             rules = (*rules, alarm)
         self._rules = rules
@@ -658,7 +670,7 @@ class Engine:
         prepared: dict[int, Any],
     ) -> list[Violation]:
         if not self._started:
-            self._start(at_us)
+            self._start(at_us if self._start_us is None else self._start_us)
         if self._latest_us is None or at_us > self._latest_us:
             self._latest_us = at_us
         watermark = self._latest_us - self._lateness
@@ -734,6 +746,8 @@ class Engine:
     def _apply_advance(self, when_us: int) -> list[Violation]:
         out = self._out = []
         self._watermark_us = when_us
+        if not self._started and self._start_us is not None:
+            self._start(self._start_us)
         if self._started:
             self._advance(when_us)
         if self._unrouted:

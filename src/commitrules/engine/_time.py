@@ -28,13 +28,15 @@ Entry = tuple[int, int, int, Any]  # (fire µs, sequence, rule index, token)
 class Timers:
     """Every rule's pending timers, and the sequence numbers that break ties."""
 
-    __slots__ = ("heap", "index", "queues", "sequence")
+    __slots__ = ("firing", "heap", "index", "queues", "sequence")
 
     def __init__(self, rules: Sequence[RuleRuntime]) -> None:
         self.heap: list[Entry] = []
         self.queues: list[TimerQueue] = [TimerQueue() for _ in rules]
         self.index: dict[RuleRuntime, int] = {rule: n for n, rule in enumerate(rules)}
         self.sequence = 0
+        #: The sequence number of the timer being fired (for hosts that order by it).
+        self.firing = 0
 
     def schedule(self, fire_us: int, rule: RuleRuntime, token: Any) -> None:
         """Fire ``rule.on_timer(token, fire_us, …)`` once time reaches ``fire_us``."""
@@ -106,4 +108,5 @@ class Timers:
                 if fires:
                     heappush(timers, (fires[0], seqs[0], index, QUEUED))
             at(fire_us)
+            self.firing = sequence
             run(rules[index], token, fire_us)

@@ -312,6 +312,7 @@ class WorkingDayCalendar:
     __slots__ = (
         "_announced",
         "_horizon",
+        "_official",
         "_package",
         "_package_end",
         "_package_start",
@@ -355,6 +356,9 @@ class WorkingDayCalendar:
             )
             raise CalendarError(message)
         self._tables: dict[int, _YearTable] = {}
+        # Whether each year asked about is official (asking resolves the year, which can
+        # call the holidays package: every engine built from a pack asks for many years).
+        self._official: dict[int, bool] = {}
 
     def __repr__(self) -> str:
         return (
@@ -376,9 +380,13 @@ class WorkingDayCalendar:
         """Whether year ``number`` is official (never raises, strict or not)."""
         if not MINYEAR <= number <= MAXYEAR:
             return False
-        table = self._tables.get(number)
-        year = table.year if table is not None else self._resolve(number)
-        return not year.provisional and (not self.spec.strict or number >= self.first_year)
+        known = self._official.get(number)
+        if known is None:
+            table = self._tables.get(number)
+            year = table.year if table is not None else self._resolve(number)
+            known = not year.provisional and (not self.spec.strict or number >= self.first_year)
+            self._official[number] = known
+        return known
 
     def provisional_between(self, start: date, end: date) -> bool:
         """Whether any year from ``start`` to ``end`` (inclusive) is provisional."""

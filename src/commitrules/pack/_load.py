@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -213,6 +213,34 @@ class Pack:
     #: The sections the pack adds to the commitment report (``report.yaml``).
     report_sections: tuple[ReportSection, ...]
     _compiler: _Compiler = attrs.field(repr=False, alias="compiler")
+    #: The rules an engine of this pack runs: all (None), or a subset (:meth:`subset`).
+    running: frozenset[str] | None = None
+    #: Whether an engine of this pack raises the calendar's horizon alarm (one stage of a
+    #: plan does, the others leave it to that one).
+    calendar_alarm: bool = True
+
+    def subset(self, rule_ids: Iterable[str], *, calendar_alarm: bool = False) -> Pack:
+        """The same pack, running only ``rule_ids``: one stage of a plan.
+
+        Everything that identifies the pack stays (``ref``, digest, rules, fingerprints),
+        so a violation of a rule carries the same id whichever subset found it; only what
+        :meth:`build` compiles changes. The calendar's horizon alarm is raised by a subset
+        only when ``calendar_alarm`` is true.
+
+        >>> import commitrules
+        >>> pack = commitrules.load_pack()
+        >>> part = pack.subset(["C5.acknowledge.in-time"])
+        >>> [rule.rule_id for rule in part.build().rules], part.ref == pack.ref
+        (['C5.acknowledge.in-time'], True)
+        """
+        wanted = frozenset(rule_ids)
+        unknown = sorted(wanted - {rule.id for rule in self.rules})
+        if unknown:
+            msg = f"the pack {self.id!r} has no rule {unknown[0]!r} to run in a subset"
+            raise PackError(msg)
+        if self.running is not None:
+            wanted &= self.running
+        return attrs.evolve(self, running=wanted, calendar_alarm=calendar_alarm)
 
     @property
     def ref(self) -> PackRef:
@@ -246,7 +274,7 @@ class Pack:
 
     def build(self) -> PackRuntime:
         """Fresh running rules and lookups for one engine (rules hold state)."""
-        return self._compiler.build()
+        return self._compiler.build(only=self.running)
 
     def rule_fingerprints(self) -> dict[str, str]:
         """A hash per rule of its spec and the parameter values it can read."""
@@ -310,13 +338,17 @@ class _Compiler:
     def date_us(self, day: dt.date) -> int:
         return to_us(dt.datetime.combine(day, dt.time(), tzinfo=self.tz))
 
-    def build(self, problems: list[Problem] | None = None) -> PackRuntime:
+    def build(
+        self, problems: list[Problem] | None = None, only: frozenset[str] | None = None
+    ) -> PackRuntime:
         collect: list[Problem] = [] if problems is None else problems
         params = {name: p.field_type for name, p in self.parameters.items()}
         constants = {name: p.values[0][1] for name, p in self.parameters.items() if p.constant}
         table_info: dict[str, TableInfo] = {name: t.info for name, t in self.tables.items()}
         runtimes: list[RuleRuntime] = []
         for placed in self.placed:
+            if only is not None and placed.value.id not in only:
+                continue
             ctx = CompileContext(
                 catalog=self.catalog,
                 params=params,

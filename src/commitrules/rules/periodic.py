@@ -61,6 +61,7 @@ before tracking started), does not count. An event at exactly the due instant is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
@@ -169,6 +170,10 @@ class _PeriodicRule(RuleRuntime):
         self._members_where: CompiledExpression | None = None
         self._members_table: str | None = None
         self.member_field: str | None = spec.member_field
+        #: Optional, for a host that counts a period in parts (one stage of a plan): called
+        #: when a period closes, before it is judged; the period is judged only when it
+        #: returns True. The counts are reset after it either way.
+        self.closing: Callable[[Period], bool] | None = None
         if spec.members is not None:
             table = ctx.tables.get(spec.members.table)
             if table is None:
@@ -208,7 +213,8 @@ class _PeriodicRule(RuleRuntime):
         if period is None or period.start_us != token:
             return
         services.set_time(period.end_us - 1)
-        if self.in_force(period.end_us - 1):
+        judge = self.closing is None or self.closing(period)
+        if judge and self.in_force(period.end_us - 1):
             self.close(period, services)
         self.reset()
         self._current = next_period(period, services.tz)
@@ -216,6 +222,16 @@ class _PeriodicRule(RuleRuntime):
 
     def close(self, period: Period, services: RuntimeServices) -> None:
         """Judge the period that just ended."""
+        raise NotImplementedError
+
+    def partial(self) -> Any:
+        """What this rule counted of the current period, JSON-ready: one part of the
+        period's count when each part of a stream is counted apart (see :meth:`merge`)."""
+        raise NotImplementedError
+
+    def merge(self, partial: Any) -> None:
+        """Add a :meth:`partial` count of another part of the stream to the current period's
+        (the parts' order does not matter)."""
         raise NotImplementedError
 
     def reset(self) -> None:
@@ -372,6 +388,15 @@ class PeriodicTargetRule(_PeriodicRule):
     def reset(self) -> None:
         self._counts.clear()
 
+    def partial(self) -> Any:
+        return [[list(key), list(value)] for key, value in sorted(self._counts.items(), key=repr)]
+
+    def merge(self, partial: Any) -> None:
+        for key, (numerator, denominator) in partial:
+            entry = self._counts.setdefault(tuple(key), [0, 0])
+            entry[0] += int(numerator)
+            entry[1] += int(denominator)
+
     def state(self) -> Any:
         return {
             "period": self._period_state(),
@@ -421,6 +446,7 @@ class PeriodicObligationRule(_PeriodicRule):
         self._open: dict[int, tuple[set[Any], list[bool]]] = {}
         self._floor: int | None = None
         self._due: Any = None
+        self._closing = 0  # with a closing hook: the start of the period being judged
         if spec.due is not None:
             if isinstance(spec.due.count, FieldRef):
                 ctx.problem(("due", "count"), "a period's due time is a number or a parameter")
@@ -517,11 +543,15 @@ class PeriodicObligationRule(_PeriodicRule):
         """Judge a period named by the period field, at its end or its due time."""
         if self._floor is None or period.start_us < self._floor:
             return
+        judged = True
+        if self.closing is not None:  # a host counting the period in parts
+            self._closing = period.start_us
+            judged = self.closing(period)
         seen, seen_any = self._open.pop(period.start_us, (set(), [False]))
         self._floor = period.end_us
         due = self.due_us(period, services.params) if self._due is not None else None
         services.set_time(period.end_us - 1)
-        if not self.in_force(period.end_us - 1):
+        if not judged or not self.in_force(period.end_us - 1):
             return
         self.close_with(period, services, seen, seen_any[0], due)
 
@@ -575,6 +605,21 @@ class PeriodicObligationRule(_PeriodicRule):
     def reset(self) -> None:
         self._seen.clear()
         self._any = False
+
+    def partial(self) -> Any:
+        if self.period_field is not None:  # the period being judged (see judge)
+            seen, seen_any = self._open.get(self._closing, (set(), [False]))
+            return {"seen": sorted(seen, key=repr), "any": seen_any[0]}
+        return {"seen": sorted(self._seen, key=repr), "any": self._any}
+
+    def merge(self, partial: Any) -> None:
+        if self.period_field is not None:
+            entry = self._open.setdefault(self._closing, (set(), [False]))
+            entry[0].update(partial["seen"])
+            entry[1][0] = entry[1][0] or bool(partial["any"])
+            return
+        self._seen.update(partial["seen"])
+        self._any = self._any or bool(partial["any"])
 
     def state(self) -> Any:
         if self.period_field is not None:

@@ -53,6 +53,10 @@ KEY_POOLS: dict[str, tuple[str, ...]] = {
     "staff_role": ("teller", "account-manager", "risk-compliance", "intern"),
     "survey": ("disclosure", "service", "rights", "education"),
     "course": ("compliance", "product"),
+    # The field-service test pack (tests/packs/field-service): other keys than the default's.
+    "job_id": ("J1", "J2", "J3"),
+    "site_id": ("SITE-A", "SITE-B"),
+    "engineer_id": ("E1", "E2", "E3"),
 }
 """Small pools for key fields, so generated events refer to each other."""
 
