@@ -50,6 +50,8 @@ def test_docstring_examples_run(module_name: str, monkeypatch: pytest.MonkeyPatc
     from tests.conftest import ROOT
 
     monkeypatch.chdir(ROOT)
+    if module_name == "commitrules.columnar":
+        pytest.importorskip("pyarrow", reason="the columnar extra is not installed")
     module = importlib.import_module(module_name)
     failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS, raise_on_error=False)
     assert failures == 0
