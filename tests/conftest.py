@@ -65,7 +65,7 @@ def default_pack() -> commitrules.Pack:
 #: The example notebooks, and where their executed copies go (docs/hooks.py renders these).
 NOTEBOOKS = sorted((ROOT / "examples").glob("*.ipynb"))
 EXECUTED_NOTEBOOKS = ROOT / "build" / "notebooks"
-NOTEBOOK_NEEDS = ("nbclient", "nbformat", "ipykernel", "pandas", "matplotlib")
+NOTEBOOK_NEEDS = ("nbclient", "nbformat", "ipykernel", "pandas", "matplotlib", "pyarrow", "polars")
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,7 @@ EXECUTED_PAGES = (
     "api.md",
     "limits.md",
     "stage-plan.md",
+    "tables.md",
     "../README.md",
 )
 REGENERATE = "python docs/generate.py"
@@ -140,6 +141,8 @@ API_ENTRY_POINTS = (
     "commitrules.explain.explain",
     "commitrules.plan_for",
     "commitrules.plan.run_plan",
+    "commitrules.columnar.evaluate_table",
+    "commitrules.columnar.evaluate_files",
 )
 
 

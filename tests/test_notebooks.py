@@ -3,8 +3,8 @@
 Each notebook in ``examples/`` is executed once per session by the ``executed_notebooks``
 fixture (tests/conftest.py: nbclient, a ``python3`` kernel, working directory ``examples/``);
 a cell that raises fails the test. The executed copies land in ``build/notebooks/``, where
-the documentation site takes them from (docs/hooks.py). Part of the default run: the three
-notebooks take a few seconds each.
+the documentation site takes them from (docs/hooks.py). Part of the default run: the four
+notebooks take a few seconds each (the Parquet year about ten).
 """
 
 from __future__ import annotations
@@ -26,11 +26,12 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-def test_there_are_the_three_notebooks() -> None:
+def test_there_are_the_four_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == [
         "01-first-look.ipynb",
         "02-compliance-review.ipynb",
         "03-custom-rule.ipynb",
+        "04-parquet-year.ipynb",
     ]
 
 

@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "commitrules.oscal",
     "commitrules.snapshot",
     "commitrules.testing",
+    "commitrules.columnar",
 ]
 
 

@@ -26,7 +26,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 from rich.console import Console
@@ -35,6 +35,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import __version__
+from ._check_tables import table_inputs, write_parquet
 from ._safe_text import json_visible, spreadsheet_cell, visible
 from .batch import CheckResult, Rejected, check_files
 from .errors import AuditLogError, CommitRulesError
@@ -192,9 +193,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
     show_default=True,
 )
 @click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the violations to this file instead of standard output; the suffix chooses "
+    "the format: .parquet, .jsonl or .csv.",
+)
+@click.option(
     "--rejects",
     type=click.Path(dir_okay=False, writable=True),
-    help="Write the rejected lines here as they were, to fix and send again (why: on stderr).",
+    help="Write the rejected lines here as they were, to fix and send again (why: on stderr). "
+    "With table inputs: the rejected rows (source, row, reason); the suffix chooses the "
+    "format: .parquet, .jsonl or .csv.",
 )
 @click.option(
     "--rejects-reasons",
@@ -237,6 +247,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="With --format csv: write values as they are, without a ' before a leading "
     "= + - @ tab or CR and without escaping control characters.",
 )
+@click.option(
+    "--allow-float-decimals",
+    is_flag=True,
+    help="Table inputs: accept float columns for decimal fields (floats are not exact).",
+)
 @_personal_options
 @click.option(
     "--backend",
@@ -251,6 +266,7 @@ def check(
     profile: str | None,
     until: str | None,
     output_format: str,
+    out_path: str | None,
     rejects: str | None,
     rejects_reasons: str | None,
     lang: str,
@@ -260,14 +276,20 @@ def check(
     audit_key_file: str | None,
     id_key_file: str | None,
     csv_raw: bool,
+    allow_float_decimals: bool,
     personal: str,
     pseudonym_key_file: str | None,
     backend: str,
 ) -> None:
-    """Evaluate JSON Lines EVENTS (files, '-' for stdin, .gz read as gzip) in order."""
+    """Evaluate EVENTS in order: JSON Lines files, or Parquet and Arrow tables.
+
+    JSON Lines: files, '-' for stdin, .gz read as gzip. Tables (the 'columnar' extra):
+    .parquet, .pq, .arrow, .feather and .ipc files, folders of them and glob patterns.
+    """
     from .audit import DecisionLog  # noqa: PLC0415
     from .engine import Engine  # noqa: PLC0415
 
+    tables = table_inputs(events, out_path, rejects, rejects_reasons)
     moment = _when(until)
     pack = _load(pack_path, profile)
     key = _pseudonym_key(personal, pseudonym_key_file)
@@ -286,7 +308,8 @@ def check(
         _say(f"error: {error}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     _check_outputs(
-        [*events, *([waivers_path] if waivers_path else [])],
+        [*(tables.files if tables else events), *([waivers_path] if waivers_path else [])],
+        ("--out", out_path),
         ("--rejects", rejects),
         ("--rejects-reasons", rejects_reasons),
         ("--audit", audit_path),
@@ -300,7 +323,9 @@ def check(
             if log is not None:
                 opened.callback(log.close)
                 log.attach(engine)
-            reject_file = opened.enter_context(Path(rejects).open("wb")) if rejects else None
+            reject_file = (
+                opened.enter_context(Path(rejects).open("wb")) if rejects and not tables else None
+            )
             reasons_file = (
                 # backslashreplace: a lone surrogate (an escape in the line) stays JSON.
                 opened.enter_context(
@@ -326,14 +351,24 @@ def check(
                     }
                     reasons_file.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-            result = _run_check(list(events), engine, moment, on_reject, err)
+            if tables:
+                result: Any = tables.run(
+                    engine, moment, on_reject, err, allow_float_decimals=allow_float_decimals
+                )
+                if rejects:
+                    tables.write_rejects(rejects, result.rejected, raw=csv_raw)
+            else:
+                result = _run_check(list(events), engine, moment, on_reject, err)
+            if out_path:
+                _write_violations(out_path, result.violations, lang, pack, raw=csv_raw)
         except AuditLogError as error:
             _say(f"error: --audit: {error}", err=True)
             raise SystemExit(EXIT_USAGE) from None
         except OSError as error:
             _say(f"error: {_os_reason(error)}", err=True)
             raise SystemExit(EXIT_USAGE) from None
-    _print_violations(result.violations, output_format, lang, raw=csv_raw)
+    if not out_path:
+        _print_violations(result.violations, output_format, lang, raw=csv_raw)
     stats = result.stats
     click.echo(
         f"{stats.processed} processed, {stats.duplicates} duplicate, {stats.rejected} rejected; "
@@ -411,17 +446,35 @@ def _run_check(
         )
 
 
+def _write_violations(
+    path: str, violations: Sequence[Violation], lang: str, pack: Pack, *, raw: bool
+) -> None:
+    """``--out``: the violations to a file whose suffix chose the format."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".parquet":
+        write_parquet(path, violations, pack)
+        return
+    with Path(path).open("w", encoding="utf-8", errors="backslashreplace", newline="") as out:
+        _print_violations(violations, suffix.lstrip("."), lang, raw=raw, out=out)
+
+
 def _print_violations(
-    violations: Sequence[Violation], output_format: str, lang: str, *, raw: bool = False
+    violations: Sequence[Violation],
+    output_format: str,
+    lang: str,
+    *,
+    raw: bool = False,
+    out: IO[str] | None = None,
 ) -> None:
     # JSON: C1 controls and reordering characters as \u escapes (the values read the same).
     if output_format == "jsonl":
         for violation in violations:
-            click.echo(json_visible(json.dumps(violation.to_dict(), ensure_ascii=False)))
+            line = json_visible(json.dumps(violation.to_dict(), ensure_ascii=False))
+            click.echo(line, file=out)
         return
     if output_format == "json":
         text = json.dumps([v.to_dict() for v in violations], ensure_ascii=False, indent=2)
-        click.echo(json_visible(text))
+        click.echo(json_visible(text), file=out)
         return
     if output_format == "csv":
         buffer = io.StringIO()
@@ -463,7 +516,7 @@ def _print_violations(
                 v.refers_to or "",
             ]
             writer.writerow([cell(value) for value in values])
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(buffer.getvalue(), nl=False, file=out)
         return
     if not violations:
         click.echo("No violations.")
