@@ -107,3 +107,21 @@ def executed_notebooks() -> Callable[[Path], Path]:
         return done[path]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> object:
+    """ONE local Spark session for every Spark test (local[2], 2 shuffle partitions, the UI
+    off). Without Java 17 or later the Spark tests skip with the reason, but under
+    ``CI=true`` they fail with it: CI must run them."""
+    pytest.importorskip("pyspark")
+    from commitrules.spark import java_problem, local_session
+
+    problem = java_problem()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and the Spark tests cannot run: {problem}")
+        pytest.skip(problem)
+    session = local_session("local[2]", shuffle_partitions=2, app_name="commitrules-tests")
+    yield session
+    session.stop()

@@ -175,7 +175,11 @@ def evaluate_spark(
     )
     try:
         side = admitted.filter(F.col("kind") != "event").collect()
-        meta = next(row["payload"] for row in side if row["kind"] == "meta")
+        # No row at all, no group: the admission of an empty stream, on the driver.
+        meta = next(
+            (row["payload"] for row in side if row["kind"] == "meta"),
+            _tasks.empty_meta(job),
+        )
         rejected = [
             RejectedRow(_local(row["source"]), int(row["row"]), row["reason"])
             for row in sorted(

@@ -19,7 +19,7 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..engine import EvidenceMode
+from ..engine import EngineStats, EvidenceMode
 from ..engine._stage import AdmissionEngine, StageEngine
 from ..errors import CommitRulesError
 from ..eventtime import Period
@@ -42,6 +42,7 @@ __all__ = [
     "WHOLE",
     "Job",
     "admission_task",
+    "empty_meta",
     "stage_task",
     "task",
 ]
@@ -239,6 +240,12 @@ def admission_task(job: Job, table: pa.Table) -> pa.Table:
             "reason": pa.array(out["reason"], pa.string()),
         }
     )
+
+
+def empty_meta(job: Job) -> bytes:
+    """The admission's clock, start and counts for a stream of no rows."""
+    clock = Clock.of([], [], end=0, until_us=job.until_us)
+    return pickle.dumps((clock, None, EngineStats()))
 
 
 # -- a stage in one bucket ---------------------------------------------------------------
