@@ -182,6 +182,46 @@ def test_an_empty_frame_gives_nothing(spark_session: Any) -> None:
 # -- without Spark ----------------------------------------------------------------------------
 
 
+def test_the_options_reach_the_tasks_as_given(tmp_path: Path) -> None:
+    from commitrules.spark import _tasks, _transport
+    from commitrules.waivers import load_waivers
+    from tests.test_governance import WAIVERS
+
+    path = tmp_path / "waivers.yaml"
+    path.write_text(WAIVERS, encoding="utf-8")
+    waivers = load_waivers(path, PACK)
+    job = _tasks.Job(
+        pack_path=str(PACK.path),
+        profile=PACK.profile,
+        parameters=None,
+        digest=PACK.digest,
+        partitions=2,
+        evidence="pseudonymize",
+        pseudonym_key=b"k" * 16,
+        waivers=_transport.dumps(waivers),
+    )
+    import pickle
+
+    settings = _tasks.settings(pickle.loads(pickle.dumps(job)))
+    assert settings.waivers == waivers
+    assert (settings.evidence, settings.pseudonym_key) == ("pseudonymize", b"k" * 16)
+
+
+def test_a_worker_refuses_a_pack_that_is_not_the_drivers() -> None:
+    from commitrules.errors import CommitRulesError
+    from commitrules.spark import _tasks
+
+    job = _tasks.Job(
+        pack_path=str(PACK.path),
+        profile=PACK.profile,
+        parameters=None,
+        digest="0" * 64,
+        partitions=1,
+    )
+    with pytest.raises(CommitRulesError, match="the workers must see the same pack files"):
+        _tasks.context(job)
+
+
 def test_a_missing_java_is_named_with_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", "")

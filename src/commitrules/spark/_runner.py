@@ -152,7 +152,7 @@ def evaluate_spark(
         partitions=partitions,
         evidence=evidence,
         pseudonym_key=pseudonym_key,
-        waivers=waivers,
+        waivers=_transport.dumps(waivers) if waivers is not None else None,
         id_key=id_key,
         max_ahead_us=int(max_ahead.total_seconds() * 1_000_000) if max_ahead else None,
         until_us=to_us(until) if until is not None else None,

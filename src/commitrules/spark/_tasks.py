@@ -78,7 +78,8 @@ class Job:
     partitions: int
     evidence: EvidenceMode = "mask"
     pseudonym_key: bytes | None = None
-    waivers: Waivers | None = None
+    #: The waivers, as :func:`._transport.dumps` bytes (read-only mappings travel as dicts).
+    waivers: bytes | None = None
     id_key: bytes | None = None
     max_ahead_us: int | None = None
     until_us: int | None = None
@@ -113,7 +114,10 @@ def context(job: Job) -> tuple[Pack, Plan, dict[str, RuleRuntime]]:
 
 
 def settings(job: Job) -> _Settings:
-    return _Settings(job.evidence, job.pseudonym_key, job.waivers, job.id_key, job.outcomes)
+    waivers: Waivers | None = None
+    if job.waivers is not None:
+        waivers = _transport.loads(job.waivers, {})
+    return _Settings(job.evidence, job.pseudonym_key, waivers, job.id_key, job.outcomes)
 
 
 def runner(job: Job, pack: Pack, plan: Plan) -> _Run:
