@@ -273,3 +273,14 @@ def test_the_library_works_without_the_spark_extra(tmp_path: Path) -> None:
         "IMPORT: commitrules.spark needs pyspark, which is not installed: "
         "pip install 'commitrules[spark]'"
     ) in done.stdout
+
+
+def test_spark_submit_runs_the_command_of_the_module_file() -> None:
+    # spark-submit runs src/commitrules/spark/__main__.py as a script: absolute imports only.
+    script = ROOT / "src" / "commitrules" / "spark" / "__main__.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Usage: commitrules spark check [OPTIONS] EVENTS..." in done.stdout
+    assert "--partitions" in done.stdout
