@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
+import pickle
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -32,6 +35,7 @@ from ..errors import EngineConfigError
 from ..eventtime import Period, to_us
 from ..pack import Pack, load_pack
 from ..plan import Plan, Stage
+from ..plan._order import Clock
 from ..plan._runner import PlanResult, _Run
 from ..rules.operational import CALENDAR_HORIZON
 from ..rules.periodic import PeriodicObligationRule, PeriodicTargetRule
@@ -41,6 +45,8 @@ from . import _tasks, _transport
 from ._tasks import POSITION, ROW, SOURCE, WHOLE, Job
 
 __all__ = ["SparkResult", "evaluate_spark"]
+
+_log = logging.getLogger(__name__)
 
 
 @attrs.frozen(repr=False)
@@ -83,16 +89,26 @@ def _events_frame(spark: Any, events: Any, position: str | None) -> Any:
             frame = frame.withColumn(POSITION, F.monotonically_increasing_id())
         # Rows are numbered in stream order in the admission (a table is one source).
         return frame.withColumn(SOURCE, F.lit("<table>")).withColumn(ROW, F.lit(None).cast("long"))
+    # Parquet paths: the admission task reads the files itself (no rows through the JVM:
+    # Spark's conversion of wide event rows to Arrow costs more than the engine's intake).
+    return spark.createDataFrame([(0,)], f"{WHOLE} int")
+
+
+def _files(events: Any, allow_float_decimals: bool, pack: Pack) -> tuple[str, ...]:
+    """Parquet or Arrow paths as the files the admission reads, each checked at once."""
+    from ..columnar import table_files  # noqa: PLC0415
+    from ..columnar._schema import PlanCache  # noqa: PLC0415
+    from ..columnar._sources import file_schema  # noqa: PLC0415
+
     paths = [events] if isinstance(events, str | os.PathLike) else list(events)
     if not paths:
         msg = "no Parquet path given"
         raise EngineConfigError(msg)
-    frame = spark.read.parquet(*[str(path) for path in paths])
-    frame = frame.select("*", "_metadata.file_path", "_metadata.row_index")
-    frame = frame.withColumnRenamed("file_path", SOURCE).withColumnRenamed("row_index", ROW)
-    # The position: files in path order, rows in file order (a dense rank is not needed:
-    # only the order matters; the admission numbers the rows).
-    return frame.withColumn(POSITION, F.lit(0).cast("long"))
+    files = table_files([str(path) for path in paths])
+    plans = PlanCache(pack.catalog, allow_float_decimals=allow_float_decimals)
+    for path in files:  # every file opens and has a type column before a row is processed
+        plans(file_schema(path), str(path))
+    return tuple(str(path) for path in files)
 
 
 def _local(uri: str) -> str:
@@ -161,8 +177,11 @@ def evaluate_spark(
     )
     pack, plan, rules = _tasks.context(job)
     from pyspark import StorageLevel  # noqa: PLC0415 - the optional extra
+    from pyspark.sql import DataFrame  # noqa: PLC0415
     from pyspark.sql import functions as F  # noqa: N812, PLC0415
 
+    if not isinstance(events, DataFrame):
+        job = attrs.evolve(job, files=_files(events, allow_float_decimals, pack))
     frame = _events_frame(spark, events, position)
     admitted = (
         frame.withColumn(WHOLE, F.lit(0))
@@ -174,7 +193,9 @@ def evaluate_spark(
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     try:
+        started = time.perf_counter()
         side = admitted.filter(F.col("kind") != "event").collect()
+        _log.debug("spark: admission %.2f s", time.perf_counter() - started)
         # No row at all, no group: the admission of an empty stream, on the driver.
         meta = next(
             (row["payload"] for row in side if row["kind"] == "meta"),
@@ -186,7 +207,11 @@ def evaluate_spark(
                 (row for row in side if row["kind"] == "reject"), key=lambda r: r["position"]
             )
         ]
-        job = attrs.evolve(job, clock=bytes(meta))
+        clock, start, stats = pickle.loads(bytes(meta))  # noqa: S301 - our own task's output
+        # The tasks need only the start and the end: not a watermark per admitted event.
+        light = Clock([], [], clock.final, clock.final_us, ())
+        job = attrs.evolve(job, clock=pickle.dumps((light, start, stats)))
+        started = time.perf_counter()
         stage_rows = (
             admitted.filter(F.col("kind") == "event")
             .select("stage", "bucket", "position", "at_us", "payload")
@@ -194,9 +219,12 @@ def evaluate_spark(
             .applyInArrow(_tasks.task(_tasks.stage_task, job), _tasks.STAGE_SCHEMA)
             .collect()
         )
+        _log.debug("spark: keyed stages %.2f s", time.perf_counter() - started)
     finally:
         admitted.unpersist()
-    result = _finish(job, pack, plan, rules, stage_rows)
+    started = time.perf_counter()
+    result = _finish(attrs.evolve(job, clock=bytes(meta)), pack, plan, rules, stage_rows)
+    _log.debug("spark: the stages on the driver %.2f s", time.perf_counter() - started)
     violations = violations_table(result.violations, timezone=pack.timezone)
     return SparkResult(
         violations=result.violations,

@@ -13,6 +13,7 @@ import json
 import pickle
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -64,6 +65,20 @@ ADMISSION_SCHEMA = (
 STAGE_SCHEMA = "stage int, bucket int, serial long, kind string, payload binary"
 
 EVENT_STAGES = frozenset({"keyed", "global", "periods"})
+_OUTPUT_BATCH = 65_536
+_ADMISSION_ARROW = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("stage", pa.int32()),
+        ("bucket", pa.int32()),
+        ("position", pa.int64()),
+        ("at_us", pa.int64()),
+        ("payload", pa.binary()),
+        ("source", pa.string()),
+        ("row", pa.int64()),
+        ("reason", pa.string()),
+    ]
+)
 
 
 @attrs.frozen
@@ -86,6 +101,9 @@ class Job:
     outcomes: bool = False
     allow_float_decimals: bool = False
     batch_size: int = 65_536
+    #: Parquet or Arrow files the admission reads itself (in this order), or none: the
+    #: events come in the admission's group.
+    files: tuple[str, ...] = ()
     #: After the admission: the clock and the first admitted event (pickled).
     clock: bytes | None = None
 
@@ -156,6 +174,21 @@ def _pieces(table: pa.Table, batch_size: int) -> Iterator[tuple[str, int, pa.Rec
         start = end
 
 
+def _read(job: Job, table: pa.Table, zone: str) -> Iterator[Any]:
+    """The input in stream order, as :mod:`commitrules.columnar` pieces: the job's files
+    read here with pyarrow (row groups streamed, as ``evaluate_files`` reads them), or the
+    rows of the group sorted by stream position."""
+    from ..columnar._sources import Piece, file_pieces  # noqa: PLC0415
+
+    if job.files:
+        yield from file_pieces([Path(name) for name in job.files], job.batch_size)
+        return
+    keys = [(POSITION, "ascending"), (SOURCE, "ascending"), (ROW, "ascending")]
+    table = _in_zone(table.take(pc.sort_indices(table, sort_keys=keys)), zone)
+    for source, first_row, batch in _pieces(table, job.batch_size):
+        yield Piece(source, first_row, batch)
+
+
 def admission_task(job: Job, table: pa.Table) -> pa.Table:
     """The whole input in one group: the engine's intake in stream-position order.
 
@@ -165,11 +198,9 @@ def admission_task(job: Job, table: pa.Table) -> pa.Table:
     """
     from ..columnar._rows import check_batch  # noqa: PLC0415 - pyarrow is there
     from ..columnar._schema import PlanCache  # noqa: PLC0415
+    from ..columnar._sources import Damaged  # noqa: PLC0415
 
     pack, plan, _ = context(job)
-    keys = [(POSITION, "ascending"), (SOURCE, "ascending"), (ROW, "ascending")]
-    order = pc.sort_indices(table, sort_keys=keys)
-    table = _in_zone(table.take(order), pack.timezone)
     max_ahead = dt.timedelta(microseconds=job.max_ahead_us) if job.max_ahead_us else None
     admission = AdmissionEngine(pack, max_ahead=max_ahead, id_key=job.id_key)
     plans = PlanCache(pack.catalog, allow_float_decimals=job.allow_float_decimals)
@@ -178,19 +209,42 @@ def admission_task(job: Job, table: pa.Table) -> pa.Table:
         for number, stage in enumerate(plan.stages)
         if stage.kind in EVENT_STAGES and stage.events
     ]
-    out: dict[str, list[Any]] = defaultdict(list)
+    out: dict[str, list[Any]] = {field.name: [] for field in _ADMISSION_ARROW}
+    batches: list[pa.RecordBatch] = []
+
+    def flush() -> None:
+        arrays = [pa.array(out[field.name], field.type) for field in _ADMISSION_ARROW]
+        batches.append(pa.RecordBatch.from_arrays(arrays, schema=_ADMISSION_ARROW))
+        for values in out.values():
+            values.clear()
 
     def add(kind: str, **values: Any) -> None:
+        # In batches: a binary array holds at most 2 GiB, and lists of millions of rows
+        # would double the task's memory.
         out["kind"].append(kind)
         for name in ("stage", "bucket", "position", "at_us", "payload", "source", "row"):
             out[name].append(values.get(name))
         out["reason"].append(values.get("reason"))
+        if len(out["kind"]) >= _OUTPUT_BATCH:
+            flush()
 
     positions: list[int] = []
     watermarks: list[int] = []
     start: tuple[dt.datetime, int] | None = None
     position = 0
-    for source, first_row, batch in _pieces(table, job.batch_size):
+    for piece in _read(job, table, pack.timezone):
+        if isinstance(piece, Damaged):
+            admission.stats.rejected += 1
+            add(
+                "reject",
+                position=position,
+                source=piece.source,
+                row=piece.first_row,
+                reason=piece.reason,
+            )
+            position += 1
+            continue
+        source, first_row, batch = piece.source, piece.first_row, piece.batch
         checked = check_batch(source, first_row, batch, plans(batch.schema, source))
         for row, event, reason in checked.rows():
             here = position
@@ -231,19 +285,8 @@ def admission_task(job: Job, table: pa.Table) -> pa.Table:
     clock = Clock.of(positions, watermarks, end=position, until_us=job.until_us)
     meta = pickle.dumps((clock, start, attrs.evolve(admission.stats)))
     add("meta", payload=meta)
-    return pa.table(
-        {
-            "kind": pa.array(out["kind"], pa.string()),
-            "stage": pa.array(out["stage"], pa.int32()),
-            "bucket": pa.array(out["bucket"], pa.int32()),
-            "position": pa.array(out["position"], pa.int64()),
-            "at_us": pa.array(out["at_us"], pa.int64()),
-            "payload": pa.array(out["payload"], pa.binary()),
-            "source": pa.array(out["source"], pa.string()),
-            "row": pa.array(out["row"], pa.int64()),
-            "reason": pa.array(out["reason"], pa.string()),
-        }
-    )
+    flush()
+    return pa.Table.from_batches(batches, schema=_ADMISSION_ARROW)
 
 
 def empty_meta(job: Job) -> bytes:
