@@ -400,3 +400,26 @@ def test_fulfilled_provisional_deadlines_are_remembered_until_their_year_is_offi
         json.loads(json.dumps(engine.snapshot())),
     )
     assert restored.snapshot()["rules"]["P1.close"]["state"] == []  # official now: forgotten
+
+
+def test_the_log_of_derived_findings_is_kept_through_the_provisional_year_but_bounded() -> None:
+    from collections import deque
+
+    from commitrules.engine._derived import LATE_UPGRADE_DAYS, DerivedLog
+
+    day = 86_400_000_000
+    year_start = 1_000 * day
+    log = DerivedLog(60 * day, provisional_from_us=year_start)
+    log.entries = deque((t * day, None, None) for t in range(900, 1_400))  # type: ignore[misc]
+    # Within a quarter of the year's start: everything from two windows before it is kept.
+    log.forget_before(year_start + 80 * day)
+    assert log.entries[0][0] == year_start - 60 * day
+    # Later, at most LATE_UPGRADE_DAYS more than two windows: memory stays bounded.
+    watermark = year_start + 380 * day
+    log.forget_before(watermark)
+    assert log.entries[0][0] == watermark - (60 + LATE_UPGRADE_DAYS) * day
+    # Every year official: two windows, as before.
+    plain = DerivedLog(60 * day)
+    plain.entries = deque((t * day, None, None) for t in range(900, 1_400))  # type: ignore[misc]
+    plain.forget_before(watermark)
+    assert plain.entries[0][0] == watermark - 60 * day

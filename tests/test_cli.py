@@ -262,6 +262,46 @@ def test_report_writes_html_and_markdown_with_the_engines_numbers(tmp_path: Path
     assert not pdf.exists()
 
 
+def test_report_writes_a_statistics_section_as_csv(tmp_path: Path) -> None:
+    sample = str(Path(__file__).resolve().parent.parent / "examples" / "sample-events.jsonl")
+    out, table = tmp_path / "report.md", tmp_path / "complaints.csv"
+    until = "2026-10-01T00:00:00+08:00"
+    option = f"complaint-statistics={table}"
+    assert (
+        main(["report", sample, "--out", str(out), "--until", until, "--section-csv", option]) == 0
+    )
+    rows = list(csv.DictReader(io.StringIO(table.read_text(encoding="utf-8"))))
+    assert table.read_bytes().count(b"\r\n") == len(rows) + 1  # RFC 4180 line ends
+    assert {row["period"] for row in rows} == {"2026Q3"}
+    # Every complaint of the quarter counted once, closed ones in one bucket each.
+    events = [json.loads(line) for line in Path(sample).read_text(encoding="utf-8").splitlines()]
+    received = [e for e in events if e["type"] == "complaint_received"]
+    assert sum(int(row["received"]) for row in rows) == len(received)
+    for row in rows:
+        buckets = sum(int(row[name]) for name in row if name.startswith("days_"))
+        assert buckets == int(row["closed"])
+        assert int(row["closed"]) + int(row["open"]) == int(row["received"])
+    # An id the pack does not declare, or a malformed option, is a usage error before anything
+    # is written.
+    other = tmp_path / "other.md"
+    wrong = ["report", sample, "--out", str(other), "--section-csv", f"nope={table}"]
+    assert main(wrong) == 2
+    assert (
+        main(["report", sample, "--out", str(other), "--section-csv", "complaint-statistics"]) == 2
+    )
+    assert not other.exists()
+    # Nor may it overwrite an input.
+    same = [
+        "report",
+        sample,
+        "--out",
+        str(other),
+        "--section-csv",
+        f"complaint-statistics={sample}",
+    ]
+    assert main(same) == 2
+
+
 def test_the_durable_backend_prints_the_same_violations(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

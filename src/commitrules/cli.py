@@ -761,6 +761,14 @@ def _waivers(path: str | None, pack: Pack) -> Waivers | None:
 @click.option("--pack", "pack_path", help="Pack directory or bundled pack id.")
 @click.option("--profile", help="Jurisdiction profile.")
 @click.option("--waivers", "waivers_path", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--section-csv",
+    "section_csv",
+    multiple=True,
+    metavar="ID=FILE",
+    help="Also write the pack's case_statistics section ID as CSV to FILE (repeatable; "
+    "spreadsheet formulas neutralised), e.g. complaint-statistics=complaints.csv.",
+)
 def report_command(
     events: tuple[str, ...],
     out_path: str,
@@ -771,6 +779,7 @@ def report_command(
     profile: str | None,
     waivers_path: str | None,
     markdown: bool,
+    section_csv: tuple[str, ...],
 ) -> None:
     """Write the commitment report (section 7: how the commitments were kept) for EVENTS."""
     if out_path != "-":
@@ -785,8 +794,12 @@ def report_command(
 
     moment = _when(until)
     pack = _load(pack_path, profile)
+    csv_outputs = _section_csv_outputs(section_csv, pack)
     _check_outputs(
-        [*events, *([waivers_path] if waivers_path else [])], ("--out", out_path), pack=pack
+        [*events, *([waivers_path] if waivers_path else [])],
+        ("--out", out_path),
+        *(("--section-csv", path) for _, path in csv_outputs),
+        pack=pack,
     )
     outcomes: list[Any] = []
     engine = Engine(pack, waivers=_waivers(waivers_path, pack), outcomes=outcomes.append)
@@ -816,6 +829,30 @@ def report_command(
     text = report.to_markdown() if markdown else report.to_html()
     _write_out(out_path, text)
     click.echo(f"{out_path}: report of {len(stream)} events, {len(found)} findings", err=True)
+    for section, path in csv_outputs:
+        Path(path).write_text(report.to_csv(section), encoding="utf-8", newline="")
+        click.echo(f"{path}: section {section} as CSV", err=True)
+
+
+def _section_csv_outputs(options: Sequence[str], pack: Pack) -> list[tuple[str, str]]:
+    """``--section-csv ID=FILE`` options as (section id, file), each id a case_statistics
+    section of the pack; a usage error otherwise (before anything is read or written)."""
+    known = [s.id for s in pack.report_sections if s.kind == "case_statistics"]
+    out: list[tuple[str, str]] = []
+    for option in options:
+        section, sep, path = option.partition("=")
+        if not sep or not section or not path or path == "-":
+            _say(f"error: --section-csv {option}: give ID=FILE (a file, not '-')", err=True)
+            raise SystemExit(EXIT_USAGE)
+        if section not in known:
+            _say(
+                f"error: --section-csv {option}: the pack {pack.id} has no case_statistics "
+                f"section {section!r} (it has: {', '.join(known) or 'none'})",
+                err=True,
+            )
+            raise SystemExit(EXIT_USAGE)
+        out.append((section, path))
+    return out
 
 
 def _write_out(out_path: str, text: str) -> None:

@@ -8,9 +8,10 @@ the findings must follow. The engine keeps, for twice the longest of their windo
 findings they counted (:class:`DerivedLog`); a correction recomputes the routes and the
 threshold findings from it, withdraws what changed (a ``correction`` each) and releases what
 is new, then rebuilds their live state from it. The findings that can move are those at or
-after the start of the calendar's first provisional year; while a year is provisional the log
-keeps everything from two windows before it (it grows until the year is made official), so
-the recomputation is exact however late the upgrade comes.
+after the start of the calendar's first provisional year: while a year is provisional the log
+keeps everything from two windows before it, for at most :data:`LATE_UPGRADE_DAYS` more than
+two windows, so the recomputation is exact for an upgrade that comes within that many days
+of the findings it moves, and memory stays bounded if the year is never made official.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from ..violations import Violation, release_order
 if TYPE_CHECKING:
     from ._engine import Engine
 
-__all__ = ["DerivedLog", "recompute"]
+__all__ = ["LATE_UPGRADE_DAYS", "DerivedLog", "recompute"]
+
+LATE_UPGRADE_DAYS = 92
+"""How long after a provisional finding an upgrade that moves it still corrects what was
+derived from it exactly (a quarter: the yearly notice comes before the year it sets)."""
 
 Entry = tuple[int, Violation, Finding]
 """(at µs, the violation as released, the finding it came from)."""
@@ -53,11 +58,12 @@ class DerivedLog:
         self.entries.append((finding.at_us, violation, finding))
 
     def forget_before(self, watermark_us: int) -> None:
-        """Drop what is older than the span before the watermark (and than the span before
-        the first provisional year)."""
+        """Drop what is older than the span before the watermark, but not what lies after
+        the span before the first provisional year (for at most :data:`LATE_UPGRADE_DAYS`)."""
         cutoff = watermark_us - self.span_us
         if self.keep_from_us is not None:
-            cutoff = min(cutoff, self.keep_from_us)
+            late = watermark_us - self.span_us - LATE_UPGRADE_DAYS * 86_400_000_000
+            cutoff = max(min(cutoff, self.keep_from_us), late)
         entries = self.entries
         while entries and entries[0][0] < cutoff:
             entries.popleft()
