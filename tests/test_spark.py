@@ -233,6 +233,20 @@ def test_a_missing_java_is_named_with_what_to_do(monkeypatch: pytest.MonkeyPatch
         local_session()
 
 
+def test_without_java_the_spark_tests_skip_but_fail_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.conftest import spark_cannot_run
+
+    spark_cannot_run(None)  # Java is there: nothing happens
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Java here"):
+        spark_cannot_run("no Java here")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true and the Spark tests cannot run"):
+        spark_cannot_run("no Java here")
+
+
 def test_an_old_java_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     java = tmp_path / "bin" / "java"
     java.parent.mkdir()
