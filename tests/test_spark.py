@@ -84,8 +84,17 @@ def assert_spark_equals_engine(
     arrival: list[dict[str, Any]],
     until: dt.datetime | None,
     partitions: int,
+    *,
+    odd: bool = False,
 ) -> list[dict[str, Any]]:
     table = events_table(arrival, pack.catalog, timezone=pack.timezone)
+    if odd:
+        # Rows the table check refuses before the engine: an unknown type, a missing id.
+        middle = table.num_rows // 2
+        at = table.column("at")[middle].as_py()
+        rows = [{"id": "odd-1", "type": "no_such_event", "at": at}, {"type": "sale", "at": at}]
+        extra = pa.Table.from_pylist(rows, schema=table.schema)
+        table = pa.concat_tables([table.slice(0, middle), extra, table.slice(middle)])
     violations, outcomes, reference = single(pack, table, until)
     positioned = table.append_column("position", pa.array(range(table.num_rows), pa.int64()))
     frame = spark.createDataFrame(positioned)
@@ -101,6 +110,7 @@ def assert_spark_equals_engine(
     assert [v.to_dict() for v in result.violations] == violations
     assert [o.to_dict() for o in result.outcomes] == outcomes
     assert result.rejected == reference.rejected
+    assert not odd or any("no_such_event" in row.reason for row in result.rejected)
     assert result.stats == reference.stats
     # The data frames: the violations table's rows and the refused rows, in order.
     assert in_utc(result.violations_frame.toArrow()) == in_utc(reference.violations_table())
@@ -111,7 +121,12 @@ def assert_spark_equals_engine(
 def test_spark_gives_the_engines_results_on_a_benchmark_stream(spark_session: Any) -> None:
     arrival = benchmark_arrival()
     found = assert_spark_equals_engine(
-        spark_session, PACK, arrival, dt.datetime(2026, 8, 15, tzinfo=CST), partitions=3
+        spark_session,
+        PACK,
+        arrival,
+        dt.datetime(2026, 8, 15, tzinfo=CST),
+        partitions=3,
+        odd=True,
     )
     assert len(found) > 40  # every kind of breach, warnings and repeat escalations among them
     kinds = {v["rule_id"].split(".")[0] for v in found}
