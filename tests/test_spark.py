@@ -222,6 +222,13 @@ def test_the_options_reach_the_tasks_as_given(tmp_path: Path) -> None:
     assert (settings.evidence, settings.pseudonym_key) == ("pseudonymize", b"k" * 16)
 
 
+def test_workers_find_a_bundled_pack_by_its_id_and_others_by_their_folder() -> None:
+    from commitrules.spark._runner import _pack_source
+
+    assert _pack_source(PACK) == "customer-commitments"
+    assert _pack_source(FIELD) == str(FIELD.path)
+
+
 def test_a_worker_refuses_a_pack_that_is_not_the_drivers() -> None:
     from commitrules.errors import CommitRulesError
     from commitrules.spark import _tasks

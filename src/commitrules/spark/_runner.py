@@ -111,6 +111,17 @@ def _files(events: Any, allow_float_decimals: bool, pack: Pack) -> tuple[str, ..
     return tuple(str(path) for path in files)
 
 
+def _pack_source(pack: Pack) -> str:
+    """How a worker finds the pack: a bundled or installed pack by its id (its directory
+    differs between machines), any other by its directory."""
+    from ..pack import bundled_packs  # noqa: PLC0415
+
+    known = bundled_packs().get(pack.id)
+    if known is not None and pack.path is not None and known.resolve() == pack.path.resolve():
+        return pack.id
+    return str(pack.path)
+
+
 def _local(uri: str) -> str:
     parsed = urlparse(uri)
     return unquote(parsed.path) if parsed.scheme in {"", "file"} else uri
@@ -161,7 +172,7 @@ def evaluate_spark(
         raise EngineConfigError(msg)
     spark = spark if spark is not None else local_session()
     job = Job(
-        pack_path=str(pack.path),
+        pack_path=_pack_source(pack),
         profile=pack.profile,
         parameters=json.dumps(parameters, sort_keys=True, default=str) if parameters else None,
         digest=pack.digest,
