@@ -107,3 +107,26 @@ def executed_notebooks() -> Callable[[Path], Path]:
         return done[path]
 
     return run
+
+
+def spark_cannot_run(problem: str | None) -> None:
+    """Skip the Spark tests with the reason; under ``CI=true`` fail with it instead."""
+    if problem is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and the Spark tests cannot run: {problem}")
+    pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> object:
+    """ONE local Spark session for every Spark test (local[2], 2 shuffle partitions, the UI
+    off). Without Java 17 or later the Spark tests skip with the reason, but under
+    ``CI=true`` they fail with it: CI must run them."""
+    pytest.importorskip("pyspark")
+    from commitrules.spark import java_problem, local_session
+
+    spark_cannot_run(java_problem())
+    session = local_session("local[2]", shuffle_partitions=2, app_name="commitrules-tests")
+    yield session
+    session.stop()

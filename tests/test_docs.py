@@ -143,6 +143,7 @@ API_ENTRY_POINTS = (
     "commitrules.plan.run_plan",
     "commitrules.columnar.evaluate_table",
     "commitrules.columnar.evaluate_files",
+    "commitrules.spark.evaluate_spark",
 )
 
 

@@ -101,7 +101,7 @@ def test_the_test_extra_and_the_dev_group_list_the_same_requirements() -> None:
 
 def test_the_test_extra_holds_every_user_facing_extra() -> None:
     test = {str(req) for req in requirements(EXTRAS["test"]).values()}
-    for extra in ("testing", "durable", "docs", "notebooks", "report"):
+    for extra in ("testing", "durable", "docs", "notebooks", "report", "columnar", "spark"):
         for req in requirements(EXTRAS[extra]).values():
             assert str(req) in test, f"{req} of [{extra}] is not in [test]"
 

@@ -1394,6 +1394,136 @@ def calendar_seed(jurisdiction: str, year: int) -> None:
     click.echo(text, nl=False)
 
 
+@cli.group("spark")
+def spark_group() -> None:
+    """Run a pack on Apache Spark with its stage plan (the 'spark' extra; Java 17+)."""
+
+
+@spark_group.command("check")
+@click.argument("events", nargs=-1, required=True)
+@click.option(
+    "--pack", "pack_path", help="Pack directory or bundled pack id (default pack if omitted)."
+)
+@click.option("--profile", help="Jurisdiction profile of the pack (cn, hk, uk …).")
+@click.option(
+    "--until", help="Move event time to this RFC 3339 time at the end (deadlines due by then)."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the violations to this file; the suffix chooses the format: .parquet, .jsonl "
+    "or .csv.",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the refused rows (source, row, reason) here; the suffix chooses the format: "
+    ".parquet, .jsonl or .csv.",
+)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when violations are found.")
+@click.option(
+    "--partitions",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Buckets per keyed stage (the results do not depend on it).",
+)
+@click.option(
+    "--master",
+    help="Spark master for a local run (default local[2]); under spark-submit the cluster's.",
+)
+@click.option(
+    "--id-key-file",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="COMMITRULES_ID_KEY_FILE",
+    help="The deployment's secret id key (16+ bytes), as for 'check'. "
+    "[env: COMMITRULES_ID_KEY_FILE]",
+)
+@click.option(
+    "--allow-float-decimals",
+    is_flag=True,
+    help="Accept float columns for decimal fields (floats are not exact).",
+)
+def spark_check(
+    events: tuple[str, ...],
+    pack_path: str | None,
+    profile: str | None,
+    until: str | None,
+    output_format: str,
+    out_path: str | None,
+    rejects: str | None,
+    lang: str,
+    exit_zero: bool,
+    partitions: int,
+    master: str | None,
+    id_key_file: str | None,
+    allow_float_decimals: bool,
+) -> None:
+    """Evaluate Parquet EVENTS (files or folders, in path order) on Spark: exactly the
+    single engine's violations. Runs locally, or on a cluster under spark-submit
+    (python -m commitrules.spark is this command)."""
+    try:
+        from .columnar import write_rejects  # noqa: PLC0415 - optional extras
+        from .spark import _command  # noqa: PLC0415
+    except ImportError as error:
+        _say(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    for option, target in (("--out", out_path), ("--rejects", rejects)):
+        if target is not None and Path(target).suffix.lower() not in {".parquet", ".jsonl", ".csv"}:
+            _say(
+                f"error: {option} {target}: the suffix chooses the format: "
+                ".parquet, .jsonl or .csv",
+                err=True,
+            )
+            raise SystemExit(EXIT_USAGE)
+    moment = _when(until)
+    pack = _load(pack_path, profile)
+    id_key = _key_file(id_key_file, "--id-key-file")
+    _check_outputs(list(events), ("--out", out_path), ("--rejects", rejects), pack=pack)
+    try:
+        result = _command.run_check(
+            events,
+            pack,
+            master=master,
+            partitions=partitions,
+            until=moment,
+            allow_float_decimals=allow_float_decimals,
+            id_key=id_key,
+        )
+    except CommitRulesError as error:
+        _say(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if out_path:
+        _write_violations(out_path, result.violations, lang, pack, raw=False)
+    else:
+        _print_violations(result.violations, output_format, lang)
+    if rejects:
+        write_rejects(rejects, result.rejected)
+    for item in result.rejected:
+        _say(f"rejected {item}", err=True, lines=False)
+    stats = result.stats
+    click.echo(
+        f"{stats.processed} processed, {stats.duplicates} duplicate, {stats.rejected} rejected; "
+        f"{len(result.violations)} violations "
+        f"(pack {pack.id} {pack.version}, profile {pack.profile}; Spark, "
+        f"{partitions} partitions per keyed stage)",
+        err=True,
+    )
+    if result.rejected:
+        raise SystemExit(EXIT_USAGE)
+    if any(v.is_breach for v in result.violations) and not exit_zero:
+        raise SystemExit(EXIT_VIOLATIONS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (never 1 for an unexpected error)."""
     from ._logging import stop_logging_to_stderr  # noqa: PLC0415
