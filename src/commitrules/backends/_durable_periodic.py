@@ -37,9 +37,10 @@ from typing import Any
 
 import attrs
 
-from ..eventtime import Period, from_us, next_period, period_of
+from ..eventtime import Period, from_us
 from ..rules import CompileContext, Finding, RuntimeServices
 from ..rules._base import Carried, CarryContext, EventFilterSpec, ParamRef, key_getter
+from ..rules._period_timers import PeriodTimers, PlacedPeriods
 from ..rules.periodic import (
     INSUFFICIENT,
     PeriodicObligationRule,
@@ -148,7 +149,7 @@ def _obligation_plan(native: PeriodicObligationRule, ctx: CompileContext) -> _Pl
     return _Plan(prepare(native.rule_id, rules), items, members)
 
 
-class _DurablePeriodic(DurableRule):
+class _DurablePeriodic(DurableRule, PeriodTimers):
     """The current period and its close timer (as the native rules keep them)."""
 
     stateful = True
@@ -195,13 +196,11 @@ class _DurablePeriodic(DurableRule):
         raise NotImplementedError
 
     def start(self, first_us: int, services: RuntimeServices) -> None:
-        if self._current is None:
-            self._current = period_of(first_us, self.period_unit, services.tz)
-            services.schedule(self._current.end_us, self, self._current.start_us)
+        self.open_first_period(first_us, services)
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
-        period = self._current
-        if period is None or period.start_us != token:
+        period = self.ending_period(token)
+        if period is None:
             return
         services.set_time(period.end_us - 1)
         clock = {
@@ -212,8 +211,7 @@ class _DurablePeriodic(DurableRule):
         }
         self.close(period, clock, services)
         self.reset()
-        self._current = next_period(period, services.tz)
-        services.schedule(self._current.end_us, self, self._current.start_us)
+        self.open_next_period(period, services)
 
     def close(self, period: Period, clock: dict[str, Any], services: RuntimeServices) -> None:
         """Judge the period that just ended."""
@@ -233,14 +231,6 @@ class _DurablePeriodic(DurableRule):
         kind: Any = "violation",
     ) -> Finding:
         return period_finding(self, period, services, subject, evidence, kind=kind)
-
-    def _period_state(self) -> Any:
-        return None if self._current is None else self._current.start_us
-
-    def _restore_period(self, start_us: Any) -> None:
-        self._current = (
-            None if start_us is None else period_of(int(start_us), self.period_unit, self.tz)
-        )
 
 
 class DurablePeriodicTarget(_DurablePeriodic):
@@ -365,13 +355,13 @@ class DurablePeriodicTarget(_DurablePeriodic):
         }
 
     def restore(self, state: Any) -> None:
-        self._restore_period(state["period"])
+        self._restore_period(state["period"], self.tz)
         self._counts.clear()
         for key, value in state["counts"]:
             self._counts[tuple(key)] = [int(value[0]), int(value[1])]
 
 
-class DurablePeriodicObligation(_DurablePeriodic):
+class DurablePeriodicObligation(_DurablePeriodic, PlacedPeriods):
     """A periodic obligation whose filters and member matching run in durable-rules."""
 
     kind = "periodic_obligation"
@@ -386,22 +376,14 @@ class DurablePeriodicObligation(_DurablePeriodic):
         self._any = False
         self.period_field = native.period_field
         self._has_due = native.spec.due is not None
-        # With a period field, as the native rule: per period not yet judged.
-        self._open: dict[int, tuple[set[Any], list[bool]]] = {}
-        self._floor: int | None = None
+        self._init_placed()
         self._start_plan(self.plan(lambda: _obligation_plan(native, ctx)))
 
     def counted(self, index: int, event: dict[str, Any]) -> None:
         if self.period_field is not None:
             period = named_period(event.get(self.period_field), self.period_unit, self.tz)
-            if period is None or self._floor is None or period.start_us < self._floor:
-                return
-            entry = self._open.get(period.start_us)
-            if entry is None:
-                entry = self._open[period.start_us] = (set(), [False])
-            entry[1][0] = True
-            if self.member_field is not None:
-                entry[0].add(event.get(self.member_field))
+            member = event.get(self.member_field) if self.member_field is not None else None
+            self.place(period, member)
             return
         if not self._any:
             self._mark_any()
@@ -412,36 +394,26 @@ class DurablePeriodicObligation(_DurablePeriodic):
     def start(self, first_us: int, services: RuntimeServices) -> None:
         if self.period_field is None:
             super().start(first_us, services)
-        elif self._current is None:
-            self._current = period_of(first_us, self.period_unit, services.tz)
-            self._floor = self._current.start_us
-            services.schedule(self._current.end_us, self, self._current.start_us)
+        else:
+            self.start_placed(first_us, services)
+
+    @property
+    def has_due(self) -> bool:
+        return self._has_due
+
+    def due_us(self, period: Period, params: Any) -> int:
+        return self._native.due_us(period, params)
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
         if self.period_field is None:
             super().on_timer(token, fire_us, services)
-            return
-        if isinstance(token, list | tuple):
-            self._judge(period_of(int(token[1]), self.period_unit, services.tz), services)
-            return
-        period = self._current
-        if period is None or period.start_us != token:
-            return
-        if not self._has_due:
-            self._judge(period, services)
         else:
-            due = self._native.due_us(period, services.params)
-            services.schedule(due + 1, self, ["due", period.start_us])
-        self._current = next_period(period, services.tz)
-        services.schedule(self._current.end_us, self, self._current.start_us)
+            self.placed_timer(token, services)
 
-    def _judge(self, period: Period, services: RuntimeServices) -> None:
-        if self._floor is None or period.start_us < self._floor:
+    def judge(self, period: Period, services: RuntimeServices) -> None:
+        if self.is_judged(period):
             return
-        seen, seen_any = self._open.pop(period.start_us, (set(), [False]))
-        self._floor = period.end_us
-        due = self._native.due_us(period, services.params) if self._has_due else None
-        services.set_time(period.end_us - 1)
+        seen, seen_any, due = self.take_period(period, services)
         clock = {
             "t": "clock",
             "id": "clock",
@@ -449,7 +421,7 @@ class DurablePeriodicObligation(_DurablePeriodic):
             "_track": TRUE if services.tracking else FALSE,
         }
         # The period's facts, asserted for its judgement only.
-        if seen_any[0]:
+        if seen_any:
             self._mark_any()
         for value in sorted(seen, key=str):
             self._mark(value)
@@ -540,14 +512,7 @@ class DurablePeriodicObligation(_DurablePeriodic):
 
     def state(self) -> Any:
         if self.period_field is not None:
-            return {
-                "period": self._period_state(),
-                "floor": self._floor,
-                "open": [
-                    [start, sorted(seen, key=str), flag[0]]
-                    for start, (seen, flag) in sorted(self._open.items())
-                ],
-            }
+            return self.placed_state()
         return {
             "period": self._period_state(),
             "seen": sorted(self._seen, key=str),
@@ -556,13 +521,10 @@ class DurablePeriodicObligation(_DurablePeriodic):
 
     def restore(self, state: Any) -> None:
         self.reset()
-        self._restore_period(state["period"])
+        self._restore_period(state["period"], self.tz)
         self._open.clear()
         if self.period_field is not None:
-            floor = state.get("floor")
-            self._floor = None if floor is None else int(floor)
-            for start, seen, flag in state.get("open", ()):
-                self._open[int(start)] = (set(seen), [bool(flag)])
+            self.restore_placed(state)
             return
         if state["any"]:
             self._mark_any()

@@ -87,6 +87,7 @@ from ._base import (
     Spec,
     key_getter,
 )
+from ._period_timers import PeriodTimers, PlacedPeriods
 from .threshold import compare
 
 __all__ = [
@@ -158,7 +159,7 @@ class PeriodicObligationSpec(_PeriodicBase):
         return self
 
 
-class _PeriodicRule(RuleRuntime):
+class _PeriodicRule(RuleRuntime, PeriodTimers):
     """Common machinery: the current period, its close timer, members."""
 
     stateful = True
@@ -194,9 +195,7 @@ class _PeriodicRule(RuleRuntime):
                     )
 
     def start(self, first_us: int, services: RuntimeServices) -> None:
-        if self._current is None:
-            self._current = period_of(first_us, self.period_unit, services.tz)
-            services.schedule(self._current.end_us, self, self._current.start_us)
+        self.open_first_period(first_us, services)
 
     def members(self, period: Period, services: RuntimeServices) -> list[Any]:
         """Keys of the members in force at the end of the period."""
@@ -209,16 +208,15 @@ class _PeriodicRule(RuleRuntime):
         ]
 
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
-        period = self._current
-        if period is None or period.start_us != token:
+        period = self.ending_period(token)
+        if period is None:
             return
         services.set_time(period.end_us - 1)
         judge = self.closing is None or self.closing(period)
         if judge and self.in_force(period.end_us - 1):
             self.close(period, services)
         self.reset()
-        self._current = next_period(period, services.tz)
-        services.schedule(self._current.end_us, self, self._current.start_us)
+        self.open_next_period(period, services)
 
     def close(self, period: Period, services: RuntimeServices) -> None:
         """Judge the period that just ended."""
@@ -280,14 +278,6 @@ class _PeriodicRule(RuleRuntime):
                 "member_field",
                 "period_field",
             },
-        )
-
-    def _period_state(self) -> Any:
-        return None if self._current is None else self._current.start_us
-
-    def _restore_period(self, start_us: Any, services_tz: Any) -> None:
-        self._current = (
-            None if start_us is None else period_of(int(start_us), self.period_unit, services_tz)
         )
 
 
@@ -428,7 +418,7 @@ def named_period(value: Any, unit: PeriodName, tz: Any) -> Period | None:
     return period if period.unit == unit else None
 
 
-class PeriodicObligationRule(_PeriodicRule):
+class PeriodicObligationRule(_PeriodicRule, PlacedPeriods):
     """A compiled periodic obligation; state: the members seen this period (with a
     ``period_field``: per period not yet judged)."""
 
@@ -441,10 +431,7 @@ class PeriodicObligationRule(_PeriodicRule):
         self._seen: set[Any] = set()
         self._any = False
         self.period_field: str | None = spec.period_field
-        # With a period field: [members seen, any event] per period not yet judged, by
-        # the period's start; periods before the floor are judged (or before tracking).
-        self._open: dict[int, tuple[set[Any], list[bool]]] = {}
-        self._floor: int | None = None
+        self._init_placed()
         self._due: Any = None
         self._closing = 0  # with a closing hook: the start of the period being judged
         if spec.due is not None:
@@ -491,29 +478,20 @@ class PeriodicObligationRule(_PeriodicRule):
             if where is not None and not where.function(event, None, services):
                 return
             period = named_period(event.get(field), self.period_unit, services.tz)
-            if period is None or self._floor is None or period.start_us < self._floor:
-                return
-            self.mark(period.start_us, event.get(member_field) if member_field else None)
+            self.place(period, event.get(member_field) if member_field else None)
 
         self.on_release[event_type] = handle
-
-    def mark(self, start_us: int, member: Any) -> None:
-        """An event counts for the period starting at ``start_us`` (with a period field)."""
-        entry = self._open.get(start_us)
-        if entry is None:
-            entry = self._open[start_us] = (set(), [False])
-        entry[1][0] = True
-        if self.member_field is not None:
-            entry[0].add(member)
 
     # -- with a period field: judged at the end, or 'due' after it ----------------------
     def start(self, first_us: int, services: RuntimeServices) -> None:
         if self.period_field is None:
             super().start(first_us, services)
-        elif self._current is None:
-            self._current = period_of(first_us, self.period_unit, services.tz)
-            self._floor = self._current.start_us
-            services.schedule(self._current.end_us, self, self._current.start_us)
+        else:
+            self.start_placed(first_us, services)
+
+    @property
+    def has_due(self) -> bool:
+        return self._due is not None
 
     def due_us(self, period: Period, params: Any) -> int:
         """The inclusive instant by which events may still count for ``period``."""
@@ -524,36 +502,21 @@ class PeriodicObligationRule(_PeriodicRule):
     def on_timer(self, token: Any, fire_us: int, services: RuntimeServices) -> None:
         if self.period_field is None:
             super().on_timer(token, fire_us, services)
-            return
-        if isinstance(token, list | tuple):
-            self.judge(period_of(int(token[1]), self.period_unit, services.tz), services)
-            return
-        period = self._current
-        if period is None or period.start_us != token:
-            return
-        if self._due is None:
-            self.judge(period, services)
         else:
-            due = self.due_us(period, services.params)
-            services.schedule(due + 1, self, ["due", period.start_us])
-        self._current = next_period(period, services.tz)
-        services.schedule(self._current.end_us, self, self._current.start_us)
+            self.placed_timer(token, services)
 
     def judge(self, period: Period, services: RuntimeServices) -> None:
         """Judge a period named by the period field, at its end or its due time."""
-        if self._floor is None or period.start_us < self._floor:
+        if self.is_judged(period):
             return
         judged = True
         if self.closing is not None:  # a host counting the period in parts
             self._closing = period.start_us
             judged = self.closing(period)
-        seen, seen_any = self._open.pop(period.start_us, (set(), [False]))
-        self._floor = period.end_us
-        due = self.due_us(period, services.params) if self._due is not None else None
-        services.set_time(period.end_us - 1)
+        seen, seen_any, due = self.take_period(period, services)
         if not judged or not self.in_force(period.end_us - 1):
             return
-        self.close_with(period, services, seen, seen_any[0], due)
+        self.close_with(period, services, seen, seen_any, due)
 
     def close(self, period: Period, services: RuntimeServices) -> None:
         self.close_with(period, services, self._seen, self._any, None)
@@ -623,14 +586,7 @@ class PeriodicObligationRule(_PeriodicRule):
 
     def state(self) -> Any:
         if self.period_field is not None:
-            return {
-                "period": self._period_state(),
-                "floor": self._floor,
-                "open": [
-                    [start, sorted(seen, key=str), flag[0]]
-                    for start, (seen, flag) in sorted(self._open.items())
-                ],
-            }
+            return self.placed_state()
         return {
             "period": self._period_state(),
             "seen": sorted(self._seen, key=str),
@@ -642,10 +598,7 @@ class PeriodicObligationRule(_PeriodicRule):
         self._seen.clear()
         self._open.clear()
         if self.period_field is not None:
-            floor = state.get("floor")
-            self._floor = None if floor is None else int(floor)
-            for start, seen, flag in state.get("open", ()):
-                self._open[int(start)] = (set(seen), [bool(flag)])
+            self.restore_placed(state)
             return
         self._seen.update(state["seen"])
         self._any = bool(state["any"])
