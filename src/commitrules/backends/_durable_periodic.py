@@ -31,25 +31,25 @@ judged as above and retracted.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal, cast
 
 import attrs
 
 from ..eventtime import Period, from_us
 from ..rules import CompileContext, Finding, RuntimeServices
-from ..rules._base import Carried, CarryContext, EventFilterSpec, ParamRef, key_getter
+from ..rules._base import Carried, CarryContext, EventFilterSpec, key_getter
 from ..rules._period_timers import PeriodTimers, PlacedPeriods
 from ..rules.periodic import (
-    INSUFFICIENT,
     PeriodicObligationRule,
     PeriodicTargetRule,
-    _percent,
     _PeriodicBase,
     _PeriodicRule,
+    judge_group,
     named_period,
     period_finding,
+    target_goal,
+    target_groups,
 )
 from ._durable_base import DurableRule, in_force_cond, scope_for
 from ._durable_conditions import Cond, ConditionTranslator, FactLayout, pattern
@@ -221,17 +221,6 @@ class _DurablePeriodic(DurableRule, PeriodTimers):
         """Forget the facts of the period that just ended."""
         raise NotImplementedError
 
-    def _finding(
-        self,
-        period: Period,
-        services: RuntimeServices,
-        subject: dict[str, Any],
-        evidence: dict[str, Any],
-        *,
-        kind: Any = "violation",
-    ) -> Finding:
-        return period_finding(self, period, services, subject, evidence, kind=kind)
-
 
 class DurablePeriodicTarget(_DurablePeriodic):
     """A periodic target whose filters and verdicts per group run in durable-rules."""
@@ -246,6 +235,7 @@ class DurablePeriodicTarget(_DurablePeriodic):
         self.target = spec.target
         self.min_sample = spec.min_sample
         self.group_by = native.group_by
+        self._native_target = native
         self._key_of = key_getter(self.group_by)
         self._counts: dict[tuple[Any, ...], list[int]] = {}
         self._numerators = len(spec.numerator) if isinstance(spec.numerator, list) else 1
@@ -259,28 +249,16 @@ class DurablePeriodicTarget(_DurablePeriodic):
         entry[0 if index < self._numerators else 1] += 1
 
     def close(self, period: Period, clock: dict[str, Any], services: RuntimeServices) -> None:
-        params = services.params
         target = self.target
-        goal = (
-            Decimal(params[target.value.param])
-            if isinstance(target.value, ParamRef)
-            else target.value
-        )
-        sample = self.min_sample
-        min_sample = int(params[sample.param]) if isinstance(sample, ParamRef) else sample
-        groups = dict(self._counts)
-        if not self.group_by:
-            groups.setdefault((), [0, 0])
-        elif (
-            self._members_table is not None
-            and self.member_field is not None
-            and len(self.group_by) == 1
-        ):
+        goal, min_sample = target_goal(target, self.min_sample, services.params)
+        members = None
+        if self._native_target._members_by_group():
+            assert self._members_table is not None
             rows = services.table_rows(self._members_table, period.end_us - 1)
             key_column = services.table_key(self._members_table)
             # The native rule filters members with the members' where; so does this.
-            for member in self._members(rows, key_column, services):
-                groups.setdefault((member,), [0, 0])
+            members = self._members(rows, key_column, services)
+        groups = target_groups(self._counts, self.group_by, members)
         bound = Fraction(goal)
         clock["_ms"] = number(max(min_sample, 1))
         program = self.program
@@ -304,35 +282,10 @@ class DurablePeriodicTarget(_DurablePeriodic):
             verdict = verdicts.get(index)
             if verdict is None:
                 continue  # the rule is not in force at the end of the period
-            numerator, denominator = groups[key]
-            subject = dict(zip(self.group_by, key, strict=True))
-            evidence: dict[str, Any] = {
-                "numerator": numerator,
-                "denominator": denominator,
-                "target": f"{target.op} {_percent(goal)}",
-                "min_sample": min_sample,
-            }
-            if verdict == "insufficient":
-                evidence["rate"] = None
-                finding = self._finding(
-                    period, services, subject, evidence, kind="insufficient_sample"
-                )
-                services.emit(attrs.evolve(finding, message=INSUFFICIENT))
-                continue
-            rate = Fraction(numerator, denominator)
-            evidence["rate"] = f"{float(rate) * 100:.4g}%"
-            if verdict == "missed":
-                services.emit(self._finding(period, services, subject, evidence))
-            elif services.tracking:
-                met = {**subject, "period": period.label}
-                services.outcome(
-                    self,
-                    "compliant",
-                    met,
-                    from_us(period.end_us, services.tz),
-                    (),
-                    measure=(numerator, denominator, evidence["target"]),
-                )
+            judged = cast('Literal["met", "missed", "insufficient"]', verdict)
+            judge_group(
+                self, period, services, key, groups[key], (target.op, goal, min_sample), judged
+            )
 
     def _members(
         self, rows: list[dict[str, Any]], key_column: str, services: RuntimeServices
@@ -461,7 +414,7 @@ class DurablePeriodicObligation(_DurablePeriodic, PlacedPeriods):
         evidence: dict[str, Any] = {"events": 0}
         if due is not None:
             evidence["due"] = from_us(due, services.tz).isoformat()
-        finding = self._finding(period, services, subject, evidence)
+        finding = period_finding(self, period, services, subject, evidence)
         if due is None:
             return finding
         return attrs.evolve(finding, at_us=due, at=from_us(due, services.tz), due_us=due)

@@ -61,7 +61,7 @@ before tracking started), does not count. An event at exactly the due instant is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
@@ -97,8 +97,11 @@ __all__ = [
     "PeriodicTargetSpec",
     "compile_obligation",
     "compile_target",
+    "judge_group",
     "named_period",
     "period_finding",
+    "target_goal",
+    "target_groups",
 ]
 
 INSUFFICIENT = (
@@ -252,17 +255,6 @@ class _PeriodicRule(RuleRuntime, PeriodTimers):
             out.append((item.event, where))
         return out
 
-    def _finding(
-        self,
-        period: Period,
-        services: RuntimeServices,
-        subject: dict[str, Any],
-        evidence: dict[str, Any],
-        *,
-        kind: Any = "violation",
-    ) -> Finding:
-        return period_finding(self, period, services, subject, evidence, kind=kind)
-
     def shape_parts(self) -> Any:
         """The counts kept depend on the period and on what is counted; the target, the
         sample size and the members may change."""
@@ -325,55 +317,27 @@ class PeriodicTargetRule(_PeriodicRule):
         self.on_release[event_type] = handle
 
     def close(self, period: Period, services: RuntimeServices) -> None:
-        params = services.params
         target = self.spec.target
-        goal = (
-            Decimal(params[target.value.param])
-            if isinstance(target.value, ParamRef)
-            else target.value
-        )
-        sample = self.spec.min_sample
-        min_sample = int(params[sample.param]) if isinstance(sample, ParamRef) else sample
-        groups = dict(self._counts)
-        if not self.group_by:
-            groups.setdefault((), [0, 0])
-        elif (
+        goal, min_sample = target_goal(target, self.spec.min_sample, services.params)
+        members = self.members(period, services) if self._members_by_group() else None
+        groups = target_groups(self._counts, self.group_by, members)
+        for key in sorted(groups, key=repr):
+            numerator, denominator = groups[key]
+            verdict: Literal["met", "missed", "insufficient"] = "insufficient"
+            if denominator >= max(min_sample, 1):
+                met = compare(Fraction(numerator, denominator), target.op, goal)
+                verdict = "met" if met else "missed"
+            judge_group(
+                self, period, services, key, groups[key], (target.op, goal, min_sample), verdict
+            )
+
+    def _members_by_group(self) -> bool:
+        """Whether the members table gives the groups (one group field, the member's)."""
+        return (
             self._members_table is not None
             and self.member_field is not None
             and len(self.group_by) == 1
-        ):
-            for member in self.members(period, services):
-                groups.setdefault((member,), [0, 0])
-        for key in sorted(groups, key=repr):
-            numerator, denominator = groups[key]
-            subject = dict(zip(self.group_by, key, strict=True))
-            evidence: dict[str, Any] = {
-                "numerator": numerator,
-                "denominator": denominator,
-                "target": f"{target.op} {_percent(goal)}",
-                "min_sample": min_sample,
-            }
-            if denominator < max(min_sample, 1):
-                evidence["rate"] = None
-                finding = self._finding(
-                    period, services, subject, evidence, kind="insufficient_sample"
-                )
-                services.emit(attrs.evolve(finding, message=INSUFFICIENT))
-                continue
-            rate = Fraction(numerator, denominator)
-            evidence["rate"] = f"{float(rate) * 100:.4g}%"
-            if not compare(rate, target.op, goal):
-                services.emit(self._finding(period, services, subject, evidence))
-            elif services.tracking:
-                met = {**subject, "period": period.label}
-                services.outcome(
-                    self,
-                    "compliant",
-                    met,
-                    from_us(period.end_us, services.tz),
-                    (),
-                    measure=(numerator, denominator, evidence["target"]),
-                )
+        )
 
     def reset(self) -> None:
         self._counts.clear()
@@ -560,7 +524,7 @@ class PeriodicObligationRule(_PeriodicRule, PlacedPeriods):
         evidence: dict[str, Any],
         due_us: int | None,
     ) -> Finding:
-        finding = self._finding(period, services, subject, evidence)
+        finding = period_finding(self, period, services, subject, evidence)
         if due_us is None:
             return finding
         return attrs.evolve(finding, at_us=due_us, at=from_us(due_us, services.tz), due_us=due_us)
@@ -638,6 +602,73 @@ def _percent(value: Decimal) -> str:
     """0.95 -> '95%', 0.001 -> '0.1%' (exact, no float noise)."""
     text = format((value * 100).normalize(), "f")
     return f"{text}%"
+
+
+def target_goal(
+    target: TargetSpec, sample: int | ParamRef, params: Mapping[str, Any]
+) -> tuple[Decimal, int]:
+    """A periodic target's goal and minimum sample, parameters resolved."""
+    value = target.value
+    goal = Decimal(params[value.param]) if isinstance(value, ParamRef) else value
+    return goal, int(params[sample.param]) if isinstance(sample, ParamRef) else sample
+
+
+def target_groups(
+    counts: Mapping[tuple[Any, ...], list[int]],
+    group_by: Sequence[str],
+    members: Sequence[Any] | None,
+) -> dict[tuple[Any, ...], list[int]]:
+    """The groups a period is judged by: those counted, the whole stream when there is no
+    ``group_by``, and every member in force (``members``) counted or not."""
+    groups = dict(counts)
+    if not group_by:
+        groups.setdefault((), [0, 0])
+    elif members is not None:
+        for member in members:
+            groups.setdefault((member,), [0, 0])
+    return groups
+
+
+def judge_group(
+    rule: Any,
+    period: Period,
+    services: RuntimeServices,
+    key: tuple[Any, ...],
+    counts: Sequence[int],
+    goal: tuple[str, Decimal, int],
+    verdict: Literal["met", "missed", "insufficient"],
+) -> None:
+    """Emit a periodic target's verdict on one group (both backends judge here; they
+    differ only in how they reach ``verdict``): a finding, or a compliant outcome."""
+    numerator, denominator = counts
+    op, value, min_sample = goal
+    subject = dict(zip(rule.group_by, key, strict=True))
+    evidence: dict[str, Any] = {
+        "numerator": numerator,
+        "denominator": denominator,
+        "target": f"{op} {_percent(value)}",
+        "min_sample": min_sample,
+    }
+    if verdict == "insufficient":
+        evidence["rate"] = None
+        finding = period_finding(
+            rule, period, services, subject, evidence, kind="insufficient_sample"
+        )
+        services.emit(attrs.evolve(finding, message=INSUFFICIENT))
+        return
+    evidence["rate"] = f"{float(Fraction(numerator, denominator)) * 100:.4g}%"
+    if verdict == "missed":
+        services.emit(period_finding(rule, period, services, subject, evidence))
+    elif services.tracking:
+        met = {**subject, "period": period.label}
+        services.outcome(
+            rule,
+            "compliant",
+            met,
+            from_us(period.end_us, services.tz),
+            (),
+            measure=(numerator, denominator, evidence["target"]),
+        )
 
 
 def period_finding(
