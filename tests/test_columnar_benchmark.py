@@ -92,3 +92,39 @@ def test_the_vectorised_benchmark_runs_on_a_few_thousand_rows(tmp_path: Path) ->
     assert all(ratio > 0 for ratio in results["ratios"].values())
     assert 0 < results["vectorised_checks"] < results["checks"]
     assert "| vectorised |" in (tmp_path / "vectorised-results.md").read_text()
+
+
+def test_the_vectorised_memory_benchmark_runs_on_a_few_thousand_rows(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "vectorised_memory.py"),
+            "--events",
+            "3000",
+            "--state-rows",
+            "2000",
+            "--batch-sizes",
+            "512",
+            "--row-group",
+            "1000",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "out" / "vectorised-memory-results.json").read_text())
+    assert [(r["rows"], r["batch_size"]) for r in results["reading"]] == [(3000, 512)]
+    assert results["reading"][0]["arrow_pool_peak_mb"] > 0
+    row_by_row, vectorised = results["states"]
+    assert (row_by_row["vectorised"], vectorised["vectorised"]) == (False, True)
+    assert row_by_row["rows"] == vectorised["rows"] == 2000
+    assert row_by_row["seen"] > 0
+    assert all(results["state_equal"].values()), results["state_equal"]
+    report = (tmp_path / "out" / "vectorised-memory-results.md").read_text()
+    assert "The two engines' states are **equal**" in report
