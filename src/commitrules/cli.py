@@ -1550,6 +1550,14 @@ def _spark_summary(result: Any, pack: Pack, how: str, exit_zero: bool) -> None:
     show_default=True,
     help="Files per micro-batch (Spark's maxFilesPerTrigger).",
 )
+@click.option(
+    "--state",
+    type=click.Choice(["keyed", "live"]),
+    default="keyed",
+    show_default=True,
+    help="Keyed stages' state between micro-batches: a table of per-key parts (keyed) or one "
+    "live engine per bucket (live, faster); the results are the same.",
+)
 @_spark_options
 def spark_stream(
     source: str,
@@ -1565,6 +1573,7 @@ def spark_stream(
     rejects: str | None,
     checkpoint: str,
     files_per_trigger: int,
+    state: str,
     partitions: int,
     master: str | None,
 ) -> None:
@@ -1592,6 +1601,7 @@ def spark_stream(
             rejects=rejects,
             checkpoint=checkpoint,
             files_per_trigger=files_per_trigger,
+            state="live" if state == "live" else "keyed",
         )
     except CommitRulesError as error:
         _say(f"error: {error}", err=True)

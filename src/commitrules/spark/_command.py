@@ -10,7 +10,7 @@ from typing import Any
 from ..pack import Pack
 from ._runner import SparkResult, evaluate_spark
 from ._session import local_session
-from ._streaming import StreamResult, stream_spark
+from ._streaming import StateMode, StreamResult, stream_spark
 
 __all__ = ["run_check", "run_stream", "session"]
 
@@ -60,6 +60,7 @@ def run_stream(
     rejects: str | None,
     checkpoint: str,
     files_per_trigger: int,
+    state: StateMode = "keyed",
 ) -> StreamResult:
     """A folder of Parquet files through :func:`stream_spark` on the chosen session."""
     return stream_spark(
@@ -74,4 +75,5 @@ def run_stream(
         until=until,
         allow_float_decimals=allow_float_decimals,
         id_key=id_key,
+        state=state,
     )

@@ -20,7 +20,8 @@ the driver keeps the plan's state between micro-batches and runs the stages exac
    its events name, the keys whose timers fall due by its last event and the keys of a
    rule whose own sweep falls due; runs one engine over them; and writes back the parts
    of the keys it loaded. The global stage keeps its state whole; the periods stage keeps
-   one engine per bucket (partial counts only), merged and judged at the end.
+   one engine per bucket (partial counts only), merged and judged at the end. With
+   ``state="live"`` every (stage, bucket) keeps one running engine instead.
 4. **At the end of the run** (the stream drained) the engines move to the end of the
    stream (its last watermark or ``until``), and the thresholds over findings, the repeat
    escalations and the release run on the driver, as in the batch runner; the violations
@@ -36,7 +37,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pyarrow as pa
@@ -60,9 +61,14 @@ from . import _transport
 from ._runner import _judge, _local, _pack_source
 from ._tasks import Job, runner
 
-__all__ = ["StreamHost", "StreamResult", "stream_spark"]
+__all__ = ["StateMode", "StreamHost", "StreamResult", "stream_spark"]
 
 _log = logging.getLogger(__name__)
+
+StateMode = Literal["keyed", "live"]
+"""How a keyed stage's state lives between micro-batches: ``keyed``, a table of per-key
+parts (a micro-batch loads and writes back only the keys it needs); ``live``, one engine
+per bucket kept running on the driver (faster; the state is never split or written)."""
 
 FILE = "__commitrules_file"
 """The column a file stream gives each micro-batch: the file its rows come from."""
@@ -99,7 +105,8 @@ class _Bucket:
     store: KeyedState | None = None
     #: The global stage's state, whole (it has no key).
     whole: dict[str, Any] | None = None
-    #: The periods stage's live engine (it keeps partial counts only).
+    #: The live engine: the periods stage's (it keeps partial counts only), or any
+    #: stage's with ``state="live"``.
     engine: StageEngine | None = None
     micro_batches: int = 0
 
@@ -111,7 +118,11 @@ class StreamHost:
     :meth:`finish` once the stream has ended.
     """
 
-    def __init__(self, job: Job, pack: Pack, plan: Plan) -> None:
+    def __init__(self, job: Job, pack: Pack, plan: Plan, *, state: StateMode = "keyed") -> None:
+        if state not in ("keyed", "live"):
+            msg = f"state must be 'keyed' or 'live', not {state!r}"
+            raise EngineConfigError(msg)
+        self.state = state
         self.job = job
         self.pack = pack
         self.plan = plan
@@ -219,6 +230,12 @@ class StreamHost:
                 for _, position, event in items:
                     state.engine.admitted(event, position)
             return
+        if self.state == "live":
+            if state.engine is None:
+                state.engine = self.run._engine(stage.rules)
+            for _, position, event in items:
+                state.engine.admitted(event, position)
+            return
         engine = self.run._engine(stage.rules)
         table: dict[str, Mapping[str, Any]] = {}
         if state.store is not None:
@@ -233,13 +250,12 @@ class StreamHost:
             engine.admitted(event, position)
         self._collect(number, bucket, state.micro_batches, engine)
         state.micro_batches += 1
-        saved = json.loads(json.dumps(engine.stage_state()))
         if stage.kind == "keyed":
-            split = split_state(saved, stage.key_by_type)
+            split = split_state(engine.stage_state(), stage.key_by_type)  # a copy, by JSON
             table.update(split.keys)
             state.store = attrs.evolve(split, keys=table)
         else:
-            state.whole = saved
+            state.whole = json.loads(json.dumps(engine.stage_state()))
 
     def _periods_engine(self, stage: Stage, bucket: int) -> StageEngine | None:
         rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
@@ -283,6 +299,8 @@ class StreamHost:
             stage = self.plan.stages[number]
             if state.engine is not None:
                 state.engine.finish(final_us)
+                if stage.kind != "periods":
+                    self._collect(number, bucket, 0, state.engine)
                 continue
             if stage.kind == "periods":
                 continue
@@ -406,6 +424,7 @@ def stream_spark(
     max_ahead: dt.timedelta | None = None,
     outcomes: bool = False,
     allow_float_decimals: bool = False,
+    state: StateMode = "keyed",
 ) -> StreamResult:
     """Run the pack's plan as a Structured Streaming query; the single engine's results.
 
@@ -419,7 +438,9 @@ def stream_spark(
     (``batch-<n>.parquet``, :data:`commitrules.columnar.REJECTS_SCHEMA`); the violations
     to the ``out`` folder at the end of the run (``violations.parquet``,
     :func:`commitrules.columnar.violation_schema`). ``checkpoint`` is the query's
-    checkpoint folder, which must be new.
+    checkpoint folder, which must be new. ``state`` says how the keyed stages keep their
+    state between micro-batches (:data:`StateMode`): per key (``keyed``, the default) or
+    in one live engine per bucket (``live``); the results are the same.
 
     Raises:
         EngineConfigError: a wrong option, or a checkpoint that already holds a run.
@@ -455,7 +476,7 @@ def stream_spark(
     from pyspark.sql import DataFrame  # noqa: PLC0415 - the optional extra
     from pyspark.sql import functions as F  # noqa: N812, PLC0415 - Spark's own idiom
 
-    host = StreamHost(job, pack, plan_for(pack))
+    host = StreamHost(job, pack, plan_for(pack), state=state)
     if isinstance(source, DataFrame):
         if not source.isStreaming:
             msg = "the data frame is not a streaming one (spark.readStream...): use evaluate_spark"
