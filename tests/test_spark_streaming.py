@@ -184,3 +184,17 @@ def test_a_source_that_is_not_a_folder_or_a_stream_is_refused(
         stream_spark(
             tmp_path, PACK, spark=spark_session, checkpoint=checkpoint, files_per_trigger=0
         )
+
+
+def test_a_file_the_pack_cannot_read_stops_the_stream_naming_it(
+    spark_session: Any, tmp_path: Path
+) -> None:
+    from commitrules.columnar import TableError
+
+    table = events_table(benchmark_arrival()[:50], PACK.catalog, timezone=PACK.timezone)
+    files = write_files(table, tmp_path / "in", 2)
+    pq.write_table(table.drop_columns(["type"]), files[1])  # the second file has no type
+    with pytest.raises(TableError, match=r"part-01\.parquet"):
+        stream_spark(
+            tmp_path / "in", PACK, spark=spark_session, checkpoint=str(tmp_path / "checkpoint")
+        )

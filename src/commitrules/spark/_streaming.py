@@ -47,7 +47,7 @@ from .. import snapshot as snapshots
 from ..columnar import RejectedRow, rejects_table, violations_table
 from ..engine import EngineStats, EvidenceMode, Outcome
 from ..engine._stage import AdmissionEngine, StageEngine, StageFinding, StageOutcome
-from ..errors import EngineConfigError
+from ..errors import CommitRulesError, EngineConfigError
 from ..eventtime import Period, to_us
 from ..pack import Pack, load_pack
 from ..plan import KeyedState, Plan, Stage, bucket_of, key_of, plan_for, split_state
@@ -501,9 +501,15 @@ def stream_spark(
         def pieces(batch: Any) -> Iterator[Any]:
             return _file_pieces(host, batch)
 
+    failures: list[CommitRulesError] = []
+
     def each(batch: Any, batch_id: int) -> None:
         started = time.perf_counter()
-        refused = host.micro_batch(pieces(batch))
+        try:
+            refused = host.micro_batch(pieces(batch))
+        except CommitRulesError as error:
+            failures.append(error)  # raised again as itself, not as Spark's wrapping
+            raise
         _write(rejects_table(refused), rejects, f"batch-{batch_id:06d}.parquet")
         _log.debug("spark stream: micro-batch %d %.2f s", batch_id, time.perf_counter() - started)
 
@@ -513,7 +519,12 @@ def stream_spark(
         .trigger(availableNow=True)
         .start()
     )
-    query.awaitTermination()
+    try:
+        query.awaitTermination()
+    except Exception:
+        if failures:
+            raise failures[0] from None
+        raise
     result = host.finish()
     _write(violations_table(result.violations, timezone=pack.timezone), out, "violations.parquet")
     return StreamResult(
