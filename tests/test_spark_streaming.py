@@ -180,6 +180,9 @@ def test_a_source_that_is_not_a_folder_or_a_stream_is_refused(
     frame = spark_session.createDataFrame([("a",)], "type string")
     with pytest.raises(EngineConfigError, match="not a streaming one"):
         stream_spark(frame, PACK, spark=spark_session, checkpoint=checkpoint)
+    stream = spark_session.readStream.format("rate").load()
+    with pytest.raises(EngineConfigError, match="the position column 'order' is not in"):
+        stream_spark(stream, PACK, spark=spark_session, checkpoint=checkpoint, position="order")
     with pytest.raises(EngineConfigError, match="files_per_trigger must be"):
         stream_spark(
             tmp_path, PACK, spark=spark_session, checkpoint=checkpoint, files_per_trigger=0

@@ -59,7 +59,7 @@ from ..violations import Violation
 from ..waivers import Waivers
 from . import _transport
 from ._runner import _judge, _local, _pack_source
-from ._tasks import Job, runner
+from ._tasks import Job, _in_zone, runner
 
 __all__ = ["StateMode", "StreamHost", "StreamResult", "stream_spark"]
 
@@ -339,16 +339,6 @@ def _key_text(stage: Stage, event: Mapping[str, Any]) -> str:
 
 
 # -- the streaming query ---------------------------------------------------------------------
-def _in_zone(table: pa.Table, zone: str) -> pa.Table:
-    for index, field in enumerate(table.schema):
-        kind = field.type
-        if pa.types.is_timestamp(kind) and kind.tz is not None and kind.tz != zone:
-            table = table.set_column(
-                index, field.name, table.column(index).cast(pa.timestamp(kind.unit, tz=zone))
-            )
-    return table
-
-
 def _frame_pieces(host: StreamHost, frame: Any, position: str | None) -> Iterator[Any]:
     """A micro-batch of a data frame stream: its rows as one table in stream order (the
     ``position`` column, else the micro-batch's own order), numbered across the stream."""
@@ -480,6 +470,9 @@ def stream_spark(
     if isinstance(source, DataFrame):
         if not source.isStreaming:
             msg = "the data frame is not a streaming one (spark.readStream...): use evaluate_spark"
+            raise EngineConfigError(msg)
+        if position is not None and position not in source.columns:
+            msg = f"the position column {position!r} is not in the data frame"
             raise EngineConfigError(msg)
         frame = source
 
