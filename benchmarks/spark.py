@@ -15,6 +15,14 @@ to a Parquet file. Then, on that file:
 Both must give the same violation ids in the same order (the run fails otherwise).
 Reported: seconds and events per second of each, and Spark's ratio to the single engine.
 Results go to ``spark-results.md`` and ``spark-results.json`` (``--out DIR``).
+
+    python benchmarks/spark.py --streaming --events 100000 --files 20
+
+With ``--streaming`` the same events are also cut into ``--files`` Parquet files in a
+folder and run through :func:`commitrules.spark.stream_spark` (``--files-per-trigger``
+files per micro-batch, after a warm-up stream), in the same run as the single engine and
+the batch runner; all three must agree. Results go to ``spark-streaming-results.md`` and
+``.json``.
 """
 
 from __future__ import annotations
@@ -97,6 +105,43 @@ def on_spark(path: Path, pack: commitrules.Pack, spark: Any, partitions: int) ->
     return time.perf_counter() - started, [v.id for v in result.violations], result.stats
 
 
+def write_folder(path: Path, folder: Path, files: int) -> None:
+    """The events of one Parquet file cut into ``files`` files, dated in stream order."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    folder.mkdir()
+    size = -(-table.num_rows // files)
+    for index in range(files):
+        part = folder / f"part-{index:04d}.parquet"
+        pq.write_table(table.slice(index * size, size), part)
+        os.utime(part, (1_000_000 + index, 1_000_000 + index))
+
+
+def streamed(
+    folder: Path,
+    pack: commitrules.Pack,
+    spark: Any,
+    partitions: int,
+    per_trigger: int,
+    state: Any,
+) -> Any:
+    from commitrules.spark import stream_spark
+
+    started = time.perf_counter()
+    result = stream_spark(
+        folder,
+        pack,
+        spark=spark,
+        checkpoint=str(folder.parent / f"{folder.name}-{state}-checkpoint"),
+        partitions=partitions,
+        files_per_trigger=per_trigger,
+        state=state,
+    )
+    seconds = time.perf_counter() - started
+    return seconds, [v.id for v in result.violations], result.stats, result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", default="100000,1000000")
@@ -104,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--driver-memory", default="4g")
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--streaming", action="store_true", help="also the streaming runner")
+    parser.add_argument("--files", type=int, default=20, help="files of the stream's folder")
+    parser.add_argument("--files-per-trigger", type=int, default=1)
     args = parser.parse_args(argv)
     columnar = _module("commitrules_benchmark_columnar", "columnar.py")
     from commitrules.spark import local_session
@@ -128,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         warm = folder / "warm.parquet"
         write_events(2_000, warm, pack)
         on_spark(warm, pack, spark, args.partitions)
+        if args.streaming:
+            write_folder(warm, folder / "warm-stream", 2)
+            streamed(folder / "warm-stream", pack, spark, args.partitions, 1, "keyed")
         for size in sizes:
             path = folder / f"events-{size}.parquet"
             write_events(size, path, pack)
@@ -145,10 +196,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "spark_events_per_second": round(size / spark_seconds),
                 "ratio": round(one_seconds / spark_seconds, 2),
             }
+            if args.streaming:
+                stream_folder = folder / f"stream-{size}"
+                write_folder(path, stream_folder, args.files)
+                for state in ("keyed", "live"):
+                    seconds, ids, stream_stats, found = streamed(
+                        stream_folder, pack, spark, args.partitions, args.files_per_trigger, state
+                    )
+                    if ids != one_ids or stream_stats != stats:
+                        print(f"{size} events: streaming ({state}) differs", file=sys.stderr)
+                        return 1
+                    run[f"stream_{state}_seconds"] = round(seconds, 1)
+                    run[f"stream_{state}_events_per_second"] = round(size / seconds)
+                    run[f"stream_{state}_ratio"] = round(one_seconds / seconds, 2)
+                    run["micro_batches"] = found.micro_batches
+                    if state == "keyed":
+                        run["keys_loaded"] = found.keys_loaded
             print(json.dumps(run), flush=True)
             results["runs"].append(run)
         spark.stop()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.streaming:
+        return _write_streaming(args, results)
     (args.out / "spark-results.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [
         "# Spark batch runner in local mode (benchmarks/spark.py)",
@@ -167,6 +236,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in results["runs"]
     )
     (args.out / "spark-results.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def _write_streaming(args: argparse.Namespace, results: dict[str, Any]) -> int:
+    results["files"] = args.files
+    results["files_per_trigger"] = args.files_per_trigger
+    (args.out / "spark-streaming-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [
+        "# Spark streaming runner in local mode (benchmarks/spark.py --streaming)",
+        "",
+        f"{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
+        f"master {args.master}, {args.partitions} buckets per keyed stage, the events in "
+        f"{args.files} files, {args.files_per_trigger} per micro-batch; the session started "
+        f"in {results['session_seconds']} s (not counted below). All three runs gave the same "
+        "violation ids in the same order.",
+        "",
+        "| events | violations | micro-batches | single engine events/s "
+        "| Spark batch events/s | streaming, keyed state: s | events/s | key parts loaded "
+        "| streaming, live engines: s | events/s | live / single |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines.extend(
+        f"| {r['events']:,} | {r['violations']:,} | {r['micro_batches']} | "
+        f"{r['single_events_per_second']:,} | {r['spark_events_per_second']:,} | "
+        f"{r['stream_keyed_seconds']} | {r['stream_keyed_events_per_second']:,} | "
+        f"{r['keys_loaded']:,} | {r['stream_live_seconds']} | "
+        f"{r['stream_live_events_per_second']:,} | {r['stream_live_ratio']} |"
+        for r in results["runs"]
+    )
+    (args.out / "spark-streaming-results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

@@ -144,6 +144,7 @@ API_ENTRY_POINTS = (
     "commitrules.columnar.evaluate_table",
     "commitrules.columnar.evaluate_files",
     "commitrules.spark.evaluate_spark",
+    "commitrules.spark.stream_spark",
 )
 
 

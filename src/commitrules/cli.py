@@ -117,6 +117,64 @@ def _personal_options(command: Callable[..., None]) -> Callable[..., None]:
     )(command)
 
 
+_CHECK_OPTIONS = (
+    click.option(
+        "--pack", "pack_path", help="Pack directory or bundled pack id (default pack if omitted)."
+    ),
+    click.option("--profile", help="Jurisdiction profile of the pack (cn, hk, uk …)."),
+    click.option(
+        "--until",
+        help="Move event time to this RFC 3339 time at the end (deadlines due by then).",
+    ),
+    click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["table", "json", "jsonl", "csv"]),
+        default="table",
+        show_default=True,
+    ),
+    click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True),
+    click.option("--exit-zero", is_flag=True, help="Exit 0 even when violations are found."),
+    click.option(
+        "--id-key-file",
+        type=click.Path(exists=True, dir_okay=False),
+        envvar="COMMITRULES_ID_KEY_FILE",
+        help="The deployment's secret id key (16+ bytes): violation ids become HMAC-SHA256 "
+        "under it, personal values included; without it personal values are left out of the "
+        "ids. [env: COMMITRULES_ID_KEY_FILE]",
+    ),
+    click.option(
+        "--allow-float-decimals",
+        is_flag=True,
+        help="Table inputs: accept float columns for decimal fields (floats are not exact).",
+    ),
+)
+
+
+def _check_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of 'check' that every command judging events shares ('check', 'spark
+    check', 'spark stream'), declared once: pack, profile, until, format, lang, exit-zero,
+    id-key-file, allow-float-decimals."""
+    for option in reversed(_CHECK_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _spark_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--partitions and --master: how 'spark check' and 'spark stream' run."""
+    command = click.option(
+        "--master",
+        help="Spark master for a local run (default local[2]); under spark-submit the cluster's.",
+    )(command)
+    return click.option(
+        "--partitions",
+        type=click.IntRange(min=1),
+        default=8,
+        show_default=True,
+        help="Buckets per keyed stage (the results do not depend on it).",
+    )(command)
+
+
 def _pseudonym_key(personal: str, key_file: str | None) -> bytes | None:
     key = Path(key_file).read_bytes().strip() if key_file else None
     if personal == "pseudonymize" and not key:
@@ -178,20 +236,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @cli.command()
 @click.argument("events", nargs=-1, required=True)
-@click.option(
-    "--pack", "pack_path", help="Pack directory or bundled pack id (default pack if omitted)."
-)
-@click.option("--profile", help="Jurisdiction profile of the pack (cn, hk, uk …).")
-@click.option(
-    "--until", help="Move event time to this RFC 3339 time at the end (deadlines due by then)."
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json", "jsonl", "csv"]),
-    default="table",
-    show_default=True,
-)
+@_check_options
 @click.option(
     "--out",
     "out_path",
@@ -212,8 +257,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Write why each line was rejected here, as JSON Lines (source, line, reason, text), "
     "in the order of --rejects.",
 )
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when violations are found.")
 @click.option(
     "--waivers",
     "waivers_path",
@@ -234,23 +277,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "without it the chain is unkeyed SHA-256. [env: COMMITRULES_AUDIT_KEY_FILE]",
 )
 @click.option(
-    "--id-key-file",
-    type=click.Path(exists=True, dir_okay=False),
-    envvar="COMMITRULES_ID_KEY_FILE",
-    help="The deployment's secret id key (16+ bytes): violation ids become HMAC-SHA256 "
-    "under it, personal values included; without it personal values are left out of the "
-    "ids. [env: COMMITRULES_ID_KEY_FILE]",
-)
-@click.option(
     "--csv-raw",
     is_flag=True,
     help="With --format csv: write values as they are, without a ' before a leading "
     "= + - @ tab or CR and without escaping control characters.",
-)
-@click.option(
-    "--allow-float-decimals",
-    is_flag=True,
-    help="Table inputs: accept float columns for decimal fields (floats are not exact).",
 )
 @_personal_options
 @click.option(
@@ -1401,20 +1431,7 @@ def spark_group() -> None:
 
 @spark_group.command("check")
 @click.argument("events", nargs=-1, required=True)
-@click.option(
-    "--pack", "pack_path", help="Pack directory or bundled pack id (default pack if omitted)."
-)
-@click.option("--profile", help="Jurisdiction profile of the pack (cn, hk, uk …).")
-@click.option(
-    "--until", help="Move event time to this RFC 3339 time at the end (deadlines due by then)."
-)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json", "jsonl", "csv"]),
-    default="table",
-    show_default=True,
-)
+@_check_options
 @click.option(
     "--out",
     "out_path",
@@ -1428,45 +1445,21 @@ def spark_group() -> None:
     help="Write the refused rows (source, row, reason) here; the suffix chooses the format: "
     ".parquet, .jsonl or .csv.",
 )
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when violations are found.")
-@click.option(
-    "--partitions",
-    type=click.IntRange(min=1),
-    default=8,
-    show_default=True,
-    help="Buckets per keyed stage (the results do not depend on it).",
-)
-@click.option(
-    "--master",
-    help="Spark master for a local run (default local[2]); under spark-submit the cluster's.",
-)
-@click.option(
-    "--id-key-file",
-    type=click.Path(exists=True, dir_okay=False),
-    envvar="COMMITRULES_ID_KEY_FILE",
-    help="The deployment's secret id key (16+ bytes), as for 'check'. "
-    "[env: COMMITRULES_ID_KEY_FILE]",
-)
-@click.option(
-    "--allow-float-decimals",
-    is_flag=True,
-    help="Accept float columns for decimal fields (floats are not exact).",
-)
+@_spark_options
 def spark_check(
     events: tuple[str, ...],
     pack_path: str | None,
     profile: str | None,
     until: str | None,
     output_format: str,
-    out_path: str | None,
-    rejects: str | None,
     lang: str,
     exit_zero: bool,
-    partitions: int,
-    master: str | None,
     id_key_file: str | None,
     allow_float_decimals: bool,
+    out_path: str | None,
+    rejects: str | None,
+    partitions: int,
+    master: str | None,
 ) -> None:
     """Evaluate Parquet EVENTS (files or folders, in path order) on Spark: exactly the
     single engine's violations. Runs locally, or on a cluster under spark-submit
@@ -1508,20 +1501,118 @@ def spark_check(
         _print_violations(result.violations, output_format, lang)
     if rejects:
         write_rejects(rejects, result.rejected)
+    _spark_summary(result, pack, f"Spark, {partitions} partitions per keyed stage", exit_zero)
+
+
+def _spark_summary(result: Any, pack: Pack, how: str, exit_zero: bool) -> None:
+    """The refused rows and the counts on stderr; the exit status of 'check'."""
     for item in result.rejected:
         _say(f"rejected {item}", err=True, lines=False)
     stats = result.stats
     click.echo(
         f"{stats.processed} processed, {stats.duplicates} duplicate, {stats.rejected} rejected; "
         f"{len(result.violations)} violations "
-        f"(pack {pack.id} {pack.version}, profile {pack.profile}; Spark, "
-        f"{partitions} partitions per keyed stage)",
+        f"(pack {pack.id} {pack.version}, profile {pack.profile}; {how})",
         err=True,
     )
     if result.rejected:
         raise SystemExit(EXIT_USAGE)
     if any(v.is_breach for v in result.violations) and not exit_zero:
         raise SystemExit(EXIT_VIOLATIONS)
+
+
+@spark_group.command("stream")
+@click.argument("source")
+@_check_options
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(file_okay=False, writable=True),
+    help="Folder for the violations (violations.parquet, written when the stream is drained); "
+    "without it they are printed.",
+)
+@click.option(
+    "--rejects",
+    type=click.Path(file_okay=False, writable=True),
+    help="Folder for the refused rows (source, row, reason): batch-N.parquet at the end of "
+    "each micro-batch.",
+)
+@click.option(
+    "--checkpoint",
+    required=True,
+    type=click.Path(file_okay=False, writable=True),
+    help="The streaming query's checkpoint folder (a new one for each run).",
+)
+@click.option(
+    "--files-per-trigger",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Files per micro-batch (Spark's maxFilesPerTrigger).",
+)
+@click.option(
+    "--state",
+    type=click.Choice(["keyed", "live"]),
+    default="keyed",
+    show_default=True,
+    help="Keyed stages' state between micro-batches: a table of per-key parts (keyed) or one "
+    "live engine per bucket (live, faster); the results are the same.",
+)
+@_spark_options
+def spark_stream(
+    source: str,
+    pack_path: str | None,
+    profile: str | None,
+    until: str | None,
+    output_format: str,
+    lang: str,
+    exit_zero: bool,
+    id_key_file: str | None,
+    allow_float_decimals: bool,
+    out_path: str | None,
+    rejects: str | None,
+    checkpoint: str,
+    files_per_trigger: int,
+    state: str,
+    partitions: int,
+    master: str | None,
+) -> None:
+    """Stream the Parquet files of the folder SOURCE through Spark Structured Streaming, a
+    few files per micro-batch (in the order Spark picks them up, each micro-batch's files in
+    path order), until it is drained: exactly the single engine's violations."""
+    try:
+        from .spark import _command  # noqa: PLC0415 - the optional extra
+    except ImportError as error:
+        _say(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    moment = _when(until)
+    pack = _load(pack_path, profile)
+    id_key = _key_file(id_key_file, "--id-key-file")
+    try:
+        result = _command.run_stream(
+            source,
+            pack,
+            master=master,
+            partitions=partitions,
+            until=moment,
+            allow_float_decimals=allow_float_decimals,
+            id_key=id_key,
+            out=out_path,
+            rejects=rejects,
+            checkpoint=checkpoint,
+            files_per_trigger=files_per_trigger,
+            state="live" if state == "live" else "keyed",
+        )
+    except CommitRulesError as error:
+        _say(f"error: {error}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if not out_path:
+        _print_violations(result.violations, output_format, lang)
+    how = (
+        f"Spark streaming, {result.micro_batches} micro-batches, "
+        f"{partitions} partitions per keyed stage"
+    )
+    _spark_summary(result, pack, how, exit_zero)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

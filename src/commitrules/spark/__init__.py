@@ -8,7 +8,9 @@ rules of :mod:`commitrules.columnar`) and runs the pack's plan
 keyed stage as ``groupBy(stage, bucket).applyInArrow`` with one engine per bucket, then the
 periods, the thresholds over findings, the repeat escalations and the release on the
 driver. Its violations, ids included, its outcomes and its refused rows are the single
-engine's on the same rows in the same order. See ``docs/scale.md``.
+engine's on the same rows in the same order. :func:`stream_spark` runs the same plan as a
+Structured Streaming query, micro-batch by micro-batch, with the keyed stages' state kept
+per key between them. See ``docs/scale.md``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ except ImportError as missing:  # pragma: no cover - tested in a subprocess with
 
 from ._runner import SparkResult, evaluate_spark
 from ._session import SparkUnavailableError, java_problem, local_session
+from ._streaming import StreamResult, stream_spark
 
 __all__ = [
     "SparkResult",
     "SparkUnavailableError",
+    "StreamResult",
     "evaluate_spark",
     "java_problem",
     "local_session",
+    "stream_spark",
 ]

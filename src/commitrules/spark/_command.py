@@ -1,4 +1,4 @@
-"""What ``commitrules spark check`` does, apart from the command line's own options."""
+"""What ``commitrules spark check`` and ``spark stream`` do, apart from the command line."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 from ..pack import Pack
 from ._runner import SparkResult, evaluate_spark
 from ._session import local_session
+from ._streaming import StateMode, StreamResult, stream_spark
 
-__all__ = ["run_check", "session"]
+__all__ = ["run_check", "run_stream", "session"]
 
 
 def session(master: str | None) -> Any:
@@ -43,4 +44,36 @@ def run_check(
         until=until,
         allow_float_decimals=allow_float_decimals,
         id_key=id_key,
+    )
+
+
+def run_stream(
+    source: str,
+    pack: Pack,
+    *,
+    master: str | None,
+    partitions: int,
+    until: dt.datetime | None,
+    allow_float_decimals: bool,
+    id_key: bytes | None,
+    out: str | None,
+    rejects: str | None,
+    checkpoint: str,
+    files_per_trigger: int,
+    state: StateMode = "keyed",
+) -> StreamResult:
+    """A folder of Parquet files through :func:`stream_spark` on the chosen session."""
+    return stream_spark(
+        source,
+        pack,
+        spark=session(master),
+        checkpoint=checkpoint,
+        out=out,
+        rejects=rejects,
+        partitions=partitions,
+        files_per_trigger=files_per_trigger,
+        until=until,
+        allow_float_decimals=allow_float_decimals,
+        id_key=id_key,
+        state=state,
     )
