@@ -35,6 +35,17 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (pyproject's addopts run the suite on every core) each test file
+    runs in one worker, so that a module's fixtures are built once; the Spark tests share one
+    worker, and so its one Spark session (a JVM)."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = "spark" if Path(path).name.startswith("test_spark") else path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "packs" / "mini"
 

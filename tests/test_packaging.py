@@ -62,6 +62,8 @@ def test_the_lowest_versions_run_pins_every_lower_bound() -> None:
             pinned[name.lower()] = version
     wanted = requirements(PROJECT["dependencies"] + EXTRAS["testing"] + EXTRAS["report"])
     wanted["pandas"] = requirements(EXTRAS["notebooks"])["pandas"]
+    # The suite's addopts run it under pytest-xdist, which the lowest run installs too.
+    wanted["pytest-xdist"] = requirements(EXTRAS["test"])["pytest-xdist"]
     for name, req in wanted.items():
         bound = lower_bound(req)
         assert name in pinned, f"{name} ({req}) is not pinned for the lowest-versions run"
