@@ -320,7 +320,9 @@ class Engine:
         self._by_id = {rule.rule_id: rule for rule in rules}
         self._accepting = False
         # State.
-        self._digests = Digests(id_key)
+        self._digests = Digests(
+            id_key, {kind.name: tuple(kind.model.model_fields) for kind in pack.catalog}
+        )
         self._store = DuplicateStore(self._digests)
         self._latest_us: int | None = None
         self._watermark_us: int | None = None
@@ -484,7 +486,7 @@ class Engine:
         >>> engine = commitrules.Engine(commitrules.load_pack())
         >>> state = engine.snapshot()
         >>> state["format"], state["version"]
-        ('commitrules.snapshot', 2)
+        ('commitrules.snapshot', 3)
         >>> text = json.dumps(state)
         >>> restored = commitrules.Engine.restore(commitrules.load_pack(), json.loads(text))
         """
