@@ -95,15 +95,14 @@ class Digests:
 
     def of_body(self, checked: Mapping[str, Any]) -> int:
         """The 62-bit digest of a validated event's content (its values in field order)."""
+        try:
+            count, values = self._fields[checked["type"]]
+            # Exactly the type's keys (as many, and each found): its values in field order.
+            data = self._encode(values(checked)) if len(checked) == count else None
+        except (KeyError, TypeError):  # no type, an unknown one, or other keys
+            data = None
         state = self._body.copy()
-        shape = self._fields.get(checked.get("type"))  # type: ignore[arg-type]
-        if shape is not None and len(checked) == shape[0]:
-            try:
-                state.update(self._encode(shape[1](checked)))
-            except KeyError:  # the same number of keys, not the same ones
-                state.update(_sorted_json(checked))
-        else:
-            state.update(_sorted_json(checked))
+        state.update(_sorted_json(checked) if data is None else data)
         return _from_bytes(state.digest(), "little") & _LOW62
 
     def of_body_sorted(self, checked: Mapping[str, Any]) -> int:
