@@ -6,9 +6,9 @@ while the earlier event is still held); an event older than the watermark is lat
 further ahead of the watermark than the pack's ``max_ahead`` is refused and does not move
 time. The ids are remembered for the pack's duplicate horizon.
 
-The duplicate store keeps ids, not events: per id a 64-bit digest of the id, a 64-bit
-digest of the validated event and the event's time, in a compact table (see
-:class:`DuplicateStore`), about 40 bytes an id.
+The duplicate store keeps ids, not events: per id a 64-bit digest of the id, a 62-bit
+digest of the validated event's values in field order (see :class:`Digests`) and the event's
+time, in a compact table (see :class:`DuplicateStore`), about 40 bytes an id.
 """
 
 from __future__ import annotations
