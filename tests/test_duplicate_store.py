@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import commitrules
 from commitrules import Engine, EventConflictError, SnapshotError
-from commitrules.engine._intake import LEGACY, Digests, DuplicateStore
+from commitrules.engine._intake import LEGACY, SORTED, Digests, DuplicateStore
 
 PACK = commitrules.load_pack()
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -176,7 +176,7 @@ def test_a_snapshot_holds_digests_not_ids_or_personal_values() -> None:
     engine = Engine(PACK, id_key=b"k" * 16)
     engine.process(sale("sale-of-C-PRIVATE", 1, customer_id="C-PRIVATE"))
     state = engine.snapshot()
-    assert state["version"] == 2
+    assert state["version"] == 3
     (entry,) = state["seen"]
     assert len(entry[0]) == 16
     assert len(entry[2]) == 16
@@ -218,7 +218,73 @@ def test_a_version_1_snapshot_still_loads_and_resumes_exactly() -> None:
         restored.process({**replayed, "id": replayed["id"], "at": events[split]["at"]})
     after = restored.process_many(events[split:]) + restored.advance_to(end)
     assert [v.to_dict() for v in before + after] == [v.to_dict() for v in expected]
-    # Saved again, it is a version 2 snapshot that keeps the legacy digests.
+    # Saved again, it is a version 3 snapshot that keeps the legacy digests.
     again = restored.snapshot()
-    assert again["version"] == 2
+    assert again["version"] == 3
     assert any(int(body, 16) & LEGACY for _, _, body in again["seen"]) or not again["seen"]
+
+
+FIXTURE_V2 = Path(__file__).parent / "snapshots" / "v2-default-pack.json"
+
+
+def test_a_version_2_snapshot_still_loads_and_resumes_exactly() -> None:
+    # Written by the engine of main at 07f2f23 (snapshot version 2: content digests of the
+    # event as sorted JSON) from the same events and split as the version 1 fixture.
+    saved = json.loads(FIXTURE_V2.read_text(encoding="utf-8"))
+    events, split, state = saved["events"], saved["split"], saved["snapshot"]
+    assert state["version"] == 2
+    end = dt.datetime(2026, 9, 1, tzinfo=CST)
+    whole = Engine(PACK)
+    expected = whole.process_many(events) + whole.advance_to(end)
+    first = Engine(PACK)
+    before = first.process_many(events[:split])
+    restored = Engine.restore(PACK, state)
+    assert len(restored._store) == len(state["seen"])
+    # Every restored entry keeps its sorted-JSON digest, flagged.
+    assert all(int(body, 16) & SORTED for _, _, body in restored.snapshot()["seen"])
+    # A replayed id is still a duplicate (its old digest recomputed), with another
+    # content a conflict; a new id is accepted and kept with this version's digest.
+    replayed = events[split - 1]
+    assert restored.process(replayed) == []
+    assert restored.stats.duplicates == state["stats"]["duplicates"] + 1
+    with pytest.raises(EventConflictError, match="no longer held"):
+        restored.process({**replayed, "at": events[split]["at"]})
+    later = restored.process_many(events[split:])
+    again = restored.snapshot()  # before the horizon passes: old and new digests held
+    after = later + restored.advance_to(end)
+    assert [v.to_dict() for v in before + after] == [v.to_dict() for v in expected]
+    assert again["version"] == 3
+    bodies = [int(body, 16) for _, _, body in again["seen"]]
+    assert any(body & SORTED for body in bodies)
+    assert any(not body & (SORTED | LEGACY) for body in bodies)
+    # The version 3 snapshot (old and new digests side by side) restores and still judges
+    # both kinds of repeats.
+    twice = Engine.restore(PACK, json.loads(json.dumps(again)))
+    assert twice.process(replayed) == []
+    assert twice.process(events[-1]) == []
+
+
+def test_the_content_digest_is_of_the_values_in_field_order() -> None:
+    digests = Engine(PACK)._digests
+    checked = PACK.catalog.validate(sale("s1", 1))
+    # The same event with its keys in another order: the same digest.
+    shuffled = dict(reversed(list(checked.items())))
+    assert digests.of_body(shuffled) == digests.of_body(checked)
+    assert digests.of_body(checked) < SORTED  # no flag bit
+    # Every change of a value changes it; so does the same instant at another offset.
+    for field, value in [("amount", "900.0"), ("recorded", False), ("customer_id", "C2")]:
+        other = PACK.catalog.validate(sale("s1", 1, **{field: value}))
+        assert digests.of_body(other) != digests.of_body(checked), field
+    utc = PACK.catalog.validate(sale("s1", 1, at="2026-07-01T02:01:00+00:00"))
+    assert utc["at"] == checked["at"]
+    assert digests.of_body(utc) != digests.of_body(checked)
+    # A key more or a key fewer than the type declares: hashed as sorted JSON instead,
+    # never equal to the event without it.
+    assert digests.of_body({**checked, "extra": None}) != digests.of_body(checked)
+    fewer = dict(checked)
+    del fewer["staff_id"]
+    assert digests.of_body(fewer) != digests.of_body(checked)
+    swapped = dict(fewer, extra=checked["staff_id"])
+    assert digests.of_body(swapped) != digests.of_body(checked)
+    assert digests.matches(digests.of_body(checked), checked)
+    assert digests.matches(digests.of_body_sorted(checked), checked)

@@ -4,7 +4,7 @@ A snapshot is a JSON object::
 
     {
       "format": "commitrules.snapshot",
-      "version": 2,
+      "version": 3,
       "pack": {"id": …, "version": …, "profile": …, "digest": …},
       "clock": {"started": true, "latest_us": …, "watermark_us": …, "sequence": …, "swept_us": …},
       "stats": {"processed": …, "duplicates": …, "rejected": …, "violations": …},
@@ -27,12 +27,15 @@ are tagged: ``{"$dt": "2026-07-01T10:00:00+08:00"}`` for a timestamp, ``{"$d": "
 for a date, ``{"$dec": "12.50"}`` for a decimal.
 
 The ids seen within the duplicate horizon (``seen``, in arrival order) are kept as digests,
-never as ids or events: a 64-bit digest of the id and a 64-bit digest of the validated
-event, each as 16 hex digits (BLAKE2b, keyed with the deployment's id key when one is
-configured; ``seen_key`` is then a fingerprint of that key, and a restore with another key
-is refused). Version 1 snapshots (``seen`` as ``[event id, at µs, SHA-256 of the canonical
-event]`` and a ``seen_order`` list) still load: their entries keep the SHA-256 (cut to 63
-bits and flagged) until they leave the horizon.
+never as ids or events: a 64-bit digest of the id and a digest of the validated event's
+values in its type's field order (62 bits; the top two flag older digests), each as 16 hex
+digits (BLAKE2b, keyed with the deployment's id key when one is configured; ``seen_key`` is
+then a fingerprint of that key, and a restore with another key is refused; see
+``commitrules.engine._intake.Digests``). Version 2 snapshots (the same structure, content
+digests of the event as JSON with sorted keys) still load: their entries keep that digest
+(cut to 62 bits and flagged) until they leave the horizon. Version 1 snapshots (``seen`` as
+``[event id, at µs, SHA-256 of the canonical event]`` and a ``seen_order`` list) still
+load: their entries keep the SHA-256 (cut to 63 bits and flagged) likewise.
 """
 
 from __future__ import annotations
@@ -52,9 +55,10 @@ from .eventtime._instants import EARLIEST_US, LATEST_US
 __all__ = ["FORMAT", "VERSION", "VERSIONS", "decode", "digest", "encode", "validate"]
 
 FORMAT = "commitrules.snapshot"
-VERSION = 2
-VERSIONS = (1, 2)
-"""The versions :func:`validate` accepts (1: ids and SHA-256 digests of events)."""
+VERSION = 3
+VERSIONS = (1, 2, 3)
+"""The versions :func:`validate` accepts (1: ids and SHA-256 digests of events; 2: content
+digests of the event as sorted JSON; 3: of its values in field order)."""
 
 
 def encode(value: Any) -> Any:
@@ -146,7 +150,7 @@ class _Ids(_Strict):
 
 class _Snapshot(_Strict):
     format: Literal["commitrules.snapshot"]
-    version: Literal[2]
+    version: Literal[3]
     pack: dict[StrictStr, StrictStr | None]
     clock: _Clock
     stats: _Stats
@@ -158,6 +162,11 @@ class _Snapshot(_Strict):
     router: list[Any]
     derived: list[tuple[Any, ...]] | None = None
     ids: _Ids | None = None
+
+
+class _SnapshotV2(_Snapshot):
+    # Version 2: the same structure; content digests of the event as sorted JSON.
+    version: Literal[2]  # type: ignore[assignment]
 
 
 class _SnapshotV1(_Snapshot):
@@ -186,9 +195,8 @@ def validate(data: Any) -> None:
         )
         raise SnapshotError(msg)
     try:
-        model: _Snapshot | _SnapshotV1 = (
-            _Snapshot if version == VERSION else _SnapshotV1
-        ).model_validate(dict(data))
+        models: dict[int, type[_Snapshot]] = {1: _SnapshotV1, 2: _SnapshotV2}
+        model = models.get(version, _Snapshot).model_validate(dict(data))
     except ValidationError as error:
         problems = [
             f"{'.'.join(str(part) for part in item['loc']) or '(top)'}: {item['msg']}"

@@ -195,6 +195,63 @@ class Engine:
     between threads; give each worker its own.
     """
 
+    # Slotted: attribute reads on the hot path are slot reads (with 50-odd attributes an
+    # instance dict no longer shares its keys, and every read costs a hash lookup).
+    __slots__ = (
+        "__weakref__",
+        "_accept",
+        "_accepting",
+        "_buffer",
+        "_by_id",
+        "_call_outcomes",
+        "_carried",
+        "_catalog",
+        "_counting",
+        "_deliveries",
+        "_derived",
+        "_digests",
+        "_failure_source",
+        "_horizon",
+        "_id_key",
+        "_journal",
+        "_last_sweep_us",
+        "_lateness",
+        "_latest_us",
+        "_max_ahead",
+        "_migrating",
+        "_out",
+        "_outcomes",
+        "_prepare",
+        "_protect",
+        "_ref",
+        "_release",
+        "_router",
+        "_routes",
+        "_rules",
+        "_runtime",
+        "_services",
+        "_since_forget",
+        "_start_us",
+        "_started",
+        "_starting",
+        "_step",
+        "_store",
+        "_timers",
+        "_tz",
+        "_unrouted",
+        "_waivers",
+        "_watermark_us",
+        "backend",
+        "dropped_rules",
+        "evidence_mode",
+        "fresh_rules",
+        "migration",
+        "observers",
+        "pack",
+        "stats",
+        "tracer",
+    )
+
     def __init__(
         self,
         pack: Pack,
@@ -320,7 +377,9 @@ class Engine:
         self._by_id = {rule.rule_id: rule for rule in rules}
         self._accepting = False
         # State.
-        self._digests = Digests(id_key)
+        self._digests = Digests(
+            id_key, {kind.name: tuple(kind.model.model_fields) for kind in pack.catalog}
+        )
         self._store = DuplicateStore(self._digests)
         self._latest_us: int | None = None
         self._watermark_us: int | None = None
@@ -484,7 +543,7 @@ class Engine:
         >>> engine = commitrules.Engine(commitrules.load_pack())
         >>> state = engine.snapshot()
         >>> state["format"], state["version"]
-        ('commitrules.snapshot', 2)
+        ('commitrules.snapshot', 3)
         >>> text = json.dumps(state)
         >>> restored = commitrules.Engine.restore(commitrules.load_pack(), json.loads(text))
         """
@@ -557,13 +616,14 @@ class Engine:
             self._recover()
 
     def _accept_event(self, checked: dict[str, Any]) -> list[Violation]:
+        store = self._store
         try:
             # Validated: always aware, so exact integer arithmetic without re-checking.
             at_us = to_us(checked["at"])
             event_id: str = checked["id"]
             key = self._digests.of_id(event_id)
-            slot = self._store.find(key)
-            if slot >= 0 and self._store.is_repeat(slot, checked, event_id, self._earlier):
+            slot = store.find(key)
+            if slot >= 0 and store.is_repeat(slot, checked, event_id, self._earlier):
                 self.stats.duplicates += 1
                 return []
             watermark = self._watermark_us
@@ -594,23 +654,25 @@ class Engine:
             self.stats.rejected += 1
             raise
         # Accepted: apply it (all or nothing), then commit.
-        before = self.stats.violations
-        self._journal.attempt += 1
+        stats = self.stats
+        journal = self._journal
+        before = stats.violations
+        journal.attempt += 1
         try:
             out = self._apply_event(checked, at_us, event_id, kind, route, prepared)
             self._step = "store"
-            self._store.remember(key, at_us, self._digests.of_body(checked))
+            store.remember(key, at_us, self._digests.of_body(checked))
         except BaseException as error:  # noqa: BLE001 - rolled back, then raised again
-            self._store.withdraw(key)
+            store.withdraw(key)
             self._fail(error, event_id, before)
         self._step = "release"
         if self._carried:
             out = [*self._carried, *out]
             self._carried = []
-        self.stats.processed += 1
-        self._journal.entries.append((checked, at_us, event_id, kind, prepared))
-        self._since_forget += 1
-        if self._since_forget >= 1024:
+        stats.processed += 1
+        journal.entries.append((checked, at_us, event_id, kind, prepared))
+        since = self._since_forget = self._since_forget + 1
+        if since >= 1024:
             self._forget()
         if self.observers or self._deliveries or self._call_outcomes:
             self._commit_deliveries({"event_id": event_id, "event_type": kind}, out)
@@ -671,11 +733,13 @@ class Engine:
     ) -> list[Violation]:
         if not self._started:
             self._start(at_us if self._start_us is None else self._start_us)
-        if self._latest_us is None or at_us > self._latest_us:
-            self._latest_us = at_us
-        watermark = self._latest_us - self._lateness
-        if self._watermark_us is not None and self._watermark_us > watermark:
-            watermark = self._watermark_us
+        latest = self._latest_us
+        if latest is None or at_us > latest:
+            self._latest_us = latest = at_us
+        watermark = latest - self._lateness
+        before = self._watermark_us
+        if before is not None and before > watermark:
+            watermark = before
         self._watermark_us = watermark
         buffer = self._buffer
         timers = self._timers.heap

@@ -6,9 +6,9 @@ while the earlier event is still held); an event older than the watermark is lat
 further ahead of the watermark than the pack's ``max_ahead`` is refused and does not move
 time. The ids are remembered for the pack's duplicate horizon.
 
-The duplicate store keeps ids, not events: per id a 64-bit digest of the id, a 64-bit
-digest of the validated event and the event's time, in a compact table (see
-:class:`DuplicateStore`), about 40 bytes an id.
+The duplicate store keeps ids, not events: per id a 64-bit digest of the id, a 62-bit
+digest of the validated event's values in field order (see :class:`Digests`) and the event's
+time, in a compact table (see :class:`DuplicateStore`), about 40 bytes an id.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -30,8 +31,13 @@ __all__ = ["Digests", "DuplicateStore", "future_error", "late_error"]
 LEGACY = 1 << 63
 """The flag of a content digest restored from a version 1 snapshot (a SHA-256 of the
 canonical event, as :func:`commitrules.snapshot.digest` gives, cut to 63 bits)."""
+SORTED = 1 << 62
+"""The flag of a content digest restored from a version 2 snapshot (BLAKE2b of the event
+as JSON with sorted keys, :meth:`Digests.of_body_sorted`, cut to 62 bits)."""
+_LOW62 = SORTED - 1
 _LOW63 = LEGACY - 1
 _from_bytes = int.from_bytes
+_sorted_json = msgspec.json.Encoder(order="sorted").encode
 
 
 class Digests:
@@ -43,19 +49,36 @@ class Digests:
     snapshot who can guess a whole event (every field, personal ones included) can confirm
     the guess, as with version 1 snapshots' SHA-256 (see docs/engine.md, "Duplicates").
 
-    The content digest is of the validated event as JSON (msgspec's encoding: fields in the
-    type's order, timestamps as RFC 3339 text with their offset, decimals as text), so
-    two events are the same content when every field has the same value written the same
-    way: ``1.0`` and ``1.00`` differ, as do the same instant at two offsets.
+    The content digest (version 3 snapshots: "values in field order") is of the validated
+    event's values, in its type's declared field order, as a JSON array (msgspec's
+    encoding: timestamps as RFC 3339 text with their offset, decimals as text), hashed with
+    the personalisation ``commitrules.bd3``; ``fields`` gives each type's field order. An
+    event whose keys are not exactly its type's fields (or of a type not in ``fields``) is
+    hashed as a JSON object with sorted keys instead (an object never reads as an array).
+    Two events are the same content when every field has the same value written the same
+    way: ``1.0`` and ``1.00`` differ, as do the same instant at two offsets. Cut to 62 bits:
+    the top two bits flag digests restored from older snapshots (:data:`LEGACY`,
+    :data:`SORTED`; a version 1 digest keeps 63 bits below its flag, so a restored
+    digest is :data:`LEGACY` first, else :data:`SORTED`, else of this version).
     """
 
-    __slots__ = ("_body", "_encode", "_id", "fingerprint")
+    __slots__ = ("_body", "_encode", "_fields", "_id", "_sorted", "fingerprint")
 
-    def __init__(self, key: bytes | None) -> None:
+    def __init__(
+        self, key: bytes | None, fields: Mapping[str, Iterable[str]] | None = None
+    ) -> None:
         secret = key or b""
         self._id = hashlib.blake2b(digest_size=8, key=secret, person=b"commitrules.id")
-        self._body = hashlib.blake2b(digest_size=8, key=secret, person=b"commitrules.body")
-        self._encode = msgspec.json.Encoder(order="sorted").encode
+        self._body = hashlib.blake2b(digest_size=8, key=secret, person=b"commitrules.bd3")
+        #: Version 2's content digest (sorted JSON), for entries restored from its snapshots.
+        self._sorted = hashlib.blake2b(digest_size=8, key=secret, person=b"commitrules.body")
+        self._encode = msgspec.json.Encoder().encode
+        #: type -> (number of fields, a getter of their values in the declared order)
+        self._fields: dict[str, tuple[int, Callable[[Any], Any]]] = {}
+        for name, order in (fields or {}).items():
+            names = tuple(order)
+            getter = itemgetter(*names) if len(names) > 1 else _one(names)
+            self._fields[name] = (len(names), getter)
         #: What a snapshot records of the key (a digest of a constant under it), so that a
         #: restore with another key is refused instead of taking every repeat for new.
         self.fingerprint: str | None = (
@@ -71,10 +94,35 @@ class Digests:
         return _from_bytes(state.digest(), "little")
 
     def of_body(self, checked: Mapping[str, Any]) -> int:
-        """The 63-bit digest of a validated event's content."""
+        """The 62-bit digest of a validated event's content (its values in field order)."""
+        try:
+            count, values = self._fields[checked["type"]]
+            # Exactly the type's keys (as many, and each found): its values in field order.
+            data = self._encode(values(checked)) if len(checked) == count else None
+        except (KeyError, TypeError):  # no type, an unknown one, or other keys
+            data = None
         state = self._body.copy()
-        state.update(self._encode(checked))
-        return _from_bytes(state.digest(), "little") & _LOW63
+        state.update(_sorted_json(checked) if data is None else data)
+        return _from_bytes(state.digest(), "little") & _LOW62
+
+    def of_body_sorted(self, checked: Mapping[str, Any]) -> int:
+        """A version 2 snapshot's content digest (sorted JSON), flagged as the store keeps it."""
+        state = self._sorted.copy()
+        state.update(_sorted_json(checked))
+        return SORTED | (_from_bytes(state.digest(), "little") & _LOW62)
+
+    def matches(self, body: int, checked: Mapping[str, Any]) -> bool:
+        """Whether a kept content digest (of any version) is the digest of ``checked``."""
+        if body & LEGACY:
+            return legacy_digest(checked) == body
+        if body & SORTED:
+            return self.of_body_sorted(checked) == body
+        return self.of_body(checked) == body
+
+
+def _one(names: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A getter of a one-field (or no-field) type's values, as a tuple."""
+    return lambda checked: tuple(checked[name] for name in names)
 
 
 def legacy_digest(checked: Mapping[str, Any]) -> int:
@@ -171,12 +219,7 @@ class DuplicateStore:
         ``earlier(event_id)`` gives the earlier event while the engine still holds it (to
         name the fields that differ), else None.
         """
-        body = self._bodies[slot]
-        if body & LEGACY:
-            same = legacy_digest(checked) == body
-        else:
-            same = self.digests.of_body(checked) == body
-        if same:
+        if self.digests.matches(self._bodies[slot], checked):
             return True
         raise EventConflictError(
             conflict_reason(earlier(event_id), checked), Location(event_id=event_id)
@@ -317,6 +360,15 @@ class DuplicateStore:
         for key, body, at_us in held:
             if self.find(key) < 0:
                 self.remember(key, at_us, body)
+
+    def load_v2(self, entries: Iterable[tuple[int, int, int]]) -> None:
+        """Replace the store with a version 2 snapshot's ``(id digest, content digest, at
+        µs)``: its content digests (sorted JSON) are kept, flagged :data:`SORTED`, until
+        they leave the horizon (those it kept from version 1 stay :data:`LEGACY`)."""
+        self.load(
+            (key, body if body & LEGACY else SORTED | (body & _LOW62), at_us)
+            for key, body, at_us in entries
+        )
 
     def load_v1(self, entries: Iterable[Any], order: Iterable[Any]) -> None:
         """Replace the store with a version 1 snapshot's ids (id, at µs, SHA-256 of the

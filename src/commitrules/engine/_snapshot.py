@@ -141,9 +141,11 @@ def _load_engine_state(engine: Engine, data: Mapping[str, Any]) -> None:
                 "be taken for new events)"
             )
             raise SnapshotError(msg)
-        engine._store.load(
-            (int(key, 16), int(body, 16), int(at_us)) for key, at_us, body in data["seen"]
-        )
+        entries = ((int(key, 16), int(body, 16), int(at_us)) for key, at_us, body in data["seen"])
+        if data["version"] == 2:  # content digests of sorted JSON: kept, flagged
+            engine._store.load_v2(entries)
+        else:
+            engine._store.load(entries)
     engine._router.restore(snapshots.decode(data["router"]))
     if engine._derived is not None:
         by_id = {rule.rule_id: rule for rule in engine._rules}
