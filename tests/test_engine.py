@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -467,3 +468,11 @@ class TestContract:
     def test_models_are_accepted_as_well_as_dicts(self, engine: Engine) -> None:
         model = commitrules.events.Sale.model_validate(sale("s1", at(1), amount="900"))
         assert sorted(rules_of(engine.process(model))) == ["K1.amount", "P1.assessed"]
+
+
+def test_an_application_may_still_attach_its_own_attributes_to_an_engine() -> None:
+    # The engine is slotted for speed; its '__dict__' slot keeps what engines always allowed.
+    engine = Engine(commitrules.load_pack(MINI))
+    engine.owner = "branch-batch-7"  # type: ignore[attr-defined]
+    assert engine.owner == "branch-batch-7"  # type: ignore[attr-defined]
+    assert weakref.ref(engine)() is engine

@@ -196,8 +196,10 @@ class Engine:
     """
 
     # Slotted: attribute reads on the hot path are slot reads (with 50-odd attributes an
-    # instance dict no longer shares its keys, and every read costs a hash lookup).
+    # instance dict no longer shares its keys, and every read costs a hash lookup). The
+    # '__dict__' slot keeps what engines always allowed: an application's own attributes.
     __slots__ = (
+        "__dict__",
         "__weakref__",
         "_accept",
         "_accepting",
