@@ -302,9 +302,10 @@ def compare_paths(
     }
 
 
-def _child(arguments: list[str]) -> dict[str, Any]:
+def _child(arguments: list[str], script: str = __file__) -> dict[str, Any]:
+    """Run ``script`` with ``arguments`` in a fresh interpreter; its last line of JSON."""
     done = subprocess.run(
-        [sys.executable, __file__, *arguments], capture_output=True, text=True, check=False
+        [sys.executable, script, *arguments], capture_output=True, text=True, check=False
     )
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(arguments)} failed:\n{done.stderr}")

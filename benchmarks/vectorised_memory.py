@@ -29,7 +29,6 @@ import importlib.util
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -152,12 +151,7 @@ def engine_state(path: Path, rows: int, pack_folder: Path, vectorised: bool) -> 
 
 
 def _child(arguments: list[str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, *arguments], capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(arguments)} failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = _columnar()._child(arguments, script=__file__)
     return result
 
 
