@@ -11,6 +11,7 @@ Everything else falls back to :func:`add_duration`, so the results are exactly t
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -112,6 +113,7 @@ _CONSTANT_FROM = 946_684_800_000_000  # 2000-01-01T00:00Z
 _CONSTANT_TO = 4_102_444_800_000_000  # 2100-01-01T00:00Z
 
 
+@functools.lru_cache(maxsize=64)  # a pure function of the zone; every engine build asks
 def _constant_offset(tz: ZoneInfo) -> int | None:
     """The zone's offset if it never changes from 2000 to 2100 (e.g. Asia/Shanghai), else None.
 
