@@ -155,11 +155,30 @@ def opened(browser: Any, reports: dict[str, Path]) -> Iterator[dict[tuple[str, i
             page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
             page.goto(own, wait_until="load")
             width = viewport["width"]
-            page.screenshot(path=str(ARTIFACTS / f"report-{name}-{width}.png"), full_page=True)
+            _screenshot(page, ARTIFACTS / f"report-{name}-{width}.png")
             pages[name, width] = Opened(page, requests, errors)
     yield pages
     for item in pages.values():
         item.page.close()
+
+
+def _screenshot(page: Any, path: Path) -> None:
+    """A full-page screenshot for people to look at (no test reads it). Headless Chromium
+    sometimes answers "Unable to capture screenshot" when the machine's cores are busy (the
+    suite runs a test file per core): tried three times, then a note in place of the picture."""
+    from playwright.sync_api import Error
+
+    for attempt in range(3):
+        try:
+            page.screenshot(path=str(path), full_page=True)
+            return
+        except Error as error:
+            if "Unable to capture screenshot" not in str(error):
+                raise
+            page.wait_for_timeout(500 * (attempt + 1))
+    path.with_suffix(".txt").write_text(
+        "Chromium could not capture this screenshot (three attempts)\n", encoding="utf-8"
+    )
 
 
 EVERY = [(name, width) for name in REPORTS for width in (1400, 390)]
