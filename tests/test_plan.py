@@ -596,6 +596,29 @@ def test_a_stage_resumes_from_its_state_as_it_was(monkeypatch: pytest.MonkeyPatc
         run_plan(PACK, [], batches=0)
 
 
+def test_a_stage_keeps_no_ids_the_admission_decided_repeats() -> None:
+    from commitrules.engine._stage import AdmissionEngine, StageEngine, rule_order
+
+    admission = AdmissionEngine(PACK)
+    engine = StageEngine(PACK.subset(["C4.completion.in-time"]), rule_index=rule_order(PACK))
+    event = {
+        "id": "s1",
+        "type": "service_requested",
+        "request_id": "R-1",
+        "customer_id": "C-1",
+        "branch_id": "B-1",
+        "channel": "branch",
+        "service": "account_change",
+        "at": "2026-07-01T09:00:00+08:00",
+    }
+    admitted = admission.admit(event)
+    assert admitted.event is not None
+    engine.admitted(admitted.event, 0)
+    assert len(admission._store) == 1  # the admission remembers the id ...
+    assert engine.stage_state()["snapshot"]["seen"] == []  # ... a stage carries none
+    assert admission.admit(event).duplicate  # the repeat is the admission's to drop
+
+
 def test_a_keyed_stages_state_splits_by_key() -> None:
     from commitrules.errors import SnapshotError
     from commitrules.plan import (

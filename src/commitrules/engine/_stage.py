@@ -40,6 +40,7 @@ from ..pack._load import Pack
 from ..rules import Finding, RuleRuntime
 from ..violations import Violation
 from ._engine import Engine
+from ._intake import Digests, DuplicateStore
 from ._release import Outcome
 
 __all__ = [
@@ -189,6 +190,37 @@ class AdmissionEngine(Engine):
         return []
 
 
+class _AdmittedDigests(Digests):
+    """A stage's digests: none are needed, the admission decided repeats."""
+
+    __slots__ = ()
+
+    def of_id(self, event_id: str) -> int:
+        return 0
+
+    def of_body(self, checked: Mapping[str, Any]) -> int:
+        return 0
+
+
+class _NoRepeats(DuplicateStore):
+    """A stage's duplicate store: empty. Every event a stage runs was admitted once, by the
+    admission in stream order, so a stage keeps no ids (nor carries them in its state)."""
+
+    __slots__ = ()
+
+    def find(self, key: int) -> int:
+        return -1
+
+    def remember(self, key: int, at_us: int, body: int) -> None:
+        return
+
+    def withdraw(self, key: int) -> None:
+        return
+
+    def evict_before(self, cutoff_us: int) -> None:
+        return
+
+
 class StageEngine(Engine):
     """An engine for one stage of a plan: admitted events in, findings with their
     occurrences out (:attr:`findings`, :attr:`outcomes`).
@@ -217,8 +249,12 @@ class StageEngine(Engine):
         self._start_position = start_position
         # Rules run one by one (not fused) so that each finding is known by its rule.
         self.tracer = _quiet
+        self._digests = _AdmittedDigests(options.get("id_key"))
+        self._store = _NoRepeats(self._digests)
         self._occurrence = Occurrence(START, start_position, -(2**62), -(2**62))
         self._current_rule = -1
+        #: The event last traced, whether it was being accepted, and its occurrence.
+        self._last_event: tuple[Any, bool, Occurrence] = (None, False, self._occurrence)
         self._after: tuple[Any, ...] = ()
         self._positions: dict[str, int] = {}
         self._timer_occurrences: dict[int, Occurrence] = {}
@@ -400,13 +436,25 @@ class StageEngine(Engine):
         super()._start(first_us)
 
     def _traced(self, rule: RuleRuntime, handler: Any, event: dict[str, Any], at_us: int) -> None:
-        position = self._positions.get(event["id"], -1)
-        if self._accepting:
-            self._occurrence = Occurrence((at_us, 1, position, 0), position, -(2**62), at_us)
+        # Each rule of the pack one by one (the engine's tracer path, without a tracer to
+        # call): the occurrence is the event's, made once for all its rules.
+        accepting = self._accepting
+        last = self._last_event
+        if last[0] is event and last[1] is accepting:
+            self._occurrence = last[2]
         else:
-            self._occurrence = Occurrence((at_us, 1, position, 2), position, at_us, at_us)
+            position = self._positions.get(event["id"], -1)
+            if accepting:
+                occurrence = Occurrence((at_us, 1, position, 0), position, -(2**62), at_us)
+            else:
+                occurrence = Occurrence((at_us, 1, position, 2), position, at_us, at_us)
+            self._occurrence = occurrence
+            self._last_event = (event, accepting, occurrence)
         self._current_rule = self._rule_index.get(rule.rule_id, -1)
-        super()._traced(rule, handler, event, at_us)
+        try:
+            handler(event, at_us, self._services)
+        except Exception as error:  # noqa: BLE001 - the rule's own failure
+            self._rule_failed(rule, error, event)
 
     def _release_one(self, event: dict[str, Any], at_us: int, prepared: dict[int, Any]) -> None:
         super()._release_one(event, at_us, prepared)

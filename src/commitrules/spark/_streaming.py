@@ -204,7 +204,8 @@ class StreamHost:
             self.waiting = [item for item in self.waiting if item[0] >= watermark]
         if not released:
             return
-        released.sort(key=lambda item: (item[0], item[1]))
+        released.sort(key=_first_two)
+        buckets: dict[tuple[str, int], int] = {}  # (text key, partitions) -> bucket, this call
         for number, stage in self.stages:
             partitions = self.job.partitions if stage.key else 1
             wanted = stage.events
@@ -215,7 +216,13 @@ class StreamHost:
                     continue
                 fields = stage.key_by_type.get(kind, ())
                 value = item[2].get(fields[0]) if fields else None
-                by_bucket[bucket_of(value, partitions)].append(item)
+                if type(value) is str:
+                    bucket = buckets.get((value, partitions))
+                    if bucket is None:
+                        bucket = buckets[value, partitions] = bucket_of(value, partitions)
+                else:
+                    bucket = bucket_of(value, partitions)
+                by_bucket[bucket].append(item)
             for bucket, items in sorted(by_bucket.items()):
                 self._run_bucket(number, stage, bucket, items)
 
@@ -327,6 +334,10 @@ class StreamHost:
             elif stage.kind == "route":
                 run.route_stage(stage)
         return run.release()
+
+
+def _first_two(entry: tuple[int, int, Any]) -> tuple[int, int]:
+    return entry[0], entry[1]
 
 
 def _first_three(entry: tuple[int, int, int, Any]) -> tuple[int, int, int]:
