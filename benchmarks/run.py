@@ -359,7 +359,7 @@ def _part(what: str, pack: commitrules.Pack, events: Sequence[Mapping[str, Any]]
             from commitrules.engine._intake import Digests, DuplicateStore
 
             validate = catalog.validate_json if what == "kept-json" else catalog.validate
-            digests = Digests(None)
+            digests = Digests(None, {kind.name: tuple(kind.model.model_fields) for kind in catalog})
             of_id = digests.of_id
             of_body = digests.of_body
             store = DuplicateStore(digests)
@@ -1091,7 +1091,9 @@ def overhead(
         return measured
 
     def digests() -> Run:
-        digest = Digests(None)
+        # As the engine builds them: each type's field order, so that the content digest
+        # hashes the values in that order (not the sorted-JSON fallback, which costs more).
+        digest = Digests(None, {kind.name: tuple(kind.model.model_fields) for kind in catalog})
 
         def measured() -> None:
             of_id = digest.of_id

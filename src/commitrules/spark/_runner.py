@@ -127,6 +127,52 @@ def _local(uri: str) -> str:
     return unquote(parsed.path) if parsed.scheme in {"", "file"} else uri
 
 
+def job_for(
+    pack: Pack | None,
+    *,
+    partitions: int,
+    evidence: EvidenceMode,
+    pseudonym_key: bytes | None,
+    waivers: Waivers | None,
+    id_key: bytes | None,
+    max_ahead: dt.timedelta | None,
+    until: dt.datetime | None,
+    outcomes: bool,
+    allow_float_decimals: bool,
+    parameters: Mapping[str, Any] | None = None,
+) -> tuple[Pack, Job]:
+    """The pack (the default one when None) and the job every task of a run reads, from
+    the options of :func:`evaluate_spark` and :func:`~commitrules.spark.stream_spark`.
+
+    Raises:
+        EngineConfigError: ``partitions`` is not a whole number of 1 or more, or the pack
+            has no directory (the workers load it from its files).
+    """
+    if not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1:
+        msg = f"partitions must be a whole number of 1 or more, not {partitions!r}"
+        raise EngineConfigError(msg)
+    pack = pack if pack is not None else load_pack()
+    if pack.path is None:
+        msg = "the pack has no directory: the Spark workers load the pack from its files"
+        raise EngineConfigError(msg)
+    job = Job(
+        pack_path=_pack_source(pack),
+        profile=pack.profile,
+        parameters=json.dumps(parameters, sort_keys=True, default=str) if parameters else None,
+        digest=pack.digest,
+        partitions=partitions,
+        evidence=evidence,
+        pseudonym_key=pseudonym_key,
+        waivers=_transport.dumps(waivers) if waivers is not None else None,
+        id_key=id_key,
+        max_ahead_us=int(max_ahead.total_seconds() * 1_000_000) if max_ahead else None,
+        until_us=to_us(until) if until is not None else None,
+        outcomes=outcomes,
+        allow_float_decimals=allow_float_decimals,
+    )
+    return pack, job
+
+
 def evaluate_spark(
     events: Any,
     pack: Pack | None = None,
@@ -163,29 +209,20 @@ def evaluate_spark(
     """
     from ._session import local_session  # noqa: PLC0415
 
-    if not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1:
-        msg = f"partitions must be a whole number of 1 or more, not {partitions!r}"
-        raise EngineConfigError(msg)
-    pack = pack if pack is not None else load_pack()
-    if pack.path is None:
-        msg = "the pack has no directory: the Spark workers load the pack from its files"
-        raise EngineConfigError(msg)
-    spark = spark if spark is not None else local_session()
-    job = Job(
-        pack_path=_pack_source(pack),
-        profile=pack.profile,
-        parameters=json.dumps(parameters, sort_keys=True, default=str) if parameters else None,
-        digest=pack.digest,
+    pack, job = job_for(
+        pack,
         partitions=partitions,
         evidence=evidence,
         pseudonym_key=pseudonym_key,
-        waivers=_transport.dumps(waivers) if waivers is not None else None,
+        waivers=waivers,
         id_key=id_key,
-        max_ahead_us=int(max_ahead.total_seconds() * 1_000_000) if max_ahead else None,
-        until_us=to_us(until) if until is not None else None,
+        max_ahead=max_ahead,
+        until=until,
         outcomes=outcomes,
         allow_float_decimals=allow_float_decimals,
+        parameters=parameters,
     )
+    spark = spark if spark is not None else local_session()
     pack, plan, rules = _tasks.context(job)
     from pyspark import StorageLevel  # noqa: PLC0415 - the optional extra
     from pyspark.sql import DataFrame  # noqa: PLC0415

@@ -48,8 +48,8 @@ from ..columnar import RejectedRow, rejects_table, violations_table
 from ..engine import EngineStats, EvidenceMode, Outcome
 from ..engine._stage import AdmissionEngine, StageEngine, StageFinding, StageOutcome
 from ..errors import CommitRulesError, EngineConfigError
-from ..eventtime import Period, to_us
-from ..pack import Pack, load_pack
+from ..eventtime import Period
+from ..pack import Pack
 from ..plan import KeyedState, Plan, Stage, bucket_of, key_of, plan_for, split_state
 from ..plan._order import Clock
 from ..plan._runner import PlanResult
@@ -57,8 +57,7 @@ from ..rules.operational import CALENDAR_HORIZON
 from ..rules.periodic import PeriodicObligationRule, PeriodicTargetRule
 from ..violations import Violation
 from ..waivers import Waivers
-from . import _transport
-from ._runner import _judge, _local, _pack_source
+from ._runner import _judge, _local, job_for
 from ._tasks import Job, _in_zone, runner
 
 __all__ = ["StateMode", "StreamHost", "StreamResult", "stream_spark"]
@@ -449,31 +448,27 @@ def stream_spark(
     """
     from ._session import local_session  # noqa: PLC0415
 
-    for name, value in (("partitions", partitions), ("files_per_trigger", files_per_trigger)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            msg = f"{name} must be a whole number of 1 or more, not {value!r}"
-            raise EngineConfigError(msg)
-    _fresh_checkpoint(checkpoint)
-    pack = pack if pack is not None else load_pack()
-    if pack.path is None:
-        msg = "the pack has no directory: the Spark runner loads the pack from its files"
+    if (
+        not isinstance(files_per_trigger, int)
+        or isinstance(files_per_trigger, bool)
+        or files_per_trigger < 1
+    ):
+        msg = f"files_per_trigger must be a whole number of 1 or more, not {files_per_trigger!r}"
         raise EngineConfigError(msg)
-    spark = spark if spark is not None else local_session()
-    job = Job(
-        pack_path=_pack_source(pack),
-        profile=pack.profile,
-        parameters=None,
-        digest=pack.digest,
+    pack, job = job_for(
+        pack,
         partitions=partitions,
         evidence=evidence,
         pseudonym_key=pseudonym_key,
-        waivers=_transport.dumps(waivers) if waivers is not None else None,
+        waivers=waivers,
         id_key=id_key,
-        max_ahead_us=int(max_ahead.total_seconds() * 1_000_000) if max_ahead else None,
-        until_us=to_us(until) if until is not None else None,
+        max_ahead=max_ahead,
+        until=until,
         outcomes=outcomes,
         allow_float_decimals=allow_float_decimals,
     )
+    _fresh_checkpoint(checkpoint)
+    spark = spark if spark is not None else local_session()
     from pyspark.sql import DataFrame  # noqa: PLC0415 - the optional extra
     from pyspark.sql import functions as F  # noqa: N812, PLC0415 - Spark's own idiom
 
