@@ -46,7 +46,7 @@ from ..eventtime._instants import check_instant
 from ..pack._load import Pack
 from ..rules import RuleRuntime
 from ..rules.check import CheckRule, fuse_checks
-from ..rules.operational import horizon_alarm, longest_working_days, rule_error
+from ..rules.operational import horizon_alarm, rule_error
 from ..violations import Violation, release_order
 from ..waivers import Waivers, unknown_target
 from ._atomic import Atomic, Journal
@@ -144,9 +144,7 @@ class Engine(Releasing, Atomic):
         self._tz = pack.tz
         alarm = horizon_alarm(
             runtime.calendar,
-            longest_working_days(
-                pack.rules, {name: [v for _, v in p.values] for name, p in pack.parameters.items()}
-            ),
+            pack.longest_working_days(),
             pack.calendar_alarm_margin_days,
             pack.operations_role,
             self._tz,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from json.encoder import encode_basestring
 from typing import Any
 
 import attrs
@@ -36,6 +37,8 @@ is the stage's key: see :func:`commitrules.plan.plan_for`)."""
 
 def key_of(value: Any) -> str:
     """A key value as the text a store keys it by (canonical JSON)."""
+    if type(value) is str:  # the usual key: its JSON string, without building an encoder
+        return encode_basestring(value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -146,10 +149,14 @@ def _empty(state: Any, kind: str) -> Any:
     return {**state, "groups": []}
 
 
-def split_state(state: Mapping[str, Any], key_by_type: Mapping[str, Sequence[str]]) -> KeyedState:
+def split_state(
+    state: Mapping[str, Any], key_by_type: Mapping[str, Sequence[str]], *, copy: bool = True
+) -> KeyedState:
     """Split a keyed stage's state (JSON-ready, as :meth:`StageEngine.stage_state` gives
     it) by the first field of the key each rule keeps its state by; ``key_by_type`` is
-    the stage's (:attr:`Stage.key_by_type`), for the events held back.
+    the stage's (:attr:`Stage.key_by_type`), for the events held back. ``copy=False``
+    takes the state as the caller's to give away (fresh from ``stage_state``, not used
+    again): it is split in place instead of copied first.
 
     Raises:
         SnapshotError: not a stage state of this version.
@@ -157,7 +164,7 @@ def split_state(state: Mapping[str, Any], key_by_type: Mapping[str, Sequence[str
     if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
         msg = f"not a stage state of version {STATE_VERSION}"
         raise SnapshotError(msg)
-    shared = json.loads(json.dumps(state))
+    shared: dict[str, Any] = json.loads(json.dumps(state)) if copy else dict(state)
     snapshot = shared["snapshot"]
     parts: dict[str, dict[str, Any]] = {}
 
