@@ -39,7 +39,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("conditions (compiled expressions, builtins)", ("<condition>", "commitrules/expr/")),
     (
         "table and parameter lookups",
-        ("commitrules/pack/_values.py", "engine/_engine.py:lookup", "engine/_engine.py:exists"),
+        ("commitrules/pack/_values.py", "engine/_findings.py:lookup", "engine/_findings.py:exists"),
     ),
     ("timestamps (to_us / from_us)", ("eventtime/_instants.py",)),
     (
@@ -58,14 +58,14 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "findings to violations (emit, ids, messages, routing)",
         (
-            "engine/_engine.py:_emit",
-            "engine/_engine.py:_violation_of",
-            "engine/_engine.py:_route",
+            "engine/_findings.py:_emit",
+            "engine/_findings.py:_violation_of",
+            "engine/_findings.py:_route",
             "engine/_release.py",
             "engine/_derived.py",
-            "engine/_engine.py:_finding_id",
-            "engine/_engine.py:finding_id",
-            "engine/_engine.py:_count",
+            "engine/_findings.py:_finding_id",
+            "engine/_findings.py:finding_id",
+            "engine/_findings.py:_count",
             "commitrules/violations.py",
             "commitrules/routing.py",
             "attrs generated",

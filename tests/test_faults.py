@@ -20,7 +20,7 @@ import pytest
 
 import commitrules
 from commitrules import DeliveryError, Outcome, ProcessingError
-from commitrules.engine import _engine, _intake, _time
+from commitrules.engine import _engine, _findings, _intake, _time
 from commitrules.routing import Router
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +109,7 @@ def _inject(step: str, switch: Switch, monkeypatch: pytest.MonkeyPatch) -> None:
 
         monkeypatch.setattr(_engine, "fuse_checks", fused)
     elif step == "rendering":
-        monkeypatch.setattr(_engine, "local_text", _wrap(switch, _engine.local_text))
+        monkeypatch.setattr(_findings, "local_text", _wrap(switch, _findings.local_text))
     elif step == "routing":
         monkeypatch.setattr(Router, "route", _wrap(switch, Router.route))
     elif step == "store":

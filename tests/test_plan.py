@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -617,6 +618,150 @@ def test_a_stage_keeps_no_ids_the_admission_decided_repeats() -> None:
     assert len(admission._store) == 1  # the admission remembers the id ...
     assert engine.stage_state()["snapshot"]["seen"] == []  # ... a stage carries none
     assert admission.admit(event).duplicate  # the repeat is the admission's to drop
+
+
+def _disclosed(number: int, customer: str, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": f"D{number}",
+        "type": "product_disclosed",
+        "at": at.isoformat(),
+        "customer_id": customer,
+        "product_id": "WM-CASH01",
+        "sections": ["product", "risk", "fees"],
+        "template_id": "TPL-WM",
+        "template_version": "3.2",
+        "risk_level_stated": 1,
+        "staff_id": "S0054",
+        "branch_id": "BR-CD-JJ",
+        "channel": "branch",
+    }
+
+
+def test_a_precedence_sweep_loads_the_keys_it_forgets_and_keeps_sweeping() -> None:
+    """Per key, a daily sweep needs only the keys whose priors expire, and one more."""
+    cst = dt.timezone(dt.timedelta(hours=8))
+    start = dt.datetime(2026, 7, 1, 9, tzinfo=cst)
+    events = [_disclosed(0, "C-GONE", start)]  # expires after 30 days, swept the next day
+    # A disclosure a day for other customers: each micro-batch has a sweep due, and most
+    # keys' priors outlive it (not loaded for it).
+    events += [
+        _disclosed(day, f"C-{day:03d}", start + dt.timedelta(days=day, minutes=day))
+        for day in range(1, 45)
+    ]
+    sale = {
+        "id": "S-GONE",
+        "type": "sale",
+        "at": (start + dt.timedelta(days=45)).isoformat(),
+        "customer_id": "C-GONE",
+        "product_id": "WM-CASH01",
+        "product_risk": 1,
+        "amount": "1000.00",
+        "currency": "CNY",
+        "staff_id": "S0054",
+        "branch_id": "BR-CD-JJ",
+        "channel": "branch",
+        "recorded": True,
+        "customer_age": 57,
+        "product_category": "wealth_management",
+        "extra_care": False,
+        "recording_id": "REC-1",
+    }
+    found = assert_plan_equals_engine(
+        PACK,
+        [*events, sale],
+        start + dt.timedelta(days=50),
+        runs=((1, 9, True), (3, 6, True), (2, 1, False)),
+    )
+    missing = [
+        v
+        for v in found
+        if v["rule_id"] == "C2.before-sale.complete-disclosure" and v["event_ids"] == ["S-GONE"]
+    ]
+    # The sweep forgot the prior: "missing" (an unswept prior would say when it expired).
+    assert len(missing) == 1
+    assert "prior_expired_at" not in missing[0]["evidence"]
+
+
+def test_a_sweep_that_empties_the_loaded_keys_still_keeps_its_daily_rhythm() -> None:
+    """The sweep's rhythm decides "missing" (swept) from "expired" (not yet swept): a
+    micro-batch whose loaded keys all lose their priors must not stop the sweep while
+    keys it did not load still hold priors."""
+    cst = dt.timezone(dt.timedelta(hours=8))
+    day0 = dt.datetime(2026, 7, 1, 9, tzinfo=cst)  # the sweeps run daily at 09:00
+
+    def on(days: int, hour: int, minute: int) -> dt.datetime:
+        return day0 + dt.timedelta(days=days, hours=hour - 9, minutes=minute)
+
+    def sale(name: str, customer: str, at: dt.datetime) -> dict[str, Any]:
+        return {
+            "id": name,
+            "type": "sale",
+            "at": at.isoformat(),
+            "customer_id": customer,
+            "product_id": "WM-CASH01",
+            "product_risk": 1,
+            "amount": "1000.00",
+            "currency": "CNY",
+            "staff_id": "S0054",
+            "branch_id": "BR-CD-JJ",
+            "channel": "branch",
+            "recorded": True,
+            "customer_age": 57,
+            "product_category": "wealth_management",
+            "extra_care": False,
+            "recording_id": f"REC-{name}",
+        }
+
+    arrival = [
+        _disclosed(0, "C-GONE", day0),  # ends with day 30
+        _disclosed(1, "C-KEEP", on(20, 9, 0)),  # ends with day 50
+        sale("S-X", "C-X", on(32, 12, 0)),  # the day 31 sweep forgets C-GONE's prior
+        _disclosed(2, "C-NEW", on(40, 9, 30)),  # a sweep chain begun here runs at 09:30
+        sale("S-KEEP", "C-KEEP", on(51, 9, 15)),  # swept at 09:00: "missing"
+    ]
+    found = assert_plan_equals_engine(
+        PACK, arrival, on(60, 0, 0), runs=((1, 5, True), (2, 5, True))
+    )
+    kept = [
+        v
+        for v in found
+        if v["rule_id"] == "C2.before-sale.complete-disclosure" and v["event_ids"] == ["S-KEEP"]
+    ]
+    assert len(kept) == 1
+    assert "prior_expired_at" not in kept[0]["evidence"]
+
+
+def test_a_keyed_state_loads_for_a_sweep_only_the_keys_it_changes() -> None:
+    from commitrules.plan import KeyedState
+
+    def part(rule: str, *ends: int) -> dict[str, Any]:
+        return {
+            "rules": {rule: [[["k"], 0, end, "e", {}] for end in ends]},
+            "fulfilled": {},
+            "timers": [],
+            "next_due_us": None,
+            "expires": {rule: min(ends)} if rule.startswith("P") else {},
+        }
+
+    state = KeyedState(
+        shared={},
+        keys={
+            '"a"': part("P1", 5, 50),  # a prior ends before 20: the sweep changes it
+            '"b"': part("P1", 30),  # outlives the micro-batch
+            '"c"': part("P1", 40),
+            '"d"': part("T1", 99),  # a rule that is not a precedence: all of its keys
+            '"e"': part("P2", 60),  # its rule's sweep is not due
+        },
+        rule_due={"P1": 10, "T1": 10, "P2": 100},
+    )
+    # "a" is forgotten in part; it keeps a prior to 50, so no other key of P1 is needed.
+    assert state.needed([], 20) == {'"a"', '"d"'}
+    state = attrs.evolve(
+        state, keys={**state.keys, '"a"': part("P1", 5)}
+    )  # now "a" loses all: the first key of P1 that outlives the micro-batch comes too
+    assert state.needed([], 20) == {'"a"', '"b"', '"d"'}
+    assert state.needed(['"e"'], 20) == {'"a"', '"b"', '"d"', '"e"'}
+    assert state.needed([], None) == set(state.keys)
 
 
 def test_a_keyed_stages_state_splits_by_key() -> None:

@@ -16,11 +16,21 @@ as they are: nothing committed is lost, and the next call tries again.
 from __future__ import annotations
 
 import gc
+import heapq
+import pickle
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["MAX_INTERVAL", "MIN_INTERVAL", "EngineFault", "Journal", "no_collection"]
+import attrs
+
+from ..errors import ProcessingError
+from ._parts import EngineParts
+
+__all__ = ["MAX_INTERVAL", "MIN_INTERVAL", "Atomic", "EngineFault", "Journal", "no_collection"]
+
+_PICKLE = pickle.HIGHEST_PROTOCOL
 
 MIN_INTERVAL = 4096
 """The fewest calls between two checkpoints."""
@@ -93,3 +103,112 @@ def no_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class Atomic(EngineParts):
+    """The engine's part that makes every call all or nothing: the checkpoint, the journal
+    of committed calls since, and the replay that goes back to them after a failure."""
+
+    __slots__ = ()
+
+    def _begin(self) -> None:
+        """Before a call: the state is whole, and sinks have taken what they were owed."""
+        self._intact()
+        if self._deliveries:
+            self._deliveries.deliver([], processed=False)
+
+    def _intact(self) -> None:
+        if self._journal.broken is not None:
+            self._recover()
+
+    def _fail(self, error: BaseException, event_id: str | None, violations: int) -> NoReturn:
+        """A call failed in its apply step: roll back to the last commit, then raise."""
+        self._out = []
+        self._call_outcomes = []
+        self._unrouted = []
+        self._accepting = False
+        self.stats.violations = violations
+        step = error.step if isinstance(error, EngineFault) else self._step
+        cause = error.error if isinstance(error, EngineFault) else error
+        self._journal.broken = cause
+        self._recover()
+        if not isinstance(cause, Exception):
+            raise cause from None  # KeyboardInterrupt and the like, after the rollback
+        what = f"event {event_id}" if event_id is not None else "advance_to"
+        msg = (
+            f"{what} failed at step {step!r}: {type(cause).__name__}: {cause}; nothing was "
+            "applied (the engine's state is as before the call; the same input can be sent "
+            "again)"
+        )
+        raise ProcessingError(msg, step=step, event_id=event_id) from cause
+
+    def _capture(self) -> tuple[Any, ...]:
+        """Everything a call can change except the duplicate store, copied.
+
+        The rules' and router's states are copied with pickle (three times faster than the
+        snapshot's encoding); the copy never leaves this process and is read back only by
+        :meth:`_reinstate`.
+        """
+        return (
+            [pickle.dumps(rule.state(), _PICKLE) for rule in self._rules],
+            self._timers.pending(),
+            self._timers.sequence,
+            sorted(self._buffer, key=lambda item: item[:2]),
+            pickle.dumps(self._router.state(), _PICKLE),
+            (self._latest_us, self._watermark_us, self._started, self._last_sweep_us),
+            list(self._derived.entries) if self._derived is not None else None,
+        )
+
+    def _reinstate(self, captured: tuple[Any, ...]) -> None:
+        states, timers, sequence, buffer, router, clock, derived = captured
+        for rule, state in zip(self._rules, states, strict=True):
+            rule.restore(pickle.loads(state))  # noqa: S301 - our own copy (see _capture)
+        self._timers.load(timers, sequence)
+        self._buffer = list(buffer)
+        heapq.heapify(self._buffer)
+        self._router.restore(pickle.loads(router))  # noqa: S301 - our own copy
+        self._latest_us, self._watermark_us, self._started, self._last_sweep_us = clock
+        if self._derived is not None:
+            self._derived.entries = deque(derived)
+
+    def _checkpoint_if_due(self) -> None:
+        journal = self._journal
+        if len(journal.entries) >= journal.interval:
+            with no_collection():  # many objects made at once, none of them garbage
+                journal.reset(self._capture())
+
+    def _recover(self) -> None:
+        """Back to the last committed state: the checkpoint, then every call since, again."""
+        journal = self._journal
+        assert journal.checkpoint is not None
+        stats = attrs.evolve(self.stats)
+        tracer, self.tracer = self.tracer, None
+        journal.replaying = True
+        try:
+            self._reinstate(journal.checkpoint)
+            for checked, at_us, event_id, kind, prepared in journal.entries:
+                if checked is None:
+                    self._apply_advance(at_us)
+                else:
+                    self._apply_event(
+                        checked, at_us, event_id, kind, self._routes.get(kind), prepared
+                    )
+        except BaseException as error:
+            # Still failing (a fault that has not gone): the committed state is still the
+            # checkpoint plus the journal; the next call tries again.
+            journal.broken = error
+            msg = (
+                f"the engine could not restore its state after a failure ({type(error).__name__}:"
+                f" {error}); nothing is lost: it tries again on the next call"
+            )
+            raise ProcessingError(msg, step="recovery") from error
+        finally:
+            journal.replaying = False
+            self.tracer = tracer
+            self.stats = stats
+            self._out = []
+            self._call_outcomes = []
+            self._unrouted = []
+            self._step = "release"
+        journal.broken = None
+        self._checkpoint_if_due()

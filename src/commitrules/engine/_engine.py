@@ -9,7 +9,7 @@ One call of :meth:`Engine.process` (or ``process_json``, ``advance_to``) has thr
 2. **apply**: the single-event checks run at once; stateful rules (precedence, deadline,
    threshold, periodic) receive events in event-time order from a reorder buffer as the
    watermark passes them, with timers (:mod:`._time`: due times, period ends) fired in
-   between; every finding is routed and rendered (:mod:`._release`). A rule that fails at
+   between; every finding is routed and rendered (:mod:`._findings`). A rule that fails at
    run time is skipped for that event and reported by the engine (an ``operational``
    finding); a failure of the engine's own steps rolls the whole call back
    (:mod:`._atomic`) and raises :class:`~commitrules.errors.ProcessingError`.
@@ -17,18 +17,19 @@ One call of :meth:`Engine.process` (or ``process_json``, ``advance_to``) has thr
    (outcomes, observers, the decision log) receive what it released.
 
 The violations released by one call come out ordered by (at, rule_id, kind rank, id).
+
+This module holds the orchestration (the public calls, intake and commit, apply); the
+engine's other parts are its bases, each in its own module: :class:`~._findings.Releasing`
+(release) and :class:`~._atomic.Atomic` (checkpoint and replay), over the state they all
+share (:class:`~._parts.EngineParts`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
-import pickle
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NoReturn
-
-import attrs
+from typing import Any
 
 from ..errors import (
     CalendarError,
@@ -39,146 +40,36 @@ from ..errors import (
     Location,
     PackValidationError,
     Problem,
-    ProcessingError,
 )
 from ..eventtime import from_us, to_us
 from ..eventtime._instants import check_instant
-from ..pack._load import Pack, PackRuntime
-from ..rules import Finding, RuleRuntime
+from ..pack._load import Pack
+from ..rules import RuleRuntime
 from ..rules.check import CheckRule, fuse_checks
-from ..rules.operational import (
-    EngineRule,
-    horizon_alarm,
-    longest_working_days,
-    rule_error,
-    rule_error_finding,
-)
-from ..violations import Message, Violation, release_order, violation_id
+from ..rules.operational import horizon_alarm, rule_error
+from ..violations import Violation, release_order
 from ..waivers import Waivers, unknown_target
-from ._atomic import EngineFault, Journal, no_collection
+from ._atomic import Atomic, Journal
 from ._derived import DerivedLog
+from ._findings import FINDING, Releasing, Services
 from ._intake import Digests, DuplicateStore, future_error, late_error
-from ._release import (
-    Deliveries,
-    EvidenceMode,
-    Outcome,
-    Protector,
-    fallback_message,
-    local_text,
-    render,
-)
+from ._parts import EngineStats, Tracer
+from ._release import Deliveries, EvidenceMode, Outcome, Protector
 from ._time import Timers
 
-__all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome"]
+__all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome", "Tracer"]
 
-_FINDING = "__finding__"
-_ROUTE_LATER: tuple[str, ...] = ()
-"""The route of a finding routed at the end of its call (identity-compared)."""
+_FINDING = FINDING
 _DAY_US = 86_400_000_000
-_PICKLE = pickle.HIGHEST_PROTOCOL
 _NOTHING: dict[int, Any] = {}
 #: Judge a type's checks with one generated function (tests compare both ways).
 FUSE_CHECKS = True
-Tracer = Callable[[RuleRuntime, Mapping[str, Any], tuple[Violation, ...], Any], None]
 _REJECTING = (CalendarError, EventValidationError)
 """Errors of a rule's prepare step that reject the event (a strict calendar's gap, a
 negative count in a field); any other failure is the rule's own, reported when it runs."""
 
 
-@attrs.define
-class EngineStats:
-    """Counts of what the engine was given."""
-
-    processed: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    violations: int = 0
-
-
-class _Services:
-    """What rules see while they run (the expression context is this object too)."""
-
-    __slots__ = (
-        "at_us",
-        "calendar",
-        "engine",
-        "params",
-        "params_from",
-        "params_to",
-        "prepared_values",
-        "schedule",
-        "tables",
-        "timeline",
-        "tracking",
-        "tz",
-    )
-
-    def __init__(self, engine: Engine, runtime: PackRuntime, pack: Pack, timers: Timers) -> None:
-        self.engine = engine
-        self.tz = pack.tz
-        self.calendar = runtime.calendar
-        self.timeline = runtime.timeline
-        self.tables = runtime.tables
-        self.at_us = -1
-        # The parameter values in force, and the interval of event time they hold for.
-        self.params: Mapping[str, Any]
-        self.params, self.params_from, self.params_to = self.timeline.span(0)
-        self.prepared_values: dict[int, Any] = {}
-        self.tracking = False
-        self.schedule = timers.schedule
-
-    def outcome(
-        self,
-        rule: RuleRuntime,
-        status: str,
-        subject: Mapping[str, Any],
-        at: dt.datetime,
-        event_ids: tuple[str, ...],
-        *,
-        provisional: bool = False,
-        measure: tuple[int, int, str] | None = None,
-    ) -> None:
-        self.engine._outcome(rule, status, subject, at, event_ids, None, None, provisional, measure)
-
-    def set_time(self, at_us: int) -> None:
-        # The engine's per-event path inlines these lines (a call per event saved).
-        self.at_us = at_us
-        if not self.params_from <= at_us < self.params_to:
-            self.params, self.params_from, self.params_to = self.timeline.span(at_us)
-
-    def lookup(self, table: str, key: object, column: str) -> object | None:
-        index = self.tables[table]
-        row = index.always.get(key)
-        if row is None:
-            row = index.row(key, self.at_us)
-        return None if row is None else row.get(column)
-
-    def exists(self, table: str, key: object) -> bool:
-        index = self.tables[table]
-        return key in index.always or index.row(key, self.at_us) is not None
-
-    def table_rows(self, table: str, at_us: int) -> list[dict[str, Any]]:
-        return self.tables[table].rows_at(at_us)
-
-    def table_key(self, table: str) -> str:
-        return self.tables[table].table.key
-
-    def emit(self, finding: Finding) -> None:
-        self.engine._emit(finding)
-
-    def prepared(self, rule: RuleRuntime) -> Any:
-        return self.prepared_values.get(id(rule))
-
-    def finding_id(self, finding: Finding) -> str:
-        return self.engine._finding_id(finding)
-
-    def rule_failed(
-        self, rule: RuleRuntime, error: BaseException, event: Mapping[str, Any] | None
-    ) -> None:
-        self.engine._rule_failed(rule, error, event)
-
-
-class Engine:
+class Engine(Releasing, Atomic):
     """Evaluates business events against a pack and returns the violations that became final.
 
     >>> import commitrules
@@ -195,64 +86,7 @@ class Engine:
     between threads; give each worker its own.
     """
 
-    # Slotted: attribute reads on the hot path are slot reads (with 50-odd attributes an
-    # instance dict no longer shares its keys, and every read costs a hash lookup). The
-    # '__dict__' slot keeps what engines always allowed: an application's own attributes.
-    __slots__ = (
-        "__dict__",
-        "__weakref__",
-        "_accept",
-        "_accepting",
-        "_buffer",
-        "_by_id",
-        "_call_outcomes",
-        "_carried",
-        "_catalog",
-        "_counting",
-        "_deliveries",
-        "_derived",
-        "_digests",
-        "_failure_source",
-        "_horizon",
-        "_id_key",
-        "_journal",
-        "_last_sweep_us",
-        "_lateness",
-        "_latest_us",
-        "_max_ahead",
-        "_migrating",
-        "_out",
-        "_outcomes",
-        "_prepare",
-        "_protect",
-        "_ref",
-        "_release",
-        "_router",
-        "_routes",
-        "_rules",
-        "_runtime",
-        "_services",
-        "_since_forget",
-        "_start_us",
-        "_started",
-        "_starting",
-        "_step",
-        "_store",
-        "_timers",
-        "_tz",
-        "_unrouted",
-        "_waivers",
-        "_watermark_us",
-        "backend",
-        "dropped_rules",
-        "evidence_mode",
-        "fresh_rules",
-        "migration",
-        "observers",
-        "pack",
-        "stats",
-        "tracer",
-    )
+    __slots__ = ()  # every attribute is a slot of EngineParts
 
     def __init__(
         self,
@@ -292,7 +126,7 @@ class Engine:
         if waivers is not None:
             _check_waivers(waivers, pack)
         self._waivers = waivers if waivers is not None and waivers.items else None
-        self.evidence_mode: EvidenceMode = evidence
+        self.evidence_mode = evidence
         self._protect = Protector(pack.personal_fields, evidence, pseudonym_key or b"")
         self._id_key = id_key
         if backend == "durable":
@@ -310,9 +144,7 @@ class Engine:
         self._tz = pack.tz
         alarm = horizon_alarm(
             runtime.calendar,
-            longest_working_days(
-                pack.rules, {name: [v for _, v in p.values] for name, p in pack.parameters.items()}
-            ),
+            pack.longest_working_days(),
             pack.calendar_alarm_margin_days,
             pack.operations_role,
             self._tz,
@@ -324,7 +156,7 @@ class Engine:
         self._rules = rules
         self._router = runtime.router
         self._timers = Timers(rules)
-        self._services = _Services(self, runtime, pack, self._timers)
+        self._services = Services(self, runtime, pack, self._timers)
         self._outcomes = outcomes
         self._services.tracking = outcomes is not None
         self._catalog = pack.catalog
@@ -336,10 +168,10 @@ class Engine:
             if max_ahead is not None
             else pack.max_ahead_us
         )
-        self._failure_source: EngineRule = rule_error(pack.operations_role)
-        self._accept: dict[str, list[Any]] = {}
-        self._release: dict[str, list[Any]] = {}
-        self._prepare: dict[str, list[tuple[RuleRuntime, Any]]] = {}
+        self._failure_source = rule_error(pack.operations_role)
+        self._accept = {}
+        self._release = {}
+        self._prepare = {}
         for rule in rules:
             for event_type, handler in rule.on_accept.items():
                 self._accept.setdefault(event_type, []).append((rule, handler))
@@ -348,7 +180,7 @@ class Engine:
             for event_type, function in rule.prepare.items():
                 self._prepare.setdefault(event_type, []).append((rule, function))
         # One lookup per event: type -> (prepare, accept, release), each None when empty.
-        self._routes: dict[str, tuple[Any, Any, Any]] = {
+        self._routes = {
             event_type: (
                 # prepare steps as (the rule's slot in the prepared values, function)
                 [(id(rule), function) for rule, function in self._prepare.get(event_type, ())]
@@ -370,9 +202,9 @@ class Engine:
         )
         self._derived = DerivedLog(2 * max(windows), provisional_from) if max(windows) else None
         #: While a restore carries state over: what it released, (finding, violation).
-        self._migrating: list[tuple[Finding, Violation]] | None = None
+        self._migrating = None
         #: Findings of the current call still to route: (place in the call's output, finding).
-        self._unrouted: list[tuple[int, Finding]] = []
+        self._unrouted = []
         self._starting = [
             rule for rule in rules if rule.kind.startswith("periodic") or rule is alarm
         ]
@@ -383,31 +215,31 @@ class Engine:
             id_key, {kind.name: tuple(kind.model.model_fields) for kind in pack.catalog}
         )
         self._store = DuplicateStore(self._digests)
-        self._latest_us: int | None = None
-        self._watermark_us: int | None = None
+        self._latest_us = None
+        self._watermark_us = None
         self._started = False
-        self._buffer: list[tuple[int, int, dict[str, Any], dict[int, Any]]] = []
-        self._out: list[Violation] = []
+        self._buffer = []
+        self._out = []
         self._last_sweep_us = 0
         self._since_forget = 0
         self._step = "release"
-        self._call_outcomes: list[Outcome] = []
+        self._call_outcomes = []
         #: Findings a restore into a changed pack released (corrections, deadlines now
         #: past due); the next call returns them first.
-        self._carried: list[Violation] = []
+        self._carried = []
         self._deliveries = Deliveries()
         self._journal = Journal()
         self.stats = EngineStats()
-        self.observers: list[Callable[[Mapping[str, Any], list[Violation]], None]] = []
+        self.observers = []
         """Called after each committed event and clock move: (what, released)."""
-        self.tracer: Tracer | None = None
+        self.tracer = None
         """Called after each rule handles an event (rule, event, violations, services)."""
-        self.fresh_rules: tuple[str, ...] = ()
+        self.fresh_rules = ()
         """Rules that started fresh when this engine was restored (new, or changed in a way
         their state cannot be carried over)."""
-        self.dropped_rules: tuple[str, ...] = ()
+        self.dropped_rules = ()
         """Rules of the snapshot that the pack no longer has."""
-        self.migration: Any = None
+        self.migration = None
         """What a restore into a changed pack did (a MigrationReport), or None."""
         self._journal.checkpoint = self._capture()
 
@@ -607,16 +439,6 @@ class Engine:
         return engine
 
     # -- intake and commit ---------------------------------------------------------------
-    def _begin(self) -> None:
-        """Before a call: the state is whole, and sinks have taken what they were owed."""
-        self._intact()
-        if self._deliveries:
-            self._deliveries.deliver([], processed=False)
-
-    def _intact(self) -> None:
-        if self._journal.broken is not None:
-            self._recover()
-
     def _accept_event(self, checked: dict[str, Any]) -> list[Violation]:
         store = self._store
         try:
@@ -688,27 +510,6 @@ class Engine:
                 earlier: dict[str, Any] = entry[0]
                 return earlier
         return None
-
-    def _fail(self, error: BaseException, event_id: str | None, violations: int) -> NoReturn:
-        """A call failed in its apply step: roll back to the last commit, then raise."""
-        self._out = []
-        self._call_outcomes = []
-        self._unrouted = []
-        self._accepting = False
-        self.stats.violations = violations
-        step = error.step if isinstance(error, EngineFault) else self._step
-        cause = error.error if isinstance(error, EngineFault) else error
-        self._journal.broken = cause
-        self._recover()
-        if not isinstance(cause, Exception):
-            raise cause from None  # KeyboardInterrupt and the like, after the rollback
-        what = f"event {event_id}" if event_id is not None else "advance_to"
-        msg = (
-            f"{what} failed at step {step!r}: {type(cause).__name__}: {cause}; nothing was "
-            "applied (the engine's state is as before the call; the same input can be sent "
-            "again)"
-        )
-        raise ProcessingError(msg, step=step, event_id=event_id) from cause
 
     def _commit_deliveries(self, what: Mapping[str, Any], released: list[Violation]) -> None:
         deliveries = self._deliveries
@@ -914,324 +715,6 @@ class Engine:
             self._router.forget_before(watermark)
             if self._derived is not None:
                 self._derived.forget_before(watermark)
-
-    # -- release -------------------------------------------------------------------------
-    def _finding_id(self, finding: Finding) -> str:
-        return violation_id(
-            finding.rule.rule_id,
-            finding.kind,
-            finding.subject,
-            finding.event_ids,
-            finding.moment_us if finding.moment_us is not None else finding.due_us,
-            key=self._id_key,
-            personal=self.pack.personal_fields,
-        )
-
-    def _violation_of(self, finding: Finding, route: tuple[str, ...] | None) -> Violation:
-        """The violation a finding becomes: rendered, protected, waived or routed.
-
-        ``route`` None routes it now (the router counts it); a given route is used as is.
-        """
-        step = self._step
-        try:
-            self._step = "rendering"
-            rule = finding.rule
-            severity = finding.severity or rule.severity
-            zh, en = finding.message or rule.message
-            protect = self._protect
-            evidence = {key: protect(key, value) for key, value in finding.evidence.items()}
-            subject = {key: protect(key, value) for key, value in finding.subject.items()}
-            scope = {key: protect(key, value) for key, value in finding.scope.items()}
-            values: dict[str, Any] = {
-                key: protect(key, value) for key, value in finding.context.items()
-            }
-            values.update(scope)
-            values.update(subject)
-            values.update(evidence)
-            values["rule_id"] = rule.rule_id
-            values["clause_id"] = rule.clause_id
-            if finding.due_us is not None:
-                values["due_at"] = local_text(from_us(finding.due_us, self._tz))
-            values["at"] = local_text(finding.at.astimezone(self._tz))
-            try:
-                message = Message(zh=render(zh, values), en=render(en, values))
-            except Exception as error:  # noqa: BLE001 - a finding always goes out
-                message = fallback_message(rule.rule_id, values, error)
-            kind = finding.kind
-            waiver = None
-            self._step = "routing"
-            if self._waivers is not None and kind in ("violation", "escalation"):
-                raw = {**finding.context, **finding.scope, **finding.subject}
-                waiver = self._waivers.find(rule.rule_id, rule.clause_id, finding.at_us, raw)
-            if waiver is not None:
-                kind = "excused"
-                evidence["waiver_approver"] = waiver.approver
-                evidence["waiver_expires"] = waiver.expires.isoformat()
-            if waiver is not None or kind == "correction" or route is _ROUTE_LATER:
-                # An excused finding informs the responsible role only and feeds no
-                # escalation; a correction goes to the withdrawn finding's role; a
-                # finding routed at the end of its call has its role until then.
-                route = (rule.role,)
-            elif route is None:
-                route = self._router.route(finding)
-            return Violation(
-                id=self._finding_id(finding),
-                rule_id=rule.rule_id,
-                clause_id=rule.clause_id,
-                severity=severity,
-                role=rule.role,
-                route=route,
-                event_ids=finding.event_ids,
-                subject=subject,
-                at=finding.at,
-                due_at=from_us(finding.due_us, self._tz) if finding.due_us is not None else None,
-                message=message,
-                evidence=evidence,
-                pack=self._ref,
-                kind=kind,
-                refers_to=finding.refers_to,
-                scope=scope,
-                waiver=waiver.id if waiver is not None else None,
-                provisional=finding.provisional,
-            )
-        except Exception as error:
-            raise EngineFault(self._step, error) from error
-        finally:
-            self._step = step
-
-    def _emit(self, finding: Finding) -> None:
-        migrating = self._migrating
-        if migrating is not None:
-            # A restore carrying state over: routes and counts are recomputed afterwards
-            # from every finding it released (engine/_derived.py).
-            violation = self._violation_of(finding, (finding.rule.role,))
-            migrating.append((finding, violation))
-            self._out.append(violation)
-            self.stats.violations += 1
-            return
-        violation = self._violation_of(finding, _ROUTE_LATER)
-        rule = finding.rule
-        kind = violation.kind
-        waiver = violation.waiver
-        if waiver is None and kind != "correction":
-            # Routed at the end of the call, in release order (see _route).
-            self._unrouted.append((len(self._out), finding))
-        self._out.append(violation)
-        self.stats.violations += 1
-        if self._outcomes is not None:
-            status = "violated" if kind == "violation" else kind
-            measured = finding.evidence
-            self._outcome(
-                rule,
-                status,
-                finding.subject,
-                finding.at,
-                finding.event_ids,
-                violation.id,
-                waiver,
-                finding.provisional,
-                (measured["numerator"], measured["denominator"], str(measured["target"]))
-                if rule.kind == "periodic_target" and "denominator" in measured
-                else None,
-            )
-        if not self._counting or waiver is not None or kind not in ("violation", "escalation"):
-            return
-        if self._accepting:
-            # A single-event check is final at once, but rules that count findings must
-            # see them in event-time order, like every other stateful rule: queue it.
-            record = {
-                _FINDING: rule.rule_id,
-                "kind": finding.kind,
-                "severity": finding.severity,
-                "at": finding.at,
-                "subject": dict(finding.subject),
-                "scope": dict(finding.scope),
-            }
-            self._timers.sequence += 1
-            heapq.heappush(self._buffer, (finding.at_us, self._timers.sequence, record, {}))
-            return
-        for counting in self._counting:
-            try:
-                counting.on_finding(finding, self._services)
-            except Exception as error:  # noqa: BLE001 - the rule's own failure
-                self._rule_failed(counting, error, None)
-
-    def _route(self, out: list[Violation]) -> None:
-        """Route the call's findings in release order (a route never depends on the order
-        in which rules produced simultaneous findings), and remember them for corrections."""
-        unrouted = self._unrouted
-        self._unrouted = []
-        unrouted.sort(key=lambda item: release_order(out[item[0]]))
-        router = self._router
-        derived = self._derived
-        step = self._step
-        self._step = "routing"
-        try:
-            for index, finding in unrouted:
-                violation = out[index]
-                route = router.route(finding, release_order(violation))
-                if route != violation.route:
-                    violation = out[index] = attrs.evolve(violation, route=route)
-                if derived is not None and violation.kind in ("violation", "escalation"):
-                    derived.add(finding, violation)
-        except Exception as error:
-            raise EngineFault("routing", error) from error
-        finally:
-            self._step = step
-
-    def _params_at(self, at_us: int) -> Mapping[str, Any]:
-        """The parameter values in force at an instant."""
-        return self._runtime.timeline.span(at_us)[0]
-
-    def _rule_failed(
-        self, rule: RuleRuntime, error: BaseException, event: Mapping[str, Any] | None
-    ) -> None:
-        """A rule raised at run time: skip it for this input and say so (operational).
-
-        Running out of memory is not the rule's fault: the call fails and rolls back.
-        """
-        if isinstance(error, MemoryError):
-            raise EngineFault(self._step, error) from error
-        at_us = self._services.at_us
-        if at_us < 0:
-            at_us = self._watermark_us or 0
-        finding = rule_error_finding(self._failure_source, rule, error, at_us, self._tz, event)
-        self._emit(finding)
-
-    def _traced(self, rule: RuleRuntime, handler: Any, event: dict[str, Any], at_us: int) -> None:
-        before = len(self._out)
-        try:
-            handler(event, at_us, self._services)
-        except Exception as error:  # noqa: BLE001 - the rule's own failure
-            self._rule_failed(rule, error, event)
-        assert self.tracer is not None
-        self.tracer(rule, event, tuple(self._out[before:]), self._services)
-
-    def _outcome(
-        self,
-        rule: RuleRuntime,
-        status: str,
-        subject: Mapping[str, Any],
-        at: dt.datetime,
-        event_ids: tuple[str, ...],
-        violation_id: str | None,
-        waiver: str | None,
-        provisional: bool = False,
-        measure: tuple[int, int, str] | None = None,
-    ) -> None:
-        if self._outcomes is None or self._journal.replaying:
-            return
-        protect = self._protect
-        self._call_outcomes.append(
-            Outcome(
-                rule_id=rule.rule_id,
-                clause_id=rule.clause_id,
-                status=status,
-                subject={k: protect(k, v) for k, v in subject.items()},
-                at=at,
-                event_ids=event_ids,
-                pack=self._ref,
-                violation_id=violation_id,
-                waiver=waiver,
-                provisional=provisional,
-                numerator=measure[0] if measure is not None else None,
-                denominator=measure[1] if measure is not None else None,
-                target=measure[2] if measure is not None else None,
-            )
-        )
-
-    def _count(self, record: Mapping[str, Any], at_us: int) -> None:
-        rule = self._by_id.get(record[_FINDING])
-        if rule is None:
-            return
-        finding = Finding(
-            rule=rule,
-            at_us=at_us,
-            at=record["at"],
-            event_ids=(),
-            subject=record["subject"],
-            evidence={},
-            scope=record["scope"],
-            kind=record["kind"],
-            severity=record["severity"],
-        )
-        for counting in self._counting:
-            try:
-                counting.on_finding(finding, self._services)
-            except Exception as error:  # noqa: BLE001 - the rule's own failure
-                self._rule_failed(counting, error, None)
-
-    # -- atomicity: checkpoint and replay ------------------------------------------------
-    def _capture(self) -> tuple[Any, ...]:
-        """Everything a call can change except the duplicate store, copied.
-
-        The rules' and router's states are copied with pickle (three times faster than the
-        snapshot's encoding); the copy never leaves this process and is read back only by
-        :meth:`_reinstate`.
-        """
-        return (
-            [pickle.dumps(rule.state(), _PICKLE) for rule in self._rules],
-            self._timers.pending(),
-            self._timers.sequence,
-            sorted(self._buffer, key=lambda item: item[:2]),
-            pickle.dumps(self._router.state(), _PICKLE),
-            (self._latest_us, self._watermark_us, self._started, self._last_sweep_us),
-            list(self._derived.entries) if self._derived is not None else None,
-        )
-
-    def _reinstate(self, captured: tuple[Any, ...]) -> None:
-        states, timers, sequence, buffer, router, clock, derived = captured
-        for rule, state in zip(self._rules, states, strict=True):
-            rule.restore(pickle.loads(state))  # noqa: S301 - our own copy (see _capture)
-        self._timers.load(timers, sequence)
-        self._buffer = list(buffer)
-        heapq.heapify(self._buffer)
-        self._router.restore(pickle.loads(router))  # noqa: S301 - our own copy
-        self._latest_us, self._watermark_us, self._started, self._last_sweep_us = clock
-        if self._derived is not None:
-            self._derived.entries = deque(derived)
-
-    def _checkpoint_if_due(self) -> None:
-        journal = self._journal
-        if len(journal.entries) >= journal.interval:
-            with no_collection():  # many objects made at once, none of them garbage
-                journal.reset(self._capture())
-
-    def _recover(self) -> None:
-        """Back to the last committed state: the checkpoint, then every call since, again."""
-        journal = self._journal
-        assert journal.checkpoint is not None
-        stats = attrs.evolve(self.stats)
-        tracer, self.tracer = self.tracer, None
-        journal.replaying = True
-        try:
-            self._reinstate(journal.checkpoint)
-            for checked, at_us, event_id, kind, prepared in journal.entries:
-                if checked is None:
-                    self._apply_advance(at_us)
-                else:
-                    self._apply_event(
-                        checked, at_us, event_id, kind, self._routes.get(kind), prepared
-                    )
-        except BaseException as error:
-            # Still failing (a fault that has not gone): the committed state is still the
-            # checkpoint plus the journal; the next call tries again.
-            journal.broken = error
-            msg = (
-                f"the engine could not restore its state after a failure ({type(error).__name__}:"
-                f" {error}); nothing is lost: it tries again on the next call"
-            )
-            raise ProcessingError(msg, step="recovery") from error
-        finally:
-            journal.replaying = False
-            self.tracer = tracer
-            self.stats = stats
-            self._out = []
-            self._call_outcomes = []
-            self._unrouted = []
-            self._step = "release"
-        journal.broken = None
-        self._checkpoint_if_due()
 
 
 def _check_waivers(waivers: Waivers, pack: Pack) -> None:

@@ -42,6 +42,7 @@ from ..expr import TableInfo
 from ..routing import EscalationSpec, Router, RoutingSpec
 from ..rules import CompileContext, RuleRuntime, RuleSpecBase, compile_rule
 from ..rules._base import PRESENTATION
+from ..rules.operational import longest_working_days
 from ..violations import Message, PackRef
 from ._read import Placed, RawPack, read_pack_directory
 from ._report import ReportSection, report_sections
@@ -276,6 +277,19 @@ class Pack:
         """Fresh running rules and lookups for one engine (rules hold state)."""
         return self._compiler.build(only=self.running)
 
+    def longest_working_days(self) -> int:
+        """The longest working-day duration any rule of the pack can count (what the
+        calendar's horizon alarm looks ahead by); worked out once per loaded pack (its
+        subsets share it)."""
+        known = self._compiler.derived.get("longest_working_days")
+        if known is None:
+            values = {name: [v for _, v in p.values] for name, p in self.parameters.items()}
+            known = self._compiler.derived["longest_working_days"] = longest_working_days(
+                self.rules, values
+            )
+        longest: int = known
+        return longest
+
     def rule_fingerprints(self) -> dict[str, str]:
         """A hash per rule of its spec and the parameter values it can read."""
         return dict(self._compiler.fingerprints)
@@ -334,6 +348,8 @@ class _Compiler:
         self.fingerprints: dict[str, str] = {}
         self.expressions: dict[Any, Any] = {}
         self.field_types: dict[str, Any] = {}
+        #: What is worked out from the whole pack once, for every engine and subset.
+        self.derived: dict[str, Any] = {}
 
     def date_us(self, day: dt.date) -> int:
         return to_us(dt.datetime.combine(day, dt.time(), tzinfo=self.tz))

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..pack._load import Pack
 from ..rules import RuleRuntime, RuleSpecBase
-from ..rules.operational import CALENDAR_HORIZON, horizon_alarm, longest_working_days
+from ..rules.operational import CALENDAR_HORIZON, horizon_alarm
 from ._model import Plan, Stage
 
 __all__ = ["plan_for"]
@@ -264,9 +264,7 @@ def _keyed_stages(keyed: Sequence[tuple[str, dict[str, str]]], pack: Pack) -> li
 
 def _has_alarm(pack: Pack, runtime: Any) -> bool:
     """Whether an engine of the pack raises the calendar's horizon alarm."""
-    longest = longest_working_days(
-        pack.rules, {name: [v for _, v in p.values] for name, p in pack.parameters.items()}
-    )
+    longest = pack.longest_working_days()
     return (
         horizon_alarm(
             runtime.calendar,

@@ -300,7 +300,7 @@ class _Run:
                     state = json.loads(json.dumps(engine.stage_state()))
                     engine = self._engine(stage.rules)
                     if keyed:
-                        store = split_state(state, stage.key_by_type)
+                        store = split_state(state, stage.key_by_type, copy=False)
                         held.update(store.keys)
                         store = attrs.evolve(store, keys=held)
                         names = {self._key_text(stage, event) for _, event in batch}
@@ -314,7 +314,7 @@ class _Run:
             if keyed and held:
                 # The end: every key, for timers that fall due before it.
                 self._collect(engine, partition)
-                state = split_state(json.loads(json.dumps(engine.stage_state())), stage.key_by_type)
+                state = split_state(engine.stage_state(), stage.key_by_type, copy=False)
                 held.update(state.keys)
                 engine = self._engine(stage.rules)
                 engine.resume(attrs.evolve(state, keys=held).join(held))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from json.encoder import encode_basestring
 from typing import Any
 
 import attrs
@@ -36,6 +37,8 @@ is the stage's key: see :func:`commitrules.plan.plan_for`)."""
 
 def key_of(value: Any) -> str:
     """A key value as the text a store keys it by (canonical JSON)."""
+    if type(value) is str:  # the usual key: its JSON string, without building an encoder
+        return encode_basestring(value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -45,7 +48,9 @@ class KeyedState:
 
     Each part is JSON-ready: ``{"format": KEYED_FORMAT, "version": 1, "rules": {rule id:
     [entries]}, "fulfilled": {rule id: [entries]}, "timers": [...], "next_due_us": µs or
-    None}``; ``rule_due`` gives, per rule with a timer of its own, when it falls due.
+    None, "expires": {precedence rule id: µs}}`` (``expires``: when the first of the key's
+    priors of each precedence rule ends); ``rule_due`` gives, per rule with a timer of its
+    own, when it falls due.
     """
 
     shared: Mapping[str, Any]
@@ -58,14 +63,35 @@ class KeyedState:
     def needed(self, keys: Iterable[str], until_us: int | None) -> set[str]:
         """The keys a micro-batch must load: ``keys`` (those its events name), those of
         the events held back, those whose next timer falls due by ``until_us`` (None:
-        every key), and every key of a rule whose own timer falls due by then."""
+        every key), and for a rule whose own timer falls due by then, the keys that timer
+        may change.
+
+        A precedence rule's timer is its daily sweep, which forgets the priors that expired
+        before it fires (no later than ``until_us``): it needs the keys holding a prior of
+        the rule that ends before ``until_us`` (a part's ``expires``), and one other key
+        of the rule, whose priors outlive the micro-batch, so that the rule knows it still
+        holds priors and keeps sweeping as the single engine does. Any other rule's timer
+        needs every key of the rule.
+        """
         wanted = {key for key in (*keys, *self.held) if key in self.keys}
         if until_us is None:
             return set(self.keys)
         sweeping = {rule for rule, due in self.rule_due.items() if due <= until_us}
-        for key, part in self.keys.items():
+        kept: dict[str, str] = {}  # sweeping rule -> a key of it not loaded for the sweep
+        for key, part in sorted(self.keys.items()):
             due = part["next_due_us"]
-            if (due is not None and due <= until_us) or sweeping & set(part["rules"]):
+            if due is not None and due <= until_us:
+                wanted.add(key)
+                continue
+            expires = part.get("expires", {})
+            for rule in sweeping.intersection(part["rules"]):
+                ends = expires.get(rule)
+                if ends is None or ends < until_us:
+                    wanted.add(key)
+                else:
+                    kept.setdefault(rule, key)
+        for rule, key in kept.items():
+            if not _outlives(self.keys, wanted, rule, until_us):
                 wanted.add(key)
         return wanted
 
@@ -91,6 +117,18 @@ class KeyedState:
         return joined
 
 
+def _outlives(
+    keys: Mapping[str, Mapping[str, Any]], loaded: set[str], rule: str, until_us: int
+) -> bool:
+    """Whether a loaded key holds a prior of precedence ``rule`` that no sweep of this
+    micro-batch forgets (one valid until ``until_us`` or later)."""
+    for name in loaded:
+        entries = keys[name]["rules"].get(rule, ())
+        if any(entry[2] >= until_us for entry in entries):
+            return True
+    return False
+
+
 def _entries(state: Any, kind: str) -> list[Any]:
     """The list of a rule's state entries kept by key (in place)."""
     entries: list[Any]
@@ -111,10 +149,14 @@ def _empty(state: Any, kind: str) -> Any:
     return {**state, "groups": []}
 
 
-def split_state(state: Mapping[str, Any], key_by_type: Mapping[str, Sequence[str]]) -> KeyedState:
+def split_state(
+    state: Mapping[str, Any], key_by_type: Mapping[str, Sequence[str]], *, copy: bool = True
+) -> KeyedState:
     """Split a keyed stage's state (JSON-ready, as :meth:`StageEngine.stage_state` gives
     it) by the first field of the key each rule keeps its state by; ``key_by_type`` is
-    the stage's (:attr:`Stage.key_by_type`), for the events held back.
+    the stage's (:attr:`Stage.key_by_type`), for the events held back. ``copy=False``
+    takes the state as the caller's to give away (fresh from ``stage_state``, not used
+    again): it is split in place instead of copied first.
 
     Raises:
         SnapshotError: not a stage state of this version.
@@ -122,7 +164,7 @@ def split_state(state: Mapping[str, Any], key_by_type: Mapping[str, Sequence[str
     if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
         msg = f"not a stage state of version {STATE_VERSION}"
         raise SnapshotError(msg)
-    shared = json.loads(json.dumps(state))
+    shared: dict[str, Any] = json.loads(json.dumps(state)) if copy else dict(state)
     snapshot = shared["snapshot"]
     parts: dict[str, dict[str, Any]] = {}
 
@@ -137,6 +179,7 @@ def split_state(state: Mapping[str, Any], key_by_type: Mapping[str, Sequence[str
                 "fulfilled": {},
                 "timers": [],
                 "next_due_us": None,
+                "expires": {},
             }
         return found
 
@@ -149,7 +192,11 @@ def split_state(state: Mapping[str, Any], key_by_type: Mapping[str, Sequence[str
         kinds[rule_id] = kind
         rule["state"] = _empty(old, kind)
         for entry in _entries(old, kind):
-            part(entry[0][0])["rules"].setdefault(rule_id, []).append(entry)
+            owner = part(entry[0][0])
+            owner["rules"].setdefault(rule_id, []).append(entry)
+            if kind == "precedence":  # [key, at µs, valid until µs, id, values]
+                ends = owner["expires"].get(rule_id)
+                owner["expires"][rule_id] = entry[2] if ends is None else min(ends, entry[2])
         if kind == "deadline" and isinstance(old, dict):
             for entry in old["fulfilled"]:
                 part(entry[0][0])["fulfilled"].setdefault(rule_id, []).append(entry)

@@ -257,7 +257,7 @@ class StreamHost:
         self._collect(number, bucket, state.micro_batches, engine)
         state.micro_batches += 1
         if stage.kind == "keyed":
-            split = split_state(engine.stage_state(), stage.key_by_type)  # a copy, by JSON
+            split = split_state(engine.stage_state(), stage.key_by_type, copy=False)
             table.update(split.keys)
             state.store = attrs.evolve(split, keys=table)
         else:
