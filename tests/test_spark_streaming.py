@@ -201,3 +201,28 @@ def test_a_file_the_pack_cannot_read_stops_the_stream_naming_it(
         stream_spark(
             tmp_path / "in", PACK, spark=spark_session, checkpoint=str(tmp_path / "checkpoint")
         )
+
+
+def test_a_failing_micro_batch_stops_the_stream_before_the_next_one_is_taken(
+    spark_session: Any, tmp_path: Path
+) -> None:
+    # The host takes a micro-batch in a thread of its own while the query lists the next:
+    # a micro-batch that fails is raised as itself, and the micro-batch after it is never
+    # taken (no rejects written for it).
+    from commitrules.columnar import TableError
+
+    table = events_table(benchmark_arrival()[:90], PACK.catalog, timezone=PACK.timezone)
+    files = write_files(table, tmp_path / "in", 3)
+    pq.write_table(table.drop_columns(["type"]), files[1])
+    for age, path in enumerate(files):  # Spark takes the oldest file first: keep path order
+        os.utime(path, (1_800_000_000 + age, 1_800_000_000 + age))
+    rejects = tmp_path / "rejects"
+    with pytest.raises(TableError, match=r"part-01\.parquet"):
+        stream_spark(
+            tmp_path / "in",
+            PACK,
+            spark=spark_session,
+            checkpoint=str(tmp_path / "checkpoint"),
+            rejects=str(rejects),
+        )
+    assert sorted(path.name for path in rejects.iterdir()) == ["batch-000000.parquet"]

@@ -31,11 +31,10 @@ the driver keeps the plan's state between micro-batches and runs the stages exac
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,21 +42,18 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import snapshot as snapshots
 from ..columnar import RejectedRow, rejects_table, violations_table
 from ..engine import EngineStats, EvidenceMode, Outcome
-from ..engine._stage import AdmissionEngine, StageEngine, StageFinding, StageOutcome
-from ..errors import CommitRulesError, EngineConfigError
-from ..eventtime import Period
+from ..engine._stage import AdmissionEngine
+from ..errors import EngineConfigError
 from ..pack import Pack
-from ..plan import KeyedState, Plan, Stage, bucket_of, key_of, plan_for, split_state
+from ..plan import Plan, plan_for
 from ..plan._order import Clock
 from ..plan._runner import PlanResult
-from ..rules.operational import CALENDAR_HORIZON
-from ..rules.periodic import PeriodicObligationRule, PeriodicTargetRule
 from ..violations import Violation
 from ..waivers import Waivers
 from ._runner import _judge, _local, job_for
+from ._stages import Stages
 from ._tasks import Job, _in_zone, runner
 
 __all__ = ["StateMode", "StreamHost", "StreamResult", "stream_spark"]
@@ -96,20 +92,6 @@ class StreamResult:
         )
 
 
-@attrs.define
-class _Bucket:
-    """One (stage, bucket)'s state between micro-batches."""
-
-    #: A keyed stage's state split by key: the shared part and the table of key parts.
-    store: KeyedState | None = None
-    #: The global stage's state, whole (it has no key).
-    whole: dict[str, Any] | None = None
-    #: The live engine: the periods stage's (it keeps partial counts only), or any
-    #: stage's with ``state="live"``.
-    engine: StageEngine | None = None
-    micro_batches: int = 0
-
-
 class StreamHost:
     """The plan's state on the driver between micro-batches (see the module's docstring).
 
@@ -117,7 +99,14 @@ class StreamHost:
     :meth:`finish` once the stream has ended.
     """
 
-    def __init__(self, job: Job, pack: Pack, plan: Plan, *, state: StateMode = "keyed") -> None:
+    def __init__(
+        self,
+        job: Job,
+        pack: Pack,
+        plan: Plan,
+        *,
+        state: StateMode = "keyed",
+    ) -> None:
         if state not in ("keyed", "live"):
             msg = f"state must be 'keyed' or 'live', not {state!r}"
             raise EngineConfigError(msg)
@@ -139,15 +128,7 @@ class StreamHost:
         self.rejected: list[RejectedRow] = []
         self.micro_batches = 0
         self.keys_loaded = 0
-        self.buckets: dict[tuple[int, int], _Bucket] = {}
-        self.found: dict[int, list[tuple[int, int, int, StageFinding]]] = defaultdict(list)
-        self.outcomes: dict[int, list[tuple[int, int, int, StageOutcome]]] = defaultdict(list)
-        self.parts: dict[tuple[str, int], list[tuple[int, Any]]] = defaultdict(list)
-        self.stages = [
-            (number, stage)
-            for number, stage in enumerate(plan.stages)
-            if stage.kind in {"keyed", "global", "periods"} and stage.events
-        ]
+        self.stages = Stages(self.run, plan, partitions=job.partitions, state=state)
 
     # -- one micro-batch -----------------------------------------------------------------
     def micro_batch(self, pieces: Iterable[Any]) -> list[RejectedRow]:
@@ -204,91 +185,7 @@ class StreamHost:
         if not released:
             return
         released.sort(key=_first_two)
-        buckets: dict[tuple[str, int], int] = {}  # (text key, partitions) -> bucket, this call
-        for number, stage in self.stages:
-            partitions = self.job.partitions if stage.key else 1
-            wanted = stage.events
-            by_bucket: dict[int, list[tuple[int, int, dict[str, Any]]]] = defaultdict(list)
-            for item in released:
-                kind = item[2]["type"]
-                if kind not in wanted:
-                    continue
-                fields = stage.key_by_type.get(kind, ())
-                value = item[2].get(fields[0]) if fields else None
-                if type(value) is str:
-                    bucket = buckets.get((value, partitions))
-                    if bucket is None:
-                        bucket = buckets[value, partitions] = bucket_of(value, partitions)
-                else:
-                    bucket = bucket_of(value, partitions)
-                by_bucket[bucket].append(item)
-            for bucket, items in sorted(by_bucket.items()):
-                self._run_bucket(number, stage, bucket, items)
-
-    def _run_bucket(
-        self, number: int, stage: Stage, bucket: int, items: list[tuple[int, int, dict[str, Any]]]
-    ) -> None:
-        state = self.buckets.setdefault((number, bucket), _Bucket())
-        if stage.kind == "periods":
-            if state.engine is None:
-                state.engine = self._periods_engine(stage, bucket)
-            if state.engine is not None:
-                for _, position, event in items:
-                    state.engine.admitted(event, position)
-            return
-        if self.state == "live":
-            if state.engine is None:
-                state.engine = self.run._engine(stage.rules)
-            for _, position, event in items:
-                state.engine.admitted(event, position)
-            return
-        engine = self.run._engine(stage.rules)
-        table: dict[str, Mapping[str, Any]] = {}
-        if state.store is not None:
-            names = {_key_text(stage, event) for _, _, event in items}
-            loaded = state.store.needed(names, max(at_us for at_us, _, _ in items))
-            engine.resume(state.store.join(loaded))
-            self.keys_loaded += len(loaded)
-            table = {key: part for key, part in state.store.keys.items() if key not in loaded}
-        elif state.whole is not None:
-            engine.resume(state.whole)
-        for _, position, event in items:
-            engine.admitted(event, position)
-        self._collect(number, bucket, state.micro_batches, engine)
-        state.micro_batches += 1
-        if stage.kind == "keyed":
-            split = split_state(engine.stage_state(), stage.key_by_type, copy=False)
-            table.update(split.keys)
-            state.store = attrs.evolve(split, keys=table)
-        else:
-            state.whole = json.loads(json.dumps(engine.stage_state()))
-
-    def _periods_engine(self, stage: Stage, bucket: int) -> StageEngine | None:
-        rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
-        if not rules:
-            return None
-        parts = self.parts
-
-        def keep(rule: PeriodicTargetRule | PeriodicObligationRule) -> Callable[[Period], bool]:
-            def closing(period: Period) -> bool:
-                parts[rule.rule_id, period.start_us].append((bucket, rule.partial()))
-                return False
-
-            return closing
-
-        engine = self.run._engine(rules)
-        for rule in engine.rules:
-            if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
-                rule.closing = keep(rule)
-        return engine
-
-    def _collect(self, number: int, bucket: int, sequence: int, engine: StageEngine) -> None:
-        self.found[number].extend(
-            (bucket, sequence, index, item) for index, item in enumerate(engine.findings)
-        )
-        self.outcomes[number].extend(
-            (bucket, sequence, index, item) for index, item in enumerate(engine.outcomes)
-        )
+        self.stages.take(released)
 
     # -- the end of the stream -----------------------------------------------------------
     def finish(self) -> PlanResult:
@@ -301,33 +198,17 @@ class StreamHost:
             self.positions, self.watermarks, end=self.position, until_us=self.job.until_us
         )
         final_us = run.clock.final_us
-        for (number, bucket), state in sorted(self.buckets.items()):
-            stage = self.plan.stages[number]
-            if state.engine is not None:
-                state.engine.finish(final_us)
-                if stage.kind != "periods":
-                    self._collect(number, bucket, 0, state.engine)
-                continue
-            if stage.kind == "periods":
-                continue
-            engine = run._engine(stage.rules)
-            if state.store is not None:
-                every = set(state.store.keys)
-                self.keys_loaded += len(every)
-                engine.resume(state.store.join(every))
-            elif state.whole is not None:
-                engine.resume(state.whole)
-            engine.finish(final_us)
-            self._collect(number, bucket, state.micro_batches, engine)
+        found = self.stages.end(final_us)
+        self.keys_loaded = found.keys_loaded
         for number, stage in enumerate(self.plan.stages):
             if stage.kind in {"keyed", "global"}:
                 run.stage_number += 1
-                for bucket, _, _, found in sorted(self.found[number], key=_first_three):
-                    run.findings.append((found, (run.stage_number, bucket)))
-                for bucket, _, _, outcome in sorted(self.outcomes[number], key=_first_three):
+                for bucket, _, _, finding in sorted(found.found[number], key=_first_three):
+                    run.findings.append((finding, (run.stage_number, bucket)))
+                for bucket, _, _, outcome in sorted(found.outcomes[number], key=_first_three):
                     run.outcomes.append((outcome, (run.stage_number, bucket)))
             elif stage.kind == "periods":
-                _judge(run, stage, self.parts)
+                _judge(run, stage, found.parts)
             elif stage.kind == "findings":
                 run.findings_stage(stage)
             elif stage.kind == "route":
@@ -343,18 +224,13 @@ def _first_three(entry: tuple[int, int, int, Any]) -> tuple[int, int, int]:
     return entry[0], entry[1], entry[2]
 
 
-def _key_text(stage: Stage, event: Mapping[str, Any]) -> str:
-    fields = stage.key_by_type.get(event["type"], ())
-    return key_of(snapshots.encode(event.get(fields[0]) if fields else None))
-
-
 # -- the streaming query ---------------------------------------------------------------------
-def _frame_pieces(host: StreamHost, frame: Any, position: str | None) -> Iterator[Any]:
-    """A micro-batch of a data frame stream: its rows as one table in stream order (the
-    ``position`` column, else the micro-batch's own order), numbered across the stream."""
+def _frame_pieces(host: StreamHost, table: pa.Table, position: str | None) -> Iterator[Any]:
+    """A micro-batch of a data frame stream (its rows, taken as Arrow while the query held
+    the micro-batch): one table in stream order (the ``position`` column, else the
+    micro-batch's own order), numbered across the stream."""
     from ..columnar._sources import Piece  # noqa: PLC0415
 
-    table = frame.toArrow()
     if position is not None:
         table = table.take(pc.sort_indices(table, sort_keys=[(position, "ascending")]))
         table = table.drop_columns([position])
@@ -367,14 +243,18 @@ def _frame_pieces(host: StreamHost, frame: Any, position: str | None) -> Iterato
             yield Piece("<table>", first + offset, batch)
 
 
-def _file_pieces(host: StreamHost, frame: Any) -> Iterator[Any]:
-    """A micro-batch of a file stream: its files, in path order, read here with pyarrow
-    (row groups streamed; no rows through the JVM)."""
+def _file_names(frame: Any) -> list[str]:
+    """A micro-batch of a file stream: its files, in path order (one small Spark job)."""
+    return sorted(_local(row[0]) for row in frame.select(FILE).distinct().collect())
+
+
+def _file_pieces(host: StreamHost, names: list[str]) -> Iterator[Any]:
+    """A micro-batch's files, read here with pyarrow (row groups streamed; no rows through
+    the JVM); each file's table check first, as in batch."""
     from ..columnar._sources import file_pieces  # noqa: PLC0415
 
-    names = sorted(_local(row[0]) for row in frame.select(FILE).distinct().collect())
     for name in names:
-        host.plans(_schema_of(name), name)  # the file's table check first, as in batch
+        host.plans(_schema_of(name), name)
     yield from file_pieces([Path(name) for name in names], host.job.batch_size)
 
 
@@ -469,10 +349,24 @@ def stream_spark(
     )
     _fresh_checkpoint(checkpoint)
     spark = spark if spark is not None else local_session()
+    host = StreamHost(job, pack, plan_for(pack), state=state)
+    return _run_query(host, source, spark, checkpoint, files_per_trigger, position, out, rejects)
+
+
+def _run_query(
+    host: StreamHost,
+    source: Any,
+    spark: Any,
+    checkpoint: str,
+    files_per_trigger: int,
+    position: str | None,
+    out: str | None,
+    rejects: str | None,
+) -> StreamResult:
     from pyspark.sql import DataFrame  # noqa: PLC0415 - the optional extra
     from pyspark.sql import functions as F  # noqa: N812, PLC0415 - Spark's own idiom
 
-    host = StreamHost(job, pack, plan_for(pack), state=state)
+    pack = host.pack
     if isinstance(source, DataFrame):
         if not source.isStreaming:
             msg = "the data frame is not a streaming one (spark.readStream...): use evaluate_spark"
@@ -482,8 +376,11 @@ def stream_spark(
             raise EngineConfigError(msg)
         frame = source
 
-        def pieces(batch: Any) -> Iterator[Any]:
-            return _frame_pieces(host, batch, position)
+        def taken(batch: Any) -> Any:
+            return batch.toArrow()
+
+        def pieces(what: Any) -> Iterator[Any]:
+            return _frame_pieces(host, what, position)
 
     else:
         folder = str(source)
@@ -497,20 +394,38 @@ def stream_spark(
             .select(F.col("_metadata.file_path").alias(FILE))
         )
 
-        def pieces(batch: Any) -> Iterator[Any]:
-            return _file_pieces(host, batch)
+        def taken(batch: Any) -> Any:
+            return _file_names(batch)
 
-    failures: list[CommitRulesError] = []
+        def pieces(what: Any) -> Iterator[Any]:
+            return _file_pieces(host, what)
 
-    def each(batch: Any, batch_id: int) -> None:
+    # The host takes micro-batch N in a thread of its own while the query lists and plans
+    # micro-batch N + 1 (the JVM's work and Python's waits for it): one micro-batch at a
+    # time in the host, in order; N is done before N + 1 is handed over.
+    failures: list[BaseException] = []
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commitrules-stream")
+    working: list[Future[None]] = []
+
+    def work(what: Any, batch_id: int) -> None:
         started = time.perf_counter()
         try:
-            refused = host.micro_batch(pieces(batch))
-        except CommitRulesError as error:
+            refused = host.micro_batch(pieces(what))
+            _write(rejects_table(refused), rejects, f"batch-{batch_id:06d}.parquet")
+        except BaseException as error:
             failures.append(error)  # raised again as itself, not as Spark's wrapping
             raise
-        _write(rejects_table(refused), rejects, f"batch-{batch_id:06d}.parquet")
         _log.debug("spark stream: micro-batch %d %.2f s", batch_id, time.perf_counter() - started)
+
+    def settle() -> None:
+        """Wait for the micro-batch in the host; its failure is raised here."""
+        while working:
+            working.pop().result()
+
+    def each(batch: Any, batch_id: int) -> None:
+        what = taken(batch)  # while the query holds the micro-batch
+        settle()
+        working.append(worker.submit(work, what, batch_id))
 
     query = (
         frame.writeStream.foreachBatch(each)
@@ -520,10 +435,13 @@ def stream_spark(
     )
     try:
         query.awaitTermination()
+        settle()
     except Exception:
         if failures:
             raise failures[0] from None
         raise
+    finally:
+        worker.shutdown(wait=True)
     result = host.finish()
     _write(violations_table(result.violations, timezone=pack.timezone), out, "violations.parquet")
     return StreamResult(
