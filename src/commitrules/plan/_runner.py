@@ -326,41 +326,48 @@ class _Run:
         fields = stage.key_by_type.get(event["type"], ())
         return key_of(snapshots.encode(event.get(fields[0]) if fields else None))
 
+    def partial_engine(
+        self, rules: Sequence[str], keep: Callable[[str, int, Any], None]
+    ) -> StageEngine:
+        """An engine of a periods stage's rules (no calendar alarm) that judges no period:
+        each closing period's partial count goes to ``keep(rule id, period start µs,
+        partial)``, to be merged and judged once (:meth:`judging_engine`)."""
+        engine = self._engine(rules)
+        for rule in engine.rules:
+            if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
+                rule.closing = _keeping(rule, keep)
+        return engine
+
+    def judging_engine(
+        self, stage: Stage, take: Callable[[str, int], Iterable[Any]]
+    ) -> StageEngine:
+        """An engine of the periods stage that judges each period once, from the partial
+        counts ``take(rule id, period start µs)`` gives, merged in that order."""
+        rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
+        judge = self._engine(rules, calendar_alarm=CALENDAR_HORIZON in stage.rules)
+        for rule in judge.rules:
+            if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
+                rule.closing = _merging(rule, take)
+        return judge
+
     def periods_stage(self, stage: Stage) -> None:
         """Partial counts per partition, merged, every period judged once."""
         self.stage_number += 1
         rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
         parts: dict[tuple[str, int], list[Any]] = defaultdict(list)
 
-        def keep(rule: PeriodicTargetRule | PeriodicObligationRule) -> Callable[[Period], bool]:
-            def closing(period: Period) -> bool:
-                parts[rule.rule_id, period.start_us].append(rule.partial())
-                return False
-
-            return closing
+        def keep(rule_id: str, start_us: int, partial: Any) -> None:
+            parts[rule_id, start_us].append(partial)
 
         if rules:
             for _, items in sorted(self._partitioned(stage).items()):
-                engine = self._engine(rules)
-                for rule in engine.rules:
-                    if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
-                        rule.closing = keep(rule)
+                engine = self.partial_engine(rules, keep)
                 for position, event in items:
                     engine.admitted(event, position)
                 engine.finish(self.clock.final_us)
-
-        def merge(rule: PeriodicTargetRule | PeriodicObligationRule) -> Callable[[Period], bool]:
-            def closing(period: Period) -> bool:
-                for part in parts.pop((rule.rule_id, period.start_us), ()):
-                    rule.merge(part)
-                return True
-
-            return closing
-
-        judge = self._engine(rules, calendar_alarm=CALENDAR_HORIZON in stage.rules)
-        for rule in judge.rules:
-            if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
-                rule.closing = merge(rule)
+        judge = self.judging_engine(
+            stage, lambda rule_id, start_us: parts.pop((rule_id, start_us), ())
+        )
         judge.finish(self.clock.final_us)
         self._collect(judge, 0)
 
@@ -504,3 +511,24 @@ class _Run:
             stats=self.stats,
             plan=self.plan,
         )
+
+
+def _keeping(
+    rule: PeriodicTargetRule | PeriodicObligationRule, keep: Callable[[str, int, Any], None]
+) -> Callable[[Period], bool]:
+    def closing(period: Period) -> bool:
+        keep(rule.rule_id, period.start_us, rule.partial())
+        return False  # not judged here
+
+    return closing
+
+
+def _merging(
+    rule: PeriodicTargetRule | PeriodicObligationRule, take: Callable[[str, int], Iterable[Any]]
+) -> Callable[[Period], bool]:
+    def closing(period: Period) -> bool:
+        for part in take(rule.rule_id, period.start_us):
+            rule.merge(part)
+        return True
+
+    return closing

@@ -22,7 +22,7 @@ import os
 import pickle
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -32,13 +32,11 @@ from ..columnar import RejectedRow, rejects_table, violations_table
 from ..engine import EngineStats, EvidenceMode, Outcome
 from ..engine._stage import StageFinding, StageOutcome
 from ..errors import EngineConfigError
-from ..eventtime import Period, to_us
+from ..eventtime import to_us
 from ..pack import Pack, load_pack
 from ..plan import Plan, Stage
 from ..plan._order import Clock
 from ..plan._runner import PlanResult, _Run
-from ..rules.operational import CALENDAR_HORIZON
-from ..rules.periodic import PeriodicObligationRule, PeriodicTargetRule
 from ..violations import Violation
 from ..waivers import Waivers
 from . import _tasks, _transport
@@ -327,20 +325,11 @@ def _finish(
 def _judge(run: _Run, stage: Stage, parts: dict[tuple[str, int], list[tuple[int, Any]]]) -> None:
     """Every period judged once from the buckets' partial counts (merged in bucket order)."""
     run.stage_number += 1
-    rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
 
-    def merge(rule: PeriodicTargetRule | PeriodicObligationRule) -> Callable[[Period], bool]:
-        def closing(period: Period) -> bool:
-            found = sorted(parts.pop((rule.rule_id, period.start_us), ()), key=lambda p: p[0])
-            for _, part in found:
-                rule.merge(part)
-            return True
+    def take(rule_id: str, start_us: int) -> list[Any]:
+        found = sorted(parts.pop((rule_id, start_us), ()), key=lambda part: part[0])
+        return [partial for _, partial in found]
 
-        return closing
-
-    judge = run._engine(rules, calendar_alarm=CALENDAR_HORIZON in stage.rules)
-    for rule in judge.rules:
-        if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
-            rule.closing = merge(rule)
+    judge = run.judging_engine(stage, take)
     judge.finish(run.clock.final_us)
     run._collect(judge, 0)

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from .. import snapshot as snapshots
 from ..engine._stage import StageEngine, StageFinding, StageOutcome
-from ..eventtime import Period
 from ..plan import KeyedState, Plan, Stage, bucket_of, key_of, split_state
 from ..plan._runner import _Run
 from ..rules.operational import CALENDAR_HORIZON
-from ..rules.periodic import PeriodicObligationRule, PeriodicTargetRule
 
 __all__ = ["Found", "Released", "Stages"]
 
@@ -157,18 +155,10 @@ class Stages:
             return None
         parts = self.results.parts
 
-        def keep(rule: PeriodicTargetRule | PeriodicObligationRule) -> Callable[[Period], bool]:
-            def closing(period: Period) -> bool:
-                parts[rule.rule_id, period.start_us].append((bucket, rule.partial()))
-                return False
+        def keep(rule_id: str, start_us: int, partial: Any) -> None:
+            parts[rule_id, start_us].append((bucket, partial))
 
-            return closing
-
-        engine = self.run._engine(rules)
-        for rule in engine.rules:
-            if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
-                rule.closing = keep(rule)
-        return engine
+        return self.run.partial_engine(rules, keep)
 
     def _collect(self, number: int, bucket: int, sequence: int, engine: StageEngine) -> None:
         self.results.found[number].extend(

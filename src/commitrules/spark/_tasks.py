@@ -23,14 +23,12 @@ import pyarrow.compute as pc
 from ..engine import EngineStats, EvidenceMode
 from ..engine._stage import AdmissionEngine, StageEngine
 from ..errors import CommitRulesError
-from ..eventtime import Period
 from ..pack import Pack, load_pack
 from ..plan import Plan, bucket_of, plan_for
 from ..plan._order import Clock
 from ..plan._runner import _Run, _Settings
 from ..rules._base import RuleRuntime
 from ..rules.operational import CALENDAR_HORIZON
-from ..rules.periodic import PeriodicObligationRule, PeriodicTargetRule
 from ..waivers import Waivers
 from . import _transport
 
@@ -333,17 +331,10 @@ def stage_task(job: Job, table: pa.Table) -> pa.Table:
             return _stage_output(number, bucket, [])
         parts: dict[tuple[str, int], list[Any]] = defaultdict(list)
 
-        def keep(rule: PeriodicTargetRule | PeriodicObligationRule) -> Callable[[Period], bool]:
-            def closing(period: Period) -> bool:
-                parts[rule.rule_id, period.start_us].append(rule.partial())
-                return False
+        def keep(rule_id: str, start_us: int, partial: Any) -> None:
+            parts[rule_id, start_us].append(partial)
 
-            return closing
-
-        engine = run._engine(rules)
-        for rule in engine.rules:
-            if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
-                rule.closing = keep(rule)
+        engine = run.partial_engine(rules, keep)
         for position, payload in zip(positions, payloads, strict=True):
             engine.admitted(pickle.loads(payload), position)  # noqa: S301 - our own
         engine.finish(run.clock.final_us)
