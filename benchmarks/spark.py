@@ -57,8 +57,8 @@ def _module(name: str, file: str) -> ModuleType:
     return module
 
 
-def write_events(count: int, path: Path, pack: commitrules.Pack) -> None:
-    """The soak's first ``count`` events as one Parquet file."""
+def write_events(count: int, path: Path, pack: commitrules.Pack, customers: int = 20_000) -> None:
+    """The soak's first ``count`` events (of ``customers`` customers) as one Parquet file."""
     import pyarrow.parquet as pq
 
     from commitrules.columnar import events_table
@@ -68,7 +68,7 @@ def write_events(count: int, path: Path, pack: commitrules.Pack) -> None:
     schema = events_table([], pack.catalog, timezone=pack.timezone, types=names).schema
     with pq.ParquetWriter(path, schema) as writer:
         chunk: list[dict[str, Any]] = []
-        for number, event in enumerate(soak.endless(20_000, 101)):
+        for number, event in enumerate(soak.endless(customers, 101)):
             if number >= count:
                 break
             chunk.append(event)
@@ -152,6 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--streaming", action="store_true", help="also the streaming runner")
     parser.add_argument("--files", type=int, default=20, help="files of the stream's folder")
     parser.add_argument("--files-per-trigger", type=int, default=1)
+    parser.add_argument(
+        "--customers",
+        type=int,
+        default=20_000,
+        help="customers of the soak's stream: more make more events a day (the default "
+        "stream runs about 490,000 events a year, so 10^7 events reach the 2040s)",
+    )
     args = parser.parse_args(argv)
     columnar = _module("commitrules_benchmark_columnar", "columnar.py")
     from commitrules.spark import local_session
@@ -161,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "master": args.master,
         "partitions": args.partitions,
+        "customers": args.customers,
         "runs": [],
     }
     with tempfile.TemporaryDirectory() as work:
@@ -181,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             streamed(folder / "warm-stream", pack, spark, args.partitions, 1, "keyed")
         for size in sizes:
             path = folder / f"events-{size}.parquet"
-            write_events(size, path, pack)
+            write_events(size, path, pack, args.customers)
             one_seconds, one_ids, stats = single(path, pack)
             spark_seconds, spark_ids, spark_stats = on_spark(path, pack, spark, args.partitions)
             if spark_ids != one_ids or spark_stats != stats:
@@ -223,8 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "# Spark batch runner in local mode (benchmarks/spark.py)",
         "",
         f"{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
-        f"master {args.master}, {args.partitions} buckets per keyed stage; the session "
-        f"started in {results['session_seconds']} s (not counted below).",
+        f"master {args.master}, {args.partitions} buckets per keyed stage, the soak's stream "
+        f"of {args.customers:,} customers; the session started in "
+        f"{results['session_seconds']} s (not counted below).",
         "",
         "| events | violations | single engine s | events/s | Spark s | events/s | ratio |",
         "|---:|---:|---:|---:|---:|---:|---:|",
