@@ -620,6 +620,58 @@ def test_a_stage_keeps_no_ids_the_admission_decided_repeats() -> None:
     assert admission.admit(event).duplicate  # the repeat is the admission's to drop
 
 
+def test_a_stage_drops_spent_timer_notes_in_amortised_constant_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Most timers wait in the per-rule queues, not on the heap: the notes of spent timers
+    are dropped once their count doubles, not on every timer once the heap is short."""
+    from commitrules.engine._stage import StageEngine, rule_order
+
+    walks: list[int] = []
+    original = StageEngine._forget_spent_timers
+
+    def counting(self: StageEngine) -> None:
+        walks.append(len(self._timer_occurrences))
+        original(self)
+
+    monkeypatch.setattr(StageEngine, "_forget_spent_timers", counting)
+    engine = StageEngine(PACK.subset(["C4.completion.in-time"]), rule_index=rule_order(PACK))
+    start = dt.datetime(2026, 7, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    requests = 20_000
+    for number in range(requests):
+        at = (start + dt.timedelta(seconds=number)).isoformat()
+        engine.admitted(
+            {
+                "id": f"s{number}",
+                "type": "service_requested",
+                "request_id": f"R-{number}",
+                "customer_id": f"C-{number % 500}",
+                "branch_id": "B-1",
+                "channel": "branch",
+                "service": "account_change",
+                "at": dt.datetime.fromisoformat(at),
+            },
+            number,
+        )
+        if number % 2:  # every other request completed at once: its deadline is spent
+            engine.admitted(
+                {
+                    "id": f"c{number}",
+                    "type": "service_completed",
+                    "request_id": f"R-{number}",
+                    "customer_id": f"C-{number % 500}",
+                    "branch_id": "B-1",
+                    "at": dt.datetime.fromisoformat(at),
+                },
+                requests + number,
+            )
+    pending = len(engine._timers.pending())
+    assert pending >= requests // 2  # the open requests' deadlines all wait
+    assert len(walks) <= 4  # was one walk per request past the first 4,100
+    # … and the spent notes are still dropped: at most twice the pending, plus the slack.
+    assert len(engine._timer_occurrences) <= 2 * pending + 4096 + 1
+
+
 def _disclosed(number: int, customer: str, at: dt.datetime) -> dict[str, Any]:
     return {
         "id": f"D{number}",

@@ -61,6 +61,8 @@ Key = tuple[Any, ...]
 START: Key = (-(2**62), -1, -1, 0)
 """The key of the engine's start (periodic rules schedule their first close there)."""
 MAX_DEPTH = 8
+_FORGET_SLACK = 4096
+"""Notes of timers a stage engine keeps beyond twice those last found pending."""
 FAR_AHEAD = dt.timedelta(days=366 * 300)
 """A stage never refuses an event as too far ahead: admission decided that."""
 STATE_FORMAT = "commitrules.stage-state"
@@ -258,6 +260,8 @@ class StageEngine(Engine):
         self._after: tuple[Any, ...] = ()
         self._positions: dict[str, int] = {}
         self._timer_occurrences: dict[int, Occurrence] = {}
+        #: The count of notes above which the spent ones are dropped (see _schedule).
+        self._forget_above = _FORGET_SLACK
         self._services.schedule = self._schedule
         self.findings: list[StageFinding] = []
         """Every finding emitted, in the order emitted."""
@@ -344,6 +348,7 @@ class StageEngine(Engine):
             }
             self._positions = {str(event_id): int(pos) for event_id, pos in state["positions"]}
             self._serial = int(state["serial"])
+            self._forget_above = 2 * len(self._timer_occurrences) + _FORGET_SLACK
         except (KeyError, TypeError, ValueError) as error:
             msg = f"the stage state is malformed: {type(error).__name__}: {error}"
             raise SnapshotError(msg) from None
@@ -421,15 +426,22 @@ class StageEngine(Engine):
         timers_occurrences[timers.sequence] = Occurrence(
             key, here.position, max(here.latest, fire_us), fire_us, min(depth, MAX_DEPTH)
         )
-        if len(timers_occurrences) > 4 * (len(timers.heap) + 1024):
+        if len(timers_occurrences) > self._forget_above:
             self._forget_spent_timers()
 
     def _forget_spent_timers(self) -> None:
-        """Timers the rules dropped unfired (a deadline met) leave their notes behind."""
+        """Timers the rules dropped unfired (a deadline met) leave their notes behind.
+
+        Dropping them walks every pending timer, so the next walk waits until the notes
+        have doubled (plus a slack): amortised constant work per timer scheduled, however
+        many timers are pending. (Comparing with the heap's length instead was quadratic:
+        most timers wait in the per-rule queues, not on the heap.)
+        """
         pending = {entry[1] for entry in self._timers.pending()}
         self._timer_occurrences = {
             seq: note for seq, note in self._timer_occurrences.items() if seq in pending
         }
+        self._forget_above = 2 * len(self._timer_occurrences) + _FORGET_SLACK
 
     def _start(self, first_us: int) -> None:
         self._occurrence = Occurrence(START, self._start_position, first_us, first_us)
