@@ -16,7 +16,10 @@ On a year of the benchmark generator's seeded stream (``benchmarks/streams.py``,
   pack's single-event checks (every other rule disabled);
 - **where the time goes**: reading alone (the Parquet rows turned into events, no engine)
   and the engine's intake alone (the per-event path on the pack with every rule disabled),
-  per event, next to what judging the checks costs and what the verdicts save.
+  per event, next to what judging the checks costs and what the verdicts save;
+- **each rule kind alone**: the three engine paths on a child pack per rule kind (every
+  rule of the other kinds disabled), with each kind's cost per event over the intake
+  alone (``--no-kinds`` leaves this section out).
 
 Each path ends with time moved to the end of the year. The vectorised results must equal
 the table path's (every field of every violation) and the per-event path's ids. Results go
@@ -57,22 +60,40 @@ END = dt.datetime(2025, 12, 31, 23, 59, 59, tzinfo=CST)
 EVENTS_PER_CUSTOMER = 23
 
 
-def checks_only_pack(folder: Path, *, keep_checks: bool = True) -> commitrules.Pack:
-    """The default pack with every rule but its single-event checks disabled (or every
-    rule: the engine's intake alone)."""
+#: The default pack's rule kinds, in the order the results list them.
+KINDS = (
+    "check",
+    "precedence",
+    "deadline",
+    "threshold",
+    "periodic_target",
+    "periodic_obligation",
+)
+
+
+def kind_pack(folder: Path, kind: str | None) -> commitrules.Pack:
+    """The default pack with every rule not of ``kind`` disabled (None: every rule, the
+    engine's intake alone), as a child pack written to ``folder``."""
     pack = commitrules.load_pack()
     lines = [
-        "id: checks-only",
+        f"id: only-{kind or 'none'}",
         "version: 1.0.0",
         "extends: customer-commitments",
-        "name: {zh: 单事件检查, en: Single-event checks only}",
+        f"name: {{zh: 仅{kind or '无'}, en: 'Only {kind or 'no'} rules'}}",
         "disable:",
     ]
     for rule in pack.rules:
-        if rule.kind != "check" or not keep_checks:  # type: ignore[attr-defined]
-            lines.append(f"  - {{rule: {rule.id}, reason: 'benchmark: checks alone'}}")
+        if rule.kind != kind:  # type: ignore[attr-defined]
+            lines.append(f"  - {{rule: {rule.id}, reason: 'benchmark: {kind} alone'}}")
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "pack.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return commitrules.load_pack(folder)
+
+
+def checks_only_pack(folder: Path, *, keep_checks: bool = True) -> commitrules.Pack:
+    """The default pack with every rule but its single-event checks disabled (or every
+    rule: the engine's intake alone)."""
+    return kind_pack(folder, "check" if keep_checks else None)
 
 
 def timed(function: Callable[[], Any]) -> tuple[float, Any]:
@@ -113,6 +134,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=65_536)
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument(
+        "--no-kinds", action="store_true", help="leave out the section of each rule kind alone"
+    )
     arguments = parser.parse_args()
     pack = commitrules.load_pack()
     customers = max(50, arguments.events // EVENTS_PER_CUSTOMER)
@@ -167,6 +191,10 @@ def main() -> None:
             v.to_dict() for v in checks_rows.violations
         ]
         print({key: round(value, 2) for key, value in seconds.items()}, flush=True)
+        if not arguments.no_kinds:
+            figures["kinds"] = each_kind(
+                Path(scratch), folder, events, batch, seconds["intake alone (no rules), per-event"]
+            )
     plan = vector_plan(pack)
     figures.update(
         seconds={key: round(value, 3) for key, value in seconds.items()},
@@ -208,6 +236,45 @@ def main() -> None:
     write(arguments.out, figures)
 
 
+def each_kind(
+    scratch: Path, folder: Path, events: list[dict[str, Any]], batch: int, intake: float
+) -> list[dict[str, Any]]:
+    """Each rule kind alone on the three engine paths (the same events, one run): seconds,
+    violations, the kind's (check, event type) pairs vectorised, and its cost per event
+    over the intake alone on the per-event path (``intake``: seconds)."""
+    rows = []
+    count = len(events)
+    for kind in KINDS:
+        pack = kind_pack(scratch / f"only-{kind}", kind)
+        one, expected = timed(lambda pack=pack: per_event(pack, events))
+        by_row, in_rows = timed(
+            lambda pack=pack: table(pack, folder, vectorised=False, batch=batch)
+        )
+        vector, in_vectors = timed(
+            lambda pack=pack: table(pack, folder, vectorised=True, batch=batch)
+        )
+        assert [v.id for v in in_vectors.violations] == [v.id for v in expected], kind
+        assert [v.to_dict() for v in in_vectors.violations] == [
+            v.to_dict() for v in in_rows.violations
+        ], kind
+        plan = [p for p in vector_plan(pack) if p.kind == kind]
+        rows.append(
+            {
+                "kind": kind,
+                "rules": sum(1 for rule in pack.rules if rule.kind == kind),  # type: ignore[attr-defined]
+                "vectorised": f"{sum(1 for p in plan if p.vectorised)} of {len(plan)}",
+                "violations": len(expected),
+                "per-event": round(one, 3),
+                "table": round(by_row, 3),
+                "vectorised seconds": round(vector, 3),
+                "us over intake": round((one - intake) / count * 1e6, 2),
+                "vectorised vs per-event": round(one / vector, 2),
+            }
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
 def write(out: Path, figures: dict[str, Any]) -> None:
     """The results as Markdown and JSON."""
     out.mkdir(parents=True, exist_ok=True)
@@ -238,6 +305,29 @@ def write(out: Path, figures: dict[str, Any]) -> None:
     lines += ["", "| where the time goes (checks alone), per event | µs |", "|---|---:|"]
     for name, value in figures["per_event_us"].items():
         lines.append(f"| {name} | {value:.2f} |")
+    kinds = figures.get("kinds")
+    if kinds:
+        lines += [
+            "",
+            "## Each rule kind alone",
+            "",
+            "A child pack per rule kind (every rule of the other kinds disabled), on the same "
+            "events in the same run; each path's results equal, ids included. 'µs over intake'"
+            " is the kind's cost per event on the per-event path beyond the engine's intake "
+            "alone (the pack with every rule disabled).",
+            "",
+            "| kind | rules | vectorised (`vector_plan` entries) | violations | per-event events/s "
+            "| table events/s | vectorised events/s | µs over intake | vectorised vs "
+            "per-event |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in kinds:
+            lines.append(
+                f"| {row['kind']} | {row['rules']} | {row['vectorised']} | "
+                f"{row['violations']:,} | {events / row['per-event']:,.0f} | "
+                f"{events / row['table']:,.0f} | {events / row['vectorised seconds']:,.0f} | "
+                f"{row['us over intake']:.2f} | {row['vectorised vs per-event']:.2f}x |"
+            )
     lines += ["", f"Machine: {figures['machine']} (shared, 2 cores).", ""]
     (out / "vectorised-results.md").write_text("\n".join(lines), encoding="utf-8")
 
