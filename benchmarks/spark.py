@@ -159,6 +159,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="customers of the soak's stream: more make more events a day (the default "
         "stream runs about 490,000 events a year, so 10^7 events reach the 2040s)",
     )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="a folder to keep the generated Parquet files in and reuse them from (by size "
+        "and customers; by default a temporary folder)",
+    )
     args = parser.parse_args(argv)
     columnar = _module("commitrules_benchmark_columnar", "columnar.py")
     from commitrules.spark import local_session
@@ -171,8 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "customers": args.customers,
         "runs": [],
     }
-    with tempfile.TemporaryDirectory() as work:
-        folder = Path(work)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        kept = args.work if args.work is not None else folder
+        kept.mkdir(parents=True, exist_ok=True)
         pack = columnar.soak_pack(folder)
         started = time.perf_counter()
         spark = local_session(
@@ -188,8 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_folder(warm, folder / "warm-stream", 2)
             streamed(folder / "warm-stream", pack, spark, args.partitions, 1, "keyed")
         for size in sizes:
-            path = folder / f"events-{size}.parquet"
-            write_events(size, path, pack, args.customers)
+            path = kept / f"events-{size}-{args.customers}.parquet"
+            if not path.exists():
+                write_events(size, path.with_suffix(".partial"), pack, args.customers)
+                path.with_suffix(".partial").rename(path)
             one_seconds, one_ids, stats = single(path, pack)
             spark_seconds, spark_ids, spark_stats = on_spark(path, pack, spark, args.partitions)
             if spark_ids != one_ids or spark_stats != stats:
