@@ -60,17 +60,6 @@ END = dt.datetime(2025, 12, 31, 23, 59, 59, tzinfo=CST)
 EVENTS_PER_CUSTOMER = 23
 
 
-#: The default pack's rule kinds, in the order the results list them.
-KINDS = (
-    "check",
-    "precedence",
-    "deadline",
-    "threshold",
-    "periodic_target",
-    "periodic_obligation",
-)
-
-
 def kind_pack(folder: Path, kind: str | None) -> commitrules.Pack:
     """The default pack with every rule not of ``kind`` disabled (None: every rule, the
     engine's intake alone), as a child pack written to ``folder``."""
@@ -244,7 +233,8 @@ def each_kind(
     of ``repeats`` interleaved rounds): seconds, violations, the kind's entries of the
     vector plan that are vectorised, and its cost per event over the intake alone on the
     per-event path (the pack with every rule disabled, timed in each round too)."""
-    packs = {kind: kind_pack(scratch / f"only-{kind}", kind) for kind in KINDS}
+    kinds = sorted({rule.kind for rule in commitrules.load_pack().rules})  # type: ignore[attr-defined]
+    packs = {kind: kind_pack(scratch / f"only-{kind}", kind) for kind in kinds}
     nothing = kind_pack(scratch / "only-none", None)
     best: dict[tuple[str, str], float] = {}
     found: dict[tuple[str, str], Any] = {}
