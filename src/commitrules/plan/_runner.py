@@ -327,11 +327,15 @@ class _Run:
         return key_of(snapshots.encode(event.get(fields[0]) if fields else None))
 
     def partial_engine(
-        self, rules: Sequence[str], keep: Callable[[str, int, Any], None]
-    ) -> StageEngine:
+        self, stage: Stage, keep: Callable[[str, int, Any], None]
+    ) -> StageEngine | None:
         """An engine of a periods stage's rules (no calendar alarm) that judges no period:
         each closing period's partial count goes to ``keep(rule id, period start µs,
-        partial)``, to be merged and judged once (:meth:`judging_engine`)."""
+        partial)``, to be merged and judged once (:meth:`judging_engine`). None when the
+        stage has no rule but the calendar alarm (the judging engine raises it alone)."""
+        rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
+        if not rules:
+            return None
         engine = self._engine(rules)
         for rule in engine.rules:
             if isinstance(rule, PeriodicTargetRule | PeriodicObligationRule):
@@ -353,18 +357,18 @@ class _Run:
     def periods_stage(self, stage: Stage) -> None:
         """Partial counts per partition, merged, every period judged once."""
         self.stage_number += 1
-        rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
         parts: dict[tuple[str, int], list[Any]] = defaultdict(list)
 
         def keep(rule_id: str, start_us: int, partial: Any) -> None:
             parts[rule_id, start_us].append(partial)
 
-        if rules:
-            for _, items in sorted(self._partitioned(stage).items()):
-                engine = self.partial_engine(rules, keep)
-                for position, event in items:
-                    engine.admitted(event, position)
-                engine.finish(self.clock.final_us)
+        for _, items in sorted(self._partitioned(stage).items()):
+            engine = self.partial_engine(stage, keep)
+            if engine is None:
+                break
+            for position, event in items:
+                engine.admitted(event, position)
+            engine.finish(self.clock.final_us)
         judge = self.judging_engine(
             stage, lambda rule_id, start_us: parts.pop((rule_id, start_us), ())
         )

@@ -22,7 +22,6 @@ from .. import snapshot as snapshots
 from ..engine._stage import StageEngine, StageFinding, StageOutcome
 from ..plan import KeyedState, Plan, Stage, bucket_of, key_of, split_state
 from ..plan._runner import _Run
-from ..rules.operational import CALENDAR_HORIZON
 
 __all__ = ["Found", "Released", "Stages"]
 
@@ -150,15 +149,12 @@ class Stages:
             state.whole = json.loads(json.dumps(engine.stage_state()))
 
     def _periods_engine(self, stage: Stage, bucket: int) -> StageEngine | None:
-        rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
-        if not rules:
-            return None
         parts = self.results.parts
 
         def keep(rule_id: str, start_us: int, partial: Any) -> None:
             parts[rule_id, start_us].append((bucket, partial))
 
-        return self.run.partial_engine(rules, keep)
+        return self.run.partial_engine(stage, keep)
 
     def _collect(self, number: int, bucket: int, sequence: int, engine: StageEngine) -> None:
         self.results.found[number].extend(

@@ -28,7 +28,6 @@ from ..plan import Plan, bucket_of, plan_for
 from ..plan._order import Clock
 from ..plan._runner import _Run, _Settings
 from ..rules._base import RuleRuntime
-from ..rules.operational import CALENDAR_HORIZON
 from ..waivers import Waivers
 from . import _transport
 
@@ -326,15 +325,14 @@ def stage_task(job: Job, table: pa.Table) -> pa.Table:
     run = runner(job, pack, plan)
     items: list[tuple[str, bytes]] = []
     if stage.kind == "periods":
-        rules = [rule for rule in stage.rules if rule != CALENDAR_HORIZON]
-        if not rules:
-            return _stage_output(number, bucket, [])
         parts: dict[tuple[str, int], list[Any]] = defaultdict(list)
 
         def keep(rule_id: str, start_us: int, partial: Any) -> None:
             parts[rule_id, start_us].append(partial)
 
-        engine = run.partial_engine(rules, keep)
+        engine = run.partial_engine(stage, keep)
+        if engine is None:
+            return _stage_output(number, bucket, [])
         for position, payload in zip(positions, payloads, strict=True):
             engine.admitted(pickle.loads(payload), position)  # noqa: S301 - our own
         engine.finish(run.clock.final_us)
