@@ -172,7 +172,7 @@ def read_only(path: Path, batch_size: int, pack_folder: Path) -> dict[str, Any]:
         checked = check_batch(
             piece.source, piece.first_row, piece.batch, plans(piece.batch.schema, piece.source)
         )
-        for _number, _event, _reason in checked.rows():
+        for _number, _event, _reason, _ready in checked.rows():
             rows += 1
             if rows % 1024 == 0:  # while a batch's Python values are alive
                 peak = max(peak, _rss_mb())

@@ -82,7 +82,7 @@ def read_with_verdicts(path: Path, batch_size: int, pack_folder: Path) -> dict[s
                 checked, evaluator.kinds[event_type], evaluator.defaults[event_type], tracking
             )
             judged += len(judge.attention)
-        for _number, _event, _reason in checked.rows():
+        for _number, _event, _reason, _ready in checked.rows():
             rows += 1
             if rows % 1024 == 0:  # while a batch's values and verdicts are alive
                 peak = max(peak, columnar._rss_mb())

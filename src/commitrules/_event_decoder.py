@@ -37,12 +37,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
+import attrs
 import msgspec
 
 if TYPE_CHECKING:
     from .events import EventType
 
-__all__ = ["FastDecoder"]
+__all__ = ["FastDecoder", "FieldRule", "UnsupportedError", "decimal_value", "field_rule"]
 
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,18})?", re.ASCII).fullmatch
 """Decimal text the decoder takes: what pydantic and ``Decimal()`` read the same way,
@@ -50,7 +51,7 @@ within 38 digits, 18 after the point (anything else goes to pydantic)."""
 _EXACT_INT = 2**53
 
 
-class _UnsupportedError(Exception):
+class UnsupportedError(Exception):
     """A field the decoder cannot decide exactly as pydantic does."""
 
 
@@ -70,7 +71,7 @@ def _constraints(metadata: Iterable[Any]) -> dict[str, Any]:
         elif type(item).__name__ == "_PydanticGeneralMetadata":
             extra = dict(vars(item))
             if set(extra) - {"max_digits", "decimal_places", "allow_inf_nan"}:
-                raise _UnsupportedError(repr(item))
+                raise UnsupportedError(repr(item))
             # allow_inf_nan here in older pydantic: either way, the decoder takes plain
             # digits only (infinities and NaN go to pydantic).
             if not extra.pop("allow_inf_nan", True):
@@ -79,19 +80,42 @@ def _constraints(metadata: Iterable[Any]) -> dict[str, Any]:
         elif hasattr(item, "metadata") and hasattr(item, "annotation"):  # a FieldInfo
             found.update(_constraints(item.metadata))
         else:
-            raise _UnsupportedError(repr(item))
+            raise UnsupportedError(repr(item))
     return found
 
 
-def _field(annotation: Any, metadata: Iterable[Any]) -> tuple[Any, dict[str, Any] | None]:
-    """The msgspec type of a field, and its decimal checks (None for other fields)."""
+@attrs.frozen
+class FieldRule:
+    """What a field takes, for the fields a decoder can decide exactly as pydantic does.
+
+    ``kind`` is ``str``, ``bool``, ``int``, ``decimal``, ``literal`` (text among
+    ``values``) or ``list`` (a list of text, among ``values`` when they are given);
+    ``lowest``/``highest`` bound whole numbers and decimals, ``shortest``/``longest`` the
+    length of text. Built by :func:`field_rule`, which raises for anything else.
+    """
+
+    kind: str
+    optional: bool = False
+    lowest: Any = None
+    highest: Any = None
+    shortest: int | None = None
+    longest: int | None = None
+    values: tuple[str, ...] | None = None
+
+
+def field_rule(annotation: Any, metadata: Iterable[Any]) -> FieldRule:
+    """The rule of a field (its annotation and pydantic metadata).
+
+    Raises:
+        UnsupportedError: a type or a constraint the decoders do not decide themselves.
+    """
     found = _constraints(metadata)
     optional = False
     origin = get_origin(annotation)
     if origin is Union or str(origin) == "<class 'types.UnionType'>":
         args = [a for a in get_args(annotation) if a is not type(None)]
         if len(args) != 1:
-            raise _UnsupportedError(repr(annotation))
+            raise UnsupportedError(repr(annotation))
         optional = len(get_args(annotation)) == 2
         annotation = args[0]
         origin = get_origin(annotation)
@@ -100,40 +124,77 @@ def _field(annotation: Any, metadata: Iterable[Any]) -> tuple[Any, dict[str, Any
         found.update(_constraints(more))
         annotation = base
         origin = get_origin(annotation)
-    decimal: dict[str, Any] | None = None
     if annotation is str:
-        meta = {k: found.pop(k) for k in ("min_length", "max_length") if k in found}
-        kind: Any = Annotated[str, msgspec.Meta(**meta)] if meta else str
+        rule = FieldRule(
+            "str",
+            optional,
+            shortest=found.pop("min_length", None),
+            longest=found.pop("max_length", None),
+        )
     elif annotation is bool:
-        kind = bool
+        rule = FieldRule("bool", optional)
     elif annotation is int:
-        bounds = {k: found.pop(k) for k in ("ge", "le") if k in found}
-        kind = Annotated[int, msgspec.Meta(**bounds)] if bounds else int
+        rule = FieldRule("int", optional, found.pop("ge", None), found.pop("le", None))
     elif annotation is Decimal:
         digits = found.pop("max_digits", None)
         places = found.pop("decimal_places", None)
         if digits is None or digits < 38 or places is None or places < 18:
-            raise _UnsupportedError("a decimal narrower than decimal128(38, 18)")
+            raise UnsupportedError("a decimal narrower than decimal128(38, 18)")
         found.pop("finite", None)  # plain digits are always finite
-        decimal = {
-            "ge": None if found.get("ge") is None else Decimal(found.pop("ge")),
-            "le": None if found.get("le") is None else Decimal(found.pop("le")),
-        }
-        kind = str | int
+        lowest, highest = found.pop("ge", None), found.pop("le", None)
+        rule = FieldRule(
+            "decimal",
+            optional,
+            None if lowest is None else Decimal(lowest),
+            None if highest is None else Decimal(highest),
+        )
     elif origin is Literal and all(type(v) is str for v in get_args(annotation)):
-        kind = annotation
+        rule = FieldRule("literal", optional, values=get_args(annotation))
     elif origin is list:
         (item,) = get_args(annotation)
-        if item is not str and not (
-            get_origin(item) is Literal and all(type(v) is str for v in get_args(item))
-        ):
-            raise _UnsupportedError(repr(annotation))
-        kind = list[item]  # type: ignore[valid-type]
+        if item is str:
+            rule = FieldRule("list", optional)
+        elif get_origin(item) is Literal and all(type(v) is str for v in get_args(item)):
+            rule = FieldRule("list", optional, values=get_args(item))
+        else:
+            raise UnsupportedError(repr(annotation))
     else:
-        raise _UnsupportedError(repr(annotation))
+        raise UnsupportedError(repr(annotation))
     if found:
-        raise _UnsupportedError(f"constraints {sorted(found)}")
-    return (kind | None if optional else kind), decimal
+        raise UnsupportedError(f"constraints {sorted(found)}")
+    return rule
+
+
+def _field(annotation: Any, metadata: Iterable[Any]) -> tuple[Any, dict[str, Any] | None]:
+    """The msgspec type of a field, and its decimal checks (None for other fields)."""
+    rule = field_rule(annotation, metadata)
+    decimal: dict[str, Any] | None = None
+    kind: Any
+    if rule.kind == "str":
+        meta: dict[str, Any] = {
+            name: value
+            for name, value in (("min_length", rule.shortest), ("max_length", rule.longest))
+            if value is not None
+        }
+        kind = Annotated[str, msgspec.Meta(**meta)] if meta else str
+    elif rule.kind == "bool":
+        kind = bool
+    elif rule.kind == "int":
+        bounds: dict[str, Any] = {
+            name: value
+            for name, value in (("ge", rule.lowest), ("le", rule.highest))
+            if value is not None
+        }
+        kind = Annotated[int, msgspec.Meta(**bounds)] if bounds else int
+    elif rule.kind == "decimal":
+        decimal = {"ge": rule.lowest, "le": rule.highest}
+        kind = str | int
+    elif rule.kind == "literal":
+        kind = Literal[rule.values]
+    else:
+        item: Any = str if rule.values is None else Literal[rule.values]
+        kind = list[item]
+    return (kind | None if rule.optional else kind), decimal
 
 
 #: A decimal field's checks: (name, lowest or None, highest or None).
@@ -149,7 +210,7 @@ def _struct(event_type: EventType) -> tuple[type[msgspec.Struct], tuple[DecimalF
         if name == "type":
             continue
         if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
-            raise _UnsupportedError(f"field name {name!r}")
+            raise UnsupportedError(f"field name {name!r}")
         if name in times:
             kind: Any = (str | None) if times[name] else str
             decimal = None
@@ -163,7 +224,7 @@ def _struct(event_type: EventType) -> tuple[type[msgspec.Struct], tuple[DecimalF
                 fields.append((name, kind, msgspec.field(default_factory=list)))
                 continue
             if default is not None and type(default) not in (str, int, bool):
-                raise _UnsupportedError(f"default {default!r}")
+                raise UnsupportedError(f"default {default!r}")
             fields.append((name, kind, default))
         if decimal is not None:
             decimals.append((name, decimal["ge"], decimal["le"]))
@@ -178,7 +239,7 @@ def _struct(event_type: EventType) -> tuple[type[msgspec.Struct], tuple[DecimalF
     return struct, tuple(decimals)
 
 
-def _decimal(value: Any) -> Decimal | None:
+def decimal_value(value: Any) -> Decimal | None:
     """A decimal field's value as pydantic reads it, or None when pydantic must decide."""
     if type(value) is str:
         if _PLAIN_DECIMAL(value) is None:
@@ -225,7 +286,7 @@ class FastDecoder:
         for event_type in types:
             try:
                 struct, decimals = _struct(event_type)
-            except _UnsupportedError:
+            except UnsupportedError:
                 continue
             structs.append(struct)
             self._types[struct] = (event_type.name, decimals)
@@ -253,7 +314,7 @@ class FastDecoder:
             value = checked[field]
             if value is None:
                 continue
-            value = _decimal(value)
+            value = decimal_value(value)
             if (
                 value is None
                 or (lowest is not None and value < lowest)

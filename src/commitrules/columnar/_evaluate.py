@@ -50,14 +50,15 @@ class RowEvaluator:
         """Evaluate the rows of ``batch`` in order."""
         engine = self.engine
         process = engine.process
+        given = engine._process_validated
         source = batch.source
-        for number, event, reason in batch.rows():
+        for number, event, reason, ready in batch.rows():
             if event is None:
                 engine.stats.rejected += 1
                 reject(RejectedRow(source, number, reason or "refused"))
                 continue
             try:
-                released = process(event)
+                released = given(event) if ready else process(event)
             except CommitRulesError as error:
                 reject(RejectedRow(source, number, str(error)))
                 continue

@@ -22,9 +22,7 @@ column's ``0.920000000000000000``); lists Python lists.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -33,7 +31,9 @@ import pyarrow.compute as pc
 
 from ..errors import Location, Problem
 from ..eventtime._instants import EARLIEST, LATEST
+from ._direct import Facts, ready_events
 from ._schema import Plan
+from ._values import python_values
 
 __all__ = ["CheckedBatch", "check_batch"]
 
@@ -74,11 +74,13 @@ class CheckedBatch:
         """Rows in the batch."""
         return int(self.batch.num_rows)
 
-    def rows(self) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-        """``(row number in the source, event, reason)`` per row; the event is None when
-        the row is refused (``reason`` then says why)."""
+    def rows(self) -> Iterator[tuple[int, dict[str, Any] | None, str | None, bool]]:
+        """``(row number in the source, event, reason, ready)`` per row; the event is None
+        when the row is refused (``reason`` then says why). ``ready`` says the event is
+        already the engine's validated dict (see :mod:`._direct`), to be accepted as it
+        is; otherwise it is a dict for the engine to validate."""
         plan = self.plan
-        kinds: list[Any] = _python_values(self.columns[plan.type_index], plan, plan.type_index)
+        kinds: list[Any] = python_values(self.columns[plan.type_index], plan, plan.type_index)
         refused = self.refused
         whole = self.whole
         # The rows of each type (the rows given whole form a group of their own) …
@@ -89,14 +91,28 @@ class CheckedBatch:
             groups.setdefault(_WHOLE if whole and i in whole else kind, []).append(i)
         # … become their events a group at a time, converting only the columns the group
         # reads, and only the group's rows of them; then the events go out in row order.
+        # A type's rows that the columns decide are given validated (a group of their own).
         events: dict[Any, Iterator[dict[str, Any]]] = {}
+        ready: dict[int, Iterator[dict[str, Any]]] = {}
+        facts = Facts(self.columns)
         for group, rows in groups.items():
             if group is _WHOLE:
                 fields = [(name, index) for index, name in enumerate(plan.names)]
                 events[group] = self._events(rows, fields, None)
-            else:
-                layout = plan.layouts[group].fields
-                events[group] = self._events(rows, [(n, i) for i, n in layout], group)
+                continue
+            direct = plan.direct.get(group)
+            if direct is not None:
+                made = ready_events(self.columns, plan, rows, self.num_rows, direct, facts)
+                if made is not None:
+                    given, validated = made
+                    if given:
+                        ready.update(dict.fromkeys(given, validated))
+                        if len(given) == len(rows):
+                            continue
+                        taken = set(given)
+                        rows = [i for i in rows if i not in taken]  # noqa: PLW2901
+            layout = plan.layouts[group].fields
+            events[group] = self._events(rows, [(n, i) for i, n in layout], group)
         ids: list[Any] | None = None
         first = self.first_row
         for i, kind in enumerate(kinds):
@@ -108,16 +124,21 @@ class CheckedBatch:
                 where = Location(
                     key=column_name, event_id=event_id if isinstance(event_id, str) else None
                 )
-                yield first + i, None, str(Problem(where, reason))
+                yield first + i, None, str(Problem(where, reason)), False
                 continue
+            if ready:
+                made_here = ready.get(i)
+                if made_here is not None:
+                    yield first + i, next(made_here), None, True
+                    continue
             group = _WHOLE if whole and i in whole else kind
-            yield first + i, next(events[group]), None
+            yield first + i, next(events[group]), None, False
 
     def _ids(self) -> list[Any]:
         if "id" not in self.plan.names:
             return [None] * self.num_rows
         index = self.plan.names.index("id")
-        return _python_values(self.columns[index], self.plan, index)
+        return python_values(self.columns[index], self.plan, index)
 
     def _events(
         self, rows: list[int], fields: list[tuple[str, int]], kind: str | None
@@ -142,7 +163,7 @@ class CheckedBatch:
                 if array.null_count == len(array):
                     continue
             names.append(name)
-            columns.append(_python_values(array, self.plan, index))
+            columns.append(python_values(array, self.plan, index))
         return _made(names, columns, len(rows), kind)
 
 
@@ -159,81 +180,6 @@ def _made(
 
 _WHOLE = object()
 """The group of rows given to the engine with every non-null value."""
-
-
-def _python_values(array: pa.Array, plan: Plan, index: int) -> list[Any]:
-    conversion = plan.conversions[index]
-    if conversion == "null":
-        return [None] * len(array)
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
-    if conversion == "timestamp":
-        return _datetimes(array)
-    if conversion == "decimal":
-        return _decimal_texts(array)
-    values: list[Any] = array.to_pylist()
-    return values
-
-
-_ZONES: dict[int, dt.tzinfo] = {}
-
-
-def _zone(offset_us: int) -> dt.tzinfo:
-    zone = _ZONES.get(offset_us)
-    if zone is None:
-        zone = dt.timezone(dt.timedelta(microseconds=offset_us))
-        if len(_ZONES) < 4096:
-            _ZONES[offset_us] = zone
-    return zone
-
-
-def _datetimes(array: pa.Array) -> list[Any]:
-    """Aware datetimes with the offset of the column's zone at each instant.
-
-    A fixed ``datetime.timezone`` per offset, as RFC 3339 text parses to: the value a JSON
-    event with that time written in that zone gives the engine. Built from the columns of
-    the local wall time (vectorised): ``to_pylist`` of a zoned column costs several times
-    more.
-    """
-    # Refused rows were set to null by check_batch: what is left casts exactly.
-    moments = array.cast(pa.timestamp("us", tz=array.type.tz), safe=False)
-    valid = moments.is_valid() if moments.null_count else None
-    if valid is not None:
-        moments = moments.fill_null(pa.scalar(0, pa.timestamp("us", tz=array.type.tz)))
-    local = pc.local_timestamp(moments)
-    offsets = pc.subtract(local.cast(pa.int64()), moments.cast(pa.int64())).to_pylist()
-    zones = list(map(_zone, offsets))
-    microseconds = pc.add(
-        pc.multiply(pc.millisecond(local), 1000), pc.microsecond(local)
-    ).to_pylist()
-    parts = [
-        part(local).to_pylist()
-        for part in (pc.year, pc.month, pc.day, pc.hour, pc.minute, pc.second)
-    ]
-    values: list[Any] = list(map(dt.datetime, *parts, microseconds, zones))
-    if valid is not None:
-        values = [v if ok else None for v, ok in zip(values, valid.to_pylist(), strict=True)]
-    return values
-
-
-def _decimal_texts(array: pa.Array) -> list[Any]:
-    """Decimal text without the column's padding: ``0.920000`` in decimal(38, 6) is ``0.92``.
-
-    The shortest plain form, as a JSON event would write the value: the scale of a decimal
-    column is storage, not part of the value (trailing zeros would show in messages).
-    """
-    # Arrow writes zero as 0E-18 and may use an exponent elsewhere: read those exactly.
-    texts: list[str | None] = array.cast(pa.string()).to_pylist()
-    return [
-        text
-        if text is None
-        else format(Decimal(text).normalize(), "f")
-        if "E" in text
-        else text.rstrip("0").rstrip(".")
-        if "." in text
-        else text
-        for text in texts
-    ]
 
 
 def check_batch(source: str, first_row: int, batch: pa.RecordBatch, plan: Plan) -> CheckedBatch:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ..errors import Location
 from ..events import EventCatalog
+from ._direct import DirectType, direct_type, for_schema
 from ._errors import TableError
 
 __all__ = ["ACCEPTED", "TYPE_COLUMN", "Plan", "plan_for"]
@@ -130,6 +131,8 @@ class Plan:
     #: column index -> how its values become Python values: "plain" (``to_pylist``),
     #: "timestamp" (aware datetimes), "decimal" (text), "null" (all None).
     conversions: tuple[str, ...]
+    #: The types whose rows can be given to the engine validated (see :mod:`._direct`).
+    direct: Mapping[str, DirectType] = attrs.field(factory=dict)
 
 
 def plan_for(
@@ -183,12 +186,21 @@ def plan_for(
                 )
         layouts[event_type.name] = TypeLayout(event_type.name, tuple(fields), unfit)
     conversions = tuple(_conversion(schema.field(i).type) for i in range(len(names)))
+    arrow_types = [schema.field(i).type for i in range(len(names))]
+    direct: dict[str, DirectType] = {}
+    for event_type in catalog:
+        general = direct_type(event_type)
+        if general is not None:
+            found = for_schema(general, names, arrow_types, conversions)
+            if found is not None:
+                direct[event_type.name] = found
     return Plan(
         names=names,
         type_index=type_index,
         layouts=layouts,
         declared_by=tuple(frozenset(d) for d in declared),
         conversions=conversions,
+        direct=direct,
     )
 
 

@@ -634,18 +634,19 @@ class VectorEvaluator:
         for event_type, judge in judges.items():
             judge.prepare(batch, self.kinds[event_type], self.defaults[event_type], tracking)
         process = engine.process
+        given = engine._process_validated
         source = batch.source
         first = batch.first_row
         cursor = self.cursor
         try:
-            for number, event, reason in batch.rows():
+            for number, event, reason, ready in batch.rows():
                 if event is None:
                     engine.stats.rejected += 1
                     reject(RejectedRow(source, number, reason or "refused"))
                     continue
                 cursor[0] = number - first
                 try:
-                    released = process(event)
+                    released = given(event) if ready else process(event)
                 except CommitRulesError as error:
                     reject(RejectedRow(source, number, str(error)))
                     continue

@@ -291,6 +291,14 @@ class Engine(Releasing, Atomic):
             raise
         return self._accept_event(checked)
 
+    def _process_validated(self, checked: dict[str, Any]) -> list[Violation]:
+        """:meth:`process` for an event already in the engine's validated form: what
+        ``EventCatalog.validate`` returns (the table reader builds it from columns that
+        decide every field; :mod:`commitrules.columnar._direct`). Not for other callers."""
+        if self._journal.broken is not None or self._deliveries:
+            self._begin()
+        return self._accept_event(checked)
+
     def process_many(self, events: Iterable[Mapping[str, Any] | Any]) -> list[Violation]:
         """Process events in order; the violations of all of them, in the order released.
 

@@ -153,12 +153,16 @@ class AdmissionEngine(Engine):
 
     _admitted: dict[str, Any] | None = None
 
-    def admit(self, event: Mapping[str, Any] | Any) -> Admitted:
-        """Decide one event as the single engine would (nothing is judged)."""
+    def admit(self, event: Mapping[str, Any] | Any, *, validated: bool = False) -> Admitted:
+        """Decide one event as the single engine would (nothing is judged); ``validated``:
+        the event is already in the engine's validated form (the table reader's ready rows)."""
         duplicates = self.stats.duplicates
         self._admitted = None
         try:
-            self.process(event)
+            if validated:
+                self._process_validated(dict(event) if type(event) is not dict else event)
+            else:
+                self.process(event)
         except CommitRulesError as error:
             return Admitted(False, None, None, self._watermark_us, error)
         if self.stats.duplicates != duplicates:

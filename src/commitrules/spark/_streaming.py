@@ -149,14 +149,14 @@ class StreamHost:
                 continue
             source, batch = piece.source, piece.batch
             checked = check_batch(source, piece.first_row, batch, self.plans(batch.schema, source))
-            for row, event, reason in checked.rows():
+            for row, event, reason, ready in checked.rows():
                 here = self.position
                 self.position += 1
                 if event is None:
                     admission.stats.rejected += 1
                     refused.append(RejectedRow(source, row, reason or "refused"))
                     continue
-                answer = admission.admit(event)
+                answer = admission.admit(event, validated=ready)
                 if not answer.admitted:
                     if answer.error is not None:
                         refused.append(RejectedRow(source, row, str(answer.error)))

@@ -243,14 +243,14 @@ def admission_task(job: Job, table: pa.Table) -> pa.Table:
             continue
         source, first_row, batch = piece.source, piece.first_row, piece.batch
         checked = check_batch(source, first_row, batch, plans(batch.schema, source))
-        for row, event, reason in checked.rows():
+        for row, event, reason, ready in checked.rows():
             here = position
             position += 1
             if event is None:
                 admission.stats.rejected += 1
                 add("reject", position=here, source=source, row=row, reason=reason or "refused")
                 continue
-            answer = admission.admit(event)
+            answer = admission.admit(event, validated=ready)
             if not answer.admitted:
                 if answer.error is not None:
                     add("reject", position=here, source=source, row=row, reason=str(answer.error))
