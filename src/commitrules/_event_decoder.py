@@ -43,7 +43,14 @@ import msgspec
 if TYPE_CHECKING:
     from .events import EventType
 
-__all__ = ["FastDecoder", "FieldRule", "UnsupportedError", "decimal_value", "field_rule"]
+__all__ = [
+    "FastDecoder",
+    "FieldRule",
+    "UnsupportedError",
+    "decimal_value",
+    "decimal_within",
+    "field_rule",
+]
 
 _PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,18})?", re.ASCII).fullmatch
 """Decimal text the decoder takes: what pydantic and ``Decimal()`` read the same way,
@@ -165,27 +172,23 @@ def field_rule(annotation: Any, metadata: Iterable[Any]) -> FieldRule:
     return rule
 
 
+def _limited(base: type, **limits: Any) -> Any:
+    """``base`` with msgspec's checks of the limits that are given (None: no limit)."""
+    given = {name: value for name, value in limits.items() if value is not None}
+    return Annotated[base, msgspec.Meta(**given)] if given else base
+
+
 def _field(annotation: Any, metadata: Iterable[Any]) -> tuple[Any, dict[str, Any] | None]:
     """The msgspec type of a field, and its decimal checks (None for other fields)."""
     rule = field_rule(annotation, metadata)
     decimal: dict[str, Any] | None = None
     kind: Any
     if rule.kind == "str":
-        meta: dict[str, Any] = {
-            name: value
-            for name, value in (("min_length", rule.shortest), ("max_length", rule.longest))
-            if value is not None
-        }
-        kind = Annotated[str, msgspec.Meta(**meta)] if meta else str
+        kind = _limited(str, min_length=rule.shortest, max_length=rule.longest)
     elif rule.kind == "bool":
         kind = bool
     elif rule.kind == "int":
-        bounds: dict[str, Any] = {
-            name: value
-            for name, value in (("ge", rule.lowest), ("le", rule.highest))
-            if value is not None
-        }
-        kind = Annotated[int, msgspec.Meta(**bounds)] if bounds else int
+        kind = _limited(int, ge=rule.lowest, le=rule.highest)
     elif rule.kind == "decimal":
         decimal = {"ge": rule.lowest, "le": rule.highest}
         kind = str | int
@@ -248,6 +251,18 @@ def decimal_value(value: Any) -> Decimal | None:
     if -_EXACT_INT <= value <= _EXACT_INT:
         return Decimal(value)
     return None
+
+
+def decimal_within(value: Any, lowest: Decimal | None, highest: Decimal | None) -> Decimal | None:
+    """:func:`decimal_value` within the bounds given, or None when pydantic must decide."""
+    number = decimal_value(value)
+    if (
+        number is None
+        or (lowest is not None and number < lowest)
+        or (highest is not None and number > highest)
+    ):
+        return None
+    return number
 
 
 @functools.cache
@@ -314,12 +329,8 @@ class FastDecoder:
             value = checked[field]
             if value is None:
                 continue
-            value = decimal_value(value)
-            if (
-                value is None
-                or (lowest is not None and value < lowest)
-                or (highest is not None and value > highest)
-            ):
+            value = decimal_within(value, lowest, highest)
+            if value is None:
                 return None
             checked[field] = value
         return checked

@@ -32,7 +32,7 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._event_decoder import FieldRule, UnsupportedError, decimal_value, field_rule
+from .._event_decoder import FieldRule, UnsupportedError, decimal_within, field_rule
 from ..events import EventType
 from ._values import python_values
 
@@ -191,6 +191,15 @@ class Facts:
         self._found[key] = fact
         return fact
 
+    def _within(self, index: int, what: str, lowest: Any, highest: Any) -> bool:
+        """Whether a column's span (lengths or values, ``what``) is within the bounds."""
+        if lowest is None and highest is None:
+            return True
+        low, high = self._fact(index, what)
+        return low is None or (
+            (lowest is None or low >= lowest) and (highest is None or high <= highest)
+        )
+
     def kept(self, field: DirectField) -> bool:
         """Whether every value of the field's column keeps the field's rule (nulls aside)."""
         index = field.index
@@ -203,23 +212,11 @@ class Facts:
         if rule is None:
             return True
         if rule.kind == "str":
-            if rule.shortest is None and rule.longest is None:
-                return True
-            low, high = self._fact(index, "length")
-            return low is None or (
-                (rule.shortest is None or low >= rule.shortest)
-                and (rule.longest is None or high <= rule.longest)
-            )
+            return self._within(index, "length", rule.shortest, rule.longest)
         if rule.kind == "literal":
             return bool(self._fact(index, "values") <= frozenset(rule.values or ()))
         if rule.kind == "int":
-            if rule.lowest is None and rule.highest is None:
-                return True
-            low, high = self._fact(index, "bounds")
-            return low is None or (
-                (rule.lowest is None or low >= rule.lowest)
-                and (rule.highest is None or high <= rule.highest)
-            )
+            return self._within(index, "bounds", rule.lowest, rule.highest)
         return True  # booleans; decimals and lists are checked a value at a time
 
 
@@ -240,12 +237,8 @@ def _bad_values(field: DirectField, values: list[Any], bad: set[int]) -> list[An
             if value is None:
                 out.append(None)
                 continue
-            number = decimal_value(value)
-            if (
-                number is None
-                or (lowest is not None and number < lowest)
-                or (highest is not None and number > highest)
-            ):
+            number = decimal_within(value, lowest, highest)
+            if number is None:
                 bad.add(i)
             out.append(number)
         return out
