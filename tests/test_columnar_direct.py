@@ -15,18 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import commitrules
-from commitrules import EventValidationError
-from commitrules.columnar import TableError, evaluate_table, events_table
-from commitrules.columnar._rows import check_batch
-from commitrules.columnar._schema import Plan, plan_for
-from commitrules.events import EventCatalog
-from commitrules.testing import strategies
+pa = pytest.importorskip("pyarrow")
+
+import commitrules  # noqa: E402
+from commitrules import EventValidationError  # noqa: E402
+from commitrules.columnar import TableError, evaluate_table, events_table  # noqa: E402
+from commitrules.columnar._rows import check_batch  # noqa: E402
+from commitrules.columnar._schema import Plan, plan_for  # noqa: E402
+from commitrules.events import EventCatalog  # noqa: E402
+from commitrules.testing import strategies  # noqa: E402
 
 PACKS = Path(__file__).parent / "packs"
 
