@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import _logging  # noqa: F401 - the 'commitrules' logger and its NullHandler
 
 if TYPE_CHECKING:
+    from ._pace import long_run
     from .engine import Engine, EngineStats, EvidenceMode, Outcome
     from .errors import (
         AuditLogError,
@@ -92,6 +93,7 @@ __all__ = [
     "bundled_packs",
     "event_json_schema",
     "load_pack",
+    "long_run",
     "plan_for",
 ]
 
@@ -139,6 +141,7 @@ _EXPORTS = {
         ".pack",
     ),
     **dict.fromkeys(("Plan", "plan_for"), ".plan"),
+    "long_run": "._pace",
     **dict.fromkeys(("Message", "PackRef", "Violation"), ".violations"),
 }
 #: Submodules reachable as attributes (``commitrules.events.Sale``) without importing them first.

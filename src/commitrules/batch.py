@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from ._io import Line, raw_lines
+from ._pace import paced
 from ._safe_text import visible
 from .engine import Engine, EngineStats
 from .errors import CommitRulesError
@@ -47,6 +48,7 @@ class CheckResult:
     watermark: dt.datetime | None
 
 
+@paced
 def check_files(
     paths: Sequence[str],
     pack: Pack | None = None,

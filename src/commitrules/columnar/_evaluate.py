@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from .._pace import paced
 from ..engine import Engine
 from ..errors import CommitRulesError
 from ..violations import Violation
@@ -66,6 +67,7 @@ class RowEvaluator:
                 found.extend(released)
 
 
+@paced
 def evaluate_pieces(
     pieces: Iterable[Piece | Damaged],
     engine: Engine,

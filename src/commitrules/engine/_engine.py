@@ -31,6 +31,7 @@ import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .._pace import paced
 from ..errors import (
     CalendarError,
     CommitRulesError,
@@ -299,6 +300,7 @@ class Engine(Releasing, Atomic):
             self._begin()
         return self._accept_event(checked)
 
+    @paced
     def process_many(self, events: Iterable[Mapping[str, Any] | Any]) -> list[Violation]:
         """Process events in order; the violations of all of them, in the order released.
 

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from .. import snapshot as snapshots
+from .._pace import paced
 from ..engine import Engine, EngineStats, EvidenceMode, Outcome
 from ..engine._stage import (
     AdmissionEngine,
@@ -79,6 +80,7 @@ def _place(item: StageFinding | StageOutcome, where: tuple[int, int]) -> tuple[A
     return (*item.after, item.rule, where, item.serial)
 
 
+@paced
 def run_plan(
     pack: Pack,
     events: Iterable[Mapping[str, Any] | Any],

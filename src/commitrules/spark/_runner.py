@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlparse
 
 import attrs
 
+from .._pace import paced
 from ..columnar import RejectedRow, rejects_table, violations_table
 from ..engine import EngineStats, EvidenceMode, Outcome
 from ..engine._stage import StageFinding, StageOutcome
@@ -171,6 +172,7 @@ def job_for(
     return pack, job
 
 
+@paced
 def evaluate_spark(
     events: Any,
     pack: Pack | None = None,

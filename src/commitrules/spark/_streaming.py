@@ -42,6 +42,7 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._pace import paced
 from ..columnar import RejectedRow, rejects_table, violations_table
 from ..engine import EngineStats, EvidenceMode, Outcome
 from ..engine._stage import AdmissionEngine
@@ -285,6 +286,7 @@ def _write(table: pa.Table, folder: str | None, name: str) -> None:
     pq.write_table(table, target / name)
 
 
+@paced
 def stream_spark(
     source: Any,
     pack: Pack | None = None,

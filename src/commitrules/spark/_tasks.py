@@ -20,6 +20,7 @@ import attrs
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._pace import long_run
 from ..engine import EngineStats, EvidenceMode
 from ..engine._stage import AdmissionEngine, StageEngine
 from ..errors import CommitRulesError
@@ -352,7 +353,8 @@ def task(function: Callable[[Job, pa.Table], pa.Table], job: Job) -> Callable[[p
     it takes and gives a whole group as a ``pyarrow.Table``)."""
 
     def run(table: pa.Table) -> pa.Table:
-        return function(job, table)
+        with long_run():  # a task is a long run in its worker (see commitrules._pace)
+            return function(job, table)
 
     return run
 
