@@ -11,13 +11,16 @@ a Python ``datetime`` holds) before any per-row work:
   unknown or null, is given to the engine with every non-null value it has: the engine
   refuses it exactly as it refuses that event from JSON (an unknown field, an unknown
   type, a missing type);
-- every other row is the dict of its type's non-null columns.
+- a row of a type whose fields the columns decide, that keeps the type's limits, is the
+  validator's dict itself (every declared field, defaults filled; see :mod:`._direct`),
+  marked ``ready``;
+- every other row is the dict of its type's non-null columns, for the engine to validate.
 
 Events are built a type at a time (only the columns that type reads, only its rows), then
 handed out in row order. Time columns become aware ``datetime`` values in the column's zone
 as fixed offsets, as RFC 3339 text parses to (microseconds: a nanosecond value with a part
 below a microsecond is refused); decimal columns their shortest text (``0.92``, not the
-column's ``0.920000000000000000``); lists Python lists.
+column's ``0.920000000000000000``); lists Python lists (see :mod:`._values`).
 """
 
 from __future__ import annotations
