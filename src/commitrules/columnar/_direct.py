@@ -25,6 +25,7 @@ checks that a row given directly equals what the validator makes of it.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -66,8 +67,21 @@ class DirectType:
     fields: tuple[DirectField, ...]
 
 
+#: A type's reading of its model, by model: worked out once per model, not once per schema
+#: (a folder of files of several schemas, a stream's micro-batches).
+_BY_MODEL: weakref.WeakKeyDictionary[type, DirectType | None] = weakref.WeakKeyDictionary()
+_UNKNOWN = object()
+
+
 def direct_type(event_type: EventType) -> DirectType | None:
     """How to give ``event_type``'s rows directly, or None when its validator must."""
+    known = _BY_MODEL.get(event_type.model, _UNKNOWN)
+    if known is _UNKNOWN:
+        known = _BY_MODEL[event_type.model] = _direct_type(event_type)
+    return known  # type: ignore[return-value]
+
+
+def _direct_type(event_type: EventType) -> DirectType | None:
     times = dict(event_type.times)
     fields: list[DirectField] = []
     for name, info in event_type.model.model_fields.items():
