@@ -226,3 +226,97 @@ def test_a_failing_micro_batch_stops_the_stream_before_the_next_one_is_taken(
             rejects=str(rejects),
         )
     assert sorted(path.name for path in rejects.iterdir()) == ["batch-000000.parquet"]
+
+
+def test_a_file_streams_micro_batches_are_listed_from_the_source_log_without_a_spark_job(
+    spark_session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Twelve files one per micro-batch: the log's plain entries and its compacted one
+    # (Spark compacts every tenth: 9.compact repeats micro-batches 0-8). Asking the rows
+    # for their files (a Spark job per micro-batch) must not happen.
+    import commitrules.spark._streaming as streaming
+
+    def no_job(frame: Any) -> list[str]:
+        raise AssertionError("the micro-batch's rows were asked for their files")
+
+    monkeypatch.setattr(streaming, "_file_names", no_job)
+    table = events_table(benchmark_arrival()[:240], PACK.catalog, timezone=PACK.timezone)
+    write_files(table, tmp_path / "in", 12)
+    single = evaluate_files(tmp_path / "in", PACK)
+    streamed = stream_spark(
+        tmp_path / "in", PACK, spark=spark_session, checkpoint=str(tmp_path / "checkpoint")
+    )
+    assert streamed.micro_batches == 12
+    assert (tmp_path / "checkpoint" / "sources" / "0" / "9.compact").is_file()
+    assert [v.to_dict() for v in streamed.violations] == [v.to_dict() for v in single.violations]
+    assert streamed.stats == single.stats
+    assert streamed.stats.processed > 200
+
+
+def test_without_a_readable_source_log_the_rows_name_their_files(
+    spark_session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import commitrules.spark._streaming as streaming
+
+    asked: list[int] = []
+    ask = streaming._file_names
+
+    def counted(frame: Any) -> list[str]:
+        asked.append(1)
+        return ask(frame)
+
+    monkeypatch.setattr(streaming, "_logged_files", lambda checkpoint, batch_id: None)
+    monkeypatch.setattr(streaming, "_file_names", counted)
+    table = events_table(benchmark_arrival()[:60], PACK.catalog, timezone=PACK.timezone)
+    write_files(table, tmp_path / "in", 2)
+    single = evaluate_files(tmp_path / "in", PACK)
+    streamed = stream_spark(
+        tmp_path / "in", PACK, spark=spark_session, checkpoint=str(tmp_path / "checkpoint")
+    )
+    assert len(asked) == streamed.micro_batches == 2
+    assert [v.to_dict() for v in streamed.violations] == [v.to_dict() for v in single.violations]
+    assert streamed.stats == single.stats
+
+
+def test_a_file_without_rows_is_checked_as_the_single_engine_checks_it(
+    spark_session: Any, tmp_path: Path
+) -> None:
+    # Listed by the source log, a file with no row has its schema checked, as
+    # evaluate_files checks every file before the first row.
+    from commitrules.columnar import TableError
+
+    table = events_table(benchmark_arrival()[:40], PACK.catalog, timezone=PACK.timezone)
+    files = write_files(table, tmp_path / "in", 2)
+    pq.write_table(table.slice(0, 0).drop_columns(["type"]), files[1])
+    os.utime(files[1], (1_000_001, 1_000_001))
+    with pytest.raises(TableError, match=r"part-01\.parquet"):
+        evaluate_files(tmp_path / "in", PACK)
+    with pytest.raises(TableError, match=r"part-01\.parquet"):
+        stream_spark(
+            tmp_path / "in", PACK, spark=spark_session, checkpoint=str(tmp_path / "checkpoint")
+        )
+
+
+def test_the_source_log_is_read_only_where_it_can_tell(tmp_path: Path) -> None:
+    from commitrules.spark._streaming import _logged_files
+
+    log = tmp_path / "checkpoint" / "sources" / "0"
+    log.mkdir(parents=True)
+    entry = {"path": "file:///data/in/part%2001.parquet", "timestamp": 1, "batchId": 0}
+    (log / "0").write_text("v1\n" + json.dumps(entry) + "\n", encoding="utf-8")
+    compact = [
+        {"path": f"file:///data/in/part-{n}.parquet", "timestamp": n, "batchId": n // 2}
+        for n in (3, 2, 1)
+    ]
+    (log / "1.compact").write_text(
+        "v1\n" + "\n".join(json.dumps(item) for item in compact) + "\n", encoding="utf-8"
+    )
+    checkpoint = str(tmp_path / "checkpoint")
+    assert _logged_files(checkpoint, 0) == ["/data/in/part 01.parquet"]
+    assert _logged_files(checkpoint, 1) == ["/data/in/part-2.parquet", "/data/in/part-3.parquet"]
+    assert _logged_files(checkpoint, 2) is None  # not written: the rows are asked
+    assert _logged_files("hdfs://cluster/checkpoint", 0) is None  # not on this machine
+    (log / "2").write_text("v2\n{}\n", encoding="utf-8")
+    assert _logged_files(checkpoint, 2) is None  # another layout
+    (log / "3").write_text("v1\nnot json\n", encoding="utf-8")
+    assert _logged_files(checkpoint, 3) is None
