@@ -153,3 +153,47 @@ def test_rule_fingerprints_are_the_same_in_every_process() -> None:
         seen.add(result.stdout)
     assert len(seen) == 1
     assert len(json.loads(seen.pop())["hk"]) == len(PACK.rules)
+
+
+def test_state_values_encode_and_decode_alike_whatever_their_container_type() -> None:
+    # Plain items of lists, tuples and dicts are copied without a call each; subclasses
+    # (an enum, an ordered dict) and tagged values still take the general way.
+    import enum
+    from collections import OrderedDict
+    from decimal import Decimal
+
+    from commitrules.snapshot import decode, encode
+
+    class Level(enum.IntEnum):
+        HIGH = 2
+
+    at = dt.datetime(2026, 7, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    value = {
+        "a": (1, 2.5, None, True, "x"),
+        3: [at, dt.date(2026, 7, 1), Decimal("0.92"), Level.HIGH],
+        "nested": OrderedDict(k=[{"t": at}], s=frozenset({"b", "a"})),
+    }
+    encoded = encode(value)
+    assert encoded == {
+        "a": [1, 2.5, None, True, "x"],
+        "3": [
+            {"$dt": "2026-07-01T09:00:00+08:00"},
+            {"$d": "2026-07-01"},
+            {"$dec": "0.92"},
+            2,
+        ],
+        "nested": {"k": [{"t": {"$dt": "2026-07-01T09:00:00+08:00"}}], "s": ["a", "b"]},
+    }
+    assert json.loads(json.dumps(encoded)) == encoded
+    decoded = decode(encoded)
+    assert decoded == {
+        "a": [1, 2.5, None, True, "x"],
+        "3": [at, dt.date(2026, 7, 1), Decimal("0.92"), 2],
+        "nested": {"k": [{"t": at}], "s": ["a", "b"]},
+    }
+    assert decode(
+        OrderedDict(k=OrderedDict({"$dec": "1.5"}), l=[OrderedDict({"$d": "2026-01-02"})])
+    ) == {
+        "k": Decimal("1.5"),
+        "l": [dt.date(2026, 1, 2)],
+    }
