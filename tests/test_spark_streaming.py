@@ -228,6 +228,20 @@ def test_a_failing_micro_batch_stops_the_stream_before_the_next_one_is_taken(
     assert sorted(path.name for path in rejects.iterdir()) == ["batch-000000.parquet"]
 
 
+def streamed_as_single(spark: Any, tmp_path: Path, *, rows: int, files: int) -> Any:
+    """The benchmark's first ``rows`` rows in ``files`` files, one per micro-batch: the
+    stream's result, checked equal to the single engine's."""
+    table = events_table(benchmark_arrival()[:rows], PACK.catalog, timezone=PACK.timezone)
+    write_files(table, tmp_path / "in", files)
+    single = evaluate_files(tmp_path / "in", PACK)
+    streamed = stream_spark(
+        tmp_path / "in", PACK, spark=spark, checkpoint=str(tmp_path / "checkpoint")
+    )
+    assert [v.to_dict() for v in streamed.violations] == [v.to_dict() for v in single.violations]
+    assert streamed.stats == single.stats
+    return streamed
+
+
 def test_a_file_streams_micro_batches_are_listed_from_the_source_log_without_a_spark_job(
     spark_session: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -240,16 +254,9 @@ def test_a_file_streams_micro_batches_are_listed_from_the_source_log_without_a_s
         raise AssertionError("the micro-batch's rows were asked for their files")
 
     monkeypatch.setattr(streaming, "_file_names", no_job)
-    table = events_table(benchmark_arrival()[:240], PACK.catalog, timezone=PACK.timezone)
-    write_files(table, tmp_path / "in", 12)
-    single = evaluate_files(tmp_path / "in", PACK)
-    streamed = stream_spark(
-        tmp_path / "in", PACK, spark=spark_session, checkpoint=str(tmp_path / "checkpoint")
-    )
+    streamed = streamed_as_single(spark_session, tmp_path, rows=240, files=12)
     assert streamed.micro_batches == 12
     assert (tmp_path / "checkpoint" / "sources" / "0" / "9.compact").is_file()
-    assert [v.to_dict() for v in streamed.violations] == [v.to_dict() for v in single.violations]
-    assert streamed.stats == single.stats
     assert streamed.stats.processed > 200
 
 
@@ -267,15 +274,8 @@ def test_without_a_readable_source_log_the_rows_name_their_files(
 
     monkeypatch.setattr(streaming, "_logged_files", lambda checkpoint, batch_id: None)
     monkeypatch.setattr(streaming, "_file_names", counted)
-    table = events_table(benchmark_arrival()[:60], PACK.catalog, timezone=PACK.timezone)
-    write_files(table, tmp_path / "in", 2)
-    single = evaluate_files(tmp_path / "in", PACK)
-    streamed = stream_spark(
-        tmp_path / "in", PACK, spark=spark_session, checkpoint=str(tmp_path / "checkpoint")
-    )
+    streamed = streamed_as_single(spark_session, tmp_path, rows=60, files=2)
     assert len(asked) == streamed.micro_batches == 2
-    assert [v.to_dict() for v in streamed.violations] == [v.to_dict() for v in single.violations]
-    assert streamed.stats == single.stats
 
 
 def test_a_file_without_rows_is_checked_as_the_single_engine_checks_it(
