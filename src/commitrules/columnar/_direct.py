@@ -70,15 +70,15 @@ class DirectType:
 #: A type's reading of its model, by model: worked out once per model, not once per schema
 #: (a folder of files of several schemas, a stream's micro-batches).
 _BY_MODEL: weakref.WeakKeyDictionary[type, DirectType | None] = weakref.WeakKeyDictionary()
-_UNKNOWN = object()
 
 
 def direct_type(event_type: EventType) -> DirectType | None:
     """How to give ``event_type``'s rows directly, or None when its validator must."""
-    known = _BY_MODEL.get(event_type.model, _UNKNOWN)
-    if known is _UNKNOWN:
-        known = _BY_MODEL[event_type.model] = _direct_type(event_type)
-    return known  # type: ignore[return-value]
+    try:
+        return _BY_MODEL[event_type.model]
+    except KeyError:
+        found = _BY_MODEL[event_type.model] = _direct_type(event_type)
+        return found
 
 
 def _direct_type(event_type: EventType) -> DirectType | None:
