@@ -362,3 +362,129 @@ def test_the_vectorised_modules_examples_run() -> None:
     failures, tried = doctest.testmod(_vector, optionflags=doctest.ELLIPSIS)
     assert tried > 0
     assert failures == 0
+
+
+def _data_access(number: int, at: str) -> dict[str, Any]:
+    return {
+        "id": f"d{number}",
+        "type": "data_access",
+        "at": at,
+        "staff_id": "S-1",
+        "staff_role": "teller",
+        "customer_id": f"C{number}",
+        "purpose": "service",
+        "data_class": "internal",
+    }
+
+
+def _sale(number: int, at: str, *, recorded: bool) -> dict[str, Any]:
+    return {
+        "id": f"s{number}",
+        "type": "sale",
+        "at": at,
+        "customer_id": f"C{number}",
+        "product_id": "P-1",
+        "product_risk": 3,
+        "amount": "1000",
+        "currency": "CNY",
+        "staff_id": "S-1",
+        "branch_id": "B-1",
+        "channel": "branch",
+        "recorded": recorded,
+        "customer_age": 40,
+    }
+
+
+def _lean_stream() -> list[dict[str, Any]]:
+    """Rows of a type no rule of the mini pack reads (the lean intake's), with a repeat,
+    a conflicting repeat, a late row and one too far ahead among them, and sales between."""
+    events = [_data_access(n, f"2026-07-01T09:{n:02d}:00+08:00") for n in range(6)]
+    events.insert(2, dict(events[1]))  # a duplicate: dropped, counted
+    events.insert(4, {**events[0], "purpose": "marketing"})  # a conflict: names the field
+    events.append(_data_access(90, "2026-06-20T09:00:00+08:00"))  # late
+    events.append(_data_access(91, "2029-01-01T09:00:00+08:00"))  # too far ahead
+    events.append(_data_access(92, "2026-07-01T10:00:00+08:00"))
+    return events
+
+
+def test_quiet_rows_take_the_lean_intake_and_give_what_the_per_event_path_gives() -> None:
+    pack = SMALL
+    events = _lean_stream()
+    events[5:5] = [_sale(n, f"2026-07-01T09:0{n}:30+08:00", recorded=n % 2 == 0) for n in (3, 4)]
+    # Times as timestamps: the rows whose columns decide every field come validated.
+    table = events_table(events, pack.catalog, timezone=pack.timezone, decimals="text")
+    events = as_typed(events, pack)
+    by_event = Run(pack)
+    by_event.per_event(events)
+    by_event.advance()
+    engine = Engine(pack, outcomes=(outcomes := []).append)
+    evaluator = VectorEvaluator(engine)
+    assert "data_access" in evaluator.lean
+    assert "sale" not in evaluator.lean
+    with evaluator:
+        result = evaluate_pieces(data_pieces(table, 4, "<t>"), engine, evaluator=evaluator)
+    released = list(result.violations) + engine.advance_to(END)
+    assert [v.to_dict() for v in released] == [v.to_dict() for v in by_event.violations]
+    assert [o.to_dict() for o in outcomes] == [o.to_dict() for o in by_event.outcomes]
+    assert [(row.row, row.reason) for row in result.rejected] == by_event.rejected
+    assert engine.stats == by_event.engine.stats
+    assert engine.snapshot() == by_event.engine.snapshot()
+    # The repeat's conflict names the field, from the earlier row's values in the journal.
+    reasons = dict(by_event.rejected)
+    assert "different: purpose" in reasons[4]
+    assert any("before the watermark" in r for r in reasons.values())
+    assert any("ahead of the watermark" in r for r in reasons.values())
+    # Every data_access row the engine accepted as new took the lean intake.
+    refused = {position for position, _ in by_event.rejected}
+    accepted = [
+        position
+        for position, event in enumerate(events)
+        if event["type"] == "data_access" and position not in refused
+    ]
+    assert evaluator.lean_rows == len(accepted) - 1 > 3  # less the duplicate
+
+
+def test_a_rollback_replays_the_rows_the_lean_intake_journaled_as_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Sales (each breaks a rule: routed) between runs of rows no rule reads (lean). Routing
+    # fails at its 3rd call: the engine goes back to its checkpoint and replays the
+    # journal, lean rows (kept as values) included, then refuses the sale.
+    pack = SMALL
+    events: list[dict[str, Any]] = []
+    for n in range(8):
+        hour = 9 + n
+        events += [
+            _data_access(10 * n + k, f"2026-07-01T{hour:02d}:{k:02d}:00+08:00") for k in range(4)
+        ]
+        events.append(_sale(n, f"2026-07-01T{hour:02d}:05:00+08:00", recorded=False))
+    table = events_table(events, pack.catalog, timezone=pack.timezone, decimals="text")
+    events = as_typed(events, pack)
+    route = Router.route
+
+    def faulty_routing() -> Any:
+        calls = itertools.count(1)
+
+        def faulty(self: Router, *args: Any, **kwargs: Any) -> Any:
+            if next(calls) == 3:
+                raise RuntimeError("injected fault")
+            return route(self, *args, **kwargs)
+
+        return faulty
+
+    monkeypatch.setattr(Router, "route", faulty_routing())
+    by_event = Run(pack)
+    by_event.per_event(events)
+    monkeypatch.setattr(Router, "route", faulty_routing())
+    engine = Engine(pack, outcomes=(outcomes := []).append)
+    evaluator = VectorEvaluator(engine)
+    with evaluator:
+        result = evaluate_pieces(data_pieces(table, 7, "<t>"), engine, evaluator=evaluator)
+    assert len(by_event.rejected) == 1
+    assert all("failed at step 'routing'" in reason for _, reason in by_event.rejected)
+    assert [(row.row, row.reason) for row in result.rejected] == by_event.rejected
+    assert [v.to_dict() for v in result.violations] == [v.to_dict() for v in by_event.violations]
+    assert [o.to_dict() for o in outcomes] == [o.to_dict() for o in by_event.outcomes]
+    assert evaluator.lean_rows == 32
+    assert engine.snapshot() == by_event.engine.snapshot()
+    assert engine.stats == by_event.engine.stats

@@ -274,10 +274,16 @@ def ready_events(
     count: int,
     direct: DirectType,
     facts: Facts,
-) -> tuple[list[int], Iterator[dict[str, Any]]] | None:
+    *,
+    as_values: bool = False,
+) -> tuple[list[int], Iterator[Any]] | None:
     """The rows of ``rows`` (a type's rows of a batch of ``count``) given directly, in
     order, and their validated events (made as they are asked for); None when no row
-    of this type can be in this batch (a required field without values)."""
+    of this type can be in this batch (a required field without values).
+
+    With ``as_values``, each event is the tuple of its values in the type's field order
+    (what the validated dict would hold, without the dict: see
+    :meth:`commitrules.engine._intake.Digests.of_values`)."""
     located: list[tuple[DirectField, int | None]] = []
     for field in direct.fields:
         index = field.index
@@ -336,6 +342,11 @@ def ready_events(
             values.append(got)
     if bad:
         chosen = [row for i, row in enumerate(chosen) if i not in bad]
+    if as_values:
+        made: Iterator[Any] = zip(*values, strict=True)
+        if bad:
+            made = (row for i, row in enumerate(made) if i not in bad)
+        return chosen, made
     return chosen, _made(names, values, bad)
 
 

@@ -25,7 +25,7 @@ column's ``0.920000000000000000``); lists Python lists (see :mod:`._values`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from typing import Any
 
 import attrs
@@ -77,11 +77,14 @@ class CheckedBatch:
         """Rows in the batch."""
         return int(self.batch.num_rows)
 
-    def rows(self) -> Iterator[tuple[int, dict[str, Any] | None, str | None, bool]]:
+    def rows(self, as_values: Container[str] = ()) -> Iterator[tuple[int, Any, str | None, bool]]:
         """``(row number in the source, event, reason, ready)`` per row; the event is None
         when the row is refused (``reason`` then says why). ``ready`` says the event is
         already the engine's validated dict (see :mod:`._direct`), to be accepted as it
-        is; otherwise it is a dict for the engine to validate."""
+        is; otherwise it is a dict for the engine to validate.
+
+        A ready row of a type in ``as_values`` comes as the tuple of its values in the
+        type's field order instead of the dict (the vectorised path's lean intake)."""
         plan = self.plan
         kinds: list[Any] = python_values(self.columns[plan.type_index], plan, plan.type_index)
         refused = self.refused
@@ -96,7 +99,7 @@ class CheckedBatch:
         # reads, and only the group's rows of them; then the events go out in row order.
         # A type's rows that the columns decide are given validated (a group of their own).
         events: dict[Any, Iterator[dict[str, Any]]] = {}
-        ready: dict[int, Iterator[dict[str, Any]]] = {}
+        ready: dict[int, Iterator[Any]] = {}
         facts = Facts(self.columns)
         for group, rows in groups.items():
             if group is _WHOLE:
@@ -105,7 +108,15 @@ class CheckedBatch:
                 continue
             direct = plan.direct.get(group)
             if direct is not None:
-                made = ready_events(self.columns, plan, rows, self.num_rows, direct, facts)
+                made = ready_events(
+                    self.columns,
+                    plan,
+                    rows,
+                    self.num_rows,
+                    direct,
+                    facts,
+                    as_values=group in as_values,
+                )
                 if made is not None:
                     given, validated = made
                     if given:

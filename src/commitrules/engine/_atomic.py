@@ -28,7 +28,15 @@ import attrs
 from ..errors import ProcessingError
 from ._parts import EngineParts
 
-__all__ = ["MAX_INTERVAL", "MIN_INTERVAL", "Atomic", "EngineFault", "Journal", "no_collection"]
+__all__ = [
+    "MAX_INTERVAL",
+    "MIN_INTERVAL",
+    "VALUES",
+    "Atomic",
+    "EngineFault",
+    "Journal",
+    "no_collection",
+]
 
 _PICKLE = pickle.HIGHEST_PROTOCOL
 
@@ -44,6 +52,11 @@ SPACING = 4
 """Calls between two checkpoints per item of state: a checkpoint costs about as much as
 the state is large, so its cost per call stays constant; a rollback replays at most this
 many calls per item (a failure is rare, every call pays for the checkpoints)."""
+
+
+VALUES = object()
+"""The mark of a journal entry whose event is the tuple of its values in field order (the
+vectorised table path's lean intake), in the place of the prepared values (it had none)."""
 
 
 class EngineFault(BaseException):
@@ -189,6 +202,9 @@ class Atomic(EngineParts):
             for checked, at_us, event_id, kind, prepared in journal.entries:
                 if checked is None:
                     self._apply_advance(at_us)
+                elif prepared is VALUES:
+                    event = self._digests.event_of(kind, checked)
+                    self._apply_event(event, at_us, event_id, kind, self._routes.get(kind), {})
                 else:
                     self._apply_event(
                         checked, at_us, event_id, kind, self._routes.get(kind), prepared

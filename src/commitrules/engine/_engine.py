@@ -50,7 +50,7 @@ from ..rules.check import CheckRule, fuse_checks
 from ..rules.operational import horizon_alarm, rule_error
 from ..violations import Violation, release_order
 from ..waivers import Waivers, unknown_target
-from ._atomic import Atomic, Journal
+from ._atomic import VALUES, Atomic, Journal
 from ._derived import DerivedLog
 from ._findings import FINDING, Releasing, Services
 from ._intake import Digests, DuplicateStore, future_error, late_error
@@ -63,6 +63,7 @@ __all__ = ["Engine", "EngineStats", "EvidenceMode", "Outcome", "Tracer"]
 _FINDING = FINDING
 _DAY_US = 86_400_000_000
 _NOTHING: dict[int, Any] = {}
+_NO_EVENT: dict[str, Any] = {}
 #: Judge a type's checks with one generated function (tests compare both ways).
 FUSE_CHECKS = True
 _REJECTING = (CalendarError, EventValidationError)
@@ -512,11 +513,60 @@ class Engine(Releasing, Atomic):
             self._commit_deliveries({"event_id": event_id, "event_type": kind}, out)
         return out
 
+    def _accept_values(self, values: tuple[Any, ...], kind: str) -> list[Violation] | None:
+        """:meth:`_process_validated` for an event given as its validated values in its
+        type's field order (id, type and time first), for the vectorised table path: of a
+        type that no rule prepares or releases, and that the caller knows no rule reports
+        on (every check on it decided quiet over columns). No dict is made.
+
+        Returns None, with nothing changed, when the event is not plainly new and in time
+        (a repeated id, late, too far ahead): the full path then decides it, from its dict.
+        What it commits is what :meth:`_accept_event` commits for the event; the journal
+        keeps its values (:data:`VALUES`), made a dict again only to replay or to name the
+        fields of a conflict."""
+        if self._journal.broken is not None or self._deliveries:
+            self._begin()
+        event_id: str = values[0]
+        at_us = to_us(values[2])
+        store = self._store
+        key = self._digests.of_id(event_id)
+        if store.find(key) >= 0:
+            return None
+        watermark = self._watermark_us
+        if watermark is not None and (at_us < watermark or at_us - watermark > self._max_ahead):
+            return None
+        stats = self.stats
+        journal = self._journal
+        before = stats.violations
+        journal.attempt += 1
+        try:
+            # No route: nothing reads the event itself (see above), only time moves.
+            out = self._apply_event(_NO_EVENT, at_us, event_id, kind, None, _NOTHING)
+            self._step = "store"
+            store.remember(key, at_us, self._digests.of_values(values))
+        except BaseException as error:  # noqa: BLE001 - rolled back, then raised again
+            store.withdraw(key)
+            self._fail(error, event_id, before)
+        self._step = "release"
+        if self._carried:
+            out = [*self._carried, *out]
+            self._carried = []
+        stats.processed += 1
+        journal.entries.append((values, at_us, event_id, kind, VALUES))
+        since = self._since_forget = self._since_forget + 1
+        if since >= 1024:
+            self._forget()
+        if self.observers or self._deliveries or self._call_outcomes:
+            self._commit_deliveries({"event_id": event_id, "event_type": kind}, out)
+        return out
+
     def _earlier(self, event_id: str) -> dict[str, Any] | None:
         """The committed event of an id while the journal still holds it (conflicts name
         the fields that differ from it), else None."""
         for entry in reversed(self._journal.entries):
             if entry[2] == event_id:
+                if entry[4] is VALUES:
+                    return self._digests.event_of(entry[3], entry[0])
                 earlier: dict[str, Any] = entry[0]
                 return earlier
         return None

@@ -62,7 +62,7 @@ class Digests:
     digest is :data:`LEGACY` first, else :data:`SORTED`, else of this version).
     """
 
-    __slots__ = ("_body", "_encode", "_fields", "_id", "_sorted", "fingerprint")
+    __slots__ = ("_body", "_encode", "_fields", "_id", "_sorted", "fingerprint", "order")
 
     def __init__(
         self, key: bytes | None, fields: Mapping[str, Iterable[str]] | None = None
@@ -75,8 +75,10 @@ class Digests:
         self._encode = msgspec.json.Encoder().encode
         #: type -> (number of fields, a getter of their values in the declared order)
         self._fields: dict[str, tuple[int, Callable[[Any], Any]]] = {}
+        #: type -> its field names in the declared order
+        self.order: dict[str, tuple[str, ...]] = {}
         for name, order in (fields or {}).items():
-            names = tuple(order)
+            names = self.order[name] = tuple(order)
             getter = itemgetter(*names) if len(names) > 1 else _one(names)
             self._fields[name] = (len(names), getter)
         #: What a snapshot records of the key (a digest of a constant under it), so that a
@@ -104,6 +106,17 @@ class Digests:
         state = self._body.copy()
         state.update(_sorted_json(checked) if data is None else data)
         return _from_bytes(state.digest(), "little") & _LOW62
+
+    def of_values(self, values: tuple[Any, ...]) -> int:
+        """:meth:`of_body` of a validated event given as the tuple of its values in its
+        type's field order (every field; :meth:`event_of` gives the dict back)."""
+        state = self._body.copy()
+        state.update(self._encode(values))
+        return _from_bytes(state.digest(), "little") & _LOW62
+
+    def event_of(self, kind: str, values: tuple[Any, ...]) -> dict[str, Any]:
+        """The validated event (a dict) of a type's values in field order."""
+        return dict(zip(self.order[kind], values, strict=True))
 
     def of_body_sorted(self, checked: Mapping[str, Any]) -> int:
         """A version 2 snapshot's content digest (sorted JSON), flagged as the store keeps it."""
