@@ -85,6 +85,8 @@ class _Condition:
 
     fields: tuple[str, ...]
     evaluate: Callable[[Mapping[str, Any]], Any]
+    #: Fields read only for whether they are set (``is_set(x)``, ``x is None``), of any kind.
+    present: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -131,13 +133,26 @@ class _Translator:
         self.fields = fields
         self.pack = pack
         self.read: dict[str, None] = {}
+        self.present: dict[str, None] = {}
 
     def translate(self, text: str) -> _Condition:
         tree = ast.parse(text.strip(), mode="eval").body
         kind, build = self.visit(tree)
         if kind != "bool":
             raise _Untranslatable("a condition that is not a plain true or false")
-        return _Condition(tuple(self.read), build)
+        return _Condition(tuple(self.read), build, tuple(self.present))
+
+    def presence(self, node: ast.expr) -> Any:
+        """Whether a field of a kind the columns are not read for is set, or None: a field
+        of any kind is set where its column is not null (the engine refuses a row whose
+        value it cannot read, so a judged row's non-null value is a value)."""
+        if not isinstance(node, ast.Name):
+            return None
+        declared = self.fields.get(node.id)
+        if declared is None or declared[0] in _KINDS:
+            return None
+        self.present[node.id] = None
+        return lambda columns, key=_PRESENT + node.id: columns[key]
 
     def parameter(self, name: str) -> object:
         parameter = self.pack.parameters.get(name)
@@ -213,6 +228,9 @@ class _Translator:
                 and not node.keywords
                 and isinstance(node.args[0], ast.Name)
             ):
+                present = self.presence(node.args[0])
+                if present is not None:
+                    return "bool", present
                 _, build = self.visit(node.args[0])
                 return "bool", lambda columns: pc.is_valid(build(columns))
             raise _Untranslatable(f"the function {node.func.id}()")
@@ -225,6 +243,11 @@ class _Translator:
             and isinstance(node.comparators[0], ast.Constant)
             and node.comparators[0].value is None
         ):
+            present = self.presence(node.left)
+            if present is not None:
+                if isinstance(node.ops[0], ast.Is):
+                    return "bool", lambda columns: pc.invert(present(columns))
+                return "bool", present
             _, build = self.visit(node.left)
             test = pc.is_null if isinstance(node.ops[0], ast.Is) else pc.is_valid
             return "bool", lambda columns: test(build(columns))
@@ -371,6 +394,8 @@ def _column_kind(array: pa.Array) -> str | None:
 
 
 _REQUIRED = object()
+_PRESENT = "\0set:"
+"""The key of a field's presence (a boolean column) among a condition's columns."""
 
 
 def _field_column(
@@ -400,6 +425,14 @@ def _field_column(
     return array, True
 
 
+def _presence(name: str, batch: CheckedBatch) -> Any:
+    """Where a field's column holds a value (all false without a column)."""
+    names = batch.plan.names
+    if name not in names:
+        return pa.repeat(False, batch.num_rows)
+    return pc.is_valid(batch.columns[names.index(name)])
+
+
 def _constant_fits(value: object, kind: str) -> bool:
     if isinstance(value, bool):
         return kind == "bool"
@@ -422,6 +455,10 @@ def _verdicts(
             columns[name], undecided = column
             if undecided:
                 open_on_null.add(name)
+        for name in condition.present if condition is not None else ():
+            columns[_PRESENT + name] = present = _presence(name, batch)
+            if defaults.get(name) is not None and not pc.all(present).as_py():
+                open_on_null.add(_PRESENT + name)  # left out: its default (not None) is set
     rows = batch.num_rows
 
     def known(condition: _Condition | None) -> Any:
@@ -429,6 +466,9 @@ def _verdicts(
         for name in condition.fields if condition is not None else ():
             if name in open_on_null:
                 result = pc.and_(result, pc.is_valid(columns[name]))
+        for name in condition.present if condition is not None else ():
+            if _PRESENT + name in open_on_null:
+                result = pc.and_(result, columns[_PRESENT + name])
         return result
 
     def value(condition: _Condition) -> Any:
