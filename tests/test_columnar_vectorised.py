@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -118,7 +119,69 @@ rules:
     forbid: "remedies_told is None"
     role: owner
     message: {zh: "救濟", en: "Remedies"}
+  - id: K1.vector-lookup
+    kind: check
+    clause: K1
+    on: sale
+    require: "product_risk == lookup('products', product_id, 'risk_level')"
+    role: owner
+    message: {zh: "等級", en: "Level"}
+  - id: K1.vector-exists
+    kind: check
+    clause: K1
+    on: sale
+    forbid: "not exists('products', product_id) and channel == 'branch'"
+    role: owner
+    message: {zh: "登記", en: "Registered"}
+  - id: K1.vector-choice
+    kind: check
+    clause: K1
+    on: sale
+    forbid: >-
+      (lookup('products', product_id, 'category') if exists('products', product_id)
+      else product_category) == 'insurance' and not recorded
+    role: owner
+    message: {zh: "保險", en: "Insurance"}
+  - id: K1.vector-extremes
+    kind: check
+    clause: K1
+    on: sale
+    forbid: >-
+      max(product_risk, lookup('products', product_id, 'risk_level')) > 4
+      and min(customer_age, 70) >= 65
+    role: owner
+    message: {zh: "極值", en: "Extremes"}
+  - id: K1.vector-term
+    kind: check
+    clause: K1
+    on: sale
+    when: "lookup('products', product_id, 'category') == 'insurance'"
+    require: "is_set(lookup('products', product_id, 'term')) or is_set(recording_id)"
+    role: owner
+    message: {zh: "期限", en: "Term"}
 """
+
+#: A register with rows limited by dates (P2 changes on 2 July, P3 starts on 3 July; P5's
+#: second row is never the one in force, as its first comes first), a row without a risk
+#: level, and products it does not know (the sales also name P9).
+PRODUCTS = """
+id: products
+key: product_id
+columns:
+  product_id: {type: str}
+  category: {type: str}
+  risk_level: {type: int, optional: true}
+  term: {type: int, optional: true}
+rows:
+  - {product_id: P1, category: fund, risk_level: 3}
+  - {product_id: P2, category: insurance, risk_level: 2, valid_to: 2026-07-02}
+  - {product_id: P2, category: insurance, risk_level: 5, term: 12, valid_from: 2026-07-02}
+  - {product_id: P3, category: fund, risk_level: 5, valid_from: 2026-07-03}
+  - {product_id: P4, category: insurance}
+  - {product_id: P5, category: fund, risk_level: 1}
+  - {product_id: P5, category: insurance, risk_level: 5, valid_from: 2026-07-02}
+"""
+PRODUCT_IDS = ["P1", "P2", "P3", "P4", "P5", "P9"]
 
 #: The types whose fields of other kinds (a time, a decimal, a list with a default) the
 #: vector rules read for whether they are set.
@@ -130,6 +193,7 @@ def _vector_pack() -> commitrules.Pack:
     try:
         shutil.copytree(MINI, folder / "pack")
         (folder / "pack" / "rules" / "vector.yaml").write_text(VECTOR_RULES, encoding="utf-8")
+        (folder / "pack" / "tables" / "products.yaml").write_text(PRODUCTS, encoding="utf-8")
         return commitrules.load_pack(folder / "pack")
     finally:
         shutil.rmtree(folder)
@@ -170,13 +234,13 @@ def sales(draw: st.DrawFn) -> list[dict[str, Any]]:
     out = []
     moment = dt.datetime(2026, 7, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     for number in range(draw(st.integers(1, 25))):
-        moment += dt.timedelta(minutes=draw(st.integers(0, 90)))
+        moment += dt.timedelta(minutes=draw(st.integers(0, 300)))
         event: dict[str, Any] = {
             "id": f"s{number}",
             "type": "sale",
             "at": moment.isoformat(),
             "customer_id": draw(st.sampled_from(["c1", "c2"])),
-            "product_id": "p1",
+            "product_id": draw(st.sampled_from(PRODUCT_IDS)),
             "product_risk": draw(st.integers(1, 5)),
             "amount": "100",
             "currency": draw(st.sampled_from(["CNY", "branch"])),
@@ -192,6 +256,7 @@ def sales(draw: st.DrawFn) -> list[dict[str, Any]]:
             "extra_care": st.booleans(),
             "legal_capacity": st.sampled_from(["limited", "full", "none"]),
             "guardian_consent": st.booleans(),
+            "product_category": st.sampled_from(["insurance", "fund"]),
         }
         for name, values in optional.items():
             value = draw(_maybe(values))
@@ -272,7 +337,7 @@ def test_a_time_field_left_out_breaks_the_check_and_a_list_default_is_left_to_th
 def test_every_construct_of_the_vector_rules_is_vectorised() -> None:
     plan = {p.rule_id: p for p in vector_plan(VECTOR) if p.kind == "check"}
     assert all(plan[rule].vectorised for rule in plan if ".vector-" in rule), plan
-    assert len([rule for rule in plan if ".vector-" in rule]) == 8
+    assert len([rule for rule in plan if ".vector-" in rule]) == 13
 
 
 @pytest.mark.parametrize("typed", [False, True], ids=["as-written", "typed"])
@@ -310,19 +375,27 @@ def test_without_an_outcome_sink_the_held_checks_cost_nothing_and_findings_agree
     generated: list[dict[str, Any]],  # noqa: F811 - the fixture
 ) -> None:
     pack = DEFAULT
-    table = events_table(generated, pack.catalog, timezone=None, decimals="text")
+    events = as_typed(generated, pack)
     by_event = Engine(pack)
-    expected = by_event.process_many(generated) + by_event.advance_to(END)
-    engine = Engine(pack)
-    evaluator = VectorEvaluator(engine)
-    with evaluator:
-        result = evaluate_pieces(
-            data_pieces(table, 1000, "<table>"), engine, until=END, evaluator=evaluator
-        )
-    assert [v.to_dict() for v in result.violations] == [v.to_dict() for v in expected]
-    # Every verdict of a vectorised check came from the columns (nulls are defaults).
-    assert evaluator.decided > 500
-    assert evaluator.undecided == 0
+    expected = by_event.process_many(events) + by_event.advance_to(END)
+    for zone, undecided in ((pack.timezone, False), (None, True)):
+        table = events_table(generated, pack.catalog, timezone=zone, decimals="text")
+        engine = Engine(pack)
+        evaluator = VectorEvaluator(engine)
+        with evaluator:
+            result = evaluate_pieces(
+                data_pieces(table, 1000, "<table>"), engine, until=END, evaluator=evaluator
+            )
+        found = [v.to_dict() for v in result.violations]
+        if zone is None:  # times as written (text): compared with the events as written
+            as_written = Engine(pack)
+            expected = as_written.process_many(generated) + as_written.advance_to(END)
+        assert found == [v.to_dict() for v in expected]
+        # Every verdict of a vectorised check came from the columns (nulls are defaults),
+        # but for a look-up in a table with dated rows when the times are text: the rows'
+        # own conditions decide those.
+        assert evaluator.decided > 500
+        assert (evaluator.undecided > 0) is undecided
 
 
 def _incidents(counts: list[int]) -> list[dict[str, Any]]:
@@ -391,9 +464,14 @@ def test_the_plan_says_what_is_vectorised_and_why_the_rest_is_not() -> None:
     plan = {(p.rule_id, p.event_type): p for p in vector_plan(DEFAULT)}
     assert plan["C1.marketing.unapproved", "marketing_published"].vectorised
     assert plan["C3.privacy.cross-border.consent", "cross_border_transfer"].vectorised
+    # Look-ups in tables (dated rows included), 'if ... else', max() and is_set of a time.
+    assert plan["C1.risk-level.sale-level", "sale"].vectorised
+    assert plan["C1.recording.cannot-judge", "sale"].vectorised
+    assert plan["C3.suitability.legal-capacity", "sale"].vectorised
+    assert plan["M3.transparency.told-at-start", "service_requested"].vectorised
     reasons = {
         ("C1.marketing.banned-promise", "marketing_published"): "per row: the function mentions()",
-        ("C1.risk-level.sale-level", "sale"): "per row: the function lookup()",
+        ("C3.privacy.authorised-role", "data_access"): "per row: the construct BinOp",
         ("R3.appraisal.target-achievement", "staff_appraised"): (
             "per row: the field target_achievement (decimal)"
         ),
@@ -575,3 +653,47 @@ def test_a_rollback_replays_the_rows_the_lean_intake_journaled_as_values(
     assert evaluator.lean_rows == 32
     assert engine.snapshot() == by_event.engine.snapshot()
     assert engine.stats == by_event.engine.stats
+
+
+def test_a_dated_register_row_is_in_force_from_its_first_midnight_to_before_its_last() -> None:
+    zone = ZoneInfo(VECTOR.timezone)
+    moments = [
+        dt.datetime(2026, 7, 1, 23, 59, 59, 999_999, tzinfo=zone),
+        dt.datetime(2026, 7, 2, tzinfo=zone),
+        dt.datetime(2026, 7, 2, 23, 59, 59, 999_999, tzinfo=zone),
+        dt.datetime(2026, 7, 3, tzinfo=zone),
+    ]
+    base = {
+        "type": "sale",
+        "customer_id": "c1",
+        "amount": "100",
+        "currency": "CNY",
+        "staff_id": "s1",
+        "branch_id": "b1",
+        "channel": "branch",
+        "recorded": False,
+        "customer_age": 70,
+        "product_risk": 2,
+    }
+    events = [
+        {**base, "id": f"{product}-{number}", "product_id": product, "at": at.isoformat()}
+        for number, at in enumerate(moments)
+        for product in ("P2", "P3", "P5")
+    ]
+    table = events_table(events, VECTOR.catalog, timezone=VECTOR.timezone, decimals="text")
+    by_event = Engine(VECTOR)
+    expected = [v.to_dict() for e in as_typed(events, VECTOR) for v in by_event.process(e)]
+    engine = Engine(VECTOR)
+    evaluator = VectorEvaluator(engine)
+    with evaluator:
+        result = evaluate_pieces(data_pieces(table, 5, "<t>"), engine, evaluator=evaluator)
+    assert [v.to_dict() for v in result.violations] == expected
+    broken = {(v["rule_id"], v["event_ids"][0]) for v in expected}
+    # P2's risk level is 2 until the midnight that starts 2 July, 5 from it on.
+    assert ("K1.vector-lookup", "P2-0") not in broken
+    assert ("K1.vector-lookup", "P2-1") in broken
+    # P3 is unknown until 3 July; P5's first row stays in force.
+    assert ("K1.vector-exists", "P3-2") in broken
+    assert ("K1.vector-exists", "P3-3") not in broken
+    assert ("K1.vector-lookup", "P5-3") in broken  # level 1 against the sale's 2
+    assert evaluator.judges["sale"].undecided == 0

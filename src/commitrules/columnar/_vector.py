@@ -42,6 +42,7 @@ parameters whose value changes over time, ``if ... else``, arithmetic.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -52,7 +53,9 @@ import pyarrow.compute as pc
 
 from ..engine import Engine
 from ..errors import CommitRulesError
+from ..eventtime import to_us
 from ..pack import Pack
+from ..pack._values import TableIndex
 from ..rules.check import CheckRule, CheckSpec, emit_violated, fuse_checks
 from ..violations import Violation
 from ._direct import direct_type
@@ -87,6 +90,8 @@ class _Condition:
     evaluate: Callable[[Mapping[str, Any]], Any]
     #: Fields read only for whether they are set (``is_set(x)``, ``x is None``), of any kind.
     present: tuple[str, ...] = ()
+    #: Whether it needs each row's time (a look-up in a table with dated rows).
+    timed: bool = False
 
 
 @attrs.frozen
@@ -134,13 +139,18 @@ class _Translator:
         self.pack = pack
         self.read: dict[str, None] = {}
         self.present: dict[str, None] = {}
+        self.timed = False
 
     def translate(self, text: str) -> _Condition:
         tree = ast.parse(text.strip(), mode="eval").body
         kind, build = self.visit(tree)
         if kind != "bool":
             raise _Untranslatable("a condition that is not a plain true or false")
-        return _Condition(tuple(self.read), build, tuple(self.present))
+        return _Condition(tuple(self.read), build, tuple(self.present), self.timed)
+
+    def date_us(self, day: dt.date) -> int:
+        """A table row's date as the engine reads it: its midnight in the pack's zone."""
+        return to_us(dt.datetime.combine(day, dt.time(), tzinfo=self.pack.tz))
 
     def presence(self, node: ast.expr) -> Any:
         """Whether a field of a kind the columns are not read for is set, or None: a field
@@ -221,20 +231,114 @@ class _Translator:
             return "bool", lambda columns: pc.invert(_truth(build(columns)))
         if isinstance(node, ast.Compare):
             return self.compare(node)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if (
-                node.func.id == "is_set"
-                and len(node.args) == 1
-                and not node.keywords
-                and isinstance(node.args[0], ast.Name)
-            ):
-                present = self.presence(node.args[0])
+        if isinstance(node, ast.IfExp):
+            return self.choice(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            name = node.func.id
+            if name == "is_set" and len(node.args) == 1:
+                argument = node.args[0]
+                if isinstance(argument, ast.Constant):
+                    raise _Untranslatable("is_set() of a constant")
+                present = self.presence(argument)
                 if present is not None:
                     return "bool", present
-                _, build = self.visit(node.args[0])
+                _, build = self.visit(argument)
                 return "bool", lambda columns: pc.is_valid(build(columns))
-            raise _Untranslatable(f"the function {node.func.id}()")
+            if name in ("lookup", "exists"):
+                return self.table_call(node)
+            if name in ("max", "min") and len(node.args) >= 2:
+                return self.extreme(
+                    node, pc.max_element_wise if name == "max" else pc.min_element_wise
+                )
+            raise _Untranslatable(f"the function {name}()")
         raise _Untranslatable(f"the construct {type(node).__name__}")
+
+    def choice(self, node: ast.IfExp) -> tuple[str, Any]:
+        """``a if test else b``: both sides over every row, each row taking one (a test
+        that is None is false)."""
+        test_kind, test = self.visit(node.test)
+        if test_kind != "bool":
+            raise _Untranslatable("'if' on a value that is not true or false")
+        (kind, body), (other_kind, orelse) = self.visit(node.body), self.visit(node.orelse)
+        if kind != other_kind or kind not in _KINDS:
+            raise _Untranslatable("'if ... else' across kinds")
+        arrow_type = _ARROW_TYPES[kind]
+
+        def chosen(columns: Mapping[str, Any]) -> Any:
+            return pc.if_else(
+                _truth_array(test(columns), columns),
+                _array(body(columns), arrow_type, columns),
+                _array(orelse(columns), arrow_type, columns),
+            )
+
+        return kind, chosen
+
+    def extreme(self, node: ast.Call, function: Any) -> tuple[str, Any]:
+        """``max`` and ``min`` of whole numbers, skipping None (None when all are)."""
+        parts = [self.visit(argument) for argument in node.args]
+        if any(kind != "int" for kind, _ in parts):
+            raise _Untranslatable("max() or min() of values that are not whole numbers")
+        builds = [build for _, build in parts]
+
+        def extreme(columns: Mapping[str, Any]) -> Any:
+            values = [_array(build(columns), pa.int64(), columns) for build in builds]
+            return function(*values, skip_nulls=True)
+
+        return "int", extreme
+
+    def table_call(self, node: ast.Call) -> tuple[str, Any]:
+        """``lookup('table', key, 'column')`` and ``exists('table', key)``: the table's rows
+        by key (the engine's :class:`~commitrules.pack._values.TableIndex`); a row limited by
+        dates is matched to each row's time, the first in the table's order winning."""
+        lookup = node.func.id == "lookup"  # type: ignore[attr-defined]
+        if len(node.args) != (3 if lookup else 2):
+            raise _Untranslatable("a look-up with other arguments")
+        names = [node.args[0], *node.args[2:]]
+        if not all(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in names):
+            raise _Untranslatable("a look-up whose table or column is not written as text")
+        table = self.pack.tables.get(node.args[0].value)  # type: ignore[attr-defined]
+        if table is None:
+            raise _Untranslatable("an unknown table")
+        key_kind, key = self.visit(node.args[1])
+        if isinstance(node.args[1], ast.Constant) or table.columns[table.key][0] != key_kind:
+            raise _Untranslatable("a look-up by a constant, or by a key of another kind")
+        index = TableIndex(table, self.date_us)
+        dated = {k: spans for k, spans in index.by_key.items() if k not in index.always}
+        if dated:
+            self.timed = True
+        key_type = _ARROW_TYPES[key_kind]
+        known = pa.array(list(index.always), key_type)
+        if not lookup:
+
+            def exists(columns: Mapping[str, Any]) -> Any:
+                keys = key(columns)
+                found = pc.fill_null(pc.is_in(keys, value_set=known), False)
+                for value, spans in dated.items():
+                    for start, end, _ in spans:
+                        found = pc.or_(found, _in_force(keys, value, start, end, columns))
+                return found
+
+            return "bool", exists
+        column = node.args[2].value  # type: ignore[attr-defined]
+        declared = table.columns.get(column)
+        if declared is None or declared[0] not in _KINDS:
+            raise _Untranslatable("a look-up of a column that is not text, whole or boolean")
+        value_type = _ARROW_TYPES[declared[0]]
+        values = pa.array([row.get(column) for row in index.always.values()], value_type)
+
+        def looked_up(columns: Mapping[str, Any]) -> Any:
+            keys = key(columns)
+            result = pc.take(values, pc.index_in(keys, value_set=known))
+            for value, spans in dated.items():
+                for start, end, row in reversed(spans):  # the first in force wins
+                    result = pc.if_else(
+                        _in_force(keys, value, start, end, columns),
+                        pa.scalar(row.get(column), value_type),
+                        result,
+                    )
+            return result
+
+        return declared[0], looked_up
 
     def compare(self, node: ast.Compare) -> tuple[str, Any]:
         if (
@@ -279,6 +383,33 @@ class _Translator:
             return result
 
         return "bool", chained
+
+
+def _array(value: Any, arrow_type: pa.DataType, columns: Mapping[str, Any]) -> Any:
+    """A value as a column of the batch's length (a constant repeated)."""
+    if isinstance(value, pa.Array | pa.ChunkedArray):
+        return value
+    if isinstance(value, pa.Scalar):
+        value = value.as_py()
+    return pa.repeat(pa.scalar(value, arrow_type), columns[_ROWS])
+
+
+def _truth_array(value: Any, columns: Mapping[str, Any]) -> Any:
+    truth = _truth(value)
+    if isinstance(truth, bool):
+        return pa.repeat(truth, columns[_ROWS])
+    return truth
+
+
+def _in_force(keys: Any, value: Any, start: int | None, end: int | None, columns: Any) -> Any:
+    """Where a row's key is ``value`` and its time lies in ``[start, end)``."""
+    mask = pc.fill_null(pc.equal(keys, value), False)
+    times = columns[_AT_US]
+    if start is not None:
+        mask = pc.and_(mask, pc.greater_equal(times, start))
+    if end is not None:
+        mask = pc.and_(mask, pc.less(times, end))
+    return mask
 
 
 def _truth(value: Any) -> Any:
@@ -396,6 +527,10 @@ def _column_kind(array: pa.Array) -> str | None:
 _REQUIRED = object()
 _PRESENT = "\0set:"
 """The key of a field's presence (a boolean column) among a condition's columns."""
+_AT_US = "\0at"
+"""The key of the rows' times (µs since 1970) among a condition's columns."""
+_ROWS = "\0rows"
+"""The key of the batch's number of rows among a condition's columns."""
 
 
 def _field_column(
@@ -425,6 +560,21 @@ def _field_column(
     return array, True
 
 
+def _times(batch: CheckedBatch) -> Any:
+    """The rows' event times in µs since 1970, or None: not a time column as is."""
+    names = batch.plan.names
+    if "at" not in names:
+        return None
+    index = names.index("at")
+    if batch.plan.conversions[index] != "timestamp":
+        return None
+    array = batch.columns[index]
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    moments = array.cast(pa.timestamp("us", tz=array.type.tz), safe=False)
+    return moments.cast(pa.int64())
+
+
 def _presence(name: str, batch: CheckedBatch) -> Any:
     """Where a field's column holds a value (all false without a column)."""
     names = batch.plan.names
@@ -445,8 +595,13 @@ def _verdicts(
     check: _VectorCheck, batch: CheckedBatch, kinds: Mapping[str, str], defaults: Mapping[str, Any]
 ) -> Any:
     """The batch's verdict codes for one check (an int8 array), or None: all undecided."""
-    columns: dict[str, Any] = {}
+    columns: dict[str, Any] = {_ROWS: batch.num_rows}
     open_on_null: set[str] = set()
+    if any(condition is not None and condition.timed for condition in (check.when, check.body)):
+        times = _times(batch)
+        if times is None:
+            return None
+        columns[_AT_US] = times
     for condition in (check.when, check.body):
         for name in condition.fields if condition is not None else ():
             column = _field_column(name, batch, kinds[name], defaults.get(name, _REQUIRED))
