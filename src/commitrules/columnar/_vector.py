@@ -32,11 +32,17 @@ takes the full intake, which builds the error. On the benchmark's stream with no
 lean intake takes a row in about 80% of the full path's time; the reading of the rows and
 the per-row digests of the duplicate store remain (``docs/tables.md``).
 
-What is not vectorised (:func:`vector_plan` says it per rule and why): stateful kinds (the
-engine evaluates them row by row), checks limited to dates, and any condition with a
-construct the translator does not know exactly: table look-ups (dated tables),
-``mentions`` and the other text functions, decimals, times and lists as fields,
-parameters whose value changes over time, ``if ... else``, arithmetic.
+What is vectorised: fields of text, whole numbers and booleans, constants, parameters with
+one value for all time, ``and``/``or``/``not``, comparisons (chained too), ``in`` a list of
+constants, whether a field of any kind is set (``is_set``, ``is None``), ``if ... else``,
+``max``/``min`` of whole numbers, and ``lookup``/``exists`` in reference tables: a table's
+rows for all time by a vectorised index, a key's rows limited by dates matched to each
+row's time (the first in force in the table's order, as :class:`TableIndex` does; a batch
+whose times are text leaves such a check to the rows). What is not (:func:`vector_plan`
+says it per rule and why): stateful kinds (the engine evaluates them row by row), checks
+limited to dates, and any condition with a construct the translator does not know exactly:
+``mentions`` and the other text functions, ``len``, decimals, times and lists as values,
+parameters whose value changes over time, arithmetic.
 """
 
 from __future__ import annotations
@@ -533,9 +539,31 @@ _ROWS = "\0rows"
 """The key of the batch's number of rows among a condition's columns."""
 
 
-def _field_column(
-    name: str, batch: CheckedBatch, kind: str, default: object
-) -> tuple[Any, bool] | None:
+class _Taken:
+    """A batch's columns at some of its rows, each taken when it is first read."""
+
+    def __init__(self, columns: list[Any], positions: Any) -> None:
+        self._columns = columns
+        self._positions = positions
+        self._taken: dict[int, Any] = {}
+
+    def __getitem__(self, index: int) -> Any:
+        taken = self._taken.get(index)
+        if taken is None:
+            taken = self._taken[index] = self._columns[index].take(self._positions)
+        return taken
+
+
+@attrs.frozen
+class _Rows:
+    """The rows of one event type in a batch: what its checks' verdicts read."""
+
+    plan: Any
+    columns: _Taken
+    num_rows: int
+
+
+def _field_column(name: str, batch: _Rows, kind: str, default: object) -> tuple[Any, bool] | None:
     """A field's column as the events hold it: a null is the field's default (filled
     here when it is a plain value, kept as None when the default is None); and whether
     a null still leaves the row undecided (a required field: the engine refuses the
@@ -560,7 +588,7 @@ def _field_column(
     return array, True
 
 
-def _times(batch: CheckedBatch) -> Any:
+def _times(batch: _Rows) -> Any:
     """The rows' event times in µs since 1970, or None: not a time column as is."""
     names = batch.plan.names
     if "at" not in names:
@@ -575,7 +603,7 @@ def _times(batch: CheckedBatch) -> Any:
     return moments.cast(pa.int64())
 
 
-def _presence(name: str, batch: CheckedBatch) -> Any:
+def _presence(name: str, batch: _Rows) -> Any:
     """Where a field's column holds a value (all false without a column)."""
     names = batch.plan.names
     if name not in names:
@@ -592,7 +620,7 @@ def _constant_fits(value: object, kind: str) -> bool:
 
 
 def _verdicts(
-    check: _VectorCheck, batch: CheckedBatch, kinds: Mapping[str, str], defaults: Mapping[str, Any]
+    check: _VectorCheck, batch: _Rows, kinds: Mapping[str, str], defaults: Mapping[str, Any]
 ) -> Any:
     """The batch's verdict codes for one check (an int8 array), or None: all undecided."""
     columns: dict[str, Any] = {_ROWS: batch.num_rows}
@@ -713,19 +741,25 @@ class _TypeJudge:
         self.attention = {}
         if not self.checks:
             return
-        mine = pc.equal(batch.columns[batch.plan.type_index], self.event_type)
+        # Only this type's rows: its verdicts are computed over them alone.
+        mine = pc.fill_null(pc.equal(batch.columns[batch.plan.type_index], self.event_type), False)
+        positions = pc.indices_nonzero(mine)
+        count = len(positions)
+        if count == 0:
+            return
+        rows = _Rows(batch.plan, _Taken(batch.columns, positions), count)
         codes = []
         for check in self.checks:
             try:
-                verdict = _verdicts(check, batch, kinds, defaults)
+                verdict = _verdicts(check, rows, kinds, defaults)
             except (pa.ArrowException, TypeError, ValueError, OverflowError):
                 verdict = None  # the rows' own conditions decide (an exact fallback)
             if verdict is None:
-                verdict = pa.repeat(pa.scalar(UNDECIDED, pa.int8()), batch.num_rows)
+                verdict = pa.repeat(pa.scalar(UNDECIDED, pa.int8()), count)
             codes.append(verdict)
-            open_rows = pc.sum(pc.and_(mine, pc.equal(verdict, UNDECIDED))).as_py() or 0
+            open_rows = pc.sum(pc.equal(verdict, UNDECIDED)).as_py() or 0
             self.undecided += open_rows
-            self.decided += (pc.sum(mine).as_py() or 0) - open_rows
+            self.decided += count - open_rows
         quiet = HELD if not tracking else NOT_APPLICABLE
         needs: Any = None
         for code in codes:
@@ -733,12 +767,12 @@ class _TypeJudge:
             if quiet == HELD:
                 mask = pc.and_(mask, pc.not_equal(code, HELD))
             needs = mask if needs is None else pc.or_(needs, mask)
-        # Only this type's rows (another type's row reads nulls here, and is never judged).
-        rows = pc.indices_nonzero(pc.and_(needs, mine))
-        if len(rows) == 0:
+        chosen = pc.indices_nonzero(needs)
+        if len(chosen) == 0:
             return
-        columns = [pc.take(code, rows).to_pylist() for code in codes]
-        self.attention = dict(zip(rows.to_pylist(), zip(*columns, strict=True), strict=True))
+        columns = [pc.take(code, chosen).to_pylist() for code in codes]
+        at = pc.take(positions, chosen).to_pylist()
+        self.attention = dict(zip(at, zip(*columns, strict=True), strict=True))
 
     def __call__(self, event: dict[str, Any], at_us: int, services: Any) -> None:
         """Judge one accepted event: the row's verdicts, or the engine's own judges."""
