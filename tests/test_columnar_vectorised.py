@@ -159,6 +159,15 @@ rules:
     require: "is_set(lookup('products', product_id, 'term')) or is_set(recording_id)"
     role: owner
     message: {zh: "期限", en: "Term"}
+  - id: K1.vector-text
+    kind: check
+    clause: K1
+    on: sale
+    when: "recorded"
+    require: >-
+      len(trim(recording_id)) > 0 and exists('products', trim(' ' + product_id + '\\u3000'))
+    role: owner
+    message: {zh: "文字", en: "Text"}
 """
 
 #: A register with rows limited by dates (P2 changes on 2 July, P3 starts on 3 July; P5's
@@ -252,7 +261,8 @@ def sales(draw: st.DrawFn) -> list[dict[str, Any]]:
         optional = {
             "customer_type": st.sampled_from(["institution", "individual", "professional"]),
             "customer_age": st.integers(10, 90),
-            "recording_id": st.just("r1"),
+            # White space as str.strip() knows it (the vector rules trim it).
+            "recording_id": st.sampled_from(["r1", "", " \u3000", "\x1cr2\x85", "\u200b"]),
             "extra_care": st.booleans(),
             "legal_capacity": st.sampled_from(["limited", "full", "none"]),
             "guardian_consent": st.booleans(),
@@ -334,10 +344,16 @@ def test_a_time_field_left_out_breaks_the_check_and_a_list_default_is_left_to_th
     assert (judge.decided, judge.undecided) == (1, 1)
 
 
+def test_trim_removes_what_python_calls_white_space() -> None:
+    from commitrules.columnar._vector import WHITESPACE
+
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == WHITESPACE
+
+
 def test_every_construct_of_the_vector_rules_is_vectorised() -> None:
     plan = {p.rule_id: p for p in vector_plan(VECTOR) if p.kind == "check"}
     assert all(plan[rule].vectorised for rule in plan if ".vector-" in rule), plan
-    assert len([rule for rule in plan if ".vector-" in rule]) == 13
+    assert len([rule for rule in plan if ".vector-" in rule]) == 14
 
 
 @pytest.mark.parametrize("typed", [False, True], ids=["as-written", "typed"])
@@ -469,9 +485,12 @@ def test_the_plan_says_what_is_vectorised_and_why_the_rest_is_not() -> None:
     assert plan["C1.recording.cannot-judge", "sale"].vectorised
     assert plan["C3.suitability.legal-capacity", "sale"].vectorised
     assert plan["M3.transparency.told-at-start", "service_requested"].vectorised
+    # Text joined into a key, trim() and len().
+    assert plan["C3.privacy.authorised-role", "data_access"].vectorised
+    assert plan["C3.privacy.purpose", "data_access"].vectorised
     reasons = {
         ("C1.marketing.banned-promise", "marketing_published"): "per row: the function mentions()",
-        ("C3.privacy.authorised-role", "data_access"): "per row: the construct BinOp",
+        ("W1.leak.incident", "security_incident"): "per row: the function contains()",
         ("R3.appraisal.target-achievement", "staff_appraised"): (
             "per row: the field target_achievement (decimal)"
         ),

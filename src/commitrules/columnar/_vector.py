@@ -110,6 +110,12 @@ class _VectorCheck:
     obligation: bool
 
 
+#: Every character ``str.isspace()`` calls white space (what ``str.strip()`` removes).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
 _COMPARE: Mapping[type[ast.cmpop], Any] = {
     ast.Eq: pc.equal,
     ast.NotEq: pc.not_equal,
@@ -239,6 +245,8 @@ class _Translator:
             return self.compare(node)
         if isinstance(node, ast.IfExp):
             return self.choice(node)
+        if isinstance(node, ast.BinOp):
+            return self.joined_text(node)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
             name = node.func.id
             if name == "is_set" and len(node.args) == 1:
@@ -252,6 +260,8 @@ class _Translator:
                 return "bool", lambda columns: pc.is_valid(build(columns))
             if name in ("lookup", "exists"):
                 return self.table_call(node)
+            if name in ("len", "trim") and len(node.args) == 1:
+                return self.text_call(name, node.args[0])
             if name in ("max", "min") and len(node.args) >= 2:
                 return self.extreme(
                     node, pc.max_element_wise if name == "max" else pc.min_element_wise
@@ -278,6 +288,35 @@ class _Translator:
             )
 
         return kind, chosen
+
+    def joined_text(self, node: ast.BinOp) -> tuple[str, Any]:
+        """``a + b`` of texts: None when either is (the compiled condition's guard)."""
+        if not isinstance(node.op, ast.Add):
+            raise _Untranslatable("arithmetic")
+        (left_kind, left), (right_kind, right) = self.visit(node.left), self.visit(node.right)
+        if left_kind != "str" or right_kind != "str":
+            raise _Untranslatable("arithmetic")
+
+        def joined(columns: Mapping[str, Any]) -> Any:
+            return pc.binary_join_element_wise(
+                _array(left(columns), pa.string(), columns),
+                _array(right(columns), pa.string(), columns),
+                "",
+            )
+
+        return "str", joined
+
+    def text_call(self, name: str, argument: ast.expr) -> tuple[str, Any]:
+        """``trim(s)`` (Python's ``str.strip()``: every character ``str.isspace()`` calls
+        white space) and ``len(s)`` of a text (in characters; 0 for None)."""
+        if isinstance(argument, ast.Constant):
+            raise _Untranslatable(f"{name}() of a constant")
+        kind, build = self.visit(argument)
+        if kind != "str":
+            raise _Untranslatable(f"{name}() of a value that is not text")
+        if name == "trim":
+            return "str", lambda columns: pc.utf8_trim(build(columns), characters=WHITESPACE)
+        return "int", lambda columns: pc.fill_null(pc.utf8_length(build(columns)), 0)
 
     def extreme(self, node: ast.Call, function: Any) -> tuple[str, Any]:
         """``max`` and ``min`` of whole numbers, skipping None (None when all are)."""
