@@ -54,9 +54,10 @@ the state is large, so its cost per call stays constant; a rollback replays at m
 many calls per item (a failure is rare, every call pays for the checkpoints)."""
 
 
-VALUES = object()
+VALUES: dict[int, Any] = {}
 """The mark of a journal entry whose event is the tuple of its values in field order (the
-vectorised table path's lean intake), in the place of the prepared values (it had none)."""
+vectorised table path's lean intake), in the place of the prepared values (it had none):
+this empty dict itself, told apart by identity (``prepared is VALUES``)."""
 
 
 class EngineFault(BaseException):

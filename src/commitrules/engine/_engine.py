@@ -488,30 +488,7 @@ class Engine(Releasing, Atomic):
         except Exception:
             self.stats.rejected += 1
             raise
-        # Accepted: apply it (all or nothing), then commit.
-        stats = self.stats
-        journal = self._journal
-        before = stats.violations
-        journal.attempt += 1
-        try:
-            out = self._apply_event(checked, at_us, event_id, kind, route, prepared)
-            self._step = "store"
-            store.remember(key, at_us, self._digests.of_body(checked))
-        except BaseException as error:  # noqa: BLE001 - rolled back, then raised again
-            store.withdraw(key)
-            self._fail(error, event_id, before)
-        self._step = "release"
-        if self._carried:
-            out = [*self._carried, *out]
-            self._carried = []
-        stats.processed += 1
-        journal.entries.append((checked, at_us, event_id, kind, prepared))
-        since = self._since_forget = self._since_forget + 1
-        if since >= 1024:
-            self._forget()
-        if self.observers or self._deliveries or self._call_outcomes:
-            self._commit_deliveries({"event_id": event_id, "event_type": kind}, out)
-        return out
+        return self._commit_event(checked, at_us, event_id, kind, route, prepared, key, checked)
 
     def _accept_values(self, values: tuple[Any, ...], kind: str) -> list[Violation] | None:
         """:meth:`_process_validated` for an event given as its validated values in its
@@ -535,15 +512,37 @@ class Engine(Releasing, Atomic):
         watermark = self._watermark_us
         if watermark is not None and (at_us < watermark or at_us - watermark > self._max_ahead):
             return None
+        # No route: nothing reads the event itself (see above), only time moves.
+        return self._commit_event(_NO_EVENT, at_us, event_id, kind, None, VALUES, key, values)
+
+    def _commit_event(
+        self,
+        event: dict[str, Any],
+        at_us: int,
+        event_id: str,
+        kind: str,
+        route: tuple[Any, Any, Any] | None,
+        prepared: dict[int, Any],
+        key: int,
+        kept: Any,
+    ) -> list[Violation]:
+        """Apply an accepted event (all or nothing), remember its id, commit: the journal
+        keeps ``kept`` (the event, or its values when ``prepared`` is :data:`VALUES`)."""
         stats = self.stats
         journal = self._journal
+        store = self._store
         before = stats.violations
         journal.attempt += 1
         try:
-            # No route: nothing reads the event itself (see above), only time moves.
-            out = self._apply_event(_NO_EVENT, at_us, event_id, kind, None, _NOTHING)
-            self._step = "store"
-            store.remember(key, at_us, self._digests.of_values(values))
+            if prepared is VALUES:
+                out = self._apply_event(event, at_us, event_id, kind, route, _NOTHING)
+                self._step = "store"
+                body = self._digests.of_values(kept)
+            else:
+                out = self._apply_event(event, at_us, event_id, kind, route, prepared)
+                self._step = "store"
+                body = self._digests.of_body(kept)
+            store.remember(key, at_us, body)
         except BaseException as error:  # noqa: BLE001 - rolled back, then raised again
             store.withdraw(key)
             self._fail(error, event_id, before)
@@ -552,7 +551,7 @@ class Engine(Releasing, Atomic):
             out = [*self._carried, *out]
             self._carried = []
         stats.processed += 1
-        journal.entries.append((values, at_us, event_id, kind, VALUES))
+        journal.entries.append((kept, at_us, event_id, kind, prepared))
         since = self._since_forget = self._since_forget + 1
         if since >= 1024:
             self._forget()
