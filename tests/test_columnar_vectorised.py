@@ -159,6 +159,16 @@ rules:
     require: "is_set(lookup('products', product_id, 'term')) or is_set(recording_id)"
     role: owner
     message: {zh: "期限", en: "Term"}
+  - id: K1.vector-constants
+    kind: check
+    clause: K1
+    on: sale
+    forbid: >-
+      lookup('products', params.home_product, 'risk_level') == product_risk
+      and len(trim(params.home_label)) == 2 and is_set(params.home_product)
+      and max(params.surge, product_risk) > 3
+    role: owner
+    message: {zh: "常量", en: "Constants"}
   - id: K1.vector-text
     kind: check
     clause: K1
@@ -191,6 +201,17 @@ rows:
   - {product_id: P5, category: insurance, risk_level: 5, valid_from: 2026-07-02}
 """
 PRODUCT_IDS = ["P1", "P2", "P3", "P4", "P5", "P9"]
+#: Parameters of text that the vector rules read as constants (a key, a trimmed text).
+HOME = """
+  home_product:
+    type: str
+    value: P2
+    source: {kind: internal_policy, citation: test, checked: true}
+  home_label:
+    type: str
+    value: " \\u3000ab\\t"
+    source: {kind: internal_policy, citation: test, checked: true}
+"""
 
 #: The types whose fields of other kinds (a time, a decimal, a list with a default) the
 #: vector rules read for whether they are set.
@@ -203,6 +224,8 @@ def _vector_pack() -> commitrules.Pack:
         shutil.copytree(MINI, folder / "pack")
         (folder / "pack" / "rules" / "vector.yaml").write_text(VECTOR_RULES, encoding="utf-8")
         (folder / "pack" / "tables" / "products.yaml").write_text(PRODUCTS, encoding="utf-8")
+        with (folder / "pack" / "parameters.yaml").open("a", encoding="utf-8") as parameters:
+            parameters.write(HOME)
         return commitrules.load_pack(folder / "pack")
     finally:
         shutil.rmtree(folder)
@@ -353,7 +376,7 @@ def test_trim_removes_what_python_calls_white_space() -> None:
 def test_every_construct_of_the_vector_rules_is_vectorised() -> None:
     plan = {p.rule_id: p for p in vector_plan(VECTOR) if p.kind == "check"}
     assert all(plan[rule].vectorised for rule in plan if ".vector-" in rule), plan
-    assert len([rule for rule in plan if ".vector-" in rule]) == 14
+    assert len([rule for rule in plan if ".vector-" in rule]) == 15
 
 
 @pytest.mark.parametrize("typed", [False, True], ids=["as-written", "typed"])

@@ -35,14 +35,16 @@ the per-row digests of the duplicate store remain (``docs/tables.md``).
 What is vectorised: fields of text, whole numbers and booleans, constants, parameters with
 one value for all time, ``and``/``or``/``not``, comparisons (chained too), ``in`` a list of
 constants, whether a field of any kind is set (``is_set``, ``is None``), ``if ... else``,
-``max``/``min`` of whole numbers, and ``lookup``/``exists`` in reference tables: a table's
+``max``/``min`` of whole numbers, texts joined with ``+``, ``trim`` and ``len`` of a text,
+and ``lookup``/``exists`` in reference tables: a table's
 rows for all time by a vectorised index, a key's rows limited by dates matched to each
 row's time (the first in force in the table's order, as :class:`TableIndex` does; a batch
 whose times are text leaves such a check to the rows). What is not (:func:`vector_plan`
 says it per rule and why): stateful kinds (the engine evaluates them row by row), checks
 limited to dates, and any condition with a construct the translator does not know exactly:
-``mentions`` and the other text functions, ``len``, decimals, times and lists as values,
-parameters whose value changes over time, arithmetic.
+``mentions`` and the other text functions that normalise or search, ``len`` of a list,
+decimals, times and lists as values, parameters whose value changes over time, arithmetic
+on numbers.
 """
 
 from __future__ import annotations
@@ -257,7 +259,7 @@ class _Translator:
                 if present is not None:
                     return "bool", present
                 _, build = self.visit(argument)
-                return "bool", lambda columns: pc.is_valid(build(columns))
+                return "bool", lambda columns: pc.is_valid(_array(build(columns), None, columns))
             if name in ("lookup", "exists"):
                 return self.table_call(node)
             if name in ("len", "trim") and len(node.args) == 1:
@@ -314,9 +316,13 @@ class _Translator:
         kind, build = self.visit(argument)
         if kind != "str":
             raise _Untranslatable(f"{name}() of a value that is not text")
+
+        def text(columns: Mapping[str, Any]) -> Any:
+            return _array(build(columns), pa.string(), columns)
+
         if name == "trim":
-            return "str", lambda columns: pc.utf8_trim(build(columns), characters=WHITESPACE)
-        return "int", lambda columns: pc.fill_null(pc.utf8_length(build(columns)), 0)
+            return "str", lambda columns: pc.utf8_trim(text(columns), characters=WHITESPACE)
+        return "int", lambda columns: pc.fill_null(pc.utf8_length(text(columns)), 0)
 
     def extreme(self, node: ast.Call, function: Any) -> tuple[str, Any]:
         """``max`` and ``min`` of whole numbers, skipping None (None when all are)."""
@@ -356,7 +362,7 @@ class _Translator:
         if not lookup:
 
             def exists(columns: Mapping[str, Any]) -> Any:
-                keys = key(columns)
+                keys = _array(key(columns), key_type, columns)
                 found = pc.fill_null(pc.is_in(keys, value_set=known), False)
                 for value, spans in dated.items():
                     for start, end, _ in spans:
@@ -372,7 +378,7 @@ class _Translator:
         values = pa.array([row.get(column) for row in index.always.values()], value_type)
 
         def looked_up(columns: Mapping[str, Any]) -> Any:
-            keys = key(columns)
+            keys = _array(key(columns), key_type, columns)
             result = pc.take(values, pc.index_in(keys, value_set=known))
             for value, spans in dated.items():
                 for start, end, row in reversed(spans):  # the first in force wins
@@ -430,8 +436,9 @@ class _Translator:
         return "bool", chained
 
 
-def _array(value: Any, arrow_type: pa.DataType, columns: Mapping[str, Any]) -> Any:
-    """A value as a column of the batch's length (a constant repeated)."""
+def _array(value: Any, arrow_type: pa.DataType | None, columns: Mapping[str, Any]) -> Any:
+    """A value as a column of the batch's length (a constant repeated; of ``arrow_type``,
+    or the type Arrow infers for it)."""
     if isinstance(value, pa.Array | pa.ChunkedArray):
         return value
     if isinstance(value, pa.Scalar):
