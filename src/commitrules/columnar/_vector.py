@@ -69,6 +69,7 @@ from ..violations import Violation
 from ._direct import direct_type
 from ._result import RejectedRow
 from ._rows import CheckedBatch
+from ._schema import Plan
 
 __all__ = ["RulePlan", "VectorEvaluator", "format_plan", "vector_plan"]
 
@@ -604,9 +605,11 @@ class _Taken:
 class _Rows:
     """The rows of one event type in a batch: what its checks' verdicts read."""
 
-    plan: Any
+    plan: Plan
     columns: _Taken
     num_rows: int
+    #: Columns derived once for all the type's checks (the rows' times in µs).
+    derived: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
 
 def _field_column(name: str, batch: _Rows, kind: str, default: object) -> tuple[Any, bool] | None:
@@ -635,7 +638,14 @@ def _field_column(name: str, batch: _Rows, kind: str, default: object) -> tuple[
 
 
 def _times(batch: _Rows) -> Any:
-    """The rows' event times in µs since 1970, or None: not a time column as is."""
+    """The rows' event times in µs since 1970, or None: not a time column as is (cast once
+    per batch, whatever number of checks read them)."""
+    if _AT_US not in batch.derived:
+        batch.derived[_AT_US] = _cast_times(batch)
+    return batch.derived[_AT_US]
+
+
+def _cast_times(batch: _Rows) -> Any:
     names = batch.plan.names
     if "at" not in names:
         return None
