@@ -88,8 +88,19 @@ def test_the_vectorised_benchmark_runs_on_a_few_thousand_rows(tmp_path: Path) ->
         "checks per-event",
         "checks table",
         "checks vectorised",
+        "checks: columns read and checked alone",
+        "checks: columns read and checked, and the verdicts",
     }
     assert all(ratio > 0 for ratio in results["ratios"].values())
+    floor = results["per_event_us"]
+    assert (
+        floor["reading the Parquet batches and checking their columns (no event made, no engine)"]
+        > 0
+    )
+    assert "the vectorised checks' verdicts over those columns" in floor
+    assert floor["the budget of the checks-alone goal (the per-event path / 10)"] == pytest.approx(
+        results["seconds"]["checks per-event"] / 10 / 3000 * 1e6, abs=0.05
+    )
     assert 0 < results["vectorised_checks"] < results["checks"]
     assert "| vectorised |" in (tmp_path / "vectorised-results.md").read_text()
 
