@@ -17,22 +17,20 @@ optional dependency: ``pip install 'commitrules[notebooks]'``).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from commitrules._safe_text import visible
+from commitrules._html import Language
+from commitrules._html import escape as _escape
+from commitrules._html import plural as _plural
+from commitrules.pack._html import pack_html
 from commitrules.violations import Violation
 
 if TYPE_CHECKING:
     # pandas is optional and ships no type information (pandas-stubs does).
     import pandas  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    from commitrules.pack import Pack
-
 __all__ = ["COLUMNS", "Language", "ViolationList", "pack_html", "to_dataframe", "violations_html"]
-
-Language = Literal["en", "zh"]
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
@@ -68,10 +66,6 @@ _SEVERITY_COLOURS = {
     "high": "#c2410c",
     "critical": "#b91c1c",
 }
-
-
-def _escape(value: object) -> str:
-    return html.escape(visible(value), quote=True)
 
 
 def _when(moment: dt.datetime) -> str:
@@ -136,58 +130,6 @@ def violations_html(
     return (
         '<div class="commitrules-violations">'
         f"<p><strong>{_escape(count)}</strong></p>"
-        f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def pack_html(pack: Pack, *, lang: Language = "en") -> str:
-    """An HTML summary of a pack: its identity, then each clause with the rules that check it.
-
-    >>> import commitrules
-    >>> text = pack_html(commitrules.load_pack())
-    >>> "customer-commitments" in text and "C5.acknowledge.in-time" in text
-    True
-    """
-    rules_of: dict[str, list[Any]] = {}
-    for rule in pack.rules:
-        rules_of.setdefault(rule.clause, []).append(rule)
-    rows = []
-    for clause in pack.clauses:
-        rules = rules_of.get(clause.id, [])
-        if rules:
-            listed = "<br>".join(
-                f"<code>{_escape(rule.id)}</code> "
-                f"({_escape(getattr(rule, 'kind', ''))}, {_escape(rule.severity)} → "
-                f"{_escape(rule.role)})"
-                for rule in rules
-            )
-        elif not clause.automatable and clause.reason is not None:
-            listed = f"<em>{_escape(clause.reason.in_language(lang))}</em>"
-        else:
-            listed = ""
-        rows.append(
-            f"<tr><td><code>{_escape(clause.id)}</code></td>"
-            f'<td style="text-align:left">{_escape(clause.title.in_language(lang))}</td>'
-            f'<td style="text-align:left">{listed}</td></tr>'
-        )
-    headers = ("條款", "標題", "規則") if lang == "zh" else ("clause", "title", "rules")
-    header = "".join(f"<th>{name}</th>" for name in headers)
-    summary = (
-        f"<strong>{_escape(pack.name.in_language(lang))}</strong> "
-        f"<code>{_escape(pack.id)}</code> {_escape(pack.version)} · "
-        f"profile <code>{_escape(pack.profile)}</code> · {_escape(pack.timezone)} · "
-        f"{_plural(len(pack.clauses), 'clause')}, {_plural(len(pack.rules), 'rule')}"
-    )
-    if pack.disabled:
-        summary += " · disabled: " + ", ".join(
-            f"<code>{_escape(rule)}</code> ({_escape(reason)})" for rule, reason in pack.disabled
-        )
-    return (
-        f'<div class="commitrules-pack"><p>{summary}</p>'
         f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 

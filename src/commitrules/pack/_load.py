@@ -44,6 +44,7 @@ from ..rules import CompileContext, RuleRuntime, RuleSpecBase, compile_rule
 from ..rules._base import PRESENTATION
 from ..rules.operational import longest_working_days
 from ..violations import Message, PackRef
+from ._html import pack_html
 from ._read import Placed, RawPack, read_pack_directory
 from ._report import ReportSection, report_sections
 from ._values import Parameter, ParameterTimeline, Table, TableIndex, coerce
@@ -296,8 +297,6 @@ class Pack:
 
     def _repr_html_(self) -> str:
         """Jupyter shows a pack as a table of its clauses and their rules."""
-        from ..display import pack_html  # noqa: PLC0415 - display imports the pack module
-
         return pack_html(self)
 
     def __repr__(self) -> str:
